@@ -1,0 +1,305 @@
+"""Fixtures that drive the built offline site in headless Debian Chromium.
+
+The page contract (set by pyfadml/app/web/index.js):
+
+- ``document.body.dataset.appState``: "loading" -> "ready" (app interactive) or "error"
+  (the error text is then shown in ``#pyfadml-error``).
+- ``document.body.dataset.busy``: "1" while widget changes are queued or running in Python,
+  "0" when Python has answered every change (see :func:`wait_for_python`).
+- ``#pyfadml-loading``: the loading screen (stage name in ``#pyfadml-loading-stage``, a
+  ``<progress id="pyfadml-loading-bar">``); ``window.pyfadmlStages`` lists the stages seen.
+
+Fixtures: ``site_dir`` (session), ``server_url`` (session), ``browser`` (session),
+``page`` (fresh context, every request checked), ``app_page`` (``page`` on the site, app ready).
+``page`` fails the test at teardown on any non-loopback request, failed request (network error or
+HTTP >= 400), page error, console error, worker error or CSP violation.  A test that provokes an
+error on purpose declares it with ``problems.allow(regex)``.
+
+Helpers: fixture ``ui`` (``ui.widget(label)``, ``ui.click(label)``, ``ui.section(label)``,
+``ui.text(selector)``, ``ui.wait_for_python()``), also plain functions in this module.  Playwright's CSS and text selectors pierce the open shadow roots that
+Bokeh/Panel render into, so plain selectors work.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("PYFADML_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+READY_TIMEOUT_MS = 60_000
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def load_build_module():
+    """Import the top-level build.py (stdlib only) as a module: one source for CSP and MIME types."""
+    spec = importlib.util.spec_from_file_location("pyfadml_build", ROOT / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("pyfadml_build", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------------------------------------
+# site and server
+# ---------------------------------------------------------------------------------------------
+
+def _site_is_stale(site: Path) -> bool:
+    stamp = site / "SHA256SUMS"
+    if not (site / "index.html").is_file() or not stamp.is_file():
+        return True
+    if os.environ.get("PYFADML_SITE_REUSE") == "1":   # tests/run.sh has just built it
+        return False
+    built = stamp.stat().st_mtime
+    sources = [ROOT / "build.py", ROOT / "pyproject.toml", *ROOT.joinpath("pyfadml").rglob("*")]
+    return any(p.is_file() and "__pycache__" not in p.parts and p.stat().st_mtime > built
+               for p in sources)
+
+
+@pytest.fixture(scope="session")
+def site_dir() -> Path:
+    """The built site/ folder: reused when it is newer than the sources, else built once."""
+    site = ROOT / "site"
+    if _site_is_stale(site):
+        result = subprocess.run([sys.executable, str(ROOT / "build.py")], cwd=ROOT,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"build.py failed (exit {result.returncode}):\n{result.stdout[-4000:]}"
+                        f"\n{result.stderr[-4000:]}", pytrace=False)
+    assert (site / "index.html").is_file(), "build.py did not produce site/index.html"
+    return site
+
+
+@pytest.fixture(scope="session")
+def server_url(site_dir: Path):
+    """Serve site/ on 127.0.0.1 (free port) with the site's MIME types and CSP header."""
+    build = load_build_module()
+    server = build.make_server(site_dir, host="127.0.0.1", port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# browser and page
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (tests/run.sh does it)",
+                    pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class Problems:
+    """Everything that went wrong while a page was open; the ``page`` fixture fails on any."""
+
+    def __init__(self):
+        self.blocked: list[str] = []          # non-loopback requests (aborted)
+        self.failed: list[str] = []           # network failures and HTTP >= 400
+        self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.worker_errors: list[str] = []
+        self.csp_violations: list[str] = []
+        self._allowed: list[re.Pattern] = []
+        self.request_count = 0
+
+    def allow(self, pattern: str) -> None:
+        """Tolerate problems whose text matches ``pattern`` (for tests that provoke errors)."""
+        self._allowed.append(re.compile(pattern))
+
+    def report(self) -> list[str]:
+        lines = []
+        for kind in ("blocked", "failed", "page_errors", "console_errors", "worker_errors",
+                     "csp_violations"):
+            for text in getattr(self, kind):
+                if not any(p.search(text) for p in self._allowed):
+                    lines.append(f"{kind}: {text}")
+        return lines
+
+
+def _is_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+_CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`);
+});
+"""
+
+
+@pytest.fixture
+def problems() -> Problems:
+    return Problems()
+
+
+@pytest.fixture
+def page(browser, problems: Problems):
+    """A page in a fresh browser context that records and blocks everything non-local."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(_CSP_LISTENER)
+
+    def route(route):
+        url = route.request.url
+        problems.request_count += 1
+        if _is_loopback(url):
+            route.continue_()
+        else:
+            problems.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    page = context.new_page()
+
+    def on_request_failed(request):
+        if not any(request.url == b for b in problems.blocked):
+            problems.failed.append(f"{request.url}: {request.failure}")
+
+    def on_response(response):
+        if response.status >= 400:
+            problems.failed.append(f"{response.url}: HTTP {response.status}")
+
+    def on_console(msg):
+        if msg.type == "error":
+            problems.console_errors.append(msg.text)
+            if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text:
+                problems.csp_violations.append(msg.text)
+
+    def on_worker(worker):
+        worker.on("console", lambda msg: msg.type == "error"
+                  and problems.worker_errors.append(msg.text))
+
+    page.on("requestfailed", on_request_failed)
+    page.on("response", on_response)
+    page.on("pageerror", lambda exc: problems.page_errors.append(str(exc)))
+    page.on("console", on_console)
+    page.on("worker", on_worker)
+    page.problems = problems
+    yield page
+    try:
+        if not page.is_closed():
+            problems.csp_violations.extend(page.evaluate("window.__cspViolations || []"))
+    except Exception:  # page navigated away or crashed: the other records say why
+        pass
+    context.close()
+    found = problems.report()
+    if found:
+        pytest.fail("the page had problems:\n  " + "\n  ".join(found), pytrace=False)
+
+
+def wait_until_ready(page, timeout_ms: int = READY_TIMEOUT_MS) -> None:
+    """Wait for appState 'ready'; an 'error' state fails at once with the error the page shows."""
+    page.wait_for_function(
+        "['ready', 'error'].includes(document.body && document.body.dataset.appState)",
+        timeout=timeout_ms)
+    state = page.evaluate("document.body.dataset.appState")
+    if state == "error":
+        text = page.evaluate("(document.getElementById('pyfadml-error') || {}).innerText")
+        pytest.fail(f"the app failed to start:\n{text}", pytrace=False)
+
+
+@pytest.fixture
+def app_page(page, server_url: str):
+    """``page`` with the site loaded and the Panel app interactive (appState == 'ready')."""
+    page.goto(server_url)
+    wait_until_ready(page)
+    return page
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers for Panel widgets (rendered by Bokeh inside open shadow roots)
+# ---------------------------------------------------------------------------------------------
+
+def wait_for_python(page, timeout_ms: int = 30_000) -> None:
+    """Wait until every widget change sent to the worker has been handled by Python."""
+    page.wait_for_function("document.body.dataset.busy === '0'", timeout=timeout_ms)
+
+
+def widget(page, label: str):
+    """The Bokeh input group (slider, select, text input, checkbox...) whose title is ``label``.
+
+    Returns a Locator of the group: use ``.locator('select')``, ``.locator('input')``,
+    ``.locator('.noUi-handle')`` on it.  The match is on the title text, ignoring a trailing
+    ``: value`` that sliders show.
+    """
+    pattern = re.compile(r"^\s*" + re.escape(label) + r"\s*(:.*)?$", re.S)
+    title = page.locator("label, .bk-slider-title").filter(has_text=pattern)
+    return page.locator(".bk-input-group").filter(has=title).first
+
+
+def click_button(page, label: str) -> None:
+    """Click the (Panel/Bokeh) button whose text is ``label``."""
+    exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
+    page.locator("button.bk-btn").filter(has_text=exact).first.click()
+
+
+def section_link(page, label: str):
+    """The navigation entry (link, button or tab) of the section named ``label``."""
+    exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
+    return page.locator("a, button, .bk-tab, [role=tab]").filter(has_text=exact).first
+
+
+def text_of(page, selector: str) -> str:
+    """innerText of the first element matching ``selector`` (shadow roots pierced)."""
+    return page.locator(selector).first.inner_text()
+
+
+class UI:
+    """The helpers above bound to one page: ``ui.widget("Learning rate")``, ``ui.click("Train")``."""
+
+    def __init__(self, page):
+        self.page = page
+
+    def widget(self, label: str):
+        return widget(self.page, label)
+
+    def click(self, label: str) -> None:
+        click_button(self.page, label)
+
+    def section(self, label: str):
+        return section_link(self.page, label)
+
+    def text(self, selector: str) -> str:
+        return text_of(self.page, selector)
+
+    def wait_for_python(self, timeout_ms: int = 30_000) -> None:
+        wait_for_python(self.page, timeout_ms)
+
+
+@pytest.fixture
+def ui(app_page) -> UI:
+    """Helpers bound to ``app_page`` (so a test needs no import from this conftest)."""
+    return UI(app_page)
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
