@@ -99,3 +99,16 @@ def check_finite(x: np.ndarray, name: str) -> np.ndarray:
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"{name} contains {bad} NaN or inf value(s)")
     return x
+
+
+def check_bool(value, name: str) -> bool:
+    """A real ``True``/``False`` (so that ``return_sequences="no"`` does not silently mean True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} ({value!r})")
+    return bool(value)
+
+
+def require_forward(cache, where: str) -> None:
+    """``backward`` needs the values cached by ``forward``; say so instead of failing on ``None``."""
+    if cache is None:
+        raise RuntimeError(f"{where} called before forward: run forward(x) first, then backward(dout)")
