@@ -1,0 +1,373 @@
+"""Backprop and decision boundaries on 2-D toy data: everything the browser section shows, without a UI.
+
+A small multilayer perceptron (``depth`` hidden layers of ``breadth`` neurons) classifies points of the
+plane. :class:`MLPDemo` owns the data, the model, the optimizer and the :class:`~pyfadml.train.Trainer`,
+and answers the questions the page asks:
+
+* :meth:`MLPDemo.step` / :meth:`MLPDemo.train_for`  train one or more mini-batches;
+* :meth:`MLPDemo.evaluate`   loss and accuracy on the whole train and test sets (appended to ``history``);
+* :meth:`MLPDemo.grid`       class probabilities over a grid of the plane (the decision boundary) and every
+  hidden neuron's activation over the same grid (how stacked layers compose boundaries);
+* :meth:`MLPDemo.inspect`    the lecture's backprop quantities of one layer for the last mini-batch.
+
+Notation (the lecture's, one example = one column vector)::
+
+    z^l = W^l a^{l-1} + b^l,   a^l = sigma(z^l),   delta^l = dL/dz^l,
+    dL/dW^l = delta^l (a^{l-1})^T,   dL/db^l = delta^l,   delta^{l-1} = (W^l)^T delta^l * sigma'(z^{l-1})
+
+Layer ``l`` runs from 1 (the first hidden layer, ``a^0 = x``) to ``L = depth + 1`` (the output layer, whose
+``z^L`` are the class logits and ``a^L = softmax(z^L)``). The library stores a batch of N examples as *rows*,
+so the arrays returned here have shape ``(N, n_l)``; the loss is the batch mean, hence ``delta^l`` carries a
+factor 1/N and the parameter gradients are sums over the batch: ``dL/dW^l = sum_n delta^l_n (a^{l-1}_n)^T``.
+
+Reproducibility (what the browser test relies on)
+-------------------------------------------------
+Everything is a function of the settings and ``seed``. The seed feeds ``np.random.SeedSequence(seed)``, whose
+four children drive, in order: the dataset, the train/test split, the weight initialisation and the
+Trainer's mini-batch shuffling. So ``MLPDemo(**settings)`` followed by ``step(k)`` always reaches the same
+weights, and after any sequence of steps that totals ``k`` (one at a time, or time-boxed bursts of any
+length) ``inspect(l)`` returns the values of step ``k``'s mini-batch: the forward pass of that batch with the
+weights *before* step ``k``'s update, and the gradients that update used. Changing ``lr`` or
+``batch_size`` mid-run applies from the next step (the page does the same), so a run is reproduced by
+replaying the same settings changes at the same step counts; a reset followed by ``k`` steps is simplest.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from pyfadml._checks import check_choice, check_float, check_int
+from pyfadml.data.toy2d import TOY_DATASETS, make_toy, train_test_split
+from pyfadml.layers import Dense, get_activation
+from pyfadml.losses import softmax, softmax_cross_entropy
+from pyfadml.models import Sequential
+from pyfadml.optim import get_optimizer
+from pyfadml.train import DivergenceError, Trainer
+
+__all__ = ["MLPDemo", "DATASETS", "ACTIVATIONS", "OPTIMIZERS", "DivergenceError"]
+
+DATASETS = tuple(TOY_DATASETS)
+"""The 2-D toy sets of :mod:`pyfadml.data.toy2d`: xor, circles, moons, spiral, gaussians."""
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+MAX_DEPTH, MAX_BREADTH = 4, 16
+
+
+def _quiet_overflow():
+    """Too large a learning rate overflows float64 on the way to NaN. The Trainer detects that and raises
+    DivergenceError, which the caller reports, so NumPy's RuntimeWarnings would only repeat it as noise."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+class _CapturingMLP(Sequential):
+    """A Sequential that keeps what the last *training* forward/backward saw, for the backprop inspector.
+
+    forward records every layer's output (fresh arrays, so no copies) and a copy of each parameter as it was
+    before the optimizer's update; backward records the gradient entering each layer from above and a copy
+    of each layer's grads. Evaluation forwards (``predict``, ``Trainer.evaluate``) record nothing.
+    """
+
+    def __init__(self, layers):
+        super().__init__(layers)
+        self.capture: dict | None = None
+        self._pending: dict | None = None
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        outputs = [np.asarray(x)]
+        a = x
+        for layer in self.layers:
+            a = layer.forward(a)
+            outputs.append(a)
+        self._pending = {
+            "outputs": outputs,
+            "params": [{k: p.copy() for k, p in layer.params.items()} for layer in self.layers],
+        }
+        return a
+
+    def backward(self, dout):
+        pending = self._pending
+        if pending is None or not self.training:
+            return super().backward(dout)
+        grads_out = [None] * len(self.layers)      # dL/d(output of layer i)
+        delta = dout
+        for i in range(len(self.layers) - 1, -1, -1):
+            grads_out[i] = delta
+            delta = self.layers[i].backward(delta)
+        pending["grads_out"] = grads_out
+        pending["dx"] = delta
+        pending["grads"] = [{k: g.copy() for k, g in layer.grads.items()} for layer in self.layers]
+        self.capture, self._pending = pending, None
+        return delta
+
+
+class MLPDemo:
+    """A live MLP classifier on a 2-D toy dataset.
+
+    Settings (all keyword-only): ``dataset`` (one of :data:`DATASETS`), ``n_samples`` points (default 240),
+    ``noise`` (std of the jitter), ``test_fraction`` (0.25), ``depth`` hidden layers (1-4), ``breadth`` neurons
+    per hidden layer (1-16), ``activation`` (one of :data:`ACTIVATIONS`), ``lr``, ``batch_size``,
+    ``optimizer`` ("sgd", "momentum" = SGD with momentum 0.9, "adam"), ``seed`` and ``grid_size`` (points per
+    side of the grid over the plane).
+
+    The loss is softmax cross-entropy over the dataset's classes (2, or 3 for the spiral). Hidden layers use
+    He initialisation for (leaky) ReLU and Xavier otherwise.
+    """
+
+    def __init__(self, *, dataset: str = "xor", n_samples: int = 240, noise: float = 0.1,
+                 test_fraction: float = 0.25, depth: int = 2, breadth: int = 4, activation: str = "tanh",
+                 lr: float = 0.1, batch_size: int = 16, optimizer: str = "sgd", seed: int = 0,
+                 grid_size: int = 60):
+        self.dataset = check_choice(dataset, "dataset", DATASETS)
+        self.n_samples = check_int(n_samples, "MLPDemo: n_samples", minimum=8)
+        self.noise = check_float(noise, "MLPDemo: noise", minimum=0.0)
+        self.test_fraction = check_float(test_fraction, "MLPDemo: test_fraction", minimum=0.0, strict=True)
+        self.depth = check_int(depth, "MLPDemo: depth")
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"MLPDemo: depth must be between 1 and {MAX_DEPTH}, got {depth}")
+        self.breadth = check_int(breadth, "MLPDemo: breadth")
+        if self.breadth > MAX_BREADTH:
+            raise ValueError(f"MLPDemo: breadth must be between 1 and {MAX_BREADTH}, got {breadth}")
+        self.activation = check_choice(activation, "activation", ACTIVATIONS)
+        self.optimizer_name = check_choice(optimizer, "optimizer", OPTIMIZERS)
+        self.seed = check_int(seed, "MLPDemo: seed", minimum=0)
+        self.grid_size = check_int(grid_size, "MLPDemo: grid_size", minimum=2)
+        lr = check_float(lr, "MLPDemo: lr", minimum=0.0, strict=True)
+        batch_size = check_int(batch_size, "MLPDemo: batch_size")
+
+        data_ss, split_ss, init_ss, batch_ss = np.random.SeedSequence(self.seed).spawn(4)
+        X, y = make_toy(self.dataset, self.n_samples, noise=self.noise, rng=np.random.default_rng(data_ss))
+        self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(
+            X, y, test_fraction=self.test_fraction, rng=np.random.default_rng(split_ss))
+        self.n_classes = int(y.max()) + 1
+        self._row_index: dict[bytes, int] = {}               # a training point -> its row (first, if repeated)
+        for i, row in enumerate(self.X_train):
+            self._row_index.setdefault(row.tobytes(), i)
+        # A square view of the plane that holds every point with a margin, rounded to half units.
+        self.extent = float(np.ceil((np.abs(X).max() + 0.3) * 2.0) / 2.0)
+
+        init_rng = np.random.default_rng(init_ss)
+        init = "he" if self.activation in ("relu", "leaky_relu") else "xavier"
+        layers, n_in = [], 2
+        for _ in range(self.depth):
+            layers += [Dense(n_in, self.breadth, rng=init_rng, init=init), get_activation(self.activation)]
+            n_in = self.breadth
+        layers.append(Dense(n_in, self.n_classes, rng=init_rng, init="xavier"))
+        self.model = _CapturingMLP(layers)
+
+        if self.optimizer_name == "momentum":
+            opt = get_optimizer("sgd", lr=lr, momentum=0.9)
+        else:
+            opt = get_optimizer(self.optimizer_name, lr=lr)
+        self.trainer = Trainer(self.model, "cross_entropy", opt, self.X_train, self.y_train,
+                               batch_size=batch_size, rng=np.random.default_rng(batch_ss))
+        self.history: dict[str, list] = {k: [] for k in
+                                         ("step", "train_loss", "test_loss", "train_acc", "test_acc")}
+        self._grid_cache: tuple[int, dict] | None = None
+
+    # ------------------------------------------------------------------------------------------
+    # settings that may change during a run
+    # ------------------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> dict:
+        """The keyword arguments that rebuild this demo from scratch (current lr and batch size)."""
+        return dict(dataset=self.dataset, n_samples=self.n_samples, noise=self.noise,
+                    test_fraction=self.test_fraction, depth=self.depth, breadth=self.breadth,
+                    activation=self.activation, lr=self.lr, batch_size=self.batch_size,
+                    optimizer=self.optimizer_name, seed=self.seed, grid_size=self.grid_size)
+
+    @property
+    def lr(self) -> float:
+        return self.trainer.optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.trainer.optimizer.lr = check_float(value, "MLPDemo: lr", minimum=0.0, strict=True)
+
+    @property
+    def batch_size(self) -> int:
+        return self.trainer.batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self.trainer.batch_size = check_int(value, "MLPDemo: batch_size")
+
+    @property
+    def step_count(self) -> int:
+        """Number of completed training steps (updates)."""
+        return self.trainer.step_count
+
+    @property
+    def diverged(self) -> bool:
+        return self.trainer.diverged
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        """``[n_0, n_1, ..., n_L]``: 2 inputs, ``depth`` times ``breadth``, then the number of classes."""
+        return [2] + [self.breadth] * self.depth + [self.n_classes]
+
+    @property
+    def n_layers(self) -> int:
+        """L, the number of Dense layers (hidden layers + the output layer)."""
+        return self.depth + 1
+
+    # ------------------------------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------------------------------
+
+    def step(self, n: int = 1) -> dict | None:
+        """Train ``n`` mini-batches; returns the last step's record (``None`` if ``n == 0``).
+
+        A :class:`~pyfadml.train.DivergenceError` propagates (the weights stay as before the failing step).
+        """
+        n = check_int(n, "MLPDemo.step: n", minimum=0)
+        record = None
+        with _quiet_overflow():
+            for _ in range(n):
+                record = self.trainer.step()
+        return record
+
+    def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
+        """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done.
+
+        Returns the number of steps taken. The steps are the same as ``step(n)`` would take: only how many
+        happen depends on the clock. A DivergenceError propagates.
+        """
+        seconds = check_float(seconds, "MLPDemo.train_for: seconds", minimum=0.0)
+        if max_steps is not None:
+            max_steps = check_int(max_steps, "MLPDemo.train_for: max_steps", minimum=0)
+        deadline = time.perf_counter() + seconds
+        done = 0
+        with _quiet_overflow():
+            while max_steps is None or done < max_steps:
+                self.trainer.step()
+                done += 1
+                if time.perf_counter() >= deadline:
+                    break
+        return done
+
+    def evaluate(self) -> dict:
+        """Loss and accuracy on the whole train and test sets with the current weights.
+
+        Appended to :attr:`history` (one row per distinct step count). Returns
+        ``{"step", "train_loss", "test_loss", "train_acc", "test_acc"}``.
+        """
+        with _quiet_overflow():
+            tr = self.trainer.evaluate(self.X_train, self.y_train)
+            te = self.trainer.evaluate(self.X_test, self.y_test)
+        row = {"step": self.step_count, "train_loss": tr["loss"], "test_loss": te["loss"],
+               "train_acc": tr["accuracy"], "test_acc": te["accuracy"]}
+        h = self.history
+        if h["step"] and h["step"][-1] == row["step"]:
+            for k, v in row.items():
+                h[k][-1] = v
+        else:
+            for k, v in row.items():
+                h[k].append(v)
+        return row
+
+    # ------------------------------------------------------------------------------------------
+    # what the plane looks like to the network
+    # ------------------------------------------------------------------------------------------
+
+    @property
+    def grid_axis(self) -> np.ndarray:
+        """Centres of the grid cells along x (and y): ``grid_size`` values in ``[-extent, extent]``."""
+        g, e = self.grid_size, self.extent
+        return -e + (np.arange(g) + 0.5) * (2.0 * e / g)
+
+    def grid(self) -> dict:
+        """Evaluate the network on every cell centre of a ``grid_size x grid_size`` grid over the plane.
+
+        Returns ``{"step", "x", "y", "probs", "hidden"}``: ``x``/``y`` the cell centres (G,), ``probs`` (G, G, K)
+        the softmax class probabilities with ``probs[i, j]`` at the point ``(x[j], y[i])`` (row i = height y[i],
+        the layout of an image), and ``hidden`` a list with one (G, G, breadth) array per hidden layer: each
+        neuron's activation ``a^l_j`` over the plane. Cached until the next training step.
+        """
+        if self._grid_cache is not None and self._grid_cache[0] == self.step_count:
+            return self._grid_cache[1]
+        axis = self.grid_axis
+        g = axis.size
+        xx, yy = np.meshgrid(axis, axis)                     # xx[i, j] = x[j], yy[i, j] = y[i]
+        a = np.stack([xx.ravel(), yy.ravel()], axis=1)
+        hidden = []
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            with _quiet_overflow():
+                for i, layer in enumerate(model.layers):
+                    a = layer.forward(a)
+                    if i % 2 == 1:                           # after each hidden activation
+                        hidden.append(a.reshape(g, g, -1))
+                probs = softmax(a).reshape(g, g, -1)
+        finally:
+            if was_training:
+                model.train()
+        out = {"step": self.step_count, "x": axis, "y": axis, "probs": probs, "hidden": hidden}
+        self._grid_cache = (self.step_count, out)
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    # the backprop inspector
+    # ------------------------------------------------------------------------------------------
+
+    def inspect(self, layer: int) -> dict | None:
+        """The lecture's backprop quantities of Dense layer ``layer`` (1..L) for step ``k``'s mini-batch.
+
+        ``k = step_count``: the values are those the Trainer computed in its last step (forward with the
+        weights before that step's update, then backward), taken from the real layers' outputs, the
+        gradients they passed down and their ``grads``. Returns ``None`` before the first step.
+
+        Keys (N = batch size, rows = examples; the lecture's column vectors are these rows transposed):
+
+        ``step``, ``layer``, ``n_layers``, ``is_output``, ``activation`` (name of sigma; "softmax" for the
+        output layer), ``x`` (N, 2) the batch, ``y`` (N,) its labels, ``index`` (N,) its rows in ``X_train``,
+        ``a_prev`` (N, n_{l-1}) = a^{l-1} (x for l = 1), ``W`` (n_l, n_{l-1}) and ``b`` (n_l,) before the update,
+        ``z`` (N, n_l), ``a`` (N, n_l) = sigma(z) (softmax for the output layer), ``delta`` (N, n_l) = dL/dz^l,
+        ``dW`` (n_l, n_{l-1}) and ``db`` (n_l,) the layer's grads,
+        ``delta_prev`` (N, n_{l-1}) = dL/dz^{l-1} as backprop computed it, ``z_prev`` (N, n_{l-1}) and
+        ``sigma_prime_prev`` = sigma'(z^{l-1}) (these three are ``None`` for l = 1: x has no activation),
+        ``loss`` the batch loss.
+        """
+        L = self.n_layers
+        layer = check_int(layer, "MLPDemo.inspect: layer")
+        if layer > L:
+            raise ValueError(f"MLPDemo.inspect: layer must be between 1 and L={L}, got {layer}")
+        cap = self.model.capture
+        if cap is None or self.step_count == 0:
+            return None
+        outs, gout, params, grads = cap["outputs"], cap["grads_out"], cap["params"], cap["grads"]
+        d = 2 * (layer - 1)                        # index of Dense layer l in model.layers
+        x = outs[0]
+        z_L = outs[-1]
+        is_output = layer == L
+        z = outs[d + 1]
+        if is_output:
+            a = softmax(z)
+            sigma = "softmax"
+        else:
+            a = outs[d + 2]
+            sigma = self.activation
+        delta = gout[d]                            # dL/d(output of Dense l) = dL/dz^l
+        index = np.array([self._row_index[row.tobytes()] for row in np.ascontiguousarray(x)])
+        y = self.y_train[index]
+        loss, _ = softmax_cross_entropy(z_L, y)
+        out = {
+            "step": self.step_count, "layer": layer, "n_layers": L, "is_output": is_output,
+            "activation": sigma, "x": x, "y": y, "index": index, "loss": loss,
+            "a_prev": outs[d], "W": params[d]["W"], "b": params[d]["b"],
+            "z": z, "a": a, "delta": delta,
+            "dW": grads[d]["W"], "db": grads[d]["b"],
+            "delta_prev": None, "z_prev": None, "sigma_prime_prev": None,
+        }
+        if layer > 1:
+            act = self.model.layers[d - 1]          # the activation of layer l-1
+            z_prev = outs[d - 1]
+            out["z_prev"] = z_prev
+            out["sigma_prime_prev"] = act.derivative(z_prev)
+            out["delta_prev"] = gout[d - 2]         # dL/d(output of Dense l-1) = dL/dz^{l-1}
+        return out
