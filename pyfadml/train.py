@@ -119,16 +119,32 @@ class Trainer:
             if not callable(cb):
                 raise TypeError(f"Trainer: callbacks[{i}] must be callable, got {type(cb).__name__}")
         self.callbacks = list(callbacks)
-        n = self.X.shape[0]
-        self.steps_per_epoch = math.ceil(n / self.batch_size)
-        self.eval_every = (self.steps_per_epoch if eval_every is None
-                           else check_int(eval_every, "Trainer: eval_every"))
+        self._eval_every = None if eval_every is None else check_int(eval_every, "Trainer: eval_every")
         self.step_count = 0
         self.epoch = 0
         self.diverged = False
         self.history: dict[str, list] = {}
         self._perm = np.empty(0, dtype=np.int64)
         self._pos = 0
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per step; may be changed between steps (takes effect at the next batch)."""
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self._batch_size = check_int(value, "Trainer: batch_size")
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """ceil(N / batch_size): the steps that make one pass over the training set."""
+        return math.ceil(self.X.shape[0] / self.batch_size)
+
+    @property
+    def eval_every(self) -> int:
+        """Validation interval in steps (default: steps_per_epoch)."""
+        return self.steps_per_epoch if self._eval_every is None else self._eval_every
 
     def _check_data(self, X, y, xname: str, yname: str):
         X = check_array(X, f"Trainer: {xname}")

@@ -109,6 +109,25 @@ def test_batch_larger_than_the_data_uses_all_of_it():
     assert tr.steps_per_epoch == 1
 
 
+def test_batch_size_can_change_between_steps():
+    X, y = blobs(40)
+    sizes = []
+
+    def spy(pred, target):
+        sizes.append(len(target))
+        from pyfadml import softmax_cross_entropy
+        return softmax_cross_entropy(pred, target)
+
+    tr = Trainer(small_mlp(), spy, Adam(), X, y, batch_size=8, rng=0)
+    tr.step()
+    tr.batch_size = 16
+    assert tr.steps_per_epoch == 3
+    tr.step()
+    assert sizes == [8, 16]
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        tr.batch_size = 0
+
+
 def test_callbacks_get_trainer_and_record_after_each_step():
     X, y = blobs()
     calls = []
