@@ -134,6 +134,16 @@ def test_sequential_astype_float32_and_back():
         model.astype(np.int32)
 
 
+@pytest.mark.parametrize("build, shape", [(cnn, (2, 1, 6, 6)), (lstm_model, (2, 4, 2))])
+def test_astype_float32_carries_through_conv_and_recurrent_layers(build, shape):
+    model = build().astype(np.float32)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    out = model.forward(x)
+    assert out.dtype == np.float32
+    assert model.backward(np.ones_like(out)).dtype == np.float32
+    assert all(p.dtype == np.float32 and g.dtype == np.float32 for _, p, g in model.parameters())
+
+
 def test_sequential_config_round_trip():
     model = cnn()
     config = model.get_config()
