@@ -333,6 +333,8 @@ class VAE(Model):
         self.D, self.d, self.hidden, self.activation = D, d, hidden, activation
         self.encoder = _mlp((D, *hidden, 2 * d), activation, self.rng, final=None)
         self.decoder = _mlp((d, *hidden[::-1], D), activation, self.rng, final=Sigmoid())
+        # sample() draws from its own stream, so showing samples never changes the training eps
+        self._sample_rng = np.random.default_rng(int(self.rng.integers(2**63)))
         self.training = True
         self.last_parts: dict[str, float] = {}
         self._cache = None
@@ -397,9 +399,13 @@ class VAE(Model):
         return self.predict(x)
 
     def sample(self, n: int, *, rng=None):
-        """Decode n draws z ~ N(0, I) from the prior: (n, D) in [0, 1]. Uses ``self.rng`` unless given."""
+        """Decode n draws z ~ N(0, I) from the prior: (n, D) in [0, 1].
+
+        Without ``rng`` the draws come from the model's own sampling stream (seeded from the constructor's
+        ``rng``), separate from the eps of training: sampling between training steps changes nothing.
+        """
         n = check_int(n, "VAE.sample: n")
-        gen = self.rng if rng is None else as_rng(rng, "VAE.sample: rng")
+        gen = self._sample_rng if rng is None else as_rng(rng, "VAE.sample: rng")
         z = gen.standard_normal((n, self.d))
         return self.decode(z)
 

@@ -335,6 +335,14 @@ def test_vae_sample_decodes_prior_draws():
         vae.sample(0)
 
 
+def test_vae_sampling_does_not_disturb_the_training_eps():
+    a, b = VAE(6, 2, rng=3), VAE(6, 2, rng=3)
+    x = np.random.default_rng(0).random((4, 6))
+    a.sample(5)
+    np.testing.assert_array_equal(a.forward(x), b.forward(x))
+    np.testing.assert_array_equal(VAE(6, 2, rng=3).sample(4), VAE(6, 2, rng=3).sample(4))  # seeded too
+
+
 def test_vae_same_seed_same_model_and_eps():
     a, b = VAE(6, 2, rng=3), VAE(6, 2, rng=3)
     x = np.random.default_rng(0).random((4, 6))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pyfadml import (
-    RNN, SGD, VAE, Adam, Autoencoder, Dense, DivergenceError, ReLU, Sequential, Tanh, Trainer,
+    RNN, SGD, VAE, Adam, Autoencoder, Dense, DivergenceError, ReLU, Sequential, Trainer,
     half_squared_error,
 )
 from pyfadml.optim import grad_norm
