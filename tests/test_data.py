@@ -1,0 +1,227 @@
+"""Datasets: shapes, dtypes, ranges, determinism, balance, the lecture's X and bad-argument errors."""
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from pyfadml.data import (
+    SHAPE_CLASSES, SHAPE_VARIATIONS, TOY_DATASETS, X_KERNEL, lecture_x, lecture_x_variant, load_digits,
+    make_shapes, make_spiral, make_toy, render_shape, train_test_split,
+)
+from pyfadml.data import sequences as seq
+
+
+def correlate_valid(img, kernel):
+    """Reference cross-correlation ("valid"), independent of the library's conv code."""
+    return (sliding_window_view(img, kernel.shape) * kernel).sum(axis=(-1, -2))
+
+
+# --------------------------------------------------------------------------------------------- toy 2-D
+
+@pytest.mark.parametrize("name", sorted(TOY_DATASETS))
+def test_toy_shapes_dtypes_and_balance(name):
+    X, y = TOY_DATASETS[name](301, rng=0)
+    assert X.shape == (301, 2) and X.dtype == np.float64
+    assert y.shape == (301,) and np.issubdtype(y.dtype, np.integer)
+    assert np.all(np.isfinite(X))
+    counts = np.bincount(y)
+    assert counts.min() >= 1 and counts.max() - counts.min() <= 1
+    assert np.abs(X).max() < 5
+
+
+@pytest.mark.parametrize("name", sorted(TOY_DATASETS))
+def test_toy_is_deterministic_given_a_seed(name):
+    X1, y1 = make_toy(name, 50, rng=7)
+    X2, y2 = make_toy(name, 50, rng=np.random.default_rng(7))
+    X3, _ = make_toy(name, 50, rng=8)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(X1, X3)
+
+
+def test_toy_noise_zero_gives_the_clean_shapes():
+    X, y = make_toy("xor", 40, noise=0.0, rng=0)
+    np.testing.assert_array_equal(np.abs(X), 1.0)
+    np.testing.assert_array_equal(y, (np.sign(X[:, 0]) != np.sign(X[:, 1])).astype(int))
+    X, y = make_toy("circles", 40, noise=0.0, factor=0.3, rng=0)
+    np.testing.assert_allclose(np.hypot(X[:, 0], X[:, 1]), np.where(y == 0, 1.0, 0.3))
+
+
+def test_spiral_has_n_classes_arms():
+    X, y = make_spiral(100, n_classes=5, rng=0)
+    assert set(np.unique(y)) == set(range(5))
+    assert np.bincount(y).tolist() == [20] * 5
+
+
+def test_train_test_split_partitions_the_rows():
+    X = np.arange(40.0).reshape(20, 2)
+    y = np.arange(20)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_fraction=0.25, rng=0)
+    assert len(X_te) == 5 and len(X_tr) == 15
+    assert sorted(np.concatenate([y_tr, y_te]).tolist()) == list(range(20))
+    np.testing.assert_array_equal(X_tr[:, 0], 2 * y_tr)      # rows stay paired with their labels
+    again = train_test_split(X, y, test_fraction=0.25, rng=0)
+    np.testing.assert_array_equal(again[3], y_te)
+
+
+@pytest.mark.parametrize("call, err, words", [
+    (lambda: make_toy("banana", 10, rng=0), ValueError, "banana"),
+    (lambda: TOY_DATASETS["xor"](0, rng=0), ValueError, "n"),
+    (lambda: TOY_DATASETS["moons"](10, noise=-1, rng=0), ValueError, "noise"),
+    (lambda: TOY_DATASETS["moons"](10, rng=None), TypeError, "rng"),
+    (lambda: TOY_DATASETS["moons"](2.5, rng=0), TypeError, "n"),
+    (lambda: make_spiral(10, n_classes=1, rng=0), ValueError, "n_classes"),
+    (lambda: make_toy("xor", 10, n_classes=3, rng=0), TypeError, "n_classes"),
+    (lambda: train_test_split(np.zeros((4, 2)), np.zeros(3), rng=0), ValueError, "same number of rows"),
+    (lambda: train_test_split(np.zeros((4, 2)), np.zeros(4), test_fraction=1.0, rng=0), ValueError,
+     "test_fraction"),
+])
+def test_toy_bad_arguments(call, err, words):
+    with pytest.raises(err, match=words):
+        call()
+
+
+# --------------------------------------------------------------------------------------------- lecture X
+
+def test_lecture_x_is_plus_minus_one_with_both_diagonals():
+    x = lecture_x()
+    assert x.shape == (9, 9) and x.dtype == np.float64
+    assert set(np.unique(x)) == {-1.0, 1.0}
+    inner = x[1:8, 1:8]
+    np.testing.assert_array_equal(np.diag(inner), 1.0)
+    np.testing.assert_array_equal(np.diag(inner[:, ::-1]), 1.0)
+    assert (x == 1).sum() == 13                       # 7 + 7 pixels, sharing the centre
+
+
+def test_kernel_scores_nine_only_at_the_centre_of_x():
+    assert X_KERNEL.shape == (3, 3)
+    score = correlate_valid(lecture_x(), X_KERNEL)
+    assert score.shape == (7, 7)
+    assert score.max() == 9
+    assert np.argwhere(score == 9).tolist() == [[3, 3]]    # zone centred on pixel (4, 4)
+    assert np.sort(score.ravel())[-2] < 9
+
+
+def test_variant_x_never_reaches_nine():
+    v = lecture_x_variant()
+    assert v.shape == (9, 9) and set(np.unique(v)) == {-1.0, 1.0}
+    assert not np.array_equal(v, lecture_x())
+    score = correlate_valid(v, X_KERNEL)
+    assert score.max() < 9
+    assert (score == score.max()).sum() > 1                  # no single zone stands out as "the centre"
+
+
+# --------------------------------------------------------------------------------------------- shapes
+
+def test_shapes_shape_dtype_range_and_balance():
+    X, y = make_shapes(61, size=16, rng=0)
+    assert X.shape == (61, 1, 16, 16) and X.dtype == np.float64
+    assert X.min() >= 0.0 and X.max() <= 1.0
+    assert y.shape == (61,) and np.issubdtype(y.dtype, np.integer)
+    counts = np.bincount(y, minlength=len(SHAPE_CLASSES))
+    assert len(counts) == len(SHAPE_CLASSES) and counts.max() - counts.min() <= 1
+    assert len(SHAPE_CLASSES) >= 5 and len(set(SHAPE_CLASSES)) == len(SHAPE_CLASSES)
+
+
+def test_shapes_deterministic_given_a_seed():
+    a = make_shapes(20, rng=3)
+    b = make_shapes(20, rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], make_shapes(20, rng=4)[0])
+
+
+def test_shapes_without_variations_are_identical_per_class():
+    X, y = make_shapes(36, variations=(), rng=0)
+    for k, name in enumerate(SHAPE_CLASSES):
+        imgs = X[y == k, 0]
+        assert len(imgs) == 6
+        np.testing.assert_array_equal(imgs, np.broadcast_to(imgs[0], imgs.shape))
+        np.testing.assert_array_equal(imgs[0], render_shape(name, 16))
+        assert imgs[0].max() > 0.7 and imgs[0].sum() > 10
+    # the classes differ from each other
+    firsts = np.stack([X[y == k, 0][0] for k in range(len(SHAPE_CLASSES))]).reshape(len(SHAPE_CLASSES), -1)
+    dists = np.abs(firsts[:, None] - firsts[None]).sum(-1)
+    assert dists[~np.eye(len(SHAPE_CLASSES), dtype=bool)].min() > 3
+
+
+@pytest.mark.parametrize("variation", SHAPE_VARIATIONS)
+def test_each_variation_switch_changes_the_images(variation):
+    clean, y0 = make_shapes(30, variations=(), rng=1)
+    varied, y1 = make_shapes(30, variations=(variation,), rng=1)
+    np.testing.assert_array_equal(y0, y1)
+    assert not np.allclose(clean, varied)
+    assert varied.min() >= 0 and varied.max() <= 1
+    if variation == "brightness":
+        ratio = varied.max(axis=(1, 2, 3)) / clean.max(axis=(1, 2, 3))
+        assert ratio.min() >= 0.4 - 1e-12 and ratio.max() <= 1.0 and ratio.std() > 0.05
+    if variation == "occlusion":
+        assert np.all(varied <= clean) and np.all((clean - varied).sum(axis=(1, 2, 3)) >= 0)
+        assert np.mean((clean - varied).sum(axis=(1, 2, 3)) > 0) > 0.5
+    if variation in ("orientation", "shift"):
+        # geometry moves the ink but keeps about the same amount of it
+        np.testing.assert_allclose(varied.sum(axis=(1, 2, 3)), clean.sum(axis=(1, 2, 3)), rtol=0.35)
+
+
+def test_switching_one_variation_off_keeps_the_others_randomness():
+    full, _ = make_shapes(10, variations=("orientation", "noise"), rng=5)
+    no_noise, _ = make_shapes(10, variations=("orientation",), rng=5)
+    assert 0 < np.abs(full - no_noise).mean() < 0.05
+
+
+def test_shapes_subset_of_classes_and_size():
+    X, y = make_shapes(9, size=12, classes=("O", "X", "+"), rng=0)
+    assert X.shape == (9, 1, 12, 12)
+    assert sorted(np.bincount(y).tolist()) == [3, 3, 3]
+    np.testing.assert_array_equal(make_shapes(3, size=12, classes=("O",), variations=(), rng=0)[0][0, 0],
+                                  render_shape("O", 12))
+
+
+@pytest.mark.parametrize("kwargs, err, words", [
+    (dict(n=0), ValueError, "n"),
+    (dict(size=3), ValueError, "size"),
+    (dict(classes=("X", "hexagon")), ValueError, "hexagon"),
+    (dict(classes=("X", "X")), ValueError, "distinct"),
+    (dict(classes="X"), TypeError, "classes"),
+    (dict(variations=("blur",)), ValueError, "blur"),
+    (dict(variations="noise"), TypeError, "variations"),
+    (dict(noise_std=-0.1), ValueError, "noise_std"),
+    (dict(rng="seed"), TypeError, "rng"),
+])
+def test_shapes_bad_arguments(kwargs, err, words):
+    args = dict(n=10, rng=0)
+    args.update(kwargs)
+    with pytest.raises(err, match=words):
+        make_shapes(**args)
+
+
+# --------------------------------------------------------------------------------------------- digits
+
+def test_digits_count_shape_range_and_labels():
+    X, y = load_digits()
+    assert X.shape == (1797, 1, 8, 8) and X.dtype == np.float64
+    assert y.shape == (1797,) and np.issubdtype(y.dtype, np.integer)
+    assert X.min() == 0.0 and X.max() == 1.0
+    np.testing.assert_array_equal(np.unique(X * 16), np.arange(17))   # the 0..16 counts, divided by 16
+    assert set(np.unique(y)) == set(range(10))
+    assert np.bincount(y).min() >= 170
+    assert y[:10].tolist() == list(range(10))                           # scikit-learn's original order
+
+
+def test_digits_shuffle_with_rng_is_a_permutation():
+    X, y = load_digits()
+    Xs, ys = load_digits(rng=0)
+    assert not np.array_equal(ys, y)
+    np.testing.assert_array_equal(np.sort(ys), np.sort(y))
+    np.testing.assert_array_equal(load_digits(rng=0)[1], ys)
+    # each shuffled image is one of the originals, with its label
+    order = np.lexsort(Xs.reshape(1797, -1).T)
+    ref = np.lexsort(X.reshape(1797, -1).T)
+    np.testing.assert_array_equal(Xs[order], X[ref])
+    with pytest.raises(TypeError, match="rng"):
+        load_digits(rng="x")
+
+
+def test_digits_licence_ships_with_the_data():
+    from importlib import resources
+    text = resources.files("pyfadml.data").joinpath("DIGITS_LICENSE.txt").read_text()
+    assert "Alpaydin" in text and "CC BY 4.0" in text
