@@ -106,7 +106,8 @@ class _CapturingMLP(Sequential):
 class MLPDemo:
     """A live MLP classifier on a 2-D toy dataset.
 
-    Settings (all keyword-only): ``dataset`` (one of :data:`DATASETS`), ``n_samples`` points (default 240),
+    Settings (all keyword-only): ``dataset`` (one of :data:`DATASETS`), ``n_samples`` points (default 256:
+    192 train + 64 test, so batches of 1 to 64 divide an epoch evenly),
     ``noise`` (std of the jitter), ``test_fraction`` (0.25), ``depth`` hidden layers (1-4), ``breadth`` neurons
     per hidden layer (1-16), ``activation`` (one of :data:`ACTIVATIONS`), ``lr``, ``batch_size``,
     ``optimizer`` ("sgd", "momentum" = SGD with momentum 0.9, "adam"), ``seed`` and ``grid_size`` (points per
@@ -116,7 +117,7 @@ class MLPDemo:
     He initialisation for (leaky) ReLU and Xavier otherwise.
     """
 
-    def __init__(self, *, dataset: str = "xor", n_samples: int = 240, noise: float = 0.1,
+    def __init__(self, *, dataset: str = "xor", n_samples: int = 256, noise: float = 0.1,
                  test_fraction: float = 0.25, depth: int = 2, breadth: int = 4, activation: str = "tanh",
                  lr: float = 0.1, batch_size: int = 16, optimizer: str = "sgd", seed: int = 0,
                  grid_size: int = 60):
@@ -330,7 +331,8 @@ class MLPDemo:
         ``z`` (N, n_l), ``a`` (N, n_l) = sigma(z) (softmax for the output layer), ``delta`` (N, n_l) = dL/dz^l,
         ``dW`` (n_l, n_{l-1}) and ``db`` (n_l,) the layer's grads,
         ``delta_prev`` (N, n_{l-1}) = dL/dz^{l-1} as backprop computed it, ``z_prev`` (N, n_{l-1}) and
-        ``sigma_prime_prev`` = sigma'(z^{l-1}) (these three are ``None`` for l = 1: x has no activation),
+        ``sigma_prime_prev`` = sigma'(z^{l-1}) and ``delta_prev_formula`` = (W^l)^T delta^l * sigma'(z^{l-1})
+        evaluated directly from those arrays (these four are ``None`` for l = 1: x has no activation),
         ``loss`` the batch loss.
         """
         L = self.n_layers
@@ -362,7 +364,7 @@ class MLPDemo:
             "a_prev": outs[d], "W": params[d]["W"], "b": params[d]["b"],
             "z": z, "a": a, "delta": delta,
             "dW": grads[d]["W"], "db": grads[d]["b"],
-            "delta_prev": None, "z_prev": None, "sigma_prime_prev": None,
+            "delta_prev": None, "z_prev": None, "sigma_prime_prev": None, "delta_prev_formula": None,
         }
         if layer > 1:
             act = self.model.layers[d - 1]          # the activation of layer l-1
@@ -370,4 +372,6 @@ class MLPDemo:
             out["z_prev"] = z_prev
             out["sigma_prime_prev"] = act.derivative(z_prev)
             out["delta_prev"] = gout[d - 2]         # dL/d(output of Dense l-1) = dL/dz^{l-1}
+            # the lecture's formula evaluated directly, beside what backprop passed down
+            out["delta_prev_formula"] = (delta @ params[d]["W"]) * out["sigma_prime_prev"]
         return out

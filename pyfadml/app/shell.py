@@ -1,0 +1,114 @@
+"""The page around the sections: a header with the lecture's parts as navigation, one section shown.
+
+A section is a ``pn.viewable.Viewer`` class named by ``"module:Class"``; it is imported and built the first
+time it is shown (so the browser pays only for what is opened) and kept while the page lives. A section
+without a class yet is listed as "coming" and cannot be opened: the page never pretends it works.
+When it navigates away, the shell calls the section's ``pause()`` if it has one (no training in the
+background of a hidden section).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import panel as pn
+import param
+
+from pyfadml.app import theme
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    factory: str | None       # "module:Class" of a pn.viewable.Viewer; None while the section is coming
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("backprop", "Backprop & decision boundaries", "pyfadml.app.backprop:BackpropSection"),
+    Section("cnn", "Convolution & CNN", None),
+    Section("rnn", "RNN & LSTM", None),
+    Section("autoencoder", "Autoencoder & VAE", None),
+)
+
+HEADER_CSS = f"""
+:host {{ background: {theme.INK}; border-radius: 0 0 12px 12px; padding: 10px 20px 12px 20px; }}
+"""
+BRAND_CSS = """
+.brand { color: white; font-size: 22px; font-weight: 700; letter-spacing: .01em; }
+.brand span { font-weight: 400; color: #cbd5e1; font-size: 15px; margin-left: 10px; }
+"""
+
+NAV_BUTTON_CSS = theme.NAV_CSS + """
+:host(.current) .bk-btn { background: white; color: #0f172a; border-color: white; font-weight: 600; }
+:host(:not(.current):not(.coming)) .bk-btn { background: transparent; color: white; border-color: #475569; }
+:host(.coming) .bk-btn { background: transparent; border-color: #334155; }
+"""
+
+FOOTER = ("<p class='muted'>Every number on this page is computed by pyfadml, a NumPy library where each "
+          "layer's backward pass is written out. In the browser it runs in Pyodide: nothing leaves your "
+          "computer. FADML (CS60020), lecture of 18 March 2025.</p>")
+
+
+class AppShell(pn.viewable.Viewer):
+    """Header + navigation + the current section."""
+
+    section = param.String(default="backprop", doc="Key of the section shown.")
+
+    def __init__(self, sections: tuple[Section, ...] = SECTIONS, **params):
+        super().__init__(**params)
+        self.sections = {s.key: s for s in sections}
+        live = [s.key for s in sections if s.factory]
+        if not live:
+            raise ValueError("AppShell: at least one section must have a factory")
+        if self.section not in self.sections or not self.sections[self.section].factory:
+            raise ValueError(f"AppShell: section must be one of the live sections {live}, got {self.section!r}")
+        self._views: dict[str, pn.viewable.Viewer] = {}
+        self._buttons: dict[str, pn.widgets.Button] = {}
+        for s in sections:
+            b = pn.widgets.Button(
+                name=s.title, disabled=s.factory is None, stylesheets=[NAV_BUTTON_CSS],
+                description=None if s.factory else "This part of the lecture is being built.",
+                css_classes=["coming"] if s.factory is None else [], margin=(4, 6, 0, 0))
+            if s.factory:
+                b.on_click(lambda event, key=s.key: setattr(self, "section", key))
+            self._buttons[s.key] = b
+        header = pn.Column(
+            pn.pane.HTML("<div class='brand'>pyfadml<span>deep learning from first principles, "
+                         "live in your browser</span></div>", stylesheets=[BRAND_CSS], margin=(0, 6)),
+            pn.Row(*self._buttons.values(), margin=(4, 0, 0, 0)),
+            stylesheets=[HEADER_CSS], sizing_mode="stretch_width", margin=(0, 0, 16, 0),
+        )
+        self._content = pn.Column(sizing_mode="stretch_width", margin=0)
+        footer = pn.pane.HTML(FOOTER, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
+                              margin=(16, 5, 24, 5))
+        self._layout = pn.Column(header, self._content, footer, sizing_mode="stretch_width",
+                                 styles={"background": theme.PAGE_BG}, margin=(0, 16, 0, 16))
+        self._show()
+
+    def view(self, key: str | None = None) -> pn.viewable.Viewer:
+        """The section's Viewer (built on first use)."""
+        key = key or self.section
+        if key not in self._views:
+            spec = self.sections[key]
+            if spec.factory is None:
+                raise ValueError(f"section {key!r} is not available yet")
+            module, _, cls = spec.factory.partition(":")
+            self._views[key] = getattr(importlib.import_module(module), cls)()
+        return self._views[key]
+
+    @param.depends("section", watch=True)
+    def _show(self) -> None:
+        for key, view in self._views.items():
+            if key != self.section and callable(getattr(view, "pause", None)):
+                view.pause()
+        view = self.view()
+        self._content.objects = [view]
+        for key, b in self._buttons.items():
+            classes = ["coming"] if self.sections[key].factory is None else []
+            if key == self.section:
+                classes.append("current")
+            b.css_classes = classes
+
+    def __panel__(self):
+        return self._layout
