@@ -1,0 +1,341 @@
+"""pyfadml.demos.generative: the logic behind the "Autoencoder & VAE" section, driven natively.
+
+What the page shows must be what the library computes: every value below is checked against a direct call
+of pyfadml.VAE / pyfadml.Autoencoder / pyfadml.losses on the same weights.
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pyfadml import VAE, Autoencoder, DivergenceError
+from pyfadml.data.images import SHAPE_CLASSES
+from pyfadml.demos.generative import (
+    ANOMALY_PERCENTILE, DATASETS, HIDDEN_CHOICES, SHAPES_SIZE, GenerativeDemo, load_images,
+)
+from pyfadml.losses import half_squared_error
+
+
+@pytest.fixture(scope="module")
+def trained2():
+    """The page's default settings (d = 2, float32), trained 1500 steps (about 4 s natively)."""
+    g = GenerativeDemo(seed=0)
+    g.step(1500)
+    return g
+
+
+@pytest.fixture(scope="module")
+def trained8():
+    """d = 8 in float64, trained 600 steps: sharper reconstructions, and exact comparisons."""
+    g = GenerativeDemo(latent=8, seed=1, dtype="float64")
+    g.step(600)
+    return g
+
+
+def test_does_not_import_panel_or_bokeh():
+    code = ("import sys, pyfadml.demos.generative as m; g = m.GenerativeDemo(); g.step(2); g.latent_plane('vae'); "
+            "g.sample_prior(2, rng=0); g.variations(0, 1.0); "
+            "print(any(k.split('.')[0] in ('panel', 'bokeh', 'param') for k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# data and settings
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_load_images(name):
+    a = load_images(name, rng=4)
+    b = load_images(name, rng=4)
+    X, Xt = a["X_train"], a["X_test"]
+    h, w = a["image_shape"]
+    assert X.ndim == 2 and X.shape[1] == h * w == Xt.shape[1]
+    assert X.min() >= 0.0 and X.max() <= 1.0
+    assert len(X) == len(a["y_train"]) and len(Xt) == len(a["y_test"])
+    assert abs(len(Xt) / (len(X) + len(Xt)) - 0.2) < 0.01
+    assert set(np.unique(a["y_train"])) == set(range(len(a["class_names"])))
+    np.testing.assert_array_equal(X, b["X_train"])            # same seed, same split
+    if name == "digits":
+        assert (h, w) == (8, 8) and a["class_names"] == tuple("0123456789") and len(X) + len(Xt) == 1797
+    else:
+        assert (h, w) == (SHAPES_SIZE, SHAPES_SIZE) and a["class_names"] == SHAPE_CLASSES
+    assert not np.array_equal(X, load_images(name, rng=5)["X_train"])
+
+
+def test_builds_both_models_with_the_settings():
+    g = GenerativeDemo(dataset="shapes", latent=3, hidden="128-64", beta=0.2, seed=2)
+    assert isinstance(g.vae, VAE) and isinstance(g.ae, Autoencoder)
+    assert g.D == SHAPES_SIZE ** 2 and g.image_shape == (SHAPES_SIZE, SHAPES_SIZE)
+    for m in (g.vae, g.ae):
+        assert m.D == g.D and m.d == 3 and m.hidden == (128, 64) and m.dtype == np.float32
+    assert g.vae.beta == 0.2
+    assert g.vae.encoder[0].params["W"].shape == (128, g.D) and g.vae.encoder[-1].params["W"].shape == (6, 64)
+    assert g.ae.encoder[-1].params["W"].shape == (3, 64)
+    assert set(HIDDEN_CHOICES) == {"64", "128", "128-64"}
+    assert GenerativeDemo(**g.settings).settings == g.settings
+
+
+def test_bad_settings_name_the_parameter():
+    with pytest.raises(ValueError, match="dataset"):
+        GenerativeDemo(dataset="faces")
+    with pytest.raises(ValueError, match="latent"):
+        GenerativeDemo(latent=17)
+    with pytest.raises(ValueError, match="latent"):
+        GenerativeDemo(latent=0)
+    with pytest.raises(ValueError, match="hidden"):
+        GenerativeDemo(hidden="256")
+    with pytest.raises(ValueError, match="lr"):
+        GenerativeDemo(lr=0.0)
+    with pytest.raises(ValueError, match="beta"):
+        GenerativeDemo(beta=-1.0)
+    with pytest.raises(ValueError, match="dtype"):
+        GenerativeDemo(dtype="float16")
+    g = GenerativeDemo()
+    with pytest.raises(ValueError, match="lr"):
+        g.lr = -1.0
+    with pytest.raises(ValueError, match="model"):
+        g.latent_plane("gan")
+    with pytest.raises(ValueError, match="8x8"):
+        g.anomaly_score(np.zeros((5, 5)))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        g.anomaly_score(np.full((8, 8), 2.0))
+    with pytest.raises(ValueError, match="index"):
+        g.variations(10_000, 1.0)
+
+
+def test_live_settings_reach_both_models():
+    g = GenerativeDemo()
+    g.lr = 0.002
+    g.beta = 0.5
+    g.batch_size = 16
+    assert g.trainers["vae"].optimizer.lr == g.trainers["ae"].optimizer.lr == 0.002
+    assert g.vae.beta == 0.5
+    row = g.step()
+    assert g.trainers["vae"].batch_size == g.trainers["ae"].batch_size == 16
+    assert row["vae_loss"] == pytest.approx(row["vae_recon"] + 0.5 * row["vae_kl"], rel=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# training: the numbers come from the library
+
+
+def test_history_rows_are_the_library_values():
+    g = GenerativeDemo(dtype="float64", seed=3)
+    row = g.step(3)
+    assert row["step"] == g.step_count == 3 and g.history["step"] == [1, 2, 3]
+    # the Trainer's records are the VAE's own last_parts and the AE's half squared error
+    assert row["vae_recon"] == g.vae.last_parts["recon"] and row["vae_kl"] == g.vae.last_parts["kl"]
+    assert row["vae_loss"] == g.trainers["vae"].history["loss"][-1]
+    assert row["ae_recon"] == g.trainers["ae"].history["loss"][-1]
+    assert row["vae_loss"] == pytest.approx(row["vae_recon"] + g.beta * row["vae_kl"])
+
+
+def test_same_seed_same_run_and_both_models_see_the_same_batches():
+    a, b = GenerativeDemo(seed=7), GenerativeDemo(seed=7)
+    a.step(20)
+    assert b.train_for(60.0, max_steps=5) == 5
+    b.step(15)
+    assert a.history == b.history
+    np.testing.assert_array_equal(a.trainers["vae"]._perm, a.trainers["ae"]._perm)
+    assert a.trainers["vae"]._pos == a.trainers["ae"]._pos
+    assert GenerativeDemo(seed=8).step(1) != GenerativeDemo(seed=7).step(1)
+
+
+def test_evaluate_matches_the_library(trained8):
+    g = trained8
+    ev = g.evaluate()
+    X = g.X_test
+    vae_loss, _ = half_squared_error(g.vae.reconstruct(X), X)
+    ae_loss, _ = half_squared_error(g.ae.reconstruct(X), X)
+    assert ev["vae_recon"] == pytest.approx(vae_loss, rel=1e-12)
+    assert ev["ae_recon"] == pytest.approx(ae_loss, rel=1e-12)
+    g.vae.predict(X)                        # eval forward: z = mu, the VAE's own KL
+    assert ev["vae_kl"] == pytest.approx(g.vae.last_parts["kl"], rel=1e-9)
+    assert g.eval_history["step"][-1] == g.step_count
+    g.evaluate()
+    assert g.eval_history["step"].count(g.step_count) == 1
+
+
+def test_training_makes_recognisable_reconstructions(trained2, trained8):
+    """The bar: the mean-image error (what an untrained or collapsed model draws) and the nearest-neighbour
+    rule, which recognises 99 % of the original test digits and 10 % of the mean image."""
+    for g, max_ratio, min_recognised in ((trained2, 0.55, 0.75), (trained8, 0.3, 0.93)):
+        base = g.mean_image_error()
+        ev = g.evaluate()
+        assert ev["vae_recon"] < max_ratio * base and ev["ae_recon"] < max_ratio * base
+        assert g.recognised_fraction("vae") > min_recognised
+        assert g.recognised_fraction("ae") > min_recognised
+    g = GenerativeDemo()
+    assert g.evaluate()["vae_recon"] > 0.9 * g.mean_image_error()        # before training: no better than that
+
+
+def test_beta_one_collapses_to_the_mean_image():
+    """With 1/2 ||x - x'||^2 on [0, 1] pixels, beta = 1 makes the KL win: mu = 0, sigma = 1 for every input."""
+    g = GenerativeDemo(beta=1.0, seed=0)
+    g.step(800)
+    ev = g.evaluate()
+    assert ev["vae_kl"] < 0.05
+    assert ev["vae_recon"] == pytest.approx(g.mean_image_error(), rel=0.05)
+    assert ev["ae_recon"] < 0.7 * g.mean_image_error()           # the AE, without a KL term, does learn
+
+
+def test_divergence_propagates_and_leaves_finite_weights():
+    g = GenerativeDemo(lr=10.0, seed=0)
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError):
+        g.step(200)
+    assert g.trainers["vae"].diverged or g.trainers["ae"].diverged
+    for model in (g.vae, g.ae):
+        assert all(np.all(np.isfinite(p)) for _, p, _ in model.parameters())
+    assert len(g.history["step"]) == g.step_count
+
+
+# ----------------------------------------------------------------------------------------------------------
+# reconstructions and the latent plane
+
+
+def test_reconstructions_grid(trained8):
+    g = trained8
+    idx = g.showcase_indices()
+    assert len(idx) == 10 and sorted(g.y_test[idx]) == list(range(10))       # one of each class first
+    r = g.reconstructions()
+    np.testing.assert_array_equal(r["index"], idx)
+    np.testing.assert_array_equal(r["x"].reshape(10, -1), g.X_test[idx])
+    np.testing.assert_allclose(r["vae"].reshape(10, -1), g.vae.reconstruct(g.X_test[idx]))
+    np.testing.assert_allclose(r["ae"].reshape(10, -1), g.ae.reconstruct(g.X_test[idx]))
+    err = 0.5 * np.sum((r["vae"] - r["x"]) ** 2, axis=(1, 2))
+    np.testing.assert_allclose(r["vae_error"], err)
+    assert g.showcase_indices(15)[:10].tolist() == idx.tolist() and len(set(g.showcase_indices(15))) == 15
+
+
+def test_latent_plane_in_two_dimensions(trained2):
+    g = trained2
+    lp = g.latent_plane("vae")
+    mu, logvar = g.vae.encode(g.X_test)
+    np.testing.assert_allclose(lp["u"], mu[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(lp["v"], mu[:, 1], rtol=1e-6)
+    assert lp["axis_labels"] == ["z1", "z2"]
+    ell = lp["ellipses"]
+    assert len(ell["index"]) == 10 and sorted(g.y_test[ell["index"]]) == list(range(10))
+    sigma = np.exp(0.5 * logvar.astype(np.float64))[ell["index"]]
+    # diagonal covariance: the ellipse's axes are 2 sigma_1 and 2 sigma_2
+    np.testing.assert_allclose(ell["width"], 2 * sigma.max(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(ell["height"], 2 * sigma.min(axis=1), rtol=1e-6)
+    assert g.latent_plane("ae")["ellipses"] is None
+    np.testing.assert_allclose(g.latent_plane("ae")["u"], g.ae.encode(g.X_test)[:, 0], rtol=1e-6)
+
+
+def test_latent_plane_in_more_dimensions_is_the_principal_plane(trained8):
+    g = trained8
+    lp = g.latent_plane("vae")
+    centre, axes = g.projection("vae")
+    np.testing.assert_allclose(axes @ axes.T, np.eye(2), atol=1e-12)        # orthonormal
+    mu, _ = g.codes("vae")
+    np.testing.assert_allclose(centre, mu.mean(axis=0))
+    np.testing.assert_allclose(np.stack([lp["u"], lp["v"]], 1), (mu - centre) @ axes.T)
+    var = np.var(np.stack([lp["u"], lp["v"]], 1), axis=0)
+    # no other direction spreads the codes more than the first principal axis
+    rand = np.random.default_rng(0).standard_normal((50, g.latent))
+    rand /= np.linalg.norm(rand, axis=1, keepdims=True)
+    assert var[0] >= np.var((mu - centre) @ rand.T, axis=0).max()
+    uv = np.array([[0.3, -0.4]])
+    np.testing.assert_allclose(g.project("vae", g.lift("vae", uv)), uv, atol=1e-12)
+    # the ellipse is the projected covariance A diag(sigma^2) A^T: its area and axes
+    i = lp["ellipses"]["index"][0]
+    cov = (axes * lp["sigma"][i] ** 2) @ axes.T
+    w, h = lp["ellipses"]["width"][0], lp["ellipses"]["height"][0]
+    assert w * h / 4 == pytest.approx(math.sqrt(np.linalg.det(cov)))
+    assert (w / 2) ** 2 + (h / 2) ** 2 == pytest.approx(np.trace(cov))
+
+
+def test_clicking_the_plane_decodes_that_point(trained2, trained8):
+    for g in (trained2, trained8):
+        for kind in ("vae", "ae"):
+            g.latent_plane(kind)
+            img = g.decode_point(kind, 0.5, -1.0)
+            assert img.shape == g.image_shape and 0.0 <= img.min() and img.max() <= 1.0
+            z = g.lift(kind, np.array([[0.5, -1.0]]))
+            model = g.vae if kind == "vae" else g.ae
+            np.testing.assert_allclose(img.ravel(), model.decode(z.astype(g.dtype))[0], rtol=1e-6)
+            assert np.abs(g.decode_point(kind, -1.5, 1.0) - img).max() > 0.1      # another point, another image
+
+
+def test_prior_samples(trained2):
+    g = trained2
+    s = g.sample_prior(6, rng=11)
+    z = np.random.default_rng(11).standard_normal((6, 2))
+    np.testing.assert_array_equal(s["z"], z)
+    np.testing.assert_allclose(s["vae"].reshape(6, -1), g.vae.decode(z.astype(np.float32)))
+    np.testing.assert_allclose(s["ae"].reshape(6, -1), g.ae.decode(z.astype(np.float32)))
+    np.testing.assert_allclose(s["vae_uv"], z)            # d = 2: the plane is the latent space
+    # the VAE's own sampler draws the same images from the same seed
+    np.testing.assert_allclose(s["vae"].reshape(6, -1), g.vae.sample(6, rng=11), rtol=1e-6)
+    for kind in ("vae", "ae"):
+        imgs = s[kind]
+        assert imgs.min() >= 0.0 and imgs.max() <= 1.0
+        assert np.abs(imgs[0] - imgs[1]).max() > 0.05
+    assert not np.array_equal(g.sample_prior(6, rng=12)["vae"], s["vae"])
+
+
+def test_the_vae_codes_match_the_prior_and_the_ae_codes_need_not(trained2):
+    v, a = trained2.code_stats("vae"), trained2.code_stats("ae")
+    np.testing.assert_allclose(v["mean"], 0.0, atol=0.25)
+    np.testing.assert_allclose(v["std"], 1.0, atol=0.25)
+    mu, _ = trained2.codes("vae")
+    np.testing.assert_allclose(v["std"], mu.std(axis=0))
+    # the AE is under no such pull: after the same training its codes sit off-centre or spread wider
+    assert np.abs(a["mean"]).max() > 0.4 or np.abs(a["std"] - 1.0).max() > 0.4
+
+
+# ----------------------------------------------------------------------------------------------------------
+# controlled variations and anomalies
+
+
+def test_variations_at_zero_reproduce_the_reconstruction(trained8):
+    g = trained8
+    v0 = g.variations(4, 0.0, n=5, seed=3)
+    np.testing.assert_allclose(v0["recon"].ravel(), g.vae.reconstruct(g.X_test[4:5])[0])
+    for img in v0["images"]:
+        np.testing.assert_allclose(img, v0["recon"], atol=1e-12)
+    mu, logvar = g.vae.encode(g.X_test[4:5])
+    np.testing.assert_allclose(v0["mu"], mu[0])
+    np.testing.assert_allclose(v0["sigma"], np.exp(0.5 * logvar[0]))
+
+
+def test_variations_grow_with_the_slider(trained8):
+    g = trained8
+    eps = np.random.default_rng(3).standard_normal((8, g.latent))
+    dist = []
+    for s in (0.5, 1.0, 2.0, 4.0):
+        v = g.variations(4, s, seed=3)
+        np.testing.assert_allclose(v["z"], v["mu"] + s * v["sigma"] * eps)      # z = mu + s sigma eps
+        np.testing.assert_allclose(v["images"].reshape(8, -1), g.vae.decode(v["z"]))
+        dist.append(np.mean(np.abs(v["images"] - v["recon"])))
+    assert dist == sorted(dist) and dist[0] > 0
+    # a drawn image works as well as a test index
+    v = g.variations(g.X_test[4].reshape(8, 8), 1.0, seed=3)
+    np.testing.assert_allclose(v["images"], g.variations(4, 1.0, seed=3)["images"])
+
+
+def test_anomaly_score(trained8):
+    g = trained8
+    errs = g.error_distribution("vae")
+    np.testing.assert_allclose(errs, 0.5 * np.sum((g.vae.reconstruct(g.X_test) - g.X_test) ** 2, axis=1))
+    threshold = np.percentile(errs, ANOMALY_PERCENTILE)
+    typical = int(np.argsort(errs)[len(errs) // 2])
+    s = g.anomaly_score(g.X_test[typical].reshape(8, 8))
+    assert s["error"] == pytest.approx(errs[typical]) and not s["anomalous"]
+    assert s["threshold"] == pytest.approx(threshold) and 40 <= s["percentile"] <= 60
+    noise = np.random.default_rng(0).random((8, 8))
+    n = g.anomaly_score(noise, errors=errs)
+    loss, _ = half_squared_error(g.vae.reconstruct(noise.reshape(1, -1)), noise.reshape(1, -1))
+    assert n["error"] == pytest.approx(loss) and n["anomalous"] and n["percentile"] == 100.0
+    np.testing.assert_allclose(n["recon"].ravel(), g.vae.reconstruct(noise.reshape(1, -1))[0])
+    # a blank canvas and a full one are not digits either
+    assert g.anomaly_score(np.ones((8, 8)), errors=errs)["anomalous"]
+    a = g.anomaly_score(g.X_test[typical], "ae")
+    assert a["error"] == pytest.approx(g.error_distribution("ae")[typical])
