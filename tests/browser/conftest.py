@@ -214,10 +214,13 @@ def page(browser, problems: Problems):
 
 
 def wait_until_ready(page, timeout_ms: int = READY_TIMEOUT_MS) -> None:
-    """Wait for appState 'ready'; an 'error' state fails at once with the error the page shows."""
-    page.wait_for_function(
-        "['ready', 'error'].includes(document.body && document.body.dataset.appState)",
-        timeout=timeout_ms)
+    """Wait for appState 'ready'; an 'error' state fails at once with the error the page shows.
+
+    Waits use selectors, never ``wait_for_function``: the site's CSP forbids the eval that
+    Playwright's predicate polling needs.
+    """
+    page.locator('body[data-app-state="ready"], body[data-app-state="error"]').wait_for(
+        state="attached", timeout=timeout_ms)
     state = page.evaluate("document.body.dataset.appState")
     if state == "error":
         text = page.evaluate("(document.getElementById('pyfadml-error') || {}).innerText")
@@ -238,7 +241,7 @@ def app_page(page, server_url: str):
 
 def wait_for_python(page, timeout_ms: int = 30_000) -> None:
     """Wait until every widget change sent to the worker has been handled by Python."""
-    page.wait_for_function("document.body.dataset.busy === '0'", timeout=timeout_ms)
+    page.locator('body[data-busy="0"]').wait_for(state="attached", timeout=timeout_ms)
 
 
 def widget(page, label: str):

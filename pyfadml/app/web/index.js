@@ -1,0 +1,142 @@
+// Main thread: starts Python in a Web Worker, shows its progress, renders the Panel app with
+// Bokeh and keeps the browser's Bokeh document and the worker's Python document in sync.
+// Modelled on Panel's pyodide-worker conversion (panel/_templates/pyodide_handler.js).
+//
+// Status for people and tests:
+//   document.body.dataset.appState  "loading" -> "ready" | "error"
+//   document.body.dataset.busy      "1" while widget changes wait for Python, else "0"
+//   window.pyfadmlStages            [{stage, t}] loading stages seen (t: ms since page start)
+"use strict";
+
+(function () {
+  const body = document.body;
+  const stageEl = document.getElementById("pyfadml-loading-stage");
+  const barEl = document.getElementById("pyfadml-loading-bar");
+  const detailEl = document.getElementById("pyfadml-loading-detail");
+  const errorEl = document.getElementById("pyfadml-error");
+  const appEl = document.getElementById("pyfadml-app");
+  const stages = (window.pyfadmlStages = []);
+  const timings = (window.pyfadmlTimings = {});
+
+  function setStage(stage, progress, detail) {
+    if (!stages.length || stages[stages.length - 1].stage !== stage) {
+      stages.push({ stage: stage, t: Math.round(performance.now()) });
+    }
+    stageEl.textContent = stage;
+    if (typeof progress === "number") barEl.value = progress;
+    if (detail) detailEl.textContent = detail;
+  }
+
+  function showError(text, fatal) {
+    errorEl.hidden = false;
+    errorEl.textContent = (errorEl.textContent ? errorEl.textContent + "\n\n" : "") + text;
+    if (fatal) body.dataset.appState = "error";
+    console.error("pyfadml: " + text);
+  }
+
+  const worker = new Worker("worker.js");
+  worker.busy = false;
+  worker.queue = [];
+  let jsdoc = null;
+  let patching = 0;
+
+  function setBusy(busy) {
+    worker.busy = busy;
+    body.dataset.busy = busy ? "1" : "0";
+  }
+
+  function sendChange(event) {
+    if ((event.setter_id != null && event.setter_id === "py") || patching > 0) return;
+    if (worker.busy && event.model && event.attr) {
+      // Only the latest value of an attribute matters: drop older queued changes of it.
+      worker.queue = worker.queue.filter(
+        (old) => !(old.model === event.model && old.attr === event.attr));
+      worker.queue.push(event);
+      return;
+    }
+    setBusy(true);
+    worker.postMessage({ type: "patch", patch: jsdoc.create_json_patch([event]) });
+  }
+
+  // Layout pre-rendered at build time: shown (inactive) while Python loads.
+  function renderPrerendered() {
+    const script = document.getElementById("pyfadml-prerender");
+    if (!script || !window.Bokeh) return;
+    try {
+      const data = JSON.parse(script.textContent);
+      renderInto(data.docs_json, data.render_items, data.render_items[0].root_ids);
+      timings.prerendered = Math.round(performance.now());
+    } catch (e) {
+      console.warn("pyfadml: pre-rendered layout not shown:", e);
+    }
+  }
+
+  function renderInto(docsJson, renderItems, rootIds) {
+    if (window.Bokeh && Bokeh.index) {
+      for (const view of [...Bokeh.index.roots]) view.remove();
+    }
+    appEl.innerHTML = "";
+    const roots = {};
+    rootIds.forEach((rootId, i) => {
+      const el = document.createElement("div");
+      el.id = "pyfadml-root-" + i;
+      el.className = "pyfadml-root";
+      appEl.appendChild(el);
+      roots[rootId] = el.id;
+    });
+    renderItems[0].roots = roots;
+    renderItems[0].root_ids = rootIds;
+    return Bokeh.embed.embed_items(docsJson, renderItems);
+  }
+
+  worker.onmessage = async (event) => {
+    const msg = event.data;
+    if (msg.type === "status") {
+      setStage(msg.stage, msg.progress, msg.detail);
+      if (msg.timings) Object.assign(timings, msg.timings);
+    } else if (msg.type === "render") {
+      try {
+        setStage("Starting app", 0.95, "Rendering");
+        const [views] = await renderInto(
+          JSON.parse(msg.docs_json), JSON.parse(msg.render_items), JSON.parse(msg.root_ids));
+        jsdoc = [...views.roots.values()][0].model.document;
+        jsdoc.on_change(sendChange, false);
+        worker.postMessage({ type: "rendered" });
+        worker.postMessage({ type: "location", location: JSON.stringify(window.location) });
+      } catch (e) {
+        showError("Rendering the app failed: " + (e && e.stack ? e.stack : e), true);
+      }
+    } else if (msg.type === "linked") {
+      barEl.value = 1;
+      timings.ready = Math.round(performance.now());
+      body.dataset.appState = "ready";
+    } else if (msg.type === "idle") {
+      if (worker.queue.length) {
+        const patch = jsdoc.create_json_patch(worker.queue);
+        worker.queue = [];
+        setBusy(true);
+        worker.postMessage({ type: "patch", patch: patch });
+      } else {
+        setBusy(false);
+      }
+    } else if (msg.type === "patch") {
+      try {
+        patching += 1;
+        jsdoc.apply_json_patch(msg.patch, msg.buffers);
+      } finally {
+        patching -= 1;
+      }
+    } else if (msg.type === "error") {
+      showError(msg.text, msg.fatal);
+    }
+  };
+
+  worker.onerror = (event) => {
+    event.preventDefault();
+    showError("The Python worker failed: " + (event.message || "unknown error") +
+              (event.filename ? ` (${event.filename}:${event.lineno})` : ""), true);
+  };
+
+  window.addEventListener("DOMContentLoaded", renderPrerendered);
+  window.pyfadmlWorker = worker;
+})();

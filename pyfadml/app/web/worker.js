@@ -1,0 +1,184 @@
+// Web Worker: boots Pyodide from this site, loads the shipped wheels through the site's
+// pyodide-lock.json (Pyodide checks each sha256), builds the Panel app and renders it to JSON for
+// the main thread.  Modelled on Panel's panel/_templates/pyodide_worker.js, without micropip.
+"use strict";
+
+let pyodide = null;
+const t0 = performance.now();
+const timings = {};
+
+function post(msg) {
+  self.postMessage(msg);
+}
+
+function status(stage, progress, detail) {
+  timings[stage] = Math.round(performance.now() - t0);
+  post({ type: "status", stage: stage, progress: progress, detail: detail || "",
+         timings: { worker: { ...timings } } });
+}
+
+function fail(text, fatal) {
+  post({ type: "error", text: text, fatal: fatal });
+}
+
+// Called by Panel (panel.io.pyodide._link_docs_worker) for every change made in Python.
+function sendPatch(patch, buffers, msg_id) {
+  post({ type: "patch", patch: patch, buffers: buffers });
+}
+
+// Panel builds one JS function with pyodide.code.run_js (a JS eval), which the site's CSP forbids
+// ('unsafe-eval' is not allowed).  The same function, written here, is handed out instead; any
+// other run_js call still goes to eval and is reported as a CSP violation.
+const PRECOMPILED_JS = new Map([
+  [`((entries) => {
+  for (let entry of entries) {
+    if (entry[1] === undefined) {
+      entry[1] = null;
+    }
+  }
+  return Object.fromEntries(entries);
+})`, (entries) => {
+    for (let entry of entries) {
+      if (entry[1] === undefined) {
+        entry[1] = null;
+      }
+    }
+    return Object.fromEntries(entries);
+  }],
+]);
+const compact = (code) => code.replace(/\s+/g, "");
+const PRECOMPILED_BY_TEXT = new Map([...PRECOMPILED_JS].map(([code, fn]) => [compact(code), fn]));
+self.pyfadmlPrecompiledJs = (code) => PRECOMPILED_BY_TEXT.get(compact(code)) || null;
+
+const BOOT = `
+import os
+import js
+import pyodide.code
+import pyodide.ffi
+
+_run_js_eval = pyodide.code.run_js
+
+def _run_js(code, /):
+    function = js.pyfadmlPrecompiledJs(code)
+    return _run_js_eval(code) if function is None else function
+
+pyodide.code.run_js = _run_js
+
+# Panel >= 1.8 compares values with pyodide.ffi.jsnull (Pyodide >= 0.28).  On Pyodide 0.27 a JS
+# null already arrives as None, so a fresh sentinel that nothing equals is the correct stand-in.
+if not hasattr(pyodide.ffi, "jsnull"):
+    class _JsNull:
+        def __repr__(self):
+            return "jsnull"
+    pyodide.ffi.jsnull = _JsNull()
+
+os.environ["PANEL_CDN_ROOT"] = PANEL_CDN_ROOT
+
+from panel.io.pyodide import init_doc, write_doc
+
+init_doc()
+import importlib
+
+_module, _function = APP.split(":")
+getattr(importlib.import_module(_module), _function)().servable()
+await write_doc()
+`;
+
+async function loadPackages(names, stage, from, to) {
+  let done = 0;
+  status(stage, from, names.join(", "));
+  await pyodide.loadPackage(names, {
+    messageCallback: (m) => {
+      if (m.startsWith("Loaded ")) {
+        done += m.slice(7).split(", ").length;
+        status(stage, from + (to - from) * Math.min(1, done / names.length), m);
+      }
+    },
+    errorCallback: (m) => console.error(m),
+    checkIntegrity: true,
+  });
+}
+
+async function start() {
+  const config = await (await fetch("config.json")).json();
+  const base = new URL(".", self.location.href);
+  const indexURL = new URL(config.indexURL, base).href;
+
+  status("Loading Python", 0.02, `Pyodide ${config.pyodideVersion}`);
+  importScripts(indexURL + "pyodide.js");
+  pyodide = await loadPyodide({
+    indexURL: indexURL,
+    lockFileURL: new URL(config.lockFileURL, base).href,
+    stdout: (line) => console.log(line),
+    stderr: (line) => console.warn(line),
+  });
+  await loadPackages(config.firstPackages, "Loading numpy", 0.3, 0.45);
+  await loadPackages(config.packages, "Loading Panel", 0.45, 0.75);
+
+  status("Starting app", 0.8, "import panel; create_app()");
+  pyodide.globals.set("sendPatch", sendPatch);
+  pyodide.globals.set("APP", config.app);
+  pyodide.globals.set("PANEL_CDN_ROOT", new URL(config.panelCdnRoot, base).href);
+  const [docsJson, renderItems, rootIds] = await pyodide.runPythonAsync(BOOT);
+  status("Starting app", 0.9, "Rendering");
+  post({ type: "render", docs_json: docsJson, render_items: renderItems, root_ids: rootIds });
+}
+
+const LINK = `
+from panel.io.state import state
+from panel.io.pyodide import _link_docs_worker
+
+_link_docs_worker(state.curdoc, sendPatch, setter="js")
+`;
+
+const PATCH = `
+from panel.io.state import state
+from panel.io.pyodide import _convert_json_patch
+
+state.curdoc.apply_json_patch(_convert_json_patch(patch), setter="js")
+`;
+
+const LOCATION = `
+import json
+from panel.io.state import state
+from panel.util import edit_readonly
+
+if state.location:
+    loc_data = json.loads(location)
+    with edit_readonly(state.location):
+        state.location.param.update({
+            k: v for k, v in loc_data.items() if k in state.location.param
+        })
+`;
+
+async function handle(msg) {
+  if (msg.type === "rendered") {
+    await pyodide.runPythonAsync(LINK);
+    post({ type: "linked" });
+  } else if (msg.type === "patch") {
+    try {
+      pyodide.globals.set("patch", msg.patch);
+      await pyodide.runPythonAsync(PATCH);
+    } catch (e) {
+      fail(`Python raised an error while handling a change:\n${e.message || e}`, false);
+    } finally {
+      post({ type: "idle" });
+    }
+  } else if (msg.type === "location") {
+    pyodide.globals.set("location", msg.location);
+    await pyodide.runPythonAsync(LOCATION);
+  }
+}
+
+// Messages are handled one after the other, in the order they came.
+let queue = Promise.resolve();
+self.onmessage = (event) => {
+  const msg = event.data;
+  queue = queue.then(() => handle(msg)).catch((e) => fail(`${e.message || e}`, msg.type === "rendered"));
+};
+
+self.addEventListener("unhandledrejection", (event) => {
+  fail(`Unhandled error in the Python worker: ${event.reason && event.reason.message || event.reason}`, false);
+});
+
+start().catch((e) => fail(`Python failed to start:\n${e && e.message ? e.message : e}`, true));
