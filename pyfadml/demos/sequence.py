@@ -1,0 +1,327 @@
+"""The lecture's three ways to model a sequence, each trained live on its own task: no UI, only NumPy + pyfadml.
+
+An RNN (or LSTM) reads a sequence one step at a time, carrying its hidden state ``h_t`` forward:
+
+    h_t = tanh(x_t Wx + h_{t-1} Wh + b)          (RNN;  the LSTM adds gates and a cell state c_t)
+    y_t = h_t W^T + b_out                         (a Dense layer read-out, the same at every step)
+
+Unfolded over time this is a deep network with one layer per step that shares its weights. The three modes:
+
+==============  ====================================================================================
+mode            task (from :mod:`pyfadml.data.sequences`)
+==============  ====================================================================================
+many-to-one     toy sentiment analysis: a 10-word sentence -> positive / negative, read at the last step
+                (:func:`~pyfadml.data.sequences.make_sentiment`; "not bad" is positive, so the network
+                must carry the negation to the next word and the opinion to the end)
+one-to-many     generate a waveform from one input: the class at t = 0, nothing after; the network draws
+                that class's wave over 24 steps from its memory alone
+                (:func:`~pyfadml.data.sequences.make_one_to_many`, a regression on MSE)
+many-to-many    a sequence mapping, the simplest "translation": output at step t the symbol read at
+                step t - 3 ("." before there is one; :func:`~pyfadml.data.sequences.make_many_to_many`)
+==============  ====================================================================================
+
+:class:`SequenceDemo` owns the data, the model and the :class:`~pyfadml.train.Trainer`, and answers what the
+page asks: :meth:`~SequenceDemo.step` / :meth:`~SequenceDemo.train_for` (train), :meth:`~SequenceDemo.evaluate`
+(train/test loss and accuracy, appended to ``history``) and :meth:`~SequenceDemo.unfold` (one test sequence
+through the unrolled network: every ``x_t``, ``h_t`` and ``y_t``, read from the library's layers).
+
+Reproducibility: ``np.random.SeedSequence(seed)`` spawns the streams of, in order, the dataset, the weight
+initialisation and the Trainer's mini-batch shuffling, so the same settings and the same number of steps
+always give the same weights, however the steps were split into bursts.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from pyfadml._checks import check_choice, check_float, check_int
+from pyfadml.data.sequences import (
+    SENTIMENT_VOCAB, make_many_to_many, make_one_to_many, make_sentiment, one_to_many_waveforms,
+)
+from pyfadml.layers import LSTM, RNN, Dense
+from pyfadml.losses import softmax
+from pyfadml.models import Sequential
+from pyfadml.optim import get_optimizer
+from pyfadml.train import DivergenceError, Trainer
+
+__all__ = ["SequenceDemo", "MODES", "CELLS", "OPTIMIZERS", "MODE_INFO", "DivergenceError"]
+
+MODES = ("many-to-one", "one-to-many", "many-to-many")
+CELLS = ("rnn", "lstm")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+MAX_HIDDEN = 32
+
+MODE_INFO = {
+    "many-to-one": {
+        "task": "Toy sentiment analysis",
+        "what": "reads a 10-word movie review and says, at the last step, whether it is positive or "
+                "negative. Negations flip the next opinion word (\"not bad\" is positive), so the "
+                "hidden state must carry what it has read so far.",
+        "T": 10, "loss": "cross_entropy", "metric": "accuracy",
+    },
+    "one-to-many": {
+        "task": "Generate a wave from one input",
+        "what": "gets a class (1, 2 or 3) at t = 0 and nothing afterwards, and must draw that class's "
+                "wave (1, 2 or 3 periods) over 24 steps from its memory alone.",
+        "T": 24, "loss": "mse", "metric": None,
+    },
+    "many-to-many": {
+        "task": "Sequence mapping (delayed copy)",
+        "what": "outputs at every step the symbol it read 3 steps earlier (\".\" before there is one): "
+                "the simplest translation, one output per input.",
+        "T": 12, "loss": "cross_entropy", "metric": "accuracy",
+    },
+}
+"""What each mode's task is (for the page's text), its sequence length, loss and metric."""
+
+_DELAY = 3
+_SYMBOLS = ("A", "B", "C", "D")
+_N_ONE_TO_MANY_CLASSES = 3
+
+
+def _quiet_overflow():
+    """Too large a learning rate overflows on the way to NaN; the Trainer raises DivergenceError for that,
+    so NumPy's RuntimeWarnings would only repeat it."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+class SequenceDemo:
+    """One of the three modes, an RNN or LSTM of ``hidden`` units and a Dense read-out, trained live.
+
+    Settings (keyword-only): ``mode`` (one of :data:`MODES`), ``cell`` ("rnn" or "lstm"), ``hidden`` units
+    (1-32), ``lr``, ``optimizer`` ("sgd", "momentum" = SGD with momentum 0.9, "adam"), ``batch_size``,
+    ``clip_norm`` (gradient-norm clipping threshold, ``None`` = off), ``n_train`` and ``n_test`` sequences,
+    ``seed``.
+    """
+
+    def __init__(self, *, mode: str = "many-to-one", cell: str = "rnn", hidden: int = 16, lr: float = 0.01,
+                 optimizer: str = "adam", batch_size: int = 32, clip_norm: float | None = 1.0,
+                 n_train: int = 1024, n_test: int = 256, seed: int = 0):
+        self.mode = check_choice(mode, "mode", MODES)
+        self.cell = check_choice(cell, "cell", CELLS)
+        self.hidden = check_int(hidden, "SequenceDemo: hidden")
+        if self.hidden > MAX_HIDDEN:
+            raise ValueError(f"SequenceDemo: hidden must be between 1 and {MAX_HIDDEN}, got {hidden}")
+        self.optimizer_name = check_choice(optimizer, "optimizer", OPTIMIZERS)
+        self.n_train = check_int(n_train, "SequenceDemo: n_train", minimum=8)
+        self.n_test = check_int(n_test, "SequenceDemo: n_test", minimum=1)
+        self.seed = check_int(seed, "SequenceDemo: seed", minimum=0)
+        lr = check_float(lr, "SequenceDemo: lr", minimum=0.0, strict=True)
+        batch_size = check_int(batch_size, "SequenceDemo: batch_size")
+        if clip_norm is not None:
+            clip_norm = check_float(clip_norm, "SequenceDemo: clip_norm", minimum=0.0, strict=True)
+
+        info = MODE_INFO[self.mode]
+        self.T = info["T"]
+        self.loss_name = info["loss"]
+        data_ss, init_ss, batch_ss = np.random.SeedSequence(self.seed).spawn(3)
+        X, Y = self._make_data(self.n_train + self.n_test, np.random.default_rng(data_ss))
+        self.X_train, self.X_test = X[:self.n_train], X[self.n_train:]
+        self.Y_train, self.Y_test = Y[:self.n_train], Y[self.n_train:]
+        self.n_in = X.shape[2]
+
+        init_rng = np.random.default_rng(init_ss)
+        seq_out = self.mode != "many-to-one"
+        cell_cls = RNN if self.cell == "rnn" else LSTM
+        n_out = 1 if self.mode == "one-to-many" else len(self.class_names)
+        self.model = Sequential([cell_cls(self.n_in, self.hidden, return_sequences=seq_out, rng=init_rng),
+                                 Dense(self.hidden, n_out, rng=init_rng)])
+        if self.optimizer_name == "momentum":
+            opt = get_optimizer("sgd", lr=lr, momentum=0.9)
+        else:
+            opt = get_optimizer(self.optimizer_name, lr=lr)
+        self.trainer = Trainer(self.model, self.loss_name, opt, self.X_train, self.Y_train,
+                               batch_size=batch_size, rng=np.random.default_rng(batch_ss), clip_norm=clip_norm)
+        keys = ["step", "train_loss", "test_loss"]
+        if self.is_classification:
+            keys += ["train_acc", "test_acc"]
+        self.history: dict[str, list] = {k: [] for k in keys}
+
+    def _make_data(self, n: int, rng: np.random.Generator):
+        if self.mode == "many-to-one":
+            return make_sentiment(n, T=self.T, rng=rng)
+        if self.mode == "one-to-many":
+            return make_one_to_many(n, T=self.T, n_classes=_N_ONE_TO_MANY_CLASSES, rng=rng)
+        return make_many_to_many(n, T=self.T, task="delay", delay=_DELAY, n_symbols=len(_SYMBOLS), rng=rng)
+
+    # ------------------------------------------------------------------------------------------
+    # settings and state
+    # ------------------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> dict:
+        """The keyword arguments that rebuild this demo from scratch (with the current lr and clipping)."""
+        return dict(mode=self.mode, cell=self.cell, hidden=self.hidden, lr=self.lr,
+                    optimizer=self.optimizer_name, batch_size=self.trainer.batch_size, clip_norm=self.clip_norm,
+                    n_train=self.n_train, n_test=self.n_test, seed=self.seed)
+
+    @property
+    def is_classification(self) -> bool:
+        return self.loss_name == "cross_entropy"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the output classes (empty for the one-to-many regression)."""
+        if self.mode == "many-to-one":
+            return ("negative", "positive")
+        if self.mode == "many-to-many":
+            return _SYMBOLS + (".",)
+        return ()
+
+    @property
+    def layer(self):
+        """The recurrent layer (RNN or LSTM)."""
+        return self.model.layers[0]
+
+    @property
+    def lr(self) -> float:
+        return self.trainer.optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.trainer.optimizer.lr = check_float(value, "SequenceDemo: lr", minimum=0.0, strict=True)
+
+    @property
+    def clip_norm(self) -> float | None:
+        return self.trainer.clip_norm
+
+    @clip_norm.setter
+    def clip_norm(self, value: float | None) -> None:
+        if value is not None:
+            value = check_float(value, "SequenceDemo: clip_norm", minimum=0.0, strict=True)
+        self.trainer.clip_norm = value
+
+    @property
+    def step_count(self) -> int:
+        return self.trainer.step_count
+
+    @property
+    def diverged(self) -> bool:
+        return self.trainer.diverged
+
+    # ------------------------------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------------------------------
+
+    def step(self, n: int = 1) -> dict | None:
+        """Train ``n`` mini-batches; returns the last step's record (``None`` if ``n == 0``).
+
+        A :class:`~pyfadml.train.DivergenceError` propagates; the weights stay as before the failing step.
+        """
+        n = check_int(n, "SequenceDemo.step: n", minimum=0)
+        record = None
+        with _quiet_overflow():
+            for _ in range(n):
+                record = self.trainer.step()
+        return record
+
+    def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
+        """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done; returns the
+        number of steps taken. A DivergenceError propagates."""
+        seconds = check_float(seconds, "SequenceDemo.train_for: seconds", minimum=0.0)
+        if max_steps is not None:
+            max_steps = check_int(max_steps, "SequenceDemo.train_for: max_steps", minimum=0)
+        deadline = time.perf_counter() + seconds
+        done = 0
+        with _quiet_overflow():
+            while max_steps is None or done < max_steps:
+                self.trainer.step()
+                done += 1
+                if time.perf_counter() >= deadline:
+                    break
+        return done
+
+    def evaluate(self) -> dict:
+        """Loss (and accuracy, for classification) on the whole train and test sets, appended to ``history``
+        (one row per distinct step count)."""
+        with _quiet_overflow():
+            tr = self.trainer.evaluate(self.X_train, self.Y_train)
+            te = self.trainer.evaluate(self.X_test, self.Y_test)
+        row = {"step": self.step_count, "train_loss": tr["loss"], "test_loss": te["loss"]}
+        if self.is_classification:
+            row["train_acc"] = tr["accuracy"]
+            row["test_acc"] = te["accuracy"]
+        h = self.history
+        if h["step"] and h["step"][-1] == row["step"]:
+            for k, v in row.items():
+                h[k][-1] = v
+        else:
+            for k, v in row.items():
+                h[k].append(v)
+        return row
+
+    # ------------------------------------------------------------------------------------------
+    # the unfolded network on one sequence
+    # ------------------------------------------------------------------------------------------
+
+    def input_labels(self, x: np.ndarray) -> list[str]:
+        """A readable name for every input ``x_t`` of one sequence ``x (T, D)``."""
+        if self.mode == "many-to-one":
+            return [SENTIMENT_VOCAB[i] for i in np.argmax(x, axis=1)]
+        if self.mode == "one-to-many":
+            return [f"class {int(np.argmax(row)) + 1}" if row.any() else "0" for row in x]
+        return [_SYMBOLS[i] for i in np.argmax(x, axis=1)]
+
+    def unfold(self, index: int = 0) -> dict:
+        """Test sequence ``index`` through the network unrolled over its T steps, with the current weights.
+
+        Every value comes from the library's layers in one eval-mode forward pass: ``h`` is the recurrent
+        layer's ``hiddens``, the LSTM's ``cells`` and ``gates`` are its own, the outputs are the Dense
+        read-out's. Returns
+
+        ``step``, ``index``, ``mode``, ``cell``, ``T``,
+        ``x`` (T, D) the inputs and ``x_labels`` (T,) their names (a word, a symbol, "class k" or "0"),
+        ``h`` (T, H) the hidden states, ``c`` (T, H) the LSTM cell states (``None`` for the RNN),
+        ``gates`` dict i/f/o/g -> (T, H) (LSTM) or ``None``,
+        ``out_steps`` the time steps that have an output (only the last for many-to-one, all otherwise),
+        ``y`` the outputs at those steps: class probabilities (S, K) for classification, values (S,)
+        for the regression; ``target`` the targets at those steps (labels (S,) or values (S,)),
+        ``pred`` the predicted labels (S,) (classification) or values, ``y_labels`` / ``target_labels``
+        readable names of prediction and target per output step, ``correct`` (S,) bool (classification;
+        for the regression |y - target| < 0.1).
+        """
+        index = check_int(index, "SequenceDemo.unfold: index", minimum=0)
+        if index >= self.n_test:
+            raise ValueError(f"SequenceDemo.unfold: index must be < n_test ({self.n_test}), got {index}")
+        x = self.X_test[index]
+        with _quiet_overflow():
+            out = self.model.predict(x[None])
+        layer = self.layer
+        h = layer.hiddens[0].copy()
+        c = gates = None
+        if isinstance(layer, LSTM):
+            c = layer.cells[0].copy()
+            gates = {k: v[0].copy() for k, v in layer.gates.items()}
+        if self.mode == "many-to-one":
+            out_steps = np.array([self.T - 1])
+            logits = out[0][None]                                 # (1, K)
+            target = np.array([self.Y_test[index]])
+        elif self.mode == "one-to-many":
+            out_steps = np.arange(self.T)
+            logits = None
+            y = out[0, :, 0]
+            target = self.Y_test[index, :, 0]
+        else:
+            out_steps = np.arange(self.T)
+            logits = out[0]                                       # (T, K)
+            target = self.Y_test[index]
+        result = {"step": self.step_count, "index": index, "mode": self.mode, "cell": self.cell, "T": self.T,
+                  "x": x.copy(), "x_labels": self.input_labels(x), "h": h, "c": c, "gates": gates,
+                  "out_steps": out_steps, "target": target.copy()}
+        if logits is not None:
+            probs = softmax(logits)
+            pred = np.argmax(probs, axis=1)
+            names = self.class_names
+            result.update(y=probs, pred=pred, y_labels=[names[k] for k in pred],
+                          target_labels=[names[k] for k in target], correct=pred == target)
+        else:
+            result.update(y=y.copy(), pred=y.copy(), y_labels=[f"{v:+.2f}" for v in y],
+                          target_labels=[f"{v:+.2f}" for v in target], correct=np.abs(y - target) < 0.1)
+        return result
+
+    def waveforms(self) -> np.ndarray:
+        """The one-to-many task's target wave of every class, (3, T) (the other modes: ValueError)."""
+        if self.mode != "one-to-many":
+            raise ValueError(f"SequenceDemo.waveforms: only the one-to-many mode has waveforms, not {self.mode}")
+        return one_to_many_waveforms(_N_ONE_TO_MANY_CLASSES, self.T)
