@@ -746,7 +746,7 @@ def build(*, offline: bool = False, site: Path = SITE,
     wheels = {name.lower().replace("_", "-"): path for name, path in wheels.items()}
 
     stage("6 frontend_assets")
-    tmp_site = site.with_name(site.name + ".tmp")
+    tmp_site = CACHE / "site.tmp"
     shutil.rmtree(tmp_site, ignore_errors=True)
     tmp_site.mkdir(parents=True)
     assets = frontend_assets(wheels["bokeh"], wheels["panel"], tmp_site)
@@ -774,7 +774,7 @@ def build(*, offline: bool = False, site: Path = SITE,
     stage("11 checksums")
     checksums(tmp_site)
     shutil.rmtree(site, ignore_errors=True)
-    tmp_site.rename(site)
+    shutil.move(str(tmp_site), str(site))
     files = site_files(site)
     size = sum(p.stat().st_size for p in files if not p.name.endswith(".gz"))
     log(f"done in {time.perf_counter() - started:.1f} s: {site} has {len(files)} files "

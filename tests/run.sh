@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The project's test command (CI runs it through .ci/run).  Idempotent set-up of what a fresh
+# Debian machine lacks (as root), one build of the offline site, then every test:
+#
+#   bash tests/run.sh [pytest args...]
+#
+# 1. Chromium from Debian (/usr/bin/chromium) if missing; iproute2 for the loopback namespace.
+# 2. .venv with the project installed editable, with its test extras.
+# 3. python build.py (downloads into .cache/ the first time; later builds reuse the cache).
+# 4. pytest on all tests, inside a network namespace that has only loopback (unshare -n), so the
+#    browser tests prove the site works offline; without unshare they still block every
+#    non-loopback request in the browser, and a warning says the namespace was not used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "[tests/run.sh] $*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root for: $*"; return 1; fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian chromium"
+  apt_install chromium
+fi
+if ! command -v ip >/dev/null; then
+  apt_install iproute2 || log "warning: iproute2 not installed"
+fi
+
+PY=python3
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  if ! $PY -m venv .venv; then
+    apt_install python3-venv && $PY -m venv .venv
+  fi
+fi
+log "installing the project (pip install -e '.[test]')"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+log "building the site"
+start=$(date +%s)
+.venv/bin/python build.py
+log "build took $(( $(date +%s) - start )) s"
+
+pytest_cmd=(.venv/bin/python -m pytest -ra "$@")
+export PYFADML_SITE_REUSE=1      # the fixtures use the site just built
+set +e
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null \
+    && unshare -n true 2>/dev/null; then
+  log "running pytest in a loopback-only network namespace"
+  unshare -n bash -c 'ip link set lo up && exec "$@"' bash "${pytest_cmd[@]}"
+  rc=$?
+else
+  log "warning: unshare -n unavailable: tests run with the machine's network (the browser" \
+      "tests still block and count every non-loopback request)"
+  "${pytest_cmd[@]}"
+  rc=$?
+fi
+set -e
+if [ "$rc" = 5 ]; then
+  log "error: pytest collected no tests"
+  exit 1
+fi
+exit "$rc"
