@@ -225,3 +225,110 @@ def test_digits_licence_ships_with_the_data():
     from importlib import resources
     text = resources.files("pyfadml.data").joinpath("DIGITS_LICENSE.txt").read_text()
     assert "Alpaydin" in text and "CC BY 4.0" in text
+
+
+# --------------------------------------------------------------------------------------------- sequences
+
+SEQUENCE_MAKERS = {
+    "sine": lambda rng, n=20: seq.make_sine(n, T=15, rng=rng),
+    "memory": lambda rng, n=20: seq.make_memory_task(n, T=12, n_symbols=5, rng=rng),
+    "sentiment": lambda rng, n=20: seq.make_sentiment(n, T=10, rng=rng),
+    "one_to_many": lambda rng, n=20: seq.make_one_to_many(n, T=16, n_classes=4, rng=rng),
+    "parity": lambda rng, n=20: seq.make_many_to_many(n, T=9, task="parity", rng=rng),
+    "delay": lambda rng, n=20: seq.make_many_to_many(n, T=9, task="delay", delay=3, n_symbols=4, rng=rng),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_MAKERS))
+def test_sequences_are_float64_n_t_d_and_deterministic(name):
+    X, Y = SEQUENCE_MAKERS[name](0)
+    assert X.ndim == 3 and X.shape[0] == 20 and X.dtype == np.float64
+    assert Y.shape[0] == 20 and np.all(np.isfinite(X))
+    X2, Y2 = SEQUENCE_MAKERS[name](np.random.default_rng(0))
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(Y, Y2)
+    assert not np.array_equal(X, SEQUENCE_MAKERS[name](1)[0])
+
+
+def test_sine_targets_are_the_next_inputs():
+    X, Y = seq.make_sine(8, T=30, rng=0)
+    assert X.shape == (8, 30, 1) and Y.shape == (8, 30, 1)
+    np.testing.assert_array_equal(Y[:, :-1], X[:, 1:])
+    assert np.abs(X).max() <= 1.0
+    Xn, Yn = seq.make_sine(8, T=30, noise=0.1, rng=0)
+    np.testing.assert_array_equal(Yn, Y)             # noise on the inputs only
+    assert not np.array_equal(Xn, X)
+
+
+def test_memory_task_layout_and_label():
+    X, y = seq.make_memory_task(400, T=25, n_symbols=8, rng=0)
+    assert X.shape == (400, 25, 9) and y.shape == (400,) and np.issubdtype(y.dtype, np.integer)
+    assert set(np.unique(X)) == {0.0, 1.0}
+    np.testing.assert_array_equal(X[:, :, :8].sum(-1), 1.0)          # one symbol per step
+    np.testing.assert_array_equal(X[:, 0, 8], 1.0)                   # start marker at t = 0 only
+    assert X[:, 1:, 8].sum() == 0
+    np.testing.assert_array_equal(X[:, 0, :8].argmax(-1), y)         # the label is the first symbol
+    assert np.bincount(y).tolist() == [50] * 8
+    # distractors are symbols of the same alphabet and say nothing about the label
+    later = X[:, 1:, :8].argmax(-1)
+    assert set(np.unique(later)) == set(range(8))
+    assert np.mean(later[:, -1] == y) < 0.3
+
+
+def test_sentiment_labels_follow_negation():
+    X, y = seq.make_sentiment(300, T=10, rng=0)
+    V = len(seq.SENTIMENT_VOCAB)
+    assert X.shape == (300, 10, V) and set(np.unique(y)) == {0, 1}
+    np.testing.assert_array_equal(X.sum(-1), 1.0)
+    assert abs(np.bincount(y)[0] - np.bincount(y)[1]) <= 1
+    pos = {"good", "great", "fun", "love", "brilliant"}
+    neg = {"bad", "awful", "boring", "hate", "dull"}
+    n_negated = 0
+    for x, label in zip(X, y):
+        words = seq.decode_tokens(x)
+        votes = []
+        for t, w in enumerate(words):
+            if w in pos or w in neg:
+                flipped = t > 0 and words[t - 1] in ("not", "never")
+                n_negated += flipped
+                votes.append((w in pos) != flipped)
+        assert votes and all(v == bool(label) for v in votes), words
+    assert n_negated > 50
+
+
+def test_one_to_many_input_and_waveforms():
+    X, Y = seq.make_one_to_many(30, T=16, n_classes=3, rng=0)
+    assert X.shape == (30, 16, 3) and Y.shape == (30, 16, 1)
+    labels = X[:, 0].argmax(1)
+    np.testing.assert_array_equal(X[:, 0].sum(1), 1.0)
+    assert X[:, 1:].sum() == 0
+    np.testing.assert_allclose(Y[:, :, 0], seq.one_to_many_waveforms(3, 16)[labels])
+    assert np.bincount(labels).tolist() == [10, 10, 10]
+
+
+def test_many_to_many_parity_and_delay_targets():
+    X, Y = seq.make_many_to_many(50, T=9, task="parity", rng=0)
+    assert X.shape == (50, 9, 1) and Y.shape == (50, 9)
+    np.testing.assert_array_equal(Y, np.cumsum(X[:, :, 0], axis=1) % 2)
+    X, Y = seq.make_many_to_many(50, T=9, task="delay", delay=3, n_symbols=4, rng=0)
+    assert X.shape == (50, 9, 4)
+    np.testing.assert_array_equal(Y[:, :3], 4)
+    np.testing.assert_array_equal(Y[:, 3:], X[:, :-3].argmax(-1))
+
+
+@pytest.mark.parametrize("call, err, words", [
+    (lambda: seq.make_memory_task(10, T=1, rng=0), ValueError, "T"),
+    (lambda: seq.make_memory_task(10, T=10, n_symbols=1, rng=0), ValueError, "n_symbols"),
+    (lambda: seq.make_memory_task(10, T=10, rng=None), TypeError, "rng"),
+    (lambda: seq.make_sine(0, rng=0), ValueError, "n"),
+    (lambda: seq.make_sine(5, noise=-0.1, rng=0), ValueError, "noise"),
+    (lambda: seq.make_sentiment(5, T=3, rng=0), ValueError, "T"),
+    (lambda: seq.make_sentiment(5, negation_prob=1.5, rng=0), ValueError, "negation_prob"),
+    (lambda: seq.make_one_to_many(5, n_classes=1, rng=0), ValueError, "n_classes"),
+    (lambda: seq.make_many_to_many(5, task="sort", rng=0), ValueError, "sort"),
+    (lambda: seq.make_many_to_many(5, T=4, task="delay", delay=4, rng=0), ValueError, "delay"),
+    (lambda: seq.decode_tokens(np.zeros((3, 5))), ValueError, "decode_tokens"),
+])
+def test_sequence_bad_arguments(call, err, words):
+    with pytest.raises(err, match=words):
+        call()
