@@ -12,6 +12,7 @@ between ticks (pause takes effect at the next tick boundary).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import zlib
 from html import escape
@@ -25,16 +26,20 @@ from bokeh.plotting import figure
 from pyfadml.app import theme
 from pyfadml.demos.mlp import ACTIVATIONS, DATASETS, MAX_BREADTH, MAX_DEPTH, DivergenceError, MLPDemo
 
-BURST_SECONDS = 0.035        # training time per tick, then the plots are refreshed and the loop yields
-PERIOD_MS = 40               # tick period: at most 25 refreshes per second
-INSPECTOR_EVERY = 0.5        # seconds between inspector refreshes while playing (always on pause/step)
+BURST_SECONDS = 0.035        # training time per frame, then the plots are refreshed and the loop yields
+PERIOD_MS = 80               # frame period: at most 12.5 refreshes per second
+MIN_YIELD_SECONDS = 0.004    # the browser loop always sleeps at least this long between frames
+IN_BROWSER = sys.platform == "emscripten"
 EXAMPLES_SHOWN = 4           # columns (examples) of the mini-batch shown in the inspector
+LOSS_POINTS = 5000           # the loss curve keeps its last 5000 points
 TILE_STEP = 2                # hidden-neuron tiles use every 2nd grid point (60 -> 30 pixels a side)
 TILE_GAP = 4                 # transparent pixels between tiles
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
 STEPS_PER_FRAME = [1, 10, 100, 1000]
+STEPS_PER_FRAME_LABELS = {"1 (slow motion)": 1, "10": 10, "100": 100,
+                          f"as many as fit in {1000 * BURST_SECONDS:.0f} ms": 1000}
 DATASET_LABELS = {"XOR": "xor", "Circles": "circles", "Moons": "moons", "Spiral (3 classes)": "spiral",
                   "Gaussian blobs": "gaussians"}
 ACTIVATION_LABELS = {"tanh": "tanh", "ReLU": "relu", "sigmoid": "sigmoid", "leaky ReLU": "leaky_relu"}
@@ -143,10 +148,11 @@ class BackpropSection(pn.viewable.Viewer):
         self.demo = self._new_demo()
         self.frames = 0                      # plot refreshes so far (exposed for measuring the frame rate)
         self.error: str | None = None        # the divergence message, until the next reset
-        self._cb = None
-        self._last_inspector = 0.0
+        self._cb = None                      # the periodic callback on a Bokeh server
+        self._run_id = 0                     # the browser loop that may run (older loops stop)
         self._last_streamed = -1
-        self._tick_ms = 0.0
+        self._frame_ms = 0.0                 # duration of the last frame (train + refresh), for the page
+        self._paused_at = 0.0                # wall-clock time Python handled the last pause
         self._build_plots()
         self._build_widgets()
         self._build_layout()
@@ -186,29 +192,35 @@ class BackpropSection(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def play(self, event=None) -> None:
-        """Start (or keep) training in the background."""
+        """Start training in the background (nothing happens if it already runs)."""
         if self.playing:
             return
         self.playing = True
+        self.error = None
         self._sync_buttons()
-        if self._cb is None:
-            self._cb = pn.state.add_periodic_callback(self._tick, period=PERIOD_MS, start=True)
+        self._run_id += 1
+        self._insp_head.object = (
+            '<p class="note" data-testid="inspector-step" data-step="-1">Training is running: the inspector '
+            'waits. Press <b>Pause</b> or <b>Step</b> to see the numbers of the step just done.</p>')
+        if IN_BROWSER:
+            # Our own asyncio loop: it ends by itself when ``playing`` turns False (no cancellation).
+            asyncio.ensure_future(self._run(self._run_id))
+        elif self._cb is None:
+            # Bokeh server: a periodic callback runs with the document lock held, as it must.
+            self._cb = pn.state.add_periodic_callback(self.frame, period=PERIOD_MS, start=True)
         self._update_stats()
 
     def pause(self, event=None) -> None:
-        """Stop training after the current tick; the plots and the inspector show the last step."""
+        """Stop training; the plots and the inspector then show the last step."""
         was_playing = self.playing
-        self.playing = False
-        self._stop_loop()
-        self._sync_buttons()
+        self._stop()
         if was_playing:
+            self._paused_at = time.time()
             self.refresh(inspector=True)
 
     def step(self, event=None) -> None:
         """Pause if needed, then train exactly one mini-batch."""
-        self.playing = False
-        self._stop_loop()
-        self._sync_buttons()
+        self._stop()
         try:
             self.demo.step(1)
         except DivergenceError as exc:
@@ -217,20 +229,26 @@ class BackpropSection(pn.viewable.Viewer):
 
     def reset(self, event=None) -> None:
         """Pause, then rebuild data and model from the seed (step 0)."""
-        self.playing = False
-        self._stop_loop()
-        self._sync_buttons()
+        self._stop()
         self.demo = self._new_demo()
         self.error = None
         self._on_new_demo(architecture_changed=False)
 
-    def _stop_loop(self) -> None:
+    def _stop(self) -> None:
+        self.playing = False
+        self._run_id += 1
         if self._cb is not None:
             cb, self._cb = self._cb, None
             cb.stop()
+        self._sync_buttons()
 
-    async def _tick(self) -> None:
-        """One frame of live training: a time-boxed burst of steps, a refresh, then yield."""
+    def frame(self) -> None:
+        """One frame of live training: a time-boxed burst of steps, then the plots are refreshed.
+
+        Not every plot is refreshed every frame: the decision boundary is, the loss curve, the
+        neurons and the numbers take turns (each browser repaint costs the page's main thread
+        time, and a page that falls behind the worker would show a pause late).
+        """
         if not self.playing:
             return
         t0 = time.perf_counter()
@@ -238,18 +256,24 @@ class BackpropSection(pn.viewable.Viewer):
             self.demo.train_for(BURST_SECONDS, max_steps=int(self.steps_per_frame))
         except DivergenceError as exc:
             self.error = str(exc)
-            self.playing = False
-            self._stop_loop()
-            self._sync_buttons()
+            self._stop()
             self.refresh(inspector=True)
             return
-        now = time.perf_counter()
-        inspector = now - self._last_inspector >= INSPECTOR_EVERY
-        self.refresh(inspector=inspector)
-        self._tick_ms = 1000.0 * (time.perf_counter() - t0)
-        # Always hand control back to the event loop, even when the tick overran its period:
-        # in the browser this is when the worker reads the page's messages (a click on Pause).
-        await asyncio.sleep(0.002)
+        k = self.frames
+        self.refresh(inspector=False, neurons=k % 2 == 0, loss=k % 2 == 1, stats=True)
+        self._frame_ms = 1000.0 * (time.perf_counter() - t0)
+
+    async def _run(self, run_id: int) -> None:
+        """The browser's training loop: frames at most every PERIOD_MS, always yielding in between.
+
+        The page's messages (a click on Pause) reach Python only while this coroutine sleeps, so
+        it sleeps after every frame, even one that overran its period.
+        """
+        while self.playing and self._run_id == run_id:
+            t0 = time.perf_counter()
+            self.frame()
+            elapsed = time.perf_counter() - t0
+            await asyncio.sleep(max(MIN_YIELD_SECONDS, PERIOD_MS / 1000.0 - elapsed))
 
     # ------------------------------------------------------------------------------------------
     # plots (built once)
@@ -276,8 +300,8 @@ class BackpropSection(pn.viewable.Viewer):
         fig.legend.padding = 4
         fig.legend.spacing = 0
         fig.xgrid.visible = fig.ygrid.visible = False
-        fig.xaxis.axis_label, fig.yaxis.axis_label = "x₁", "x₂"
-        self._style_axes(fig)
+        fig.axis.visible = False                     # the picture needs no coordinates (and repaints faster)
+        fig.min_border = 2
         self.boundary_fig = fig
 
         loss = figure(width=430, height=250, y_axis_type="log", **common)
@@ -398,22 +422,26 @@ class BackpropSection(pn.viewable.Viewer):
     # refresh: new data into the existing plots
     # ------------------------------------------------------------------------------------------
 
-    def refresh(self, *, inspector: bool = True) -> None:
-        """Push the current state into the plots, the numbers and (if asked) the inspector."""
+    def refresh(self, *, inspector: bool = True, neurons: bool = True, loss: bool = True,
+                stats: bool = True) -> None:
+        """Push the current state into the decision boundary and, as asked, the other views."""
         d = self.demo
-        row = d.evaluate()
         grid = d.grid()
         rgba = theme.probabilities_to_rgba(grid["probs"])
         self._checksum = zlib.crc32(rgba.tobytes())
         self._boundary_src.data["image"] = [rgba]
-        self._neuron_src.data["image"] = [self._neuron_image(grid["hidden"])]
-        if row["step"] != self._last_streamed:
+        if neurons:
+            self._neuron_src.data["image"] = [self._neuron_image(grid["hidden"])]
+        if loss or stats:
+            self._row = d.evaluate()
+        if loss and self._row["step"] != self._last_streamed:
+            row = self._row
             self._loss_src.stream(dict(step=[row["step"]], train=[max(row["train_loss"], 1e-12)],
-                                       test=[max(row["test_loss"], 1e-12)]))
+                                       test=[max(row["test_loss"], 1e-12)]), rollover=LOSS_POINTS)
             self._last_streamed = row["step"]
-        self._row = row
         self.frames += 1
-        self._update_stats()
+        if stats:
+            self._update_stats()
         if inspector:
             self._update_inspector()
 
@@ -443,7 +471,8 @@ class BackpropSection(pn.viewable.Viewer):
         self._stats.object = (
             f'<div class="stats" data-testid="stats" data-step="{row["step"]}" '
             f'data-playing="{int(self.playing)}" data-diverged="{int(bool(self.error))}" '
-            f'data-frames="{self.frames}" data-tick-ms="{self._tick_ms:.1f}" '
+            f'data-frames="{self.frames}" data-frame-ms="{self._frame_ms:.1f}" '
+            f'data-paused-at="{1000 * self._paused_at:.0f}" '
             f'data-boundary-checksum="{self._checksum}">{cells}</div>{state}')
 
     # ------------------------------------------------------------------------------------------
@@ -451,7 +480,6 @@ class BackpropSection(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _update_inspector(self) -> None:
-        self._last_inspector = time.perf_counter()
         d = self.demo
         l = int(min(self.inspect_layer, d.n_layers))
         r = d.inspect(l)
@@ -534,29 +562,30 @@ class BackpropSection(pn.viewable.Viewer):
         W = pn.widgets
         p = self.param
         self._widgets = {
-            "dataset": W.Select.from_param(p.dataset, name="Dataset", options=DATASET_LABELS),
-            "noise": W.FloatSlider.from_param(p.noise, name="Noise", step=0.01, throttled=True),
-            "seed": W.IntInput.from_param(p.seed, name="Seed"),
-            "depth": W.IntSlider.from_param(p.depth, name="Hidden layers", throttled=True),
-            "breadth": W.IntSlider.from_param(p.breadth, name="Neurons per layer", throttled=True),
-            "activation": W.Select.from_param(p.activation, name="Activation", options=ACTIVATION_LABELS),
-            "lr": W.DiscreteSlider.from_param(p.lr, name="Learning rate", throttled=True),
-            "batch_size": W.DiscreteSlider.from_param(p.batch_size, name="Batch size", throttled=True),
-            "steps_per_frame": W.DiscreteSlider.from_param(p.steps_per_frame, name="Steps per frame",
-                                                           throttled=True),
+            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
+            "noise": W.FloatSlider.from_param(p.noise, label="Noise", step=0.01, throttled=True),
+            "seed": W.IntInput.from_param(p.seed, label="Seed"),
+            "depth": W.IntSlider.from_param(p.depth, label="Hidden layers", throttled=True),
+            "breadth": W.IntSlider.from_param(p.breadth, label="Neurons per layer", throttled=True),
+            "activation": W.Select.from_param(p.activation, label="Activation", options=ACTIVATION_LABELS),
+            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
+            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
+                                              options={str(v): v for v in BATCH_SIZES}),
+            "steps_per_frame": W.Select.from_param(p.steps_per_frame, label="Steps per frame",
+                                                   options=STEPS_PER_FRAME_LABELS),
         }
         for w in self._widgets.values():
             w.sizing_mode = "stretch_width"
-        self._play = W.Button(name="Play", button_type="success", width=80)
-        self._pause = W.Button(name="Pause", button_type="warning", width=80, disabled=True)
-        self._step = W.Button(name="Step", button_type="primary", button_style="outline", width=80)
-        self._reset = W.Button(name="Reset", button_type="default", width=80)
+        self._play = W.Button(label="Play", color="success", width=80)
+        self._pause = W.Button(label="Pause", color="warning", width=80, disabled=True)
+        self._step = W.Button(label="Step", color="primary", variant="outline", width=80)
+        self._reset = W.Button(label="Reset", color="default", width=80)
         self._play.on_click(self.play)
         self._pause.on_click(self.pause)
         self._step.on_click(self.step)
         self._reset.on_click(self.reset)
-        self._layer_widget = W.RadioButtonGroup(name="Inspect layer", options={"l = 1": 1}, value=1,
-                                                button_type="primary", button_style="outline")
+        self._layer_widget = W.RadioButtonGroup(label="Inspect layer", options={"l = 1": 1}, value=1,
+                                                color="primary", variant="outline")
         self._layer_widget.link(self, value="inspect_layer", bidirectional=True)
 
     def _sync_buttons(self) -> None:

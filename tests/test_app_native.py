@@ -1,0 +1,229 @@
+"""The Panel app builds natively and its callbacks run headless, driven through the Viewers' methods."""
+from __future__ import annotations
+
+import asyncio
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+pn = pytest.importorskip("panel")
+
+from pyfadml.app import create_app  # noqa: E402
+from pyfadml.app.backprop import BackpropSection  # noqa: E402
+from pyfadml.app.shell import SECTIONS, AppShell  # noqa: E402
+from pyfadml.demos.mlp import MLPDemo  # noqa: E402
+
+
+class _Tables(HTMLParser):
+    """name -> 2-D list of floats from the inspector's <table data-name=...><td data-v=...> cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[float]]] = {}
+        self._name = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and "data-name" in a:
+            self._name = a["data-name"]
+            self.tables[self._name] = []
+        elif tag == "tr" and self._name is not None:
+            self.tables[self._name].append([])
+        elif tag == "td" and self._name is not None and "data-v" in a:
+            self.tables[self._name][-1].append(float(a["data-v"]))
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.tables[self._name] = [row for row in self.tables[self._name] if row]
+            self._name = None
+
+
+def inspector_tables(section: BackpropSection) -> dict[str, np.ndarray]:
+    parser = _Tables()
+    for pane in section._insp_panes:
+        parser.feed(pane.object or "")
+    return {k: np.array(v) for k, v in parser.tables.items()}
+
+
+def stat(section: BackpropSection, name: str) -> str:
+    return re.search(rf'{name}="([^"]*)"', section._stats.object).group(1)
+
+
+@pytest.fixture
+def section():
+    return BackpropSection()
+
+
+def test_create_app_builds_a_document():
+    app = create_app()
+    assert isinstance(app, pn.viewable.Viewable)
+    doc = app.server_doc()
+    assert doc.roots
+    html = " ".join(str(getattr(m, "text", "")) for m in doc.models)
+    assert "decision boundaries" in html and "Backprop inspector" in html
+
+
+def test_shell_lists_the_lecture_sections_and_only_live_ones_open():
+    shell = AppShell()
+    titles = [b.label for b in shell._buttons.values()]
+    assert titles == ["Backprop & decision boundaries", "Convolution & CNN", "RNN & LSTM", "Autoencoder & VAE"]
+    assert [b.disabled for b in shell._buttons.values()] == [s.factory is None for s in SECTIONS]
+    assert "current" in shell._buttons["backprop"].css_classes
+    assert isinstance(shell.view(), BackpropSection)
+    assert shell._content.objects == [shell.view().__panel__()]
+
+
+def test_a_coming_section_is_shown_as_such_and_cannot_open():
+    from pyfadml.app.shell import Section
+    sections = (SECTIONS[0], Section("later", "Later part", None))
+    shell = AppShell(sections=sections)
+    button = shell._buttons["later"]
+    assert button.disabled and "coming" in button.css_classes
+    with pytest.raises(ValueError, match="not available"):
+        shell.view("later")
+    with pytest.raises(ValueError, match="section"):
+        AppShell(sections=sections, section="later")
+
+
+def test_switching_sections_pauses_the_one_left():
+    from pyfadml.app.shell import Section
+
+    class Other(pn.viewable.Viewer):
+        def __panel__(self):
+            return pn.pane.HTML("other")
+
+    import sys
+    import types
+    module = types.ModuleType("_pyfadml_test_other")
+    module.Other = Other
+    sys.modules[module.__name__] = module
+    shell = AppShell(sections=(SECTIONS[0], Section("other", "Other", "_pyfadml_test_other:Other")))
+    backprop = shell.view()
+    backprop.playing = True
+    shell.section = "other"
+    assert not backprop.playing and shell._content.objects[0].object == "other"
+    assert "current" in shell._buttons["other"].css_classes
+
+
+def test_step_advances_exactly_one_step_and_shows_its_numbers(section):
+    assert stat(section, "data-step") == "0"
+    assert 'data-step="0"' in section._insp_head.object         # nothing to inspect yet
+    section.step()
+    section.step()
+    assert section.demo.step_count == 2 and stat(section, "data-step") == "2"
+    native = MLPDemo(**section.demo.settings)
+    native.step(2)
+    row = native.evaluate()
+    assert float(stat(section, 'data-testid="train-loss" data-value')) == row["train_loss"]
+    assert float(stat(section, 'data-testid="test-acc" data-value')) == row["test_acc"]
+
+
+@pytest.mark.parametrize("layer", [1, 2, 3])
+def test_inspector_tables_hold_the_demo_values(section, layer):
+    section.param.update(depth=2, breadth=5, dataset="moons", seed=3)
+    for _ in range(4):
+        section.step()
+    section.inspect_layer = layer
+    shown = inspector_tables(section)
+    native = MLPDemo(**section.demo.settings)
+    native.step(4)
+    r = native.inspect(layer)
+    n = min(4, r["x"].shape[0])
+    assert 'data-step="4"' in section._insp_head.object
+    np.testing.assert_array_equal(shown["W"], r["W"])
+    np.testing.assert_array_equal(shown["a_prev"], r["a_prev"][:n].T)
+    np.testing.assert_array_equal(shown["z"], r["z"][:n].T)
+    np.testing.assert_array_equal(shown["a"], r["a"][:n].T)
+    np.testing.assert_array_equal(shown["delta"], r["delta"][:n].T)
+    np.testing.assert_array_equal(shown["dW"], r["dW"])
+    np.testing.assert_array_equal(shown["db"], r["db"][:, None])
+    if layer > 1:
+        np.testing.assert_array_equal(shown["delta_prev"], r["delta_prev"][:n].T)
+        assert "✓" in section._p_back.object
+    else:
+        assert "delta_prev" not in shown and not section._back_row.visible
+
+
+def test_frames_train_and_redraw_the_boundary(section):
+    before = (stat(section, "data-boundary-checksum"), section._boundary_src.data["image"][0].copy())
+    section.playing = True
+    for _ in range(4):
+        section.frame()
+    assert section.demo.step_count > 0
+    assert stat(section, "data-boundary-checksum") != before[0]
+    assert not np.array_equal(section._boundary_src.data["image"][0], before[1])
+    assert len(section._loss_src.data["step"]) >= 2
+    section.pause()
+    assert not section.playing and stat(section, "data-playing") == "0"
+    k = section.demo.step_count
+    section.frame()                                     # a late frame after pause does nothing
+    assert section.demo.step_count == k
+
+
+def test_plots_are_built_once_and_only_the_neuron_grid_resizes(section):
+    figs = (section.boundary_fig, section.loss_fig, section.neuron_fig)
+    sources = (section._boundary_src, section._loss_src, section._neuron_src)
+    width, height = section.neuron_fig.width, section.neuron_fig.height
+    section.param.update(depth=4, breadth=9)
+    assert (section.boundary_fig, section.loss_fig, section.neuron_fig) == figs
+    assert (section._boundary_src, section._loss_src, section._neuron_src) == sources
+    assert (section.neuron_fig.width, section.neuron_fig.height) != (width, height)
+    img = section._neuron_src.data["image"][0]
+    t = section.demo.grid_size // 2
+    assert img.shape == (4 * t + 3 * 4, 9 * t + 8 * 4)
+    assert list(section._layer_widget.options.values()) == [1, 2, 3, 4, 5]
+    section.inspect_layer = 5
+    section.depth = 1
+    assert section.inspect_layer == 2 and list(section._layer_widget.options.values()) == [1, 2]
+
+
+def test_learning_rate_and_batch_size_apply_without_reset(section):
+    section.step()
+    section.lr = 0.3
+    section.batch_size = 4
+    assert section.demo.step_count == 1 and section.demo.lr == 0.3 and section.demo.batch_size == 4
+    section.step()
+    assert 'data-batch="4"' in section._insp_head.object
+
+
+def test_settings_and_reset_rebuild_from_the_seed(section):
+    section.step()
+    section.dataset = "spiral"
+    assert section.demo.step_count == 0 and section.demo.n_classes == 3
+    section.step()
+    section.reset()
+    assert section.demo.step_count == 0 and stat(section, "data-step") == "0"
+    assert section._loss_src.data["step"] == [0]
+    np.testing.assert_array_equal(section.demo.X_train, MLPDemo(**section.demo.settings).X_train)
+
+
+def test_divergence_pauses_with_a_message_instead_of_crashing(section):
+    section.param.update(dataset="spiral", depth=3, breadth=16, activation="leaky_relu", lr=10.0)
+    section.playing = True
+    for _ in range(50):
+        section.frame()
+        if not section.playing:
+            break
+    assert not section.playing and section.error and "diverged" in section.error
+    assert stat(section, "data-diverged") == "1" and "learning rate" in section._stats.object
+    section.reset()
+    assert section.error is None and stat(section, "data-diverged") == "0"
+
+
+def test_browser_loop_yields_and_stops_on_pause(section):
+    """The coroutine the browser runs: frames keep coming while it yields; pause ends it by itself."""
+
+    async def scenario():
+        section.playing = True
+        section._run_id += 1
+        task = asyncio.ensure_future(section._run(section._run_id))
+        await asyncio.sleep(0.4)                      # the loop must yield for this sleep to end
+        frames = section.frames
+        section.pause()
+        await asyncio.wait_for(task, timeout=1.0)     # it ends on its own, no cancellation
+        return frames
+
+    frames = asyncio.run(scenario())
+    assert frames >= 3 and section.demo.step_count > 0 and not section.playing
