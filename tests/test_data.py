@@ -273,6 +273,7 @@ def test_memory_task_layout_and_label():
     later = X[:, 1:, :8].argmax(-1)
     assert set(np.unique(later)) == set(range(8))
     assert np.mean(later[:, -1] == y) < 0.3
+    assert seq.memory_task_chance(n_symbols=8, T=25) == 1 / 8
 
 
 def test_sentiment_labels_follow_negation():

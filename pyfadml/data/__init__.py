@@ -17,8 +17,8 @@ from pyfadml.data.images import (
     load_digits,
 )
 from pyfadml.data.sequences import (
-    make_sine, make_memory_task, SENTIMENT_VOCAB, make_sentiment, decode_tokens, make_one_to_many,
-    one_to_many_waveforms, make_many_to_many,
+    make_sine, make_memory_task, memory_task_chance, SENTIMENT_VOCAB, make_sentiment, decode_tokens,
+    make_one_to_many, one_to_many_waveforms, make_many_to_many,
 )
 
 __all__ = [
@@ -26,6 +26,6 @@ __all__ = [
     "train_test_split",
     "X_KERNEL", "lecture_x", "lecture_x_variant", "SHAPE_CLASSES", "SHAPE_VARIATIONS", "make_shapes",
     "render_shape", "load_digits",
-    "make_sine", "make_memory_task", "SENTIMENT_VOCAB", "make_sentiment", "decode_tokens", "make_one_to_many",
-    "one_to_many_waveforms", "make_many_to_many",
+    "make_sine", "make_memory_task", "memory_task_chance", "SENTIMENT_VOCAB", "make_sentiment", "decode_tokens",
+    "make_one_to_many", "one_to_many_waveforms", "make_many_to_many",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 from pyfadml._checks import as_rng, check_choice, check_float, check_int
 
 __all__ = [
-    "make_sine", "make_memory_task",
+    "make_sine", "make_memory_task", "memory_task_chance",
     "SENTIMENT_VOCAB", "make_sentiment", "decode_tokens",
     "make_one_to_many", "one_to_many_waveforms", "make_many_to_many",
 ]
@@ -104,6 +104,19 @@ def make_memory_task(n: int = 2000, *, T: int = 80, n_symbols: int = 8, rng):
     X[:, :, :k] = _one_hot(symbols, k)
     X[:, 0, k] = 1.0
     return X, y
+
+
+def memory_task_chance(*, n_symbols: int = 8, T: int | None = None) -> float:
+    """Accuracy of guessing on :func:`make_memory_task`: ``1 / n_symbols``.
+
+    The distractors carry no information about the label, so no model that has forgotten the first
+    symbol beats this, whatever ``T`` is (``T`` is accepted, and checked, so the task's own keyword
+    arguments can be passed straight through).
+    """
+    k = check_int(n_symbols, "memory_task_chance: n_symbols", minimum=2)
+    if T is not None:
+        check_int(T, "memory_task_chance: T", minimum=2)
+    return 1.0 / k
 
 
 # ---------------------------------------------------------------------------------------------------------
