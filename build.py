@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
+import fcntl
 import functools
 import gzip
 import hashlib
@@ -154,6 +156,7 @@ KEEP_SOURCES = {"pyfadml"}
 PY312_CANDIDATES = ["python3.12", "/root/.pyenv/versions/3.12.1/bin/python"]
 DETERMINISTIC_DATE = (1980, 1, 1, 0, 0, 0)
 SITE_PACKAGES = "/lib/python3.12/site-packages"      # where Pyodide installs wheels
+REPACK_FORMAT = 1            # bump when repack_wheel's output changes (invalidates .cache/repacked)
 
 CSP = ("default-src 'self'; connect-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
        "worker-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -342,7 +345,7 @@ def pure_fallbacks(net: Network, out: Path) -> dict[str, Path]:
     result = {}
     for name, version, _file, _sha, packages in PURE_FALLBACKS:
         result[name] = repack_wheel(
-            sources[name], out, drop=lambda p: p.endswith((".so", ".c", ".pyx", ".pxd")),
+            sources[name], out, drop_suffixes=(".so", ".c", ".pyx", ".pxd"),
             retag=True, keep_top=packages)
     return result
 
@@ -431,14 +434,36 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest}"
 
 
-def repack_wheel(src: Path, out: Path, *, drop=lambda p: False, retag: bool = False,
+def repack_wheel(src: Path, out: Path, *, drop_prefixes: tuple[str, ...] = (),
+                 drop_suffixes: tuple[str, ...] = (), retag: bool = False,
                  keep_top: list[str] | None = None, python312: str | None = None,
                  keep_sources: bool = True) -> Path:
     """Rewrite a wheel: drop files, optionally re-tag py3-none-any and precompile to .pyc.
 
     Zip entries are written in sorted order with a fixed date, so the same inputs give the same
-    bytes (and sha256) on every build.  RECORD is regenerated.
+    bytes (and sha256) on every build.  RECORD is regenerated.  Results are cached in
+    .cache/repacked/ under a key of the input's sha256 and every option.
     """
+    key = hashlib.sha256(json.dumps([REPACK_FORMAT, sha256_of(src), sorted(drop_prefixes),
+                                     sorted(drop_suffixes), retag, keep_top, python312,
+                                     keep_sources]).encode()).hexdigest()[:24]
+    cached_dir = CACHE / "repacked" / key
+    cached = list(cached_dir.glob("*.whl")) if cached_dir.is_dir() else []
+    if len(cached) == 1:
+        out.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(cached[0], out / cached[0].name))
+    built = _repack_wheel(src, cached_dir.with_name(key + ".tmp"), drop_prefixes=drop_prefixes,
+                          drop_suffixes=drop_suffixes, retag=retag, keep_top=keep_top,
+                          python312=python312, keep_sources=keep_sources)
+    shutil.rmtree(cached_dir, ignore_errors=True)
+    built.parent.rename(cached_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy2(cached_dir / built.name, out / built.name))
+
+
+def _repack_wheel(src: Path, out: Path, *, drop_prefixes, drop_suffixes, retag, keep_top,
+                  python312, keep_sources) -> Path:
+    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
@@ -448,7 +473,8 @@ def repack_wheel(src: Path, out: Path, *, drop=lambda p: False, retag: bool = Fa
         for path in sorted(tree.rglob("*"), reverse=True):
             rel = path.relative_to(tree).as_posix()
             if path.is_file() and not rel.startswith(dist_info.name) and (
-                    drop(rel) or (keep_top is not None and rel.split("/")[0] not in keep_top)):
+                    rel.startswith(tuple(drop_prefixes)) or rel.endswith(tuple(drop_suffixes))
+                    or (keep_top is not None and rel.split("/")[0] not in keep_top)):
                 path.unlink()
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
@@ -500,6 +526,39 @@ def repack_wheel(src: Path, out: Path, *, drop=lambda p: False, retag: bool = Fa
     return dest
 
 
+def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
+    """python_stdlib.zip with sourceless .pyc instead of .py (Python cannot cache bytecode
+    for modules imported from a zip, so otherwise every page load compiles the stdlib it uses)."""
+    key = hashlib.sha256(json.dumps([REPACK_FORMAT, sha256_of(src), python312]).encode()
+                         ).hexdigest()[:24]
+    cached = CACHE / "stdlib" / key / src.name
+    if not cached.exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = Path(tmp) / "tree"
+            with zipfile.ZipFile(src) as z:
+                names = z.namelist()
+                z.extractall(tree)
+            result = subprocess.run(
+                [python312, "-m", "compileall", "-q", "-b", "-j", "0", "-s", str(tree), "-p",
+                 "/lib/python312.zip", "--invalidation-mode", "unchecked-hash", str(tree)],
+                capture_output=True, text=True)
+            if result.returncode != 0:
+                raise BuildError(f"compileall failed for {src.name}:\n{result.stdout[-2000:]}")
+            tmp_zip = Path(tmp) / src.name
+            with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+                for name in names:
+                    path = tree / name
+                    if name.endswith(".py") and path.with_suffix(".pyc").exists():
+                        name, path = name + "c", path.with_suffix(".pyc")
+                    info = zipfile.ZipInfo(name, DETERMINISTIC_DATE)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = (0o755 if name.endswith("/") else 0o644) << 16
+                    z.writestr(info, b"" if name.endswith("/") else path.read_bytes())
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(tmp_zip, cached)
+    return Path(shutil.copy2(cached, out))
+
+
 def wheel_top_level(path: Path) -> list[str]:
     """Importable top-level names of a wheel (for the lock's "imports")."""
     tops = set()
@@ -529,10 +588,8 @@ def ship_wheels(wheels: dict[str, Path], official: dict[str, Path], out: Path,
         shutil.copy2(path, out / path.name)
         shipped[name] = out / path.name
     for name, path in wheels.items():
-        prefixes = tuple(STRIP.get(name, []))
-        shipped[name] = repack_wheel(
-            path, out, drop=lambda p, prefixes=prefixes: p.startswith(prefixes) if prefixes else False,
-            python312=python312, keep_sources=name in KEEP_SOURCES)
+        shipped[name] = repack_wheel(path, out, drop_prefixes=tuple(STRIP.get(name, [])),
+                                     python312=python312, keep_sources=name in KEEP_SOURCES)
     return shipped
 
 
@@ -564,11 +621,11 @@ def site_lock(official_lock: dict, shipped: dict[str, Path], depends: dict[str, 
 
 
 # Dependencies between shipped packages (what loadPackage pulls in on its own).
+# Dependencies between shipped packages (what loadPackage pulls in on its own).  Lazy packages
+# are left out of the eager packages' lists: the worker installs them on first import.
 DEPENDS = {
-    "bokeh": ["jinja2", "numpy", "packaging", "pyyaml", "narwhals", "xyzservices",
-              "typing-extensions"],
-    "panel": ["bokeh", "param", "pyviz-comms", "markdown", "markdown-it-py", "mdit-py-plugins",
-              "linkify-it-py", "tqdm", "pyodide-http", "packaging", "typing-extensions"],
+    "bokeh": ["jinja2", "numpy", "packaging", "pyyaml"],
+    "panel": ["bokeh", "param", "pyviz-comms", "tqdm", "pyodide-http", "packaging"],
     "jinja2": ["markupsafe"],
     "markdown-it-py": ["mdurl"],
     "mdit-py-plugins": ["markdown-it-py"],
@@ -576,6 +633,11 @@ DEPENDS = {
     "pyviz-comms": ["param"],
     "pyfadml": ["numpy"],
 }
+# Shipped but not imported when the app starts (measured in the browser: sys.modules after the app
+# is ready).  Installed by the worker's import hook the first time they are imported (e.g. by a
+# Markdown pane, a DataFrame or a tile source), which saves their download and unpacking at load.
+LAZY_PACKAGES = ["markdown", "markdown-it-py", "mdit-py-plugins", "linkify-it-py", "uc-micro-py",
+                 "mdurl", "narwhals", "xyzservices", "typing-extensions"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -640,7 +702,10 @@ def render_template(text: str, values: dict[str, str], name: str) -> str:
 
 def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: str) -> None:
     first = [p for p in FIRST_PACKAGES if p in lock["packages"]]
-    rest = sorted(p for p in lock["packages"] if p not in first)
+    rest = sorted(p for p in lock["packages"] if p not in first and p not in LAZY_PACKAGES)
+    lazy = {name: {key: lock["packages"][name][key]
+                   for key in ("file_name", "sha256", "imports", "depends")}
+            for name in LAZY_PACKAGES if name in lock["packages"]}
     scripts = "\n".join(f'  <script src="{src}"></script>'
                         for src in assets["bokeh_js"] + assets["panel_js"])
     if prerendered:
@@ -654,6 +719,7 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
         "lockFileURL": "pyodide/pyodide-lock.json",
         "firstPackages": first,
         "packages": rest,
+        "lazyPackages": lazy,
         "panelCdnRoot": assets["panel_cdn_root"],
         "app": app,
         "csp": CSP,
@@ -675,15 +741,21 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
 # ------------------------------------------------------------------------------------------------
 
 def compress(site: Path) -> int:
+    """Write name.gz beside each large text/wasm file (cached by content in .cache/gz/)."""
     count = 0
     for path in sorted(site.rglob("*")):
         if path.is_file() and path.suffix in COMPRESS_SUFFIXES and \
                 path.stat().st_size >= COMPRESS_MIN_BYTES:
-            data = path.read_bytes()
-            with open(path.with_name(path.name + ".gz"), "wb") as f:
-                with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0,
-                                   compresslevel=9) as gz:
-                    gz.write(data)
+            cached = CACHE / "gz" / (sha256_of(path) + ".gz")
+            if not cached.exists():
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_suffix(".tmp")
+                with open(tmp, "wb") as f:
+                    with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0,
+                                       compresslevel=9) as gz:
+                        gz.write(path.read_bytes())
+                tmp.rename(cached)
+            shutil.copy2(cached, path.with_name(path.name + ".gz"))
             count += 1
     return count
 
@@ -719,6 +791,18 @@ def verify_checksums(site: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 # The build
 # ------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def build_lock():
+    """One build at a time per checkout (others wait); readers that copy site/ take it too."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "build.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
 
 def build(*, offline: bool = False, site: Path = SITE,
           prerender_python: str | None = None, no_prerender: bool = False,
@@ -758,7 +842,10 @@ def build(*, offline: bool = False, site: Path = SITE,
     pyodide_dir = tmp_site / "pyodide"
     pyodide_dir.mkdir()
     for name in PYODIDE_CORE_FILES:
-        shutil.copy2(core / name, pyodide_dir / name)
+        if name == "python_stdlib.zip" and python312:
+            precompile_stdlib(core / name, pyodide_dir / name, python312)
+        else:
+            shutil.copy2(core / name, pyodide_dir / name)
     shipped = ship_wheels(wheels, official, pyodide_dir, python312)
 
     stage("8 site_lock")
@@ -880,8 +967,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.serve_only:
         try:
-            build(offline=args.offline, prerender_python=args.prerender_python,
-                  no_prerender=args.no_prerender, app=args.app)
+            with build_lock():
+                build(offline=args.offline, prerender_python=args.prerender_python,
+                      no_prerender=args.no_prerender, app=args.app)
         except BuildError as exc:
             print(f"build.py: error: {exc}", file=sys.stderr)
             return 1

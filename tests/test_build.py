@@ -38,14 +38,17 @@ def cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def site() -> Path:
+def site(tmp_path_factory) -> Path:
     """The built site (tests/run.sh builds it first; built here if missing)."""
     folder = ROOT / "site"
     if not (folder / "SHA256SUMS").is_file():
         result = subprocess.run([sys.executable, str(ROOT / "build.py")], cwd=ROOT,
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stderr[-3000:]
-    return folder
+    copy = tmp_path_factory.mktemp("site") / "site"
+    with build.build_lock():            # not while another build replaces it
+        shutil.copytree(folder, copy)
+    return copy
 
 
 def _tiny_wheel(path: Path, name="demo", version="1.0") -> Path:
@@ -106,11 +109,11 @@ def test_every_pypi_pin_has_version_and_sha256():
 
 # --- wheels ---------------------------------------------------------------------------------
 
-def test_repack_is_deterministic_retags_and_regenerates_record(tmp_path):
+def test_repack_is_deterministic_retags_and_regenerates_record(tmp_path, cache):
     src = _tiny_wheel(tmp_path / "demo-1.0-cp312-cp312-linux_x86_64.whl")
-    drop = lambda p: p.endswith(".c")  # noqa: E731
-    first = build.repack_wheel(src, tmp_path / "a", drop=drop, retag=True)
-    second = build.repack_wheel(src, tmp_path / "b", drop=drop, retag=True)
+    first = build.repack_wheel(src, tmp_path / "a", drop_suffixes=(".c",), retag=True)
+    build.CACHE = tmp_path / "other-cache"      # a second, uncached repack gives the same bytes
+    second = build.repack_wheel(src, tmp_path / "b", drop_suffixes=(".c",), retag=True)
     assert first.name == "demo-1.0-py3-none-any.whl"
     assert first.read_bytes() == second.read_bytes()
     with zipfile.ZipFile(first) as z:

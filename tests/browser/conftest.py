@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -68,8 +69,12 @@ def _site_is_stale(site: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def site_dir() -> Path:
-    """The built site/ folder: reused when it is newer than the sources, else built once."""
+def site_dir(tmp_path_factory) -> Path:
+    """A private copy of the built site/ (built first when missing or older than the sources).
+
+    The copy is taken under build.py's lock, so a build started meanwhile by someone else in the
+    same checkout cannot change the files under a running test.
+    """
     site = ROOT / "site"
     if _site_is_stale(site):
         result = subprocess.run([sys.executable, str(ROOT / "build.py")], cwd=ROOT,
@@ -77,8 +82,11 @@ def site_dir() -> Path:
         if result.returncode != 0:
             pytest.fail(f"build.py failed (exit {result.returncode}):\n{result.stdout[-4000:]}"
                         f"\n{result.stderr[-4000:]}", pytrace=False)
-    assert (site / "index.html").is_file(), "build.py did not produce site/index.html"
-    return site
+    copy = tmp_path_factory.mktemp("site") / "site"
+    with load_build_module().build_lock():
+        assert (site / "index.html").is_file(), "build.py did not produce site/index.html"
+        shutil.copytree(site, copy)
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ function post(msg) {
 }
 
 function status(stage, progress, detail) {
-  timings[stage] = Math.round(performance.now() - t0);
+  const key = detail && stage === "Starting app" ? `${stage}: ${detail}` : stage;
+  if (!(key in timings)) timings[key] = Math.round(performance.now() - t0);
   post({ type: "status", stage: stage, progress: progress, detail: detail || "",
          timings: { worker: { ...timings } } });
 }
@@ -74,13 +75,67 @@ if not hasattr(pyodide.ffi, "jsnull"):
 
 os.environ["PANEL_CDN_ROOT"] = PANEL_CDN_ROOT
 
+import hashlib
+import importlib
+import importlib.abc
+import io
+import json
+import sys
+import zipfile
+
+
+class _LazyWheels(importlib.abc.MetaPathFinder):
+    """Install a shipped wheel the first time one of its modules is imported.
+
+    The wheels the app does not import at start (Markdown, narwhals, ...) are left out of
+    loadPackage; a synchronous request (allowed in a worker) fetches one when it is needed and
+    its sha256 is checked against the site's lock before it is unpacked into site-packages.
+    """
+
+    def __init__(self, packages, base_url, target):
+        self.packages, self.base_url, self.target = packages, base_url, target
+        self.by_import = {imp: name for name, entry in packages.items()
+                          for imp in entry["imports"]}
+        self.installed = set()
+
+    def find_spec(self, fullname, path=None, target=None):
+        name = self.by_import.get(fullname.partition(".")[0])
+        if name is not None and name not in self.installed:
+            self._install(name)
+        return None       # the regular finders now find the unpacked modules
+
+    def _install(self, name):
+        self.installed.add(name)
+        entry = self.packages[name]
+        for dep in entry["depends"]:
+            if dep in self.packages and dep not in self.installed:
+                self._install(dep)
+        xhr = js.XMLHttpRequest.new()
+        xhr.open("GET", self.base_url + entry["file_name"], False)
+        xhr.responseType = "arraybuffer"
+        xhr.send()
+        if xhr.status != 200:
+            raise ImportError(f"{entry['file_name']}: HTTP {xhr.status}")
+        data = xhr.response.to_py().tobytes()
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ImportError(f"{entry['file_name']}: sha256 does not match the site's lock")
+        zipfile.ZipFile(io.BytesIO(data)).extractall(self.target)
+        importlib.invalidate_caches()
+
+
+sys.meta_path.insert(0, _LazyWheels(json.loads(LAZY_PACKAGES), PACKAGE_BASE_URL,
+                                    next(p for p in sys.path if p.endswith("site-packages"))))
+
+PROGRESS("import panel", 0.82)
 from panel.io.pyodide import init_doc, write_doc
 
 init_doc()
-import importlib
-
 _module, _function = APP.split(":")
-getattr(importlib.import_module(_module), _function)().servable()
+PROGRESS(f"import {_module}", 0.85)
+_create_app = getattr(importlib.import_module(_module), _function)
+PROGRESS(f"{_function}()", 0.88)
+_create_app().servable()
+PROGRESS("write_doc()", 0.92)
 await write_doc()
 `;
 
@@ -115,12 +170,15 @@ async function start() {
   await loadPackages(config.firstPackages, "Loading numpy", 0.3, 0.45);
   await loadPackages(config.packages, "Loading Panel", 0.45, 0.75);
 
-  status("Starting app", 0.8, "import panel; create_app()");
+  status("Starting app", 0.8, "start");
   pyodide.globals.set("sendPatch", sendPatch);
+  pyodide.globals.set("PROGRESS", (detail, progress) => status("Starting app", progress, detail));
   pyodide.globals.set("APP", config.app);
+  pyodide.globals.set("LAZY_PACKAGES", JSON.stringify(config.lazyPackages || {}));
+  pyodide.globals.set("PACKAGE_BASE_URL", indexURL);
   pyodide.globals.set("PANEL_CDN_ROOT", new URL(config.panelCdnRoot, base).href);
   const [docsJson, renderItems, rootIds] = await pyodide.runPythonAsync(BOOT);
-  status("Starting app", 0.9, "Rendering");
+  status("Starting app", 0.94, "render");
   post({ type: "render", docs_json: docsJson, render_items: renderItems, root_ids: rootIds });
 }
 
