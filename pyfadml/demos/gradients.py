@@ -1,0 +1,440 @@
+"""Vanishing and exploding gradients, live: a vanilla RNN and an LSTM trained side by side. No UI here.
+
+Backpropagation through time sends the gradient from the loss at the last step back to every earlier
+hidden state. For the RNN (``h_t = tanh(x_t Wx + h_{t-1} Wh + b)``) each step back multiplies it by
+``diag(1 - h_t^2) Wh^T``:
+
+    dL/dh_{t-1} = (dL/dh_t * (1 - h_t^2)) Wh^T
+
+so over ``T`` steps its size changes roughly like ``(scale * tanh')^T``: it **vanishes** when the recurrent
+weights are small (``RNN(recurrent_scale < 1)``, or saturated tanh units) and **explodes** when they are large
+(``recurrent_scale`` well above 1). The LSTM's cell state is updated additively, ``c_t = f_t * c_{t-1} + i_t g_t``,
+so dL/dc flows back multiplied only by the forget gate: gradients reach the first steps alive.
+
+:class:`GradientRace` trains both models on the library's long-range memory task
+(:func:`pyfadml.data.sequences.make_memory_task`: remember the first input until the last step) with the
+*same* data, mini-batches, optimizer (Adam by default) and clipping, and records after every step the per-time-step gradient
+norms ``||dL/dh_t||`` that the layers expose (``dh_norms``): one row of the page's heatmap per training step.
+
+What an exploding gradient does to training, told truthfully
+-----------------------------------------------------------
+A tanh RNN's gradient can become enormous (1e8 at T = 50 with ``recurrent_scale = 5``) yet stay finite:
+tanh keeps every hidden value in [-1, 1], so nothing overflows to inf or NaN. The damage is done by the
+*update*: SGD moves the weights by ``lr * ||g||``, here millions of times their own size; every tanh unit
+then saturates (``tanh' = 0``), the gradient dies and the RNN never learns again. The race therefore runs
+each optimizer step under a guard: when an update would move the weights by more than ``max_update_ratio``
+times their own norm, the update is undone and :class:`ExplodingGradientError` (a
+:class:`~pyfadml.train.DivergenceError`) is raised, so the page pauses *before* the damage and can offer
+gradient clipping (which bounds the step by ``lr * clip_norm``) or a reset. ``step(guard=False)`` takes the
+step anyway, to watch the wreck. A real NaN/inf loss or gradient raises the Trainer's own DivergenceError.
+Adam is hardly affected (its step is about ``lr`` per weight whatever the gradient's size), which the
+page says: the lesson of exploding gradients is run with ``optimizer="sgd"``.
+
+Reproducibility: ``np.random.SeedSequence(seed)`` spawns the streams of, in order, the dataset, the RNN's
+weights, the LSTM's weights and the mini-batch order (one stream shared by both trainers, so both models see
+the same batches in the same order).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+
+from pyfadml._checks import check_bool, check_choice, check_float, check_int
+from pyfadml.data.sequences import make_memory_task, memory_task_chance
+from pyfadml.layers import LSTM, RNN, Dense
+from pyfadml.models import Sequential
+from pyfadml.optim import Optimizer, get_optimizer
+from pyfadml.train import DivergenceError, Trainer
+
+__all__ = ["GradientRace", "ExplodingGradientError", "GuardedOptimizer", "MODELS", "explain_divergence",
+           "DivergenceError"]
+
+MODELS = ("RNN", "LSTM")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+DEFAULT_LR = {"adam": 3e-3, "sgd": 0.1, "momentum": 0.03}
+"""Learning rate used when none is given: Adam's is the memory task's documented setting."""
+MIN_T, MAX_T = 5, 100
+
+
+def _quiet_overflow():
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
+def _norm(arrays) -> float:
+    return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
+
+
+class ExplodingGradientError(DivergenceError):
+    """An optimizer update would have thrown the weights far away (it was undone).
+
+    Attributes: ``step`` (the training step, from 1), ``quantity`` ("the update"), ``value`` (the norm of
+    the update), ``grad_norm`` (the gradient norm that caused it), ``weight_norm`` (||theta|| before it),
+    ``ratio`` = value / weight_norm, ``model`` (set by :class:`GradientRace`: "RNN" or "LSTM").
+    """
+
+    def __init__(self, step: int, update_norm: float, grad_norm: float, weight_norm: float,
+                 max_ratio: float):
+        self.step, self.quantity, self.value = step, "the update", update_norm
+        self.grad_norm, self.weight_norm = grad_norm, weight_norm
+        self.ratio = update_norm / weight_norm if weight_norm > 0 else math.inf
+        self.max_ratio = max_ratio
+        self.model = None
+        RuntimeError.__init__(
+            self, f"exploding gradient at step {step}: the gradient norm is {grad_norm:.3g}, so the update "
+                  f"would move the weights by {update_norm:.3g}, {self.ratio:.3g} times their own size "
+                  f"({weight_norm:.3g}; the limit is {max_ratio:g} times). The update was undone. "
+                  f"Turn on gradient clipping (clip_norm) or lower the learning rate.")
+
+
+class GuardedOptimizer(Optimizer):
+    """Wraps an optimizer; refuses any update larger than ``max_update_ratio * ||theta||``.
+
+    ``step(params)`` takes the inner optimizer's step, measures ``||delta theta||`` over all parameters and, if
+    it is too large, restores the parameters and the optimizer's state exactly and raises
+    :class:`ExplodingGradientError`. ``enabled = False`` lets every update through. ``lr`` is the inner
+    optimizer's. ``step_number`` is set by the caller so the error can name the training step.
+    """
+
+    def __init__(self, inner: Optimizer, *, max_update_ratio: float = 1.0):
+        if not isinstance(inner, Optimizer):
+            raise TypeError(f"GuardedOptimizer: inner must be an Optimizer, got {type(inner).__name__}")
+        self.inner = inner
+        self.max_update_ratio = check_float(max_update_ratio, "GuardedOptimizer: max_update_ratio",
+                                            minimum=0.0, strict=True)
+        self.enabled = True
+        self.step_number = 0
+        self.state = inner.state
+
+    @property
+    def lr(self) -> float:
+        return self.inner.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.inner.lr = value
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self.state = self.inner.state
+
+    def step(self, params) -> None:
+        triples = list(params)
+        if not self.enabled:
+            self.inner.step(triples)
+            return
+        before = [p.copy() for _, p, _ in triples]
+        saved = copy.deepcopy(self.inner.__dict__)
+        self.inner.step(triples)
+        with _quiet_overflow():
+            update = _norm(p - b for (_, p, _), b in zip(triples, before))
+            weights = _norm(before)
+        if not (update <= self.max_update_ratio * weights):        # also catches a NaN update
+            for (_, p, _), b in zip(triples, before):
+                p[...] = b
+            self.inner.__dict__.clear()
+            self.inner.__dict__.update(saved)
+            self.state = self.inner.state
+            raise ExplodingGradientError(self.step_number, update, _norm(g for _, _, g in triples), weights,
+                                         self.max_update_ratio)
+
+    def get_config(self) -> dict:
+        return {"inner": self.inner.get_config(), "max_update_ratio": self.max_update_ratio}
+
+
+def explain_divergence(err: DivergenceError, *, model: str, clip_norm: float | None, recurrent_scale: float,
+                       T: int, lr: float) -> str:
+    """What happened, in the lecture's words, for the page (plain text, a few sentences)."""
+    if isinstance(err, ExplodingGradientError):
+        text = (f"Exploding gradients. At step {err.step} the {model}'s gradient norm reached {err.grad_norm:.2e}: "
+                f"flowing back through {T} time steps it was multiplied again and again by the recurrent "
+                f"weights (recurrent scale {recurrent_scale:g}), so it grew step after step (the bright band "
+                f"on the left of the heatmap). The SGD update (learning rate x gradient) would move the weights by "
+                f"{err.value:.2e}, {err.ratio:.1e} times their own size. Nothing overflows in a tanh RNN, but "
+                f"such a step throws every unit into saturation (tanh' = 0): the gradient dies and the network "
+                f"stops learning. Training is paused before that step.")
+    else:
+        text = (f"Training diverged at step {err.step}: the {model}'s {err.quantity} became {err.value} "
+                f"(the numbers overflowed). Exploding gradients, or a learning rate ({lr:g}) too large, make "
+                f"the updates grow until they leave the range of floating-point numbers. The weights are "
+                f"those from before that step.")
+    if clip_norm is None:
+        text += " Turn on gradient clipping (it rescales the gradient to a norm of at most the threshold) " \
+                "or reset with a smaller recurrent scale."
+    else:
+        text += f" Clipping is on at {clip_norm:g}: lower the threshold or the learning rate, or reset."
+    return text
+
+
+class GradientRace:
+    """A vanilla RNN and an LSTM trained side by side on the long-range memory task.
+
+    Settings (keyword-only): ``T`` sequence length (5-100), ``recurrent_scale`` of the RNN's ``Wh``
+    (orthogonal times this; the LSTM is unaffected), ``clip_norm`` (gradient-norm clipping threshold for
+    both, ``None`` = off), ``hidden`` units, ``lr`` (default: :data:`DEFAULT_LR` of the optimizer),
+    ``optimizer`` ("sgd", "momentum", "adam"), ``momentum`` (for "momentum"), ``batch_size``,
+    ``forget_bias`` of the LSTM, ``n_train`` / ``n_test`` sequences, ``max_update_ratio`` (the explosion
+    guard, see the module docstring), ``seed``, and ``task`` (extra keyword arguments for
+    :func:`~pyfadml.data.sequences.make_memory_task`, e.g. ``{"n_symbols": 8}``).
+
+    The defaults are the memory task's documented settings (Adam with learning rate 3e-3, global-norm
+    clipping at 1, batch 32, 32 hidden units, LSTM forget-gate bias 3, 8 symbols) at T = 60, where the LSTM
+    learns the task within a few hundred steps and the RNN lags far behind. Adam divides every step by the
+    running size of the gradient, so an exploding gradient barely moves it: choose ``optimizer="sgd"``, whose
+    step is ``lr * gradient``, to see what explosions do to training.
+    """
+
+    def __init__(self, *, T: int = 60, recurrent_scale: float = 1.0, clip_norm: float | None = 1.0,
+                 hidden: int = 32, lr: float | None = None, optimizer: str = "adam", momentum: float = 0.9,
+                 batch_size: int = 32, forget_bias: float = 3.0, n_train: int = 2000, n_test: int = 256,
+                 max_update_ratio: float = 1.0, seed: int = 0, task: dict | None = None):
+        self.T = check_int(T, "GradientRace: T", minimum=MIN_T)
+        if self.T > MAX_T:
+            raise ValueError(f"GradientRace: T must be between {MIN_T} and {MAX_T}, got {T}")
+        self.recurrent_scale = check_float(recurrent_scale, "GradientRace: recurrent_scale", minimum=0.0)
+        self.hidden = check_int(hidden, "GradientRace: hidden")
+        self.optimizer_name = check_choice(optimizer, "optimizer", OPTIMIZERS)
+        self.momentum = check_float(momentum, "GradientRace: momentum", minimum=0.0)
+        self.forget_bias = check_float(forget_bias, "GradientRace: forget_bias")
+        self.n_train = check_int(n_train, "GradientRace: n_train", minimum=8)
+        self.n_test = check_int(n_test, "GradientRace: n_test")
+        self.seed = check_int(seed, "GradientRace: seed", minimum=0)
+        lr = DEFAULT_LR[self.optimizer_name] if lr is None else check_float(lr, "GradientRace: lr", minimum=0.0,
+                                                                             strict=True)
+        batch_size = check_int(batch_size, "GradientRace: batch_size")
+        if clip_norm is not None:
+            clip_norm = check_float(clip_norm, "GradientRace: clip_norm", minimum=0.0, strict=True)
+        max_update_ratio = check_float(max_update_ratio, "GradientRace: max_update_ratio", minimum=0.0, strict=True)
+        if task is not None and not isinstance(task, dict):
+            raise TypeError(f"GradientRace: task must be a dict of make_memory_task arguments, "
+                            f"got {type(task).__name__}")
+        self.task = dict(task or {})
+
+        data_ss, rnn_ss, lstm_ss, batch_ss = np.random.SeedSequence(self.seed).spawn(4)
+        X, y = make_memory_task(self.n_train + self.n_test, T=self.T, rng=np.random.default_rng(data_ss),
+                                **self.task)
+        self.X_train, self.X_test = X[:self.n_train], X[self.n_train:]
+        self.y_train, self.y_test = y[:self.n_train], y[self.n_train:]
+        self.n_in = X.shape[2]
+        self.n_classes = int(y.max()) + 1
+        self.chance = float(memory_task_chance(T=self.T, **self.task))
+
+        H, D, K = self.hidden, self.n_in, self.n_classes
+        rnn_rng, lstm_rng = np.random.default_rng(rnn_ss), np.random.default_rng(lstm_ss)
+        self.models = {
+            "RNN": Sequential([RNN(D, H, recurrent_scale=self.recurrent_scale, rng=rnn_rng),
+                               Dense(H, K, rng=rnn_rng)]),
+            "LSTM": Sequential([LSTM(D, H, forget_bias=self.forget_bias, rng=lstm_rng),
+                                Dense(H, K, rng=lstm_rng)]),
+        }
+        self.trainers: dict[str, Trainer] = {}
+        for name, model in self.models.items():
+            if self.optimizer_name == "momentum":
+                inner = get_optimizer("sgd", lr=lr, momentum=self.momentum)
+            else:
+                inner = get_optimizer(self.optimizer_name, lr=lr)
+            opt = GuardedOptimizer(inner, max_update_ratio=max_update_ratio)
+            # Each trainer gets an identical copy of the batch stream: same batches, same order.
+            self.trainers[name] = Trainer(model, "cross_entropy", opt, self.X_train, self.y_train,
+                                          batch_size=batch_size, rng=np.random.default_rng(batch_ss),
+                                          clip_norm=clip_norm)
+        self.grad_rows: dict[str, list[np.ndarray]] = {m: [] for m in MODELS}
+        self.grad_steps: dict[str, list[int]] = {m: [] for m in MODELS}
+        self.history: dict[str, list] = {"step": [], **{f"{m}_{k}": [] for m in MODELS
+                                                        for k in ("loss", "acc", "grad_norm")}}
+        self.evals: dict[str, list] = {"step": [], **{f"{m}_{k}": [] for m in MODELS for k in ("loss", "acc")}}
+        self.last_error: DivergenceError | None = None
+        self.seconds = {m: 0.0 for m in MODELS}        # wall-clock time spent in each model's steps
+        self.timed_steps = {m: 0 for m in MODELS}      # ... and how many steps that was
+
+    # ------------------------------------------------------------------------------------------
+    # settings and state
+    # ------------------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> dict:
+        """The keyword arguments that rebuild this race from scratch (current lr and clipping)."""
+        tr = self.trainers["RNN"]
+        return dict(T=self.T, recurrent_scale=self.recurrent_scale, clip_norm=self.clip_norm, hidden=self.hidden,
+                    lr=self.lr, optimizer=self.optimizer_name, momentum=self.momentum,
+                    batch_size=tr.batch_size, forget_bias=self.forget_bias, n_train=self.n_train,
+                    n_test=self.n_test, max_update_ratio=tr.optimizer.max_update_ratio, seed=self.seed,
+                    task=dict(self.task))
+
+    @property
+    def layers(self) -> dict:
+        """The recurrent layers: ``{"RNN": RNN, "LSTM": LSTM}``."""
+        return {m: self.models[m].layers[0] for m in MODELS}
+
+    @property
+    def lr(self) -> float:
+        return self.trainers["RNN"].optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        value = check_float(value, "GradientRace: lr", minimum=0.0, strict=True)
+        for tr in self.trainers.values():
+            tr.optimizer.lr = value
+
+    @property
+    def clip_norm(self) -> float | None:
+        return self.trainers["RNN"].clip_norm
+
+    @clip_norm.setter
+    def clip_norm(self, value: float | None) -> None:
+        if value is not None:
+            value = check_float(value, "GradientRace: clip_norm", minimum=0.0, strict=True)
+        for tr in self.trainers.values():
+            tr.clip_norm = value
+
+    @property
+    def step_count(self) -> int:
+        """Steps completed by *both* models (they advance in lock-step)."""
+        return min(tr.step_count for tr in self.trainers.values())
+
+    @property
+    def diverged(self) -> bool:
+        """True after a step failed (a DivergenceError or an exploding update), until a step succeeds."""
+        return self.last_error is not None
+
+    # ------------------------------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------------------------------
+
+    def _record_grads(self, name: str, step: int) -> None:
+        norms = np.array(self.layers[name].dh_norms, dtype=np.float64)
+        rows, steps = self.grad_rows[name], self.grad_steps[name]
+        if steps and steps[-1] == step:           # a retried step replaces the failed attempt
+            rows[-1] = norms
+        else:
+            rows.append(norms)
+            steps.append(step)
+
+    def step(self, n: int = 1, *, guard: bool = True) -> dict | None:
+        """Train both models ``n`` mini-batches (the same batch for both); returns the last step's records
+        ``{"step", "RNN": record, "LSTM": record}`` (``None`` if ``n == 0``).
+
+        A failed step raises :class:`~pyfadml.train.DivergenceError` (or :class:`ExplodingGradientError`,
+        with ``guard=True``) with ``err.model`` naming the model; nothing was updated by the failing step and
+        the row of gradient norms it computed is already in :attr:`grad_rows`, so the page can show it.
+        The models stay in lock-step: the next call first completes the step for the model that lagged.
+        """
+        n = check_int(n, "GradientRace.step: n", minimum=0)
+        guard = check_bool(guard, "GradientRace.step: guard")
+        out = None
+        with _quiet_overflow():
+            for _ in range(n):
+                k = self.step_count + 1
+                records = {}
+                for name in MODELS:
+                    tr = self.trainers[name]
+                    if tr.step_count >= k:
+                        continue
+                    tr.optimizer.enabled = guard
+                    tr.optimizer.step_number = k
+                    t0 = time.perf_counter()
+                    try:
+                        records[name] = tr.step()
+                    except DivergenceError as err:
+                        err.model = name
+                        if self.layers[name].dh_norms is not None and len(self.layers[name].dh_norms) == self.T:
+                            self._record_grads(name, k)
+                        self.last_error = err
+                        raise
+                    self.seconds[name] += time.perf_counter() - t0
+                    self.timed_steps[name] += 1
+                    self._record_grads(name, k)
+                self.last_error = None
+                h = self.history
+                h["step"].append(k)
+                for name in MODELS:
+                    rec = records.get(name) or {"loss": math.nan, "accuracy": math.nan, "grad_norm": math.nan}
+                    h[f"{name}_loss"].append(rec["loss"])
+                    h[f"{name}_acc"].append(rec["accuracy"])
+                    h[f"{name}_grad_norm"].append(rec["grad_norm"])
+                out = {"step": k, **records}
+        return out
+
+    def train_for(self, seconds: float, *, max_steps: int | None = None, guard: bool = True) -> int:
+        """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done; returns the
+        number of completed steps. A DivergenceError propagates."""
+        seconds = check_float(seconds, "GradientRace.train_for: seconds", minimum=0.0)
+        if max_steps is not None:
+            max_steps = check_int(max_steps, "GradientRace.train_for: max_steps", minimum=0)
+        deadline = time.perf_counter() + seconds
+        done = 0
+        while max_steps is None or done < max_steps:
+            self.step(1, guard=guard)
+            done += 1
+            if time.perf_counter() >= deadline:
+                break
+        return done
+
+    def evaluate(self) -> dict:
+        """Test loss and accuracy of both models with the current weights, appended to :attr:`evals` (one
+        row per distinct step count). Returns ``{"step", "RNN_loss", "RNN_acc", "LSTM_loss", "LSTM_acc"}``."""
+        row = {"step": self.step_count}
+        with _quiet_overflow():
+            for name in MODELS:
+                ev = self.trainers[name].evaluate(self.X_test, self.y_test)
+                row[f"{name}_loss"] = ev["loss"]
+                row[f"{name}_acc"] = ev["accuracy"]
+        e = self.evals
+        if e["step"] and e["step"][-1] == row["step"]:
+            for k, v in row.items():
+                e[k][-1] = v
+        else:
+            for k, v in row.items():
+                e[k].append(v)
+        return row
+
+    def steps_per_second(self) -> dict:
+        """Training steps per second of each model so far (its forward, backward and update on one
+        mini-batch; NaN before the first step): what the page and the benchmark report."""
+        return {m: (self.timed_steps[m] / self.seconds[m] if self.seconds[m] > 0 else math.nan) for m in MODELS}
+
+    # ------------------------------------------------------------------------------------------
+    # what the page draws
+    # ------------------------------------------------------------------------------------------
+
+    def grad_heatmap(self, name: str, *, max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps (R,), norms (R, T))``: ``norms[r, t] = ||dL/dh_t||`` (batch mean) at training step
+        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows."""
+        check_choice(name, "model", MODELS)
+        rows, steps = self.grad_rows[name], self.grad_steps[name]
+        if max_rows is not None:
+            max_rows = check_int(max_rows, "GradientRace.grad_heatmap: max_rows")
+            rows, steps = rows[-max_rows:], steps[-max_rows:]
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.T))
+        return np.array(steps, dtype=np.int64), np.stack(rows)
+
+    def explain(self, err: DivergenceError | None = None) -> str:
+        """:func:`explain_divergence` for ``err`` (default: the last failed step) with this race's settings."""
+        err = err if err is not None else self.last_error
+        if err is None:
+            return ""
+        return explain_divergence(err, model=getattr(err, "model", None) or "model", clip_norm=self.clip_norm,
+                                  recurrent_scale=self.recurrent_scale, T=self.T, lr=self.lr)
+
+    def gates(self, index: int = 0) -> dict:
+        """The LSTM's inside on test sequence ``index``, with the current weights (one eval forward pass).
+
+        Returns ``{"step", "index", "x" (T, D), "label" (the class to recall), "gates": {"i","f","o","g"} each
+        (T, H), "c" (T, H) cell states, "h" (T, H) hidden states, "probs" (K,) the LSTM's prediction}`` -
+        the arrays are the library layer's ``gates``, ``cells`` and ``hiddens`` after that forward.
+        """
+        index = check_int(index, "GradientRace.gates: index", minimum=0)
+        if index >= self.n_test:
+            raise ValueError(f"GradientRace.gates: index must be < n_test ({self.n_test}), got {index}")
+        from pyfadml.losses import softmax
+        model = self.models["LSTM"]
+        x = self.X_test[index]
+        with _quiet_overflow():
+            logits = model.predict(x[None])
+        layer = self.layers["LSTM"]
+        return {"step": self.step_count, "index": index, "x": x.copy(), "label": int(self.y_test[index]),
+                "gates": {k: v[0].copy() for k, v in layer.gates.items()}, "c": layer.cells[0].copy(),
+                "h": layer.hiddens[0].copy(), "probs": softmax(logits)[0]}
