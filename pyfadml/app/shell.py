@@ -28,7 +28,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("backprop", "Backprop & decision boundaries", "pyfadml.app.backprop:BackpropSection"),
     Section("cnn", "Convolution & CNN", None),
     Section("rnn", "RNN & LSTM", None),
-    Section("autoencoder", "Autoencoder & VAE", None),
+    Section("autoencoder", "Autoencoder & VAE", "pyfadml.app.vae:VAESection"),
 )
 
 HEADER_CSS = f"""
