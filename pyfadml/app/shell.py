@@ -26,7 +26,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("backprop", "Backprop & decision boundaries", "pyfadml.app.backprop:BackpropSection"),
-    Section("cnn", "Convolution & CNN", None),
+    Section("cnn", "Convolution & CNN", "pyfadml.app.cnn:CNNSection"),
     Section("rnn", "RNN & LSTM", None),
     Section("autoencoder", "Autoencoder & VAE", "pyfadml.app.vae:VAESection"),
 )

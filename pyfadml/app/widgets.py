@@ -14,6 +14,8 @@ JavaScript of our own, so it works under the offline site's strict Content-Secur
 """
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import panel as pn
 import param
@@ -96,7 +98,8 @@ class PixelEditor(pn.viewable.Viewer):
     ``editable``, ``show_values`` (print each cell's value), ``highlight`` (list of (row, col) cells outlined,
     e.g. the maximum), ``window`` ((row, col, height, width) rectangle drawn over the grid, or None),
     ``cmap`` (one of :data:`CMAPS`), ``vmin``/``vmax`` (None: from the data), ``cell_size`` (pixels per
-    cell on screen), ``label`` (caption above the grid, also the ``data-testid``-like name of the grid).
+    cell on screen), ``label`` (caption above the grid), ``grid_id`` (names the grid in the page, for tests),
+    ``visible``.
 
     Each edit replaces ``value`` with a new float64 array (so watchers fire once per click) and increments
     ``edits``. Tests and pages read the grid's values from :meth:`as_text`.
@@ -115,6 +118,9 @@ class PixelEditor(pn.viewable.Viewer):
     vmax = param.Number(default=None, allow_None=True)
     cell_size = param.Integer(default=28, bounds=(4, 120))
     label = param.String(default="")
+    grid_id = param.String(default="", doc="Names the grid in the page: CSS class ``pe-<grid_id>`` on the "
+                           "plot and ``data-grid`` on the caption, which also carries ``data-values``.")
+    visible = param.Boolean(default=True)
     edits = param.Integer(default=0, doc="Number of edits made by clicking (read-only for users).")
 
     def __init__(self, **params):
@@ -124,9 +130,10 @@ class PixelEditor(pn.viewable.Viewer):
         self._win_source = ColumnDataSource(self._window_data())
         self._dragging_value = None
         self._fig = self._build_figure()
+        self._fig.css_classes = ["pixel-editor"] + ([f"pe-{self.grid_id}"] if self.grid_id else [])
         self._pane = pn.pane.Bokeh(self._fig, margin=(0, 5))
         self._caption = pn.pane.HTML(self._caption_html(), margin=(0, 5), stylesheets=[_CAPTION_CSS])
-        self._layout = pn.Column(self._caption, self._pane, margin=0)
+        self._layout = pn.Column(self._caption, self._pane, margin=0, visible=self.visible)
 
     # ------------------------------------------------------------------------------------------
     # value
@@ -142,6 +149,11 @@ class PixelEditor(pn.viewable.Viewer):
         if shape_changed:
             self._resize()
         self._source.data = self._cell_data()
+        self._caption.object = self._caption_html()
+
+    @param.depends("visible", watch=True)
+    def _visible_changed(self):
+        self._layout.visible = self.visible
 
     @param.depends("cmap", "vmin", "vmax", "show_values", watch=True)
     def _style_changed(self):
@@ -176,7 +188,7 @@ class PixelEditor(pn.viewable.Viewer):
         self.value = new
 
     def as_text(self) -> str:
-        """The grid as text, one row per line (what the page exposes in ``data-values``)."""
+        """The grid as text, rows separated by ``;`` (what the page exposes in ``data-values``)."""
         return ";".join(" ".join(_fmt_exact(v) for v in row) for row in self.value)
 
     # ------------------------------------------------------------------------------------------
@@ -224,6 +236,7 @@ class PixelEditor(pn.viewable.Viewer):
         fig.rect("x", "y", width="w", height="h", source=self._win_source, fill_color=theme.ACCENT,
                  fill_alpha=0.10, line_color=theme.ACCENT, line_width=3)
         fig.on_event(events.Tap, self._on_tap)
+        fig.on_event(events.DoubleTap, self._on_tap)     # two quick clicks arrive as Tap + DoubleTap
         fig.on_event(events.PanStart, self._on_pan_start)
         fig.on_event(events.Pan, self._on_pan)
         fig.on_event(events.PanEnd, self._on_pan_end)
@@ -242,7 +255,9 @@ class PixelEditor(pn.viewable.Viewer):
         fig.renderers[1].glyph.text_font_size = self._font_size()
 
     def _caption_html(self) -> str:
-        return f"<div class='cap'>{self.label}</div>" if self.label else ""
+        h, w = np.shape(self.value)
+        return (f"<div class='cap' data-grid='{escape(self.grid_id)}' data-shape='{h}x{w}' "
+                f"data-edits='{self.edits}' data-values='{self.as_text()}'>{escape(self.label)}</div>")
 
     # ------------------------------------------------------------------------------------------
     # events (Python callbacks of Bokeh UI events)
