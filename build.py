@@ -122,6 +122,14 @@ PYPI_WHEELS = [
      "af4fddac0f1fa5f7951834e2c58e10109e722be548cb1fe4f1a8e8b18cef4c09"),
 ]
 
+# The build backend of pyproject.toml, pinned, for `pip wheel .` without the network.
+BUILD_BACKEND = [
+    ("setuptools", "80.9.0", "setuptools-80.9.0-py3-none-any.whl",
+     "062d34222ad13e0cc312a4c02d73f059e86a4acbfbdea8f8f76b28c99f306922"),
+    ("wheel", "0.45.1", "wheel-0.45.1-py3-none-any.whl",
+     "708e7481cc80179af0e556bbf0cc00b8444c7321e2700b8d8580231d13017248"),
+]
+
 # Packages with a C extension and a pure-Python fallback: the CPython 3.12 manylinux wheel is the
 # pinned input; its compiled files are dropped and the wheel is re-tagged py3-none-any.
 PURE_FALLBACK_PLATFORM = ["--platform", "manylinux_2_17_x86_64", "--python-version", "3.12",
@@ -355,19 +363,22 @@ def pure_fallbacks(net: Network, out: Path) -> dict[str, Path]:
 # ------------------------------------------------------------------------------------------------
 
 def own_wheel(net: Network, out: Path) -> Path:
+    """pyfadml's wheel from this checkout: pip wheel in an isolated build environment whose
+    setuptools/wheel come from pinned wheels in .cache/ (so a later --offline build works too)."""
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("pyfadml-*.whl"):
         old.unlink()
-    args = ["wheel", "--no-deps", "--no-cache-dir", str(ROOT), "-w", str(out), "-q"]
-    try:   # a recent setuptools in this interpreter builds without downloading anything
-        import setuptools
-        isolated = tuple(int(x) for x in setuptools.__version__.split(".")[:2]) < (70, 1)
-    except ImportError:
-        isolated = True
-    if isolated:
-        net.run(pip_cmd(*args), "pip wheel . (build isolation downloads setuptools)", cwd=ROOT)
-    else:
-        Network(False).run(pip_cmd(*args, "--no-build-isolation"), "pip wheel .", cwd=ROOT)
+    backend = CACHE / "build-backend"
+    missing = [f"{name}=={version}" for name, version, file, _sha in BUILD_BACKEND
+               if not (backend / file).exists()]
+    if missing:
+        net.run(pip_cmd("download", "--no-deps", "--only-binary", ":all:", "-d", str(backend),
+                        *missing), "pip download the build backend")
+    for name, version, file, sha in BUILD_BACKEND:
+        verify_sha256(backend / file, sha, f"pinned {name}=={version}")
+    Network(False).run(pip_cmd("wheel", "--no-deps", "--no-cache-dir", "--no-index",
+                               "--find-links", str(backend), str(ROOT), "-w", str(out), "-q"),
+                       "pip wheel .", cwd=ROOT)
     wheels = list(out.glob("pyfadml-*.whl"))
     if len(wheels) != 1:
         raise BuildError(f"pip wheel produced {wheels}")

@@ -40,8 +40,19 @@ if [ ! -x .venv/bin/python ]; then
     apt_install python3-venv && $PY -m venv .venv
   fi
 fi
-log "installing the project (pip install -e '.[test]')"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# pip install -e rebuilds the editable wheel every time (slow): skip it when this checkout is
+# already what the venv imports and the test dependencies are there.
+if .venv/bin/python - "$PWD" <<'PY' 2>/dev/null; then
+import sys, pathlib
+import pyfadml, pytest, playwright, panel, bokeh  # noqa: F401
+here = pathlib.Path(sys.argv[1]).resolve()
+sys.exit(0 if here in pathlib.Path(pyfadml.__file__).resolve().parents else 1)
+PY
+  log "project already installed in .venv"
+else
+  log "installing the project (pip install -e '.[test]')"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+fi
 
 log "building the site"
 start=$(date +%s)
