@@ -70,11 +70,14 @@ def _site_is_stale(site: Path) -> bool:
 
 @pytest.fixture(scope="session")
 def site_dir(tmp_path_factory) -> Path:
-    """A private copy of the built site/ (built first when missing or older than the sources).
+    """A private copy of the built site/ (built first when missing or older than the sources;
+    ``PYFADML_SITE=/path/to/site`` uses that folder instead, as it is).
 
     The copy is taken under build.py's lock, so a build started meanwhile by someone else in the
     same checkout cannot change the files under a running test.
     """
+    if os.environ.get("PYFADML_SITE"):            # a site built elsewhere, used as it is
+        return Path(os.environ["PYFADML_SITE"]).resolve()
     site = ROOT / "site"
     if _site_is_stale(site):
         result = subprocess.run([sys.executable, str(ROOT / "build.py")], cwd=ROOT,
