@@ -117,12 +117,17 @@ figure.mx {{ margin: 0; display: inline-flex; flex-direction: column; align-item
 figure.mx figcaption {{ font-size: 12px; color: {MUTED}; margin-bottom: 2px; white-space: nowrap; }}
 table.mx {{ border-collapse: separate; border-spacing: 1px; font-variant-numeric: tabular-nums;
             font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 11px; }}
-table.mx td {{ min-width: 38px; height: 17px; padding: 0 3px; text-align: right; border-radius: 2px;
-               color: {INK}; }}
-table.mx th {{ font-weight: 400; color: {MUTED}; font-size: 10px; padding: 0 3px; }}
+table.mx td {{ min-width: 34px; height: 17px; padding: 0 2px; text-align: right; border-radius: 2px;
+               color: {INK}; white-space: nowrap; }}
+table.mx th {{ font-weight: 400; color: {MUTED}; font-size: 10px; padding: 0 2px; }}
 .note {{ font-size: 13px; color: {MUTED}; }}
 .check {{ font-size: 13px; color: #15803d; }}
 .check.bad {{ color: {DANGER}; }}
+"""
+
+TRY_CSS = f"""
+ul.try {{ margin: 4px 0 0 0; padding-left: 18px; font-size: 13px; color: {TEXT}; }}
+ul.try li {{ margin: 3px 0; }}
 """
 
 NAV_CSS = f"""
