@@ -30,8 +30,18 @@ Stages, top to bottom (each a function below, run by ``build``):
 10. compress            a .gz beside every large text/wasm file (served when the browser accepts it).
 11. checksums           SHA256SUMS of every site file.
 
-Offline rendering of formulas: Bokeh's own MathJax bundle (bokeh-mathjax.min.js, SVG output, fonts
-inside) is loaded by the page, so Markdown/LaTeX panes with ``$$ ... $$`` render without a network.
+Formulas: the page loads Bokeh's own MathJax bundle (bokeh-mathjax.min.js: SVG output, fonts
+inside, no request of its own), so TeX between ``$$ ... $$`` renders offline and under the CSP in
+``pn.pane.HTML(text, disable_math=False)``, ``pn.pane.Markdown(text)`` (math on by default) and
+``pn.pane.LaTeX(text, renderer="mathjax")``.  KaTeX (LaTeX's default renderer) is not shipped.
+
+The page (pyfadml/app/web/): index.html shows a loading box (stage + bar) over the layout
+pre-rendered at build time; index.js starts worker.js, which loads Pyodide and the wheels from this
+site, runs ``create_app().servable()`` and sends the document to the main thread, which renders it
+with Bokeh and syncs both sides.  body[data-app-state] is loading/ready/error (errors are shown).
+
+Not done: a switch to the official Pyodide CDN.  The site is always self-contained; to host it,
+copy site/ to any static server that sends .wasm as application/wasm (and, ideally, the CSP header).
 """
 from __future__ import annotations
 
@@ -376,8 +386,14 @@ def own_wheel(net: Network, out: Path) -> Path:
                         *missing), "pip download the build backend")
     for name, version, file, sha in BUILD_BACKEND:
         verify_sha256(backend / file, sha, f"pinned {name}=={version}")
-    Network(False).run(pip_cmd("wheel", "--no-deps", "--no-cache-dir", "--no-index",
-                               "--find-links", str(backend), str(ROOT), "-w", str(out), "-q"),
+    args = ["wheel", "--no-deps", "--no-cache-dir", "--no-index", "--find-links", str(backend),
+            str(ROOT), "-w", str(out), "-q"]
+    try:   # a recent setuptools in this interpreter saves creating the isolated environment
+        import setuptools
+        recent = tuple(int(x) for x in setuptools.__version__.split(".")[:2]) >= (70, 1)
+    except ImportError:
+        recent = False
+    Network(False).run(pip_cmd(*args, *(["--no-build-isolation"] if recent else [])),
                        "pip wheel .", cwd=ROOT)
     wheels = list(out.glob("pyfadml-*.whl"))
     if len(wheels) != 1:
@@ -949,7 +965,13 @@ def make_server(site: Path = SITE, host: str = "127.0.0.1", port: int = 8000,
 
 
 def serve(site: Path, port: int) -> None:
-    server = make_server(site, port=port)
+    if not (site / "index.html").is_file():
+        raise BuildError(f"{site} has no index.html: build it first (python3 build.py)")
+    try:
+        server = make_server(site, port=port)
+    except OSError as exc:
+        raise BuildError(f"cannot serve on 127.0.0.1:{port} ({exc.strerror}): "
+                         f"choose another port with --port") from None
     host, port = server.server_address[:2]
     print(f"Serving {site} -- open http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     try:
@@ -985,7 +1007,11 @@ def main(argv=None) -> int:
             print(f"build.py: error: {exc}", file=sys.stderr)
             return 1
     if args.serve or args.serve_only:
-        serve(SITE, args.port)
+        try:
+            serve(SITE, args.port)
+        except BuildError as exc:
+            print(f"build.py: error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
