@@ -13,7 +13,7 @@ from pyfadml.models import Sequential
 @pytest.fixture(scope="module")
 def trained():
     d = CNNDemo(seed=0)
-    d.step(150)
+    d.step(60)
     d.evaluate()
     return d
 
@@ -164,8 +164,8 @@ def test_presets_start_then_learn_and_frozen_stays_fixed():
 
 @pytest.mark.parametrize("mode", FIRST_LAYER_MODES)
 def test_every_first_layer_mode_learns_the_shapes(mode):
-    d = CNNDemo(first_layer=mode, seed=1)
-    d.step(120)
+    d = CNNDemo(first_layer=mode, n_samples=600, seed=1)
+    d.step(75)
     assert d.evaluate()["test_acc"] >= 0.85
 
 
@@ -201,3 +201,25 @@ def test_the_demo_model_is_a_plain_sequential():
     d = CNNDemo()
     assert isinstance(d.model, Sequential)
     assert len(d.model.parameters()) == 6
+
+
+def test_section_shows_the_demos_numbers():
+    pytest.importorskip("panel")
+    from pyfadml.app.cnn import CNNSection
+    s = CNNSection(n_samples=300)
+    s.step()
+    s.step()
+    d = s.demo
+    assert d.step_count == 2
+    row = d.history
+    assert f'data-test-acc="{row["test_acc"][-1]!r}"' in s._stats.object
+    C = d.confusion()
+    assert f'data-correct="{int(np.trace(C))}"' in s._confusion.object
+    s.draw_editor.set_pixel(8, 8, 1.0)
+    p = d.predict_proba(s.draw_editor.value)
+    assert f'data-class="{d.class_names[int(np.argmax(p))]}"' in s._prediction.object
+    s.filters1 = 4                                   # a new network; the old curve is kept for comparison
+    assert s.demo.filters == (4, 12) and s.demo.step_count == 0
+    assert list(s._prev_src.data["step"]) == [0, 1, 2]
+    s.dataset = "digits"
+    assert s.draw_editor.value.shape == (8, 8) and s.demo.n_classes == 10

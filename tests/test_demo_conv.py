@@ -164,3 +164,76 @@ def test_bad_inputs_are_named():
         conv.feature_map(lecture_x(), np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="pool size"):
         conv.max_pool(np.ones((1, 1)), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# the browser section shows the library's numbers (natively, no browser)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def section():
+    pytest.importorskip("panel")
+    from pyfadml.app.cnn import CNNSection
+    return CNNSection()
+
+
+def _grid_values(editor) -> np.ndarray:
+    return np.array([[float(v) for v in row.split()] for row in editor.as_text().split(";")])
+
+
+def test_section_feature_map_is_the_librarys_for_every_edit(section):
+    s = section
+    s.image_preset, s.kernel_preset, s.apply_relu, s.apply_pool = "x", "x", False, False
+    np.testing.assert_array_equal(s.fmap_view.value, correlate2d(lecture_x(), X_KERNEL))
+    assert s.fmap_view.highlight == [(3, 3)]
+    assert 'data-centre="9.0"' in s._summary.object
+    s.image_editor.set_pixel(4, 4, -1.0)            # what a click does
+    edited = lecture_x()
+    edited[4, 4] = -1.0
+    np.testing.assert_array_equal(s.fmap_view.value, correlate2d(edited, X_KERNEL))
+    np.testing.assert_array_equal(_grid_values(s.fmap_view), correlate2d(edited, X_KERNEL))
+    assert 'data-centre="7.0"' in s._summary.object
+    s.image_preset = "variant"
+    np.testing.assert_array_equal(s.fmap_view.value, correlate2d(lecture_x_variant(), X_KERNEL))
+    s.image_preset = "x"
+
+
+def test_section_step_through_matches_the_library_at_every_position(section):
+    s = section
+    s.image_preset = "x"
+    for key in ("x", "sharpen", "blur_box"):
+        s.kernel_preset = key
+        fm = correlate2d(s.image, s.kernel)
+        for pos in (0, 5, 24, 48):
+            s.position = pos
+            r, c = divmod(pos, 7)
+            html = s._step_view.object
+            assert f'data-row="{r}" data-col="{c}"' in html
+            total = float(html.split('data-total="')[1].split('"')[0])
+            library = float(html.split('data-library="')[1].split('"')[0])
+            assert library == fm[r, c]
+            assert total == pytest.approx(fm[r, c], abs=1e-12)
+            assert s.image_editor.window == (r, c, 3, 3)
+
+
+def test_section_relu_pool_and_kernel_typing(section):
+    s = section
+    s.image_preset, s.kernel_preset = "x", "x"
+    s.apply_relu, s.apply_pool = True, True
+    fm = correlate2d(lecture_x(), X_KERNEL)
+    np.testing.assert_array_equal(s.fmap_view.value, ReLU().forward(fm))
+    np.testing.assert_array_equal(s.pool_view.value,
+                                  MaxPool2D(2).forward(ReLU().forward(fm)[None, None, :6, :6])[0, 0])
+    assert s.pool_view.visible
+    s.apply_relu, s.apply_pool = False, False
+    assert not s.pool_view.visible
+    s._kernel_text.value = "1 2 3\n4 five 6\n7 8 9"
+    assert "five" in s._kernel_msg.object and "is not a number" in s._kernel_msg.object
+    np.testing.assert_array_equal(s.kernel, X_KERNEL)          # the bad text changed nothing
+    s._kernel_text.value = "0 0 0\n0 1 0\n0 0 0"
+    assert s.kernel_preset == "identity" and s._kernel_msg.object == ""
+    np.testing.assert_array_equal(s.fmap_view.value, lecture_x()[1:-1, 1:-1])
+    s.kernel_editor.set_pixel(0, 0, 1.0)                      # a click on the kernel
+    assert s.kernel_preset == "custom"
+    np.testing.assert_array_equal(conv.parse_kernel(s._kernel_text.value), s.kernel)
+    s.kernel_preset = "x"

@@ -282,22 +282,22 @@ class CNNSection(pn.viewable.Viewer):
         self.kernel_editor.param.watch(self._kernel_clicked, "value")
 
         p = self.param
-        self._image_select = W.Select.from_param(p.image_preset, name="Image", options=IMAGE_LABELS, width=240)
+        self._image_select = W.Select.from_param(p.image_preset, label="Image", options=IMAGE_LABELS, width=240)
         self._kernel_select = W.Select.from_param(
-            p.kernel_preset, name="Kernel preset", options={**KERNEL_LABELS, "Custom (clicked or typed)": CUSTOM},
+            p.kernel_preset, label="Kernel preset", options={**KERNEL_LABELS, "Custom (clicked or typed)": CUSTOM},
             width=240)
-        self._kernel_text = W.TextAreaInput(name="Kernel values (type, then click outside)",
+        self._kernel_text = W.TextAreaInput(label="Kernel values (type, then click outside)",
                                             value=conv.format_kernel(conv.KERNEL_PRESETS["x"]["kernel"]),
                                             rows=3, width=240, auto_grow=False)
         self._kernel_text.param.watch(self._kernel_typed, "value")
-        self._relu_box = W.Checkbox.from_param(p.apply_relu, name="Apply ReLU: max(0, val)")
-        self._pool_box = W.Checkbox.from_param(p.apply_pool, name="Max pooling 2×2")
-        self._pos_slider = W.IntSlider.from_param(p.position, name="Kernel position", width=300)
-        self._prev_btn = W.Button(name="◀ Previous", width=100)
-        self._next_btn = W.Button(name="Next ▶", width=100)
-        self._max_btn = W.Button(name="Go to the maximum", width=150)
-        self._slide_btn = W.Toggle.from_param(p.sliding, name="Slide the kernel", button_type="primary",
-                                              button_style="outline", width=150)
+        self._relu_box = W.Checkbox.from_param(p.apply_relu, label="Apply ReLU: max(0, val)")
+        self._pool_box = W.Checkbox.from_param(p.apply_pool, label="Max pooling 2×2")
+        self._pos_slider = W.IntSlider.from_param(p.position, label="Kernel position", width=300)
+        self._prev_btn = W.Button(label="◀ Previous", width=100)
+        self._next_btn = W.Button(label="Next ▶", width=100)
+        self._max_btn = W.Button(label="Go to the maximum", width=150)
+        self._slide_btn = W.Toggle.from_param(p.sliding, label="Slide the kernel", color="primary",
+                                              variant="outline", width=150)
         self._prev_btn.on_click(lambda e: self._move(-1))
         self._next_btn.on_click(lambda e: self._move(+1))
         self._max_btn.on_click(self._go_to_max)
@@ -525,28 +525,28 @@ class CNNSection(pn.viewable.Viewer):
         p = self.param
         self.demo = self._new_demo()
         self._widgets = {
-            "dataset": W.Select.from_param(p.dataset, name="Dataset", options=DATASET_LABELS),
-            "variations": W.CheckBoxGroup.from_param(p.variations, name="Variations", options=VARIATION_LABELS,
+            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
+            "variations": W.CheckBoxGroup.from_param(p.variations, label="Variations", options=VARIATION_LABELS,
                                                      inline=False),
-            "n_samples": W.DiscreteSlider.from_param(p.n_samples, name="Images (train + test)"),
-            "filters1": W.IntSlider.from_param(p.filters1, name="Filters, layer 1"),
-            "filters2": W.IntSlider.from_param(p.filters2, name="Filters, layer 2"),
-            "kernel_size": W.RadioButtonGroup.from_param(p.kernel_size, name="Kernel size",
-                                                         options={"3×3": 3, "5×5": 5}, button_type="primary",
-                                                         button_style="outline"),
-            "first_layer": W.Select.from_param(p.first_layer, name="First-layer kernels",
+            "n_samples": W.DiscreteSlider.from_param(p.n_samples, label="Images (train + test)"),
+            "filters1": W.IntSlider.from_param(p.filters1, label="Filters, layer 1"),
+            "filters2": W.IntSlider.from_param(p.filters2, label="Filters, layer 2"),
+            "kernel_size": W.RadioButtonGroup.from_param(p.kernel_size, label="Kernel size",
+                                                         options={"3×3": 3, "5×5": 5}, color="primary",
+                                                         variant="outline"),
+            "first_layer": W.Select.from_param(p.first_layer, label="First-layer kernels",
                                                options=FIRST_LAYER_LABELS),
-            "lr": W.DiscreteSlider.from_param(p.lr, name="Learning rate"),
-            "batch_size": W.DiscreteSlider.from_param(p.batch_size, name="Batch size"),
-            "seed": W.IntInput.from_param(p.seed, name="Seed"),
+            "lr": W.DiscreteSlider.from_param(p.lr, label="Learning rate"),
+            "batch_size": W.DiscreteSlider.from_param(p.batch_size, label="Batch size"),
+            "seed": W.IntInput.from_param(p.seed, label="Seed"),
         }
         for key, w in self._widgets.items():
             if key != "kernel_size":
                 w.sizing_mode = "stretch_width"
-        self._play = W.Button(name="Play", button_type="success", width=80)
-        self._pause = W.Button(name="Pause", button_type="warning", width=80, disabled=True)
-        self._step = W.Button(name="Step", button_type="primary", button_style="outline", width=80)
-        self._reset = W.Button(name="Reset", button_type="default", width=80)
+        self._play = W.Button(label="Play", color="success", width=80)
+        self._pause = W.Button(label="Pause", color="warning", width=80, disabled=True)
+        self._step = W.Button(label="Step", color="primary", variant="outline", width=80)
+        self._reset = W.Button(label="Reset", color="default", width=80)
         self._play.on_click(self.play)
         self._pause.on_click(self.pause)
         self._step.on_click(self.step)
@@ -600,11 +600,11 @@ class CNNSection(pn.viewable.Viewer):
                                        cmap="ink", vmin=0.0, vmax=1.0, cell_size=16, grid_id="cnn-draw",
                                        label="Your drawing: click or drag to paint")
         self.draw_editor.param.watch(lambda e: self._update_prediction(), "value")
-        self._brush = W.RadioButtonGroup(name="Brush", options={"Ink": 1.0, "Half": 0.5, "Erase": 0.0},
-                                         value=1.0, button_type="primary", button_style="outline")
+        self._brush = W.RadioButtonGroup(label="Brush", options={"Ink": 1.0, "Half": 0.5, "Erase": 0.0},
+                                         value=1.0, color="primary", variant="outline")
         self._brush.param.watch(lambda e: setattr(self.draw_editor, "brush", float(e.new)), "value")
-        self._clear = W.Button(name="Clear drawing", width=120)
-        self._copy = W.Button(name="Copy the test image", width=150)
+        self._clear = W.Button(label="Clear drawing", width=120)
+        self._copy = W.Button(label="Copy the test image", width=150)
         self._clear.on_click(lambda e: setattr(self.draw_editor, "value", np.zeros(self.demo.input_shape)))
         self._copy.on_click(self._copy_test_image)
         self._pred_src = ColumnDataSource(dict(cls=[], p=[], color=[], label=[]))
@@ -623,10 +623,10 @@ class CNNSection(pn.viewable.Viewer):
             ax.minor_tick_line_color = None
         self.pred_fig = pf
 
-        self._map_source = W.RadioButtonGroup.from_param(p.map_source, name="Input",
+        self._map_source = W.RadioButtonGroup.from_param(p.map_source, label="Input",
                                                          options={"A test image": "test", "Your drawing": "drawing"},
-                                                         button_type="primary", button_style="outline")
-        self._test_index = W.IntSlider.from_param(p.test_index, name="Test image", width=260)
+                                                         color="primary", variant="outline")
+        self._test_index = W.IntSlider.from_param(p.test_index, label="Test image", width=260)
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width", margin=(0, 5))
         self._arch = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5))
         self._maps_caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",

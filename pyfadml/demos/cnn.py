@@ -37,7 +37,7 @@ from pyfadml.data.images import SHAPE_CLASSES, SHAPE_VARIATIONS, load_digits, ma
 from pyfadml.data.toy2d import train_test_split
 from pyfadml.demos.conv import KERNEL_PRESETS, preset_kernel
 from pyfadml.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
-from pyfadml.losses import softmax
+from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
 from pyfadml.optim import get_optimizer
 from pyfadml.train import DivergenceError, Trainer
@@ -274,20 +274,21 @@ class CNNDemo:
                     break
         return done
 
-    def evaluate(self, *, train_samples: int | None = 400) -> dict:
+    def evaluate(self, *, train_samples: int | None = 300) -> dict:
         """Loss and accuracy on the test set and on (the first ``train_samples`` of) the training set.
 
         ``train_samples=None`` uses the whole training set; the default keeps a live page fast and is an
         unbiased sample (the training set is shuffled). Appended to :attr:`history` (one row per step count).
+        The test predictions are kept for :meth:`confusion` until the next step.
         Returns ``{"step", "train_loss", "test_loss", "train_acc", "test_acc"}``.
         """
         n_tr = len(self.y_train) if train_samples is None else min(
             check_int(train_samples, "CNNDemo.evaluate: train_samples"), len(self.y_train))
-        with np.errstate(over="ignore", invalid="ignore"):
-            tr = self.trainer.evaluate(self.X_train[:n_tr], self.y_train[:n_tr])
-            te = self.trainer.evaluate(self.X_test, self.y_test)
-        row = {"step": self.step_count, "train_loss": tr["loss"], "test_loss": te["loss"],
-               "train_acc": tr["accuracy"], "test_acc": te["accuracy"]}
+        tr_loss, tr_acc, _ = self._evaluate_set(self.X_train[:n_tr], self.y_train[:n_tr])
+        te_loss, te_acc, pred = self._evaluate_set(self.X_test, self.y_test)
+        self._test_pred = (self.step_count, pred)
+        row = {"step": self.step_count, "train_loss": tr_loss, "test_loss": te_loss,
+               "train_acc": tr_acc, "test_acc": te_acc}
         h = self.history
         if h["step"] and h["step"][-1] == row["step"]:
             for key, v in row.items():
@@ -296,6 +297,14 @@ class CNNDemo:
             for key, v in row.items():
                 h[key].append(v)
         return row
+
+    def _evaluate_set(self, X, y, chunk: int = 1024):
+        """Mean cross-entropy, accuracy and the predicted classes on (X, y), in eval mode."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = np.concatenate([self.model.predict(X[i:i + chunk]) for i in range(0, len(y), chunk)])
+            loss, _ = softmax_cross_entropy(logits.astype(np.float64), y)
+        pred = np.argmax(logits, axis=1)
+        return float(loss), float(np.mean(pred == y)), pred
 
     # ------------------------------------------------------------------------------------------
     # inspection
@@ -357,8 +366,11 @@ class CNNDemo:
 
     def confusion(self) -> np.ndarray:
         """Test-set confusion matrix ``C (K, K)`` of counts: ``C[i, j]`` = images of class i predicted as j."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            pred = np.argmax(self.model.predict(self.X_test), axis=1)
+        cached = getattr(self, "_test_pred", None)
+        if cached is not None and cached[0] == self.step_count:
+            pred = cached[1]
+        else:
+            pred = self._evaluate_set(self.X_test, self.y_test)[2]
         C = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
         np.add.at(C, (self.y_test, pred), 1)
         return C
