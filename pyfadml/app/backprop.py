@@ -27,6 +27,7 @@ from pyfadml.app import theme
 from pyfadml.demos.mlp import ACTIVATIONS, DATASETS, MAX_BREADTH, MAX_DEPTH, DivergenceError, MLPDemo
 
 BURST_SECONDS = 0.035        # training time per frame, then the plots are refreshed and the loop yields
+MIN_BURST_SECONDS = 0.01     # ... shortened down to this when refreshing takes most of the frame
 PERIOD_MS = 80               # frame period: at most 12.5 refreshes per second
 MIN_YIELD_SECONDS = 0.004    # the browser loop always sleeps at least this long between frames
 IN_BROWSER = sys.platform == "emscripten"
@@ -171,6 +172,7 @@ class BackpropSection(pn.viewable.Viewer):
         self._run_id = 0                     # the browser loop that may run (older loops stop)
         self._last_streamed = -1
         self._frame_ms = 0.0                 # duration of the last frame (train + refresh), for the page
+        self._refresh_s = 0.0                # running average of a frame's refresh time
         self._paused_at = 0.0                # wall-clock time Python handled the last pause
         self._build_plots()
         self._build_widgets()
@@ -271,16 +273,22 @@ class BackpropSection(pn.viewable.Viewer):
         if not self.playing:
             return
         t0 = time.perf_counter()
+        # Train for what is left of the frame once the refresh (measured last time) is paid for, so a
+        # slow refresh (a big network, a slow machine) costs training speed rather than frame rate.
+        burst = min(BURST_SECONDS, max(MIN_BURST_SECONDS, PERIOD_MS / 1000.0 - self._refresh_s - 0.01))
         try:
-            self.demo.train_for(BURST_SECONDS, max_steps=int(self.steps_per_frame))
+            self.demo.train_for(burst, max_steps=int(self.steps_per_frame))
         except DivergenceError as exc:
             self.error = str(exc)
             self._stop()
             self.refresh(inspector=True)
             return
         k = self.frames
+        t1 = time.perf_counter()
         self.refresh(inspector=False, neurons=k % 2 == 0, loss=k % 2 == 1, stats=True)
-        self._frame_ms = 1000.0 * (time.perf_counter() - t0)
+        t2 = time.perf_counter()
+        self._refresh_s = 0.7 * self._refresh_s + 0.3 * (t2 - t1)
+        self._frame_ms = 1000.0 * (t2 - t0)
 
     async def _run(self, run_id: int) -> None:
         """The browser's training loop: frames at most every PERIOD_MS, always yielding in between.
@@ -481,7 +489,8 @@ class BackpropSection(pn.viewable.Viewer):
             f'<span class="value" data-testid="{key}" data-value="{value!r}">{text}</span></div>'
             for key, label, value, text in stats)
         if self.error:
-            state = f'<div class="state diverged" data-testid="message"><span class="dot"></span>{escape(self.error)}</div>'
+            state = ('<div class="state diverged" data-testid="message"><span class="dot"></span>'
+                     f'{escape(self.error)}</div>')
         elif self.playing:
             state = ('<div class="state playing" data-testid="message"><span class="dot"></span>Training: '
                      f'{d.batch_size} examples per step, learning rate {d.lr:g}</div>')
@@ -547,14 +556,14 @@ class BackpropSection(pn.viewable.Viewer):
         self._p_delta.object = ('<div class="op">'
                                 + matrix_html("delta", _sup("δ", l), cols(r["delta"]), row_label="j")
                                 + note + "</div>")
+        sum_delta = f"Σ<sub>n</sub> {_sup('δ', l)}<sub>n</sub>"
+        dw_caption = f"∂L/∂{_sup('W', l)} = {sum_delta} ({prev}<sub>n</sub>)<sup>T</sup>, all N = {N} examples"
         self._p_dW.object = ('<div class="op">'
-                             + matrix_html("dW", f"∂L/∂{_sup('W', l)} = Σ<sub>n</sub> {_sup('δ', l)}<sub>n</sub> "
-                                                 f"({prev}<sub>n</sub>)<sup>T</sup>, all N = {N} examples",
-                                           r["dW"], row_label="j", col_label="k")
+                             + matrix_html("dW", dw_caption, r["dW"], row_label="j", col_label="k")
                              + "</div>")
         self._p_db.object = ('<div class="op">'
-                             + matrix_html("db", f"∂L/∂{_sup('b', l)} = Σ<sub>n</sub> {_sup('δ', l)}<sub>n</sub>",
-                                           r["db"][:, None], row_label="j", col_label="")
+                             + matrix_html("db", f"∂L/∂{_sup('b', l)} = {sum_delta}", r["db"][:, None],
+                                           row_label="j", col_label="")
                              + "</div>")
         if l > 1:
             diff = float(np.max(np.abs(r["delta_prev"] - r["delta_prev_formula"])))
