@@ -9,7 +9,10 @@ background of a hidden section).
 from __future__ import annotations
 
 import importlib
+import logging
+import traceback
 from dataclasses import dataclass
+from html import escape
 
 import panel as pn
 import param
@@ -50,6 +53,32 @@ FOOTER = ("<p class='muted'>Every number on this page is computed by pyfadml, a 
           "computer. FADML (CS60020), lecture of 18 March 2025.</p>")
 
 
+_log = logging.getLogger("pyfadml.app")
+
+BROKEN_CSS = f"""
+:host {{ background: #fef2f2; border: 1px solid #fca5a5; border-radius: 10px; padding: 14px 18px; }}
+h3 {{ color: {theme.DANGER}; margin: 0 0 6px 0; }}
+pre {{ white-space: pre-wrap; font-size: 12px; color: #7f1d1d; max-height: 360px; overflow: auto; }}
+"""
+
+
+class BrokenSection(pn.viewable.Viewer):
+    """What the page shows instead of a section that raised while being built: the error itself."""
+
+    def __init__(self, title: str, error: BaseException, **params):
+        super().__init__(**params)
+        self.title, self.error = title, error
+        tb = "".join(traceback.format_exception(type(error), error, error.__traceback__)[-6:])
+        self._pane = pn.pane.HTML(
+            f'<div data-testid="section-error"><h3>{escape(title)} could not start</h3>'
+            f"<p>Python raised an error while building this section (the other sections still work):</p>"
+            f"<pre>{escape(tb)}</pre></div>",
+            stylesheets=[BROKEN_CSS], sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._pane
+
+
 class AppShell(pn.viewable.Viewer):
     """Header + navigation + the current section."""
 
@@ -67,7 +96,7 @@ class AppShell(pn.viewable.Viewer):
         self._buttons: dict[str, pn.widgets.Button] = {}
         for s in sections:
             b = pn.widgets.Button(
-                name=s.title, disabled=s.factory is None, stylesheets=[NAV_BUTTON_CSS],
+                label=s.title, disabled=s.factory is None, stylesheets=[NAV_BUTTON_CSS],
                 description=None if s.factory else "This part of the lecture is being built.",
                 css_classes=["coming"] if s.factory is None else [], margin=(4, 6, 0, 0))
             if s.factory:
@@ -87,14 +116,22 @@ class AppShell(pn.viewable.Viewer):
         self._show()
 
     def view(self, key: str | None = None) -> pn.viewable.Viewer:
-        """The section's Viewer (built on first use)."""
+        """The section's Viewer (built on first use).
+
+        A section that raises while it is imported or built is replaced by a :class:`BrokenSection`
+        that shows the error: the other sections stay usable and nothing pretends to work.
+        """
         key = key or self.section
         if key not in self._views:
             spec = self.sections[key]
             if spec.factory is None:
                 raise ValueError(f"section {key!r} is not available yet")
             module, _, cls = spec.factory.partition(":")
-            self._views[key] = getattr(importlib.import_module(module), cls)()
+            try:
+                self._views[key] = getattr(importlib.import_module(module), cls)()
+            except Exception as exc:
+                _log.exception("section %r (%s) failed to build", spec.title, spec.factory)
+                self._views[key] = BrokenSection(spec.title, exc)
         return self._views[key]
 
     @param.depends("section", watch=True)
