@@ -87,6 +87,20 @@ def test_a_coming_section_is_shown_as_such_and_cannot_open():
         AppShell(sections=sections, section="later")
 
 
+def test_a_section_that_fails_to_build_shows_its_error_and_the_others_work():
+    from pyfadml.app.shell import BrokenSection, Section
+
+    sections = (SECTIONS[0], Section("bad", "Bad part", "_pyfadml_no_such_module:Nothing"))
+    shell = AppShell(sections=sections)
+    shell.section = "bad"
+    view = shell.view()
+    assert isinstance(view, BrokenSection) and isinstance(view.error, ModuleNotFoundError)
+    assert 'data-testid="section-error"' in view.__panel__().object
+    assert "_pyfadml_no_such_module" in view.__panel__().object
+    shell.section = "backprop"
+    assert isinstance(shell.view(), BackpropSection)
+
+
 def test_switching_sections_pauses_the_one_left():
     from pyfadml.app.shell import Section
 
