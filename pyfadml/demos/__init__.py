@@ -2,8 +2,13 @@
 
 Each module holds one section of the browser app's logic so that pytest can drive it natively:
 
-* :mod:`pyfadml.demos.mlp`   backprop and decision boundaries of a small MLP on 2-D toy data
+* :mod:`pyfadml.demos.mlp`         backprop and decision boundaries of a small MLP on 2-D toy data
+* :mod:`pyfadml.demos.conv`        the lecture's X and its kernel: convolution, ReLU, pooling step by step
+* :mod:`pyfadml.demos.cnn`         a small CNN trained live on shapes or digits
+* :mod:`pyfadml.demos.sequence`    many-to-one, one-to-many and many-to-many sequence models, each on its task
+* :mod:`pyfadml.demos.gradients`   vanishing and exploding gradients: an RNN and an LSTM side by side
+* :mod:`pyfadml.demos.generative`  an autoencoder and a VAE trained side by side
 
 Import the module you need (``from pyfadml.demos.mlp import MLPDemo``); nothing is imported eagerly here,
-so loading one section in the browser does not pay for the others.
+so opening one section in the browser does not pay for the others.
 """
