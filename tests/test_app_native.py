@@ -157,7 +157,7 @@ def test_inspector_tables_hold_the_demo_values(section, layer):
         np.testing.assert_array_equal(shown["delta_prev"], r["delta_prev"][:n].T)
         assert "✓" in section._p_back.object
     else:
-        assert "delta_prev" not in shown and not section._back_row.visible
+        assert "delta_prev" not in shown and "Backpropagation stops here" in section._p_back.object
 
 
 def test_frames_train_and_redraw_the_boundary(section):

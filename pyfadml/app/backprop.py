@@ -516,7 +516,6 @@ class BackpropSection(pn.viewable.Viewer):
         out = l == d.n_layers
         self._f_act.object = FORMULAS["activation_out" if out else "activation"]
         self._f_delta.object = FORMULAS["delta_out" if out else "delta"]
-        self._back_row.visible = l > 1
         if r is None:
             self._insp_head.object = (
                 '<p class="note" data-testid="inspector-step" data-step="0">No step yet: press <b>Step</b> '
@@ -582,7 +581,10 @@ class BackpropSection(pn.viewable.Viewer):
                   f'{diff:.1e}</span>'
                 + "</div>")
         else:
-            self._p_back.object = ""
+            self._p_back.object = (
+                '<p class="note" data-testid="backprop-stop">For l = 1 there is no δ<sup>0</sup>: '
+                'a<sup>0</sup> = x is the data itself, with no weights below it to update. '
+                'Backpropagation stops here.</p>')
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout
