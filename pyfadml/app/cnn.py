@@ -31,10 +31,11 @@ from pyfadml.demos import conv
 from pyfadml.demos.cnn import (FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, CNNDemo, DivergenceError,
                                preset_names)
 
-BURST_SECONDS = 0.04        # training time per tick; then refresh and yield
+BURST_SECONDS = 0.08        # training time per tick; then refresh what is due and yield
 PERIOD_MS = 50
-EVAL_EVERY = 0.6            # seconds between evaluations (curves, feature maps, prediction) while playing
-CONFUSION_EVERY = 1.5       # seconds between confusion-matrix refreshes while playing
+EVAL_EVERY = 0.6            # least seconds between evaluations (curves, maps, confusion, prediction) while playing
+EVAL_SHARE = 0.25           # ... and at most this share of the time goes to evaluating (slow machines)
+KERNELS_EVERY = 0.25        # seconds between kernel-picture refreshes while playing
 SLIDE_MS = 450              # step-through animation period
 
 LEARNING_RATES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
@@ -251,7 +252,8 @@ class CNNSection(pn.viewable.Viewer):
         self._cb = None
         self._slide_cb = None
         self._last_eval = 0.0
-        self._last_confusion = 0.0
+        self._eval_seconds = 0.0
+        self._last_kernels = 0.0
         self._tick_ms = 0.0
         self.frames = 0
         self._previous: dict | None = None        # the last run's test-accuracy curve, for comparison
@@ -423,8 +425,8 @@ class CNNSection(pn.viewable.Viewer):
             self.position = n - 1           # re-enters through the watcher
             return
         r, c = divmod(self.position, ow)
-        self.fmap_view.label = (f"Feature map {'ReLU(F)' if self.apply_relu else 'F'} = X ⋆ K "
-                                f"({oh}×{ow}); outlined: the maximum")
+        self.fmap_view.label = (f"Feature map {'ReLU(X ⋆ K)' if self.apply_relu else 'F = X ⋆ K'}, {oh}×{ow} "
+                                f"(outlined: maximum)")
         self.fmap_view.value = shown
         self.fmap_view.highlight = out["argmax"]
         self.fmap_view.window = (r, c, 1, 1)
@@ -688,7 +690,7 @@ class CNNSection(pn.viewable.Viewer):
         self._stop_loop()
         self._sync_buttons()
         if was:
-            self.refresh(full=True)
+            self.refresh()
 
     def step(self, event=None) -> None:
         self.playing = False
@@ -698,7 +700,7 @@ class CNNSection(pn.viewable.Viewer):
             self.demo.step(1)
         except DivergenceError as exc:
             self.error = str(exc)
-        self.refresh(full=True)
+        self.refresh()
 
     def reset(self, event=None) -> None:
         self._keep_previous()
@@ -729,12 +731,12 @@ class CNNSection(pn.viewable.Viewer):
             self.playing = False
             self._stop_loop()
             self._sync_buttons()
-            self.refresh(full=True)
+            self.refresh()
             return
         now = time.perf_counter()
-        if now - self._last_eval >= EVAL_EVERY:
-            self.refresh(full=now - self._last_confusion >= CONFUSION_EVERY)
-        else:
+        if now - self._last_eval >= max(EVAL_EVERY, self._eval_seconds * (1.0 - EVAL_SHARE) / EVAL_SHARE):
+            self.refresh()
+        elif now - self._last_kernels >= KERNELS_EVERY:
             self._update_kernels()
             self._update_stats()
         self._tick_ms = 1000.0 * (time.perf_counter() - t0)
@@ -764,17 +766,17 @@ class CNNSection(pn.viewable.Viewer):
                         else [f"#{i + 1}" for i in range(d.filters[0])])
         self._start_labels = [self._short(s) for s in start_labels]
         self.kernels_start.show(list(d.initial_kernels[:, 0]), self._start_labels)
-        self.refresh(full=True)
+        self.refresh()
 
     @staticmethod
     def _short(label: str) -> str:
         return label.split(" (")[0].replace("Vertical edges", "vert. edges").replace(
             "Horizontal edges", "horiz. edges").replace("All edges", "all edges")
 
-    def refresh(self, *, full: bool = True) -> None:
+    def refresh(self) -> None:
         """Evaluate and push everything that depends on the weights into the views."""
         d = self.demo
-        self._last_eval = time.perf_counter()
+        t0 = time.perf_counter()
         row = d.evaluate()
         self._row = row
         data = self._curve_src.data
@@ -784,13 +786,14 @@ class CNNSection(pn.viewable.Viewer):
         self._update_kernels()
         self._update_maps()
         self._update_prediction()
-        if full:
-            self._last_confusion = time.perf_counter()
-            self._update_confusion()
+        self._update_confusion()
         self.frames += 1
         self._update_stats()
+        self._last_eval = time.perf_counter()
+        self._eval_seconds = self._last_eval - t0
 
     def _update_kernels(self) -> None:
+        self._last_kernels = time.perf_counter()
         d = self.demo
         K = d.kernels(0)[:, 0]
         labels = self._start_labels if d.first_layer != "learned" else [f"#{i + 1}" for i in range(len(K))]
@@ -902,7 +905,8 @@ class CNNSection(pn.viewable.Viewer):
             f'<div class="stats" data-testid="cnn-stats" data-step="{row["step"]}" '
             f'data-test-acc="{row["test_acc"]!r}" data-playing="{int(self.playing)}" '
             f'data-diverged="{int(bool(self.error))}" data-frames="{self.frames}" '
-            f'data-tick-ms="{self._tick_ms:.1f}">{cells}</div>{state}')
+            f'data-tick-ms="{self._tick_ms:.1f}" data-eval-ms="{1000 * self._eval_seconds:.1f}">{cells}</div>'
+            f'{state}')
 
     # =========================================================================================
     # layout
