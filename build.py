@@ -608,16 +608,31 @@ def wheel_name_version(path: Path) -> tuple[str, str]:
 
 def ship_wheels(wheels: dict[str, Path], official: dict[str, Path], out: Path,
                 python312: str | None) -> dict[str, Path]:
-    """Official wheels as they are (their sha256 is the official one); the rest repacked."""
+    """Every wheel repacked (stripped, precompiled) from its verified input.
+
+    Official wheels (checked against the official lock in stage 2) are precompiled too: the
+    official "full" build ships numpy's modules as .py, which Pyodide would compile on every page
+    load (about 80 modules).  Without a CPython 3.12 they ship unchanged.
+    """
     out.mkdir(parents=True, exist_ok=True)
     shipped = {}
     for name, path in official.items():
-        shutil.copy2(path, out / path.name)
-        shipped[name] = out / path.name
+        if python312:
+            shipped[name] = repack_wheel(path, out, python312=python312, keep_sources=False)
+        else:
+            shipped[name] = Path(shutil.copy2(path, out / path.name))
     for name, path in wheels.items():
         shipped[name] = repack_wheel(path, out, drop_prefixes=tuple(STRIP.get(name, [])),
                                      python312=python312, keep_sources=name in KEEP_SOURCES)
     return shipped
+
+
+def provenance(shipped: dict[str, Path], sources: dict[str, tuple[Path, str]]) -> dict:
+    """Where each shipped wheel comes from: input file, its verified sha256, origin."""
+    return {name: {"file_name": path.name, "sha256": sha256_of(path),
+                   "from": sources[name][0].name, "from_sha256": sha256_of(sources[name][0]),
+                   "origin": sources[name][1]}
+            for name, path in sorted(shipped.items())}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -628,9 +643,11 @@ def site_lock(official_lock: dict, shipped: dict[str, Path], depends: dict[str, 
     packages = {}
     for name, path in sorted(shipped.items()):
         off = official_lock["packages"].get(name)
-        if off is not None and off["file_name"] == path.name and off["sha256"] == sha256_of(path):
-            entry = {key: off[key] for key in ("name", "version", "file_name", "sha256", "imports",
+        if off is not None and off["file_name"] == path.name:
+            # an official package (maybe precompiled): its metadata, this file's sha256
+            entry = {key: off[key] for key in ("name", "version", "file_name", "imports",
                                                "depends", "install_dir", "package_type")}
+            entry["sha256"] = sha256_of(path)
             entry["unvendored_tests"] = off.get("unvendored_tests", False)
             entry["shared_library"] = off.get("shared_library", False)
         else:
@@ -874,6 +891,15 @@ def build(*, offline: bool = False, site: Path = SITE,
         else:
             shutil.copy2(core / name, pyodide_dir / name)
     shipped = ship_wheels(wheels, official, pyodide_dir, python312)
+    origins = {name: (path, "official Pyodide build (sha256 of the official lock)")
+               for name, path in official.items()}
+    origins.update({name: (path, "PyPI (pinned sha256)") for name, path in wheels.items()})
+    for name, *_ in PURE_FALLBACKS:
+        origins[name] = (CACHE / "pypi" / next(f for n, _v, f, *_r in PURE_FALLBACKS if n == name),
+                         "PyPI (pinned sha256), compiled extension dropped")
+    origins["pyfadml"] = (wheels["pyfadml"], "built from this checkout")
+    (pyodide_dir / "provenance.json").write_text(
+        json.dumps(provenance(shipped, origins), indent=1, sort_keys=True))
 
     stage("8 site_lock")
     lock = site_lock(official_lock, shipped, DEPENDS)

@@ -176,12 +176,16 @@ def test_site_lock_lists_exactly_the_shipped_wheels(site):
     assert not {"micropip", "pandas", "tornado"} & set(lock["packages"])
 
 
-def test_official_files_keep_their_official_sha256(site):
+def test_official_inputs_match_the_official_lock(site):
+    """Every official input (numpy...) had the official sha256; provenance.json records it."""
     official = json.loads((build.CACHE / f"pyodide-{build.PYODIDE_VERSION}" /
                            "pyodide-lock.json").read_text())
+    origin = json.loads((site / "pyodide" / "provenance.json").read_text())
     lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
-    for name in build.OFFICIAL_PACKAGES:
-        assert lock["packages"][name]["sha256"] == official["packages"][name]["sha256"]
+    for name in build.official_closure(official, build.OFFICIAL_PACKAGES):
+        assert origin[name]["from_sha256"] == official["packages"][name]["sha256"]
+        assert origin[name]["sha256"] == lock["packages"][name]["sha256"]
+    assert set(origin) == set(lock["packages"])
 
 
 def test_site_references_no_other_origin(site):
