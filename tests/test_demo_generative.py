@@ -339,3 +339,29 @@ def test_anomaly_score(trained8):
     assert g.anomaly_score(np.ones((8, 8)), errors=errs)["anomalous"]
     a = g.anomaly_score(g.X_test[typical], "ae")
     assert a["error"] == pytest.approx(g.error_distribution("ae")[typical])
+
+
+def test_test_pass_is_one_cached_pass_per_model_and_step():
+    g = GenerativeDemo(dtype="float64", seed=5)
+    g.step(2)
+    for kind, model in (("vae", g.vae), ("ae", g.ae)):
+        t = g.test_pass(kind)
+        assert g.test_pass(kind) is t                       # cached
+        np.testing.assert_array_equal(t["recon"], model.reconstruct(g.X_test))
+        np.testing.assert_allclose(t["errors"], 0.5 * np.sum((t["recon"] - g.X_test) ** 2, axis=1))
+    mu, logvar = g.vae.encode(g.X_test)
+    np.testing.assert_array_equal(g.test_pass("vae")["codes"], mu)
+    np.testing.assert_array_equal(g.test_pass("vae")["logvar"], logvar)
+    np.testing.assert_array_equal(g.test_pass("ae")["codes"], g.ae.encode(g.X_test))
+    before = g.test_pass("vae")
+    g.step()
+    after = g.test_pass("vae")
+    assert after is not before and not np.array_equal(after["recon"], before["recon"])
+
+
+def test_recognised_fraction_is_the_nearest_neighbour_rule(trained8):
+    g = trained8
+    R = g.vae.reconstruct(g.X_test)
+    d2 = ((R[:, None, :] - g.X_train[None, :, :]) ** 2).sum(axis=2)
+    expected = np.mean(g.y_train[np.argmin(d2, axis=1)] == g.y_test)
+    assert g.recognised_fraction("vae") == pytest.approx(expected, abs=2 / len(g.y_test))   # float32 ties

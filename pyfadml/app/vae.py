@@ -7,8 +7,8 @@ image grids are one Bokeh ``image`` each (a mosaic with transparent gaps), resiz
 changes the image size.
 
 Live training is a periodic callback, as in the backprop section: each tick trains for at most
-:data:`BURST_SECONDS`, streams the loss curves and, every :data:`HEAVY_EVERY` seconds, refreshes the images,
-the latent planes and the numbers; then it awaits, so a click (Pause, the latent plane, the pixel editor)
+:data:`BURST_SECONDS`, streams the loss curves and refreshes at most one group of plots (the most overdue
+of :data:`REFRESH_EVERY`); then it awaits, so a click (Pause, the latent plane, the pixel editor)
 is handled between ticks. The readable values tests use are ``data-*`` attributes of the captions.
 """
 from __future__ import annotations
@@ -32,12 +32,13 @@ from pyfadml.demos.generative import (
     ANOMALY_PERCENTILE, DATASETS, HIDDEN_CHOICES, DivergenceError, GenerativeDemo,
 )
 
-BURST_SECONDS = 0.08         # training time per tick
+BURST_SECONDS = 0.15         # training time per tick (then at most one refresh group, then yield)
 PERIOD_MS = 40               # tick period
-REFRESH_EVERY = {"training": 0.8, "latent": 1.2, "extras": 3.0}
+STATS_EVERY = 0.5            # seconds between updates of the numbers and the loss curves
+REFRESH_EVERY = {"training": 1.0, "latent": 1.5, "samples": 2.5, "anomaly": 3.0, "recognised": 3.0}
 """While playing, each tick refreshes at most one group of plots, the most overdue of these (seconds):
-the test-set numbers and reconstruction grid, the latent planes, then the rest (nearest-neighbour score,
-decoded click, prior samples, variations, anomaly histogram). On pause everything is refreshed."""
+the test-set numbers and reconstruction grid, the latent planes, the decoded images (click, prior samples,
+variations), the anomaly histogram and the nearest-neighbour score. On pause everything is refreshed."""
 IMAGE_PX = 44                # screen pixels per image side in the grids
 N_PRIOR = 8                  # prior samples drawn per click
 N_VARIATIONS = 8
@@ -141,6 +142,9 @@ class VAESection(pn.viewable.Viewer):
         self._train_seconds = 0.0          # time spent inside training bursts (for steps/s)
         self._train_steps = 0
         self._tick_ms = 0.0
+        self._cycle_ms = 0.0
+        self._tick_start: float | None = None
+        self._last_stats = 0.0
         self._prior_draws = 0
         self._var_seed = 0
         self._click: tuple[float, float] | None = None
@@ -203,6 +207,7 @@ class VAESection(pn.viewable.Viewer):
         if self.playing or self.error:
             return
         self.playing = True
+        self._tick_start = None
         self._sync_buttons()
         if self._cb is None:
             # Started once and never stopped: it idles while paused. (Stopping cancels its task inside
@@ -239,7 +244,9 @@ class VAESection(pn.viewable.Viewer):
         if not self.playing:
             return                 # idle: Panel's loop sleeps out the rest of the period
         t0 = time.perf_counter()
-        n_before = len(self.demo.history["step"])
+        if self._tick_start is not None:         # tick to tick: includes what Panel does between ticks
+            self._cycle_ms = 0.8 * self._cycle_ms + 0.2 * 1000.0 * (t0 - self._tick_start)
+        self._tick_start = t0
         try:
             with np.errstate(all="ignore"):        # an overflow ends in DivergenceError, explained below
                 done = self.demo.train_for(BURST_SECONDS)
@@ -247,17 +254,16 @@ class VAESection(pn.viewable.Viewer):
             self.error = (f"{exc} Press Reset (perhaps with a smaller learning rate) to start again.")
             self.playing = False
             self._sync_buttons()
-            self._stream_losses(n_before)
+            self._stream_losses()
             self.refresh()
             return
         t1 = time.perf_counter()
         self._train_seconds += t1 - t0
         self._train_steps += done
-        self._stream_losses(n_before)
         group = self._due_group()
         if group is not None:
             self.refresh((group,))
-        else:
+        elif t1 - self._last_stats >= STATS_EVERY:
             self._update_stats()
         self._tick_ms = 1000.0 * (time.perf_counter() - t0)
         await asyncio.sleep(0.002)
@@ -418,30 +424,31 @@ class VAESection(pn.viewable.Viewer):
         W = pn.widgets
         p = self.param
         self._widgets = {
-            "dataset": W.Select.from_param(p.dataset, name="Dataset", options=DATASET_LABELS),
-            "seed": W.IntInput.from_param(p.seed, name="Seed"),
-            "latent": W.DiscreteSlider.from_param(p.latent, name="Latent size d", throttled=True),
-            "hidden": W.Select.from_param(p.hidden, name="Hidden layers", options=HIDDEN_LABELS),
-            "lr": W.DiscreteSlider.from_param(p.lr, name="Learning rate", throttled=True),
-            "beta": W.DiscreteSlider.from_param(p.beta, name="β (KL weight)", throttled=True),
-            "batch_size": W.DiscreteSlider.from_param(p.batch_size, name="Batch size", throttled=True),
+            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
+            "seed": W.IntInput.from_param(p.seed, label="Seed"),
+            "latent": W.Select.from_param(p.latent, label="Latent size d", options={str(v): v for v in LATENT_SIZES}),
+            "hidden": W.Select.from_param(p.hidden, label="Hidden layers", options=HIDDEN_LABELS),
+            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
+            "beta": W.Select.from_param(p.beta, label="β (KL weight)", options={f"{v:g}": v for v in BETAS}),
+            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
+                                              options={str(v): v for v in BATCH_SIZES}),
         }
         for w in self._widgets.values():
             w.sizing_mode = "stretch_width"
-        self._play = W.Button(name="Play", button_type="success", width=72)
-        self._pause = W.Button(name="Pause", button_type="warning", width=72, disabled=True)
-        self._reset = W.Button(name="Reset", button_type="default", width=72)
+        self._play = W.Button(label="Play", color="success", width=72)
+        self._pause = W.Button(label="Pause", color="warning", width=72, disabled=True)
+        self._reset = W.Button(label="Reset", color="default", width=72)
         self._play.on_click(self.play)
         self._pause.on_click(self.pause)
         self._reset.on_click(self.reset)
-        self._sample_btn = W.Button(name="Sample from the prior", button_type="primary", width=190)
+        self._sample_btn = W.Button(label="Sample from the prior", color="primary", width=190)
         self._sample_btn.on_click(self.sample)
-        self._scale_w = W.FloatSlider.from_param(p.scale, name="Perturbation size s", throttled=True, width=260)
-        self._index_w = W.IntSlider.from_param(p.var_index, name="Test image", throttled=True, width=260)
+        self._scale_w = W.FloatSlider.from_param(p.scale, label="Perturbation size s", throttled=True, width=260)
+        self._index_w = W.IntSlider.from_param(p.var_index, label="Test image", throttled=True, width=260)
         self._source_w = W.RadioButtonGroup.from_param(p.var_source, options={"Test image": "test",
                                                                               "My drawing": "drawing"},
-                                                       button_type="primary", button_style="outline")
-        self._eps_btn = W.Button(name="New ε", button_type="default", width=80)
+                                                       color="primary", variant="outline")
+        self._eps_btn = W.Button(label="New ε", color="default", width=80)
         self._eps_btn.on_click(self.new_eps)
         self.editor = PixelEditor(value=np.zeros(self.demo.image_shape), values=[0.0, 1.0], brush=1.0,
                                   vmin=0.0, vmax=1.0, cmap="ink", cell_size=26, label="your drawing",
@@ -449,15 +456,15 @@ class VAESection(pn.viewable.Viewer):
         self.editor.param.watch(lambda event: self._update_anomaly(), "value")
         self.editor.param.watch(lambda event: self._update_variations() if self.var_source == "drawing"
                                 else None, "value")
-        self._brush_w = W.RadioButtonGroup(name="Brush", options=list(BRUSHES), value="Ink",
-                                           button_type="primary", button_style="outline")
+        self._brush_w = W.RadioButtonGroup(label="Brush", options=list(BRUSHES), value="Ink",
+                                           color="primary", variant="outline")
         self._brush_w.param.watch(lambda event: setattr(self.editor, "brush", BRUSHES[event.new]), "value")
-        self._clear_btn = W.Button(name="Clear", button_type="default", width=80)
+        self._clear_btn = W.Button(label="Clear", color="default", width=80)
         self._clear_btn.on_click(lambda event: setattr(self.editor, "value", np.zeros(self.demo.image_shape)))
-        self._copy_btn = W.Button(name="Copy the test image", button_type="default", width=160)
+        self._copy_btn = W.Button(label="Copy the test image", color="default", width=160)
         self._copy_btn.on_click(self._copy_test_image)
         self._anomaly_model_w = W.RadioButtonGroup.from_param(p.anomaly_model, options={"VAE": "vae", "AE": "ae"},
-                                                              button_type="primary", button_style="outline")
+                                                              color="primary", variant="outline")
 
     def _copy_test_image(self, event=None) -> None:
         i = min(int(self.var_index), len(self.demo.y_test) - 1)
@@ -566,6 +573,7 @@ class VAESection(pn.viewable.Viewer):
     def _on_new_demo(self) -> None:
         d = self.demo
         self._loss_src.data = dict(step=[], vae_recon=[], vae_kl=[], ae_recon=[])
+        self._streamed = 0
         self._eval_src.data = dict(step=[], vae_recon=[], ae_recon=[])
         self._train_seconds, self._train_steps = 0.0, 0
         self._click = None
@@ -598,12 +606,17 @@ class VAESection(pn.viewable.Viewer):
             self._copy_test_image()
         self._sync_buttons()
         self.refresh()
+        row = self._row                        # the curves start at the untrained test-set values
+        self._loss_src.data = dict(step=[0], vae_recon=[row["vae_recon"]], vae_kl=[max(row["vae_kl"], 1e-6)],
+                                   ae_recon=[row["ae_recon"]])
 
-    def _stream_losses(self, start: int) -> None:
-        """Append the mean of the rows trained since ``start`` as one point of each curve."""
+    def _stream_losses(self) -> None:
+        """Append the mean of the rows trained since the last call as one point of each curve."""
         h = self.demo.history
+        start = self._streamed
         if len(h["step"]) <= start:
             return
+        self._streamed = len(h["step"])
         with np.errstate(all="ignore"):
             point = dict(step=[h["step"][-1]],
                          vae_recon=[float(np.mean(h["vae_recon"][start:]))],
@@ -611,14 +624,15 @@ class VAESection(pn.viewable.Viewer):
                          ae_recon=[float(np.nanmean(h["ae_recon"][start:]))])
         self._loss_src.stream(point)
 
-    def refresh(self, groups=("training", "latent", "extras")) -> None:
+    def refresh(self, groups=tuple(REFRESH_EVERY)) -> None:
         """Push the current state into the plots of ``groups`` (all by default) and the numbers.
 
         The time each group took is kept in ``refresh_ms`` (shown in the stats' ``data-refresh-ms``).
         """
         now = time.perf_counter()
         work = {"training": self._refresh_training, "latent": self._update_latent,
-                "extras": self._refresh_extras}
+                "samples": self._refresh_samples, "anomaly": lambda: self._update_anomaly(recompute=True),
+                "recognised": self._refresh_recognised}
         with np.errstate(all="ignore"):
             for name in groups:
                 t = time.perf_counter()
@@ -639,13 +653,14 @@ class VAESection(pn.viewable.Viewer):
         self._evaluate()
         self._update_reconstructions()
 
-    def _refresh_extras(self) -> None:
-        d = self.demo
-        self._recognised = d.recognised_fraction("vae") if d.dataset == "digits" else float("nan")
+    def _refresh_samples(self) -> None:
         self._update_decoded()
         self._update_prior()
         self._update_variations()
-        self._update_anomaly(recompute=True)
+
+    def _refresh_recognised(self) -> None:
+        d = self.demo
+        self._recognised = d.recognised_fraction("vae")
 
     def _evaluate(self) -> None:
         self._row = self.demo.evaluate()
@@ -657,6 +672,9 @@ class VAESection(pn.viewable.Viewer):
         row = self._row
         if row is None:
             return
+        t_start = time.perf_counter()
+        self._last_stats = t_start
+        self._stream_losses()                  # the curves move with the numbers
         d = self.demo
         sps = self._train_steps / self._train_seconds if self._train_seconds > 0 else float("nan")
         base = d.mean_image_error()
@@ -665,9 +683,8 @@ class VAESection(pn.viewable.Viewer):
                  ("vae-kl", "VAE KL", row["vae_kl"], f"{row['vae_kl']:.2f}"),
                  ("ae-recon", "AE ½‖x−x′‖²", row["ae_recon"], f"{row['ae_recon']:.3f}"),
                  ("mean-image", "Mean image", base, f"{base:.3f}")]
-        if d.dataset == "digits":
-            stats.append(("recognised", "Recognised", self._recognised,
-                          "–" if not np.isfinite(self._recognised) else f"{100 * self._recognised:.0f}%"))
+        stats.append(("recognised", "Recognised", self._recognised,
+                      "–" if not np.isfinite(self._recognised) else f"{100 * self._recognised:.0f}%"))
         stats.append(("steps-per-s", "Steps/s", sps, "–" if not np.isfinite(sps) else f"{sps:.0f}"))
         cells = "".join(
             f'<div class="stat"><span class="label">{label}</span>'
@@ -684,15 +701,16 @@ class VAESection(pn.viewable.Viewer):
                      f'D = {d.D} pixels → d = {d.latent} → D; hidden layers {list(d.hidden)}; '
                      f'{len(d.X_train)} training and {len(d.X_test)} test images. Test-set errors are means '
                      f'over images; "mean image" is the error of always drawing the average image'
-                     f'{"; recognised: reconstructions whose nearest training image has the right label" if d.dataset == "digits" else ""}.'
+                     '; recognised: VAE reconstructions whose nearest training image has the right label.'
                      '</div>')
         self._stats.object = (
             f'<div class="stats" data-testid="vae-stats" data-step="{row["step"]}" '
             f'data-playing="{int(self.playing)}" data-diverged="{int(bool(self.error))}" '
-            f'data-frames="{self.frames}" data-tick-ms="{self._tick_ms:.1f}" '
+            f'data-frames="{self.frames}" data-tick-ms="{self._tick_ms:.1f}" data-cycle-ms="{self._cycle_ms:.1f}" '
             f'data-train-steps="{self._train_steps}" data-train-seconds="{self._train_seconds:.3f}" '
             f'data-refresh-ms="{" ".join(f"{k}:{v:.0f}" for k, v in self.refresh_ms.items())}">'
             f'{cells}</div>{state}')
+        self.refresh_ms["stats"] = 1000.0 * (time.perf_counter() - t_start)
 
     def _update_reconstructions(self) -> None:
         r = self.demo.reconstructions()
