@@ -365,3 +365,87 @@ def test_recognised_fraction_is_the_nearest_neighbour_rule(trained8):
     d2 = ((R[:, None, :] - g.X_train[None, :, :]) ** 2).sum(axis=2)
     expected = np.mean(g.y_train[np.argmin(d2, axis=1)] == g.y_test)
     assert g.recognised_fraction("vae") == pytest.approx(expected, abs=2 / len(g.y_test))   # float32 ties
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the Panel section, natively (its ticks and clicks driven through its methods)
+
+
+def _data(html: str, name: str) -> str:
+    import re
+    return re.search(rf'{name}="([^"]*)"', html).group(1)
+
+
+def _pixels(text: str) -> np.ndarray:
+    return np.array([[float(v) for v in img.split(",")] for img in text.split(";")])
+
+
+def test_section_trains_in_ticks_and_shows_the_library_values():
+    pytest.importorskip("panel")
+    import asyncio
+    from types import SimpleNamespace
+
+    from pyfadml.app.vae import VAESection
+
+    s = VAESection()
+    assert _data(s._stats.object, "data-step") == "0"
+    s.playing = True
+    for _ in range(3):
+        asyncio.run(s._tick())
+    s.pause()
+    d = s.demo
+    assert d.step_count > 0 and _data(s._stats.object, "data-step") == str(d.step_count)
+    ev = d.evaluate()
+    assert float(_data(s._stats.object.split('data-testid="vae-recon"')[1], "data-value")) == ev["vae_recon"]
+    # a click on the plane: the caption holds the decoder's output at that point
+    s._on_tap(SimpleNamespace(x=0.5, y=-1.0))
+    cap = s._decoded_caption["vae"].object
+    np.testing.assert_allclose(_pixels(_data(cap, "data-pixels"))[0], d.decode_point("vae", 0.5, -1.0).ravel(),
+                               atol=6e-5)
+    # the perturbation slider at 0: every variation is the reconstruction decode(mu)
+    s.scale = 0.0
+    cap = s._var_caption.object
+    recon = _pixels(_data(cap, "data-recon"))[0]
+    np.testing.assert_allclose(recon, d.vae.reconstruct(d.X_test[:1])[0], atol=6e-5)
+    assert np.abs(_pixels(_data(cap, "data-images")) - recon).max() <= 1e-4
+    # prior samples: in [0, 1], two differ
+    s.sample()
+    vae = _pixels(_data(s._prior_caption.object, "data-vae-pixels"))
+    assert vae.shape == (8, 64) and vae.min() >= 0 and vae.max() <= 1 and np.abs(vae[0] - vae[1]).max() > 0.01
+
+
+def test_section_divergence_pauses_and_explains():
+    pytest.importorskip("panel")
+    import asyncio
+
+    from pyfadml.app.vae import VAESection
+
+    s = VAESection()
+    s.demo.lr = 1e4                          # far beyond the page's choices, to force a NaN
+    s.playing = True
+    with np.errstate(all="ignore"):
+        for _ in range(20):
+            asyncio.run(s._tick())
+            if s.error:
+                break
+    assert s.error and "diverged" in s.error and not s.playing
+    assert _data(s._stats.object, "data-diverged") == "1" and "Reset" in s._stats.object
+    s.play()                                 # refused until a reset
+    assert not s.playing
+    s.reset()
+    assert s.error is None and s.demo.step_count == 0 and _data(s._stats.object, "data-diverged") == "0"
+
+
+def test_section_settings_rebuild_the_models():
+    pytest.importorskip("panel")
+    from pyfadml.app.vae import VAESection
+
+    s = VAESection()
+    s.demo.step(3)
+    s.dataset = "shapes"
+    assert s.demo.image_shape == (SHAPES_SIZE, SHAPES_SIZE) and s.demo.step_count == 0
+    assert s.editor.value.shape == (SHAPES_SIZE, SHAPES_SIZE)
+    s.latent = 8
+    assert s.demo.latent == 8 and "principal axis 1" in s.latent_figs["vae"].xaxis[0].axis_label
+    s.beta = 1.0
+    assert s.demo.beta == 1.0

@@ -32,10 +32,10 @@ from pyfadml.demos.generative import (
     ANOMALY_PERCENTILE, DATASETS, HIDDEN_CHOICES, DivergenceError, GenerativeDemo,
 )
 
-BURST_SECONDS = 0.15         # training time per tick (then at most one refresh group, then yield)
+BURST_SECONDS = 0.2          # training time per tick (then at most one refresh group, then yield)
 PERIOD_MS = 40               # tick period
 STATS_EVERY = 0.5            # seconds between updates of the numbers and the loss curves
-REFRESH_EVERY = {"training": 1.0, "latent": 1.5, "samples": 2.5, "anomaly": 3.0, "recognised": 3.0}
+REFRESH_EVERY = {"training": 1.5, "latent": 2.0, "samples": 3.0, "anomaly": 4.0, "recognised": 4.0}
 """While playing, each tick refreshes at most one group of plots, the most overdue of these (seconds):
 the test-set numbers and reconstruction grid, the latent planes, the decoded images (click, prior samples,
 variations), the anomaly histogram and the nearest-neighbour score. On pause everything is refreshed."""
