@@ -905,7 +905,8 @@ class CNNSection(pn.viewable.Viewer):
             f'<div class="stats" data-testid="cnn-stats" data-step="{row["step"]}" '
             f'data-test-acc="{row["test_acc"]!r}" data-playing="{int(self.playing)}" '
             f'data-diverged="{int(bool(self.error))}" data-frames="{self.frames}" '
-            f'data-tick-ms="{self._tick_ms:.1f}" data-eval-ms="{1000 * self._eval_seconds:.1f}">{cells}</div>'
+            f'data-tick-ms="{self._tick_ms:.1f}" data-eval-ms="{1000 * self._eval_seconds:.1f}" '
+            f'data-sps="{d.steps_per_second:.2f}">{cells}</div>'
             f'{state}')
 
     # =========================================================================================

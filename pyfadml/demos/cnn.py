@@ -181,6 +181,7 @@ class CNNDemo:
                                batch_size=batch_size, rng=np.random.default_rng(batch_ss))
         self.history: dict[str, list] = {k: [] for k in
                                          ("step", "train_loss", "test_loss", "train_acc", "test_acc")}
+        self.train_seconds = 0.0          # wall time spent in step()/train_for(), for steps_per_second
 
     # ------------------------------------------------------------------------------------------
     # settings and state
@@ -250,9 +251,13 @@ class CNNDemo:
         """
         n = check_int(n, "CNNDemo.step: n", minimum=0)
         record = None
-        with np.errstate(over="ignore", invalid="ignore"):
-            for _ in range(n):
-                record = self.trainer.step()
+        t0 = time.perf_counter()
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in range(n):
+                    record = self.trainer.step()
+        finally:
+            self.train_seconds += time.perf_counter() - t0
         return record
 
     def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
@@ -264,15 +269,24 @@ class CNNDemo:
         seconds = check_float(seconds, "CNNDemo.train_for: seconds", minimum=0.0)
         if max_steps is not None:
             max_steps = check_int(max_steps, "CNNDemo.train_for: max_steps", minimum=0)
-        deadline = time.perf_counter() + seconds
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
         done = 0
-        with np.errstate(over="ignore", invalid="ignore"):
-            while max_steps is None or done < max_steps:
-                self.trainer.step()
-                done += 1
-                if time.perf_counter() >= deadline:
-                    break
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                while max_steps is None or done < max_steps:
+                    self.trainer.step()
+                    done += 1
+                    if time.perf_counter() >= deadline:
+                        break
+        finally:
+            self.train_seconds += time.perf_counter() - t0
         return done
+
+    @property
+    def steps_per_second(self) -> float:
+        """Training steps per second of training time so far (0 before the first step)."""
+        return self.step_count / self.train_seconds if self.train_seconds > 0 else 0.0
 
     def evaluate(self, *, train_samples: int | None = 300) -> dict:
         """Loss and accuracy on the test set and on (the first ``train_samples`` of) the training set.
