@@ -129,23 +129,23 @@ def test_adam_hides_the_explosion():
     assert min(r.history["RNN_grad_norm"]) > 1e4
 
 
-def test_defaults_are_the_memory_tasks_documented_settings():
+def test_defaults():
     r = GradientRace(n_train=32, n_test=8)
-    assert (r.T, r.hidden, r.optimizer_name, r.lr, r.clip_norm, r.forget_bias) == (60, 32, "adam", 3e-3, 1.0, 3.0)
+    assert (r.T, r.hidden, r.optimizer_name, r.lr, r.clip_norm, r.forget_bias) == (40, 16, "adam", 1e-2, 1.0, 3.0)
     assert r.trainers["RNN"].batch_size == 32 and r.n_classes == 8 and r.chance == 1 / 8
     assert GradientRace(optimizer="sgd", n_train=32, n_test=8).lr == 0.1
 
 
 @pytest.mark.slow
 def test_lstm_learns_the_memory_task_while_the_rnn_lags_far_behind():
-    """The page's claim, natively with the page's settings (T = 60, seed 0): after 400 steps the LSTM
-    recalls the first symbol almost always and the RNN is far behind (measured: LSTM 0.99, RNN 0.55;
-    chance is 0.125). The margins allow for platform rounding changing the exact trajectory."""
+    """The page's claim, natively with the page's defaults (T = 40, seed 0): after 250 steps the LSTM
+    recalls the first symbol almost always and the RNN is still near chance (measured: LSTM 1.00, RNN
+    0.15 at 200 steps, 1.00 / 0.12 at 300; chance 0.125). The browser test asserts the same thresholds."""
     r = GradientRace()
-    r.step(400)
+    r.step(250)
     e = r.evaluate()
-    assert e["LSTM_acc"] >= 0.9
-    assert e["LSTM_acc"] - e["RNN_acc"] >= 0.25
+    assert e["LSTM_acc"] >= 0.85
+    assert e["LSTM_acc"] - e["RNN_acc"] >= 0.3
 
 
 def test_taking_the_exploding_step_anyway_wrecks_the_rnn():

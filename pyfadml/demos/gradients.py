@@ -54,8 +54,8 @@ __all__ = ["GradientRace", "ExplodingGradientError", "GuardedOptimizer", "MODELS
 
 MODELS = ("RNN", "LSTM")
 OPTIMIZERS = ("sgd", "momentum", "adam")
-DEFAULT_LR = {"adam": 3e-3, "sgd": 0.1, "momentum": 0.03}
-"""Learning rate used when none is given: Adam's is the memory task's documented setting."""
+DEFAULT_LR = {"adam": 1e-2, "sgd": 0.1, "momentum": 0.03}
+"""Learning rate used when none is given (Adam's: see :class:`GradientRace` for why 1e-2)."""
 MIN_T, MAX_T = 5, 100
 
 
@@ -179,15 +179,31 @@ class GradientRace:
     guard, see the module docstring), ``seed``, and ``task`` (extra keyword arguments for
     :func:`~pyfadml.data.sequences.make_memory_task`, e.g. ``{"n_symbols": 8}``).
 
-    The defaults are the memory task's documented settings (Adam with learning rate 3e-3, global-norm
-    clipping at 1, batch 32, 32 hidden units, LSTM forget-gate bias 3, 8 symbols) at T = 60, where the LSTM
-    learns the task within a few hundred steps and the RNN lags far behind. Adam divides every step by the
-    running size of the gradient, so an exploding gradient barely moves it: choose ``optimizer="sgd"``, whose
-    step is ``lr * gradient``, to see what explosions do to training.
+    The defaults follow the memory task's documented settings (Adam, global-norm clipping at 1, batch 32,
+    LSTM forget-gate bias 3, 8 symbols) with 16 hidden units instead of 32 and a learning rate of 1e-2
+    instead of 3e-3, at T = 40: a step then costs a third as much, which matters in the browser (no BLAS),
+    and the contrast is sharper. Measured natively (test accuracy RNN / LSTM, chance 0.125):
+
+    ====  ====  ===========  ===========  ===========  ===========
+    T     seed  100 steps    200 steps    300 steps    500 steps
+    ====  ====  ===========  ===========  ===========  ===========
+    40    0     0.10 / 0.64  0.15 / 1.00  0.12 / 1.00  0.13 / 1.00
+    40    1     0.10 / 0.55  0.15 / 0.91  0.55 / 1.00  0.66 / 1.00
+    40    2     0.31 / 0.50  0.69 / 0.88  0.90 / 1.00  0.91 / 1.00
+    50    0     0.14 / 0.21  0.15 / 0.49  0.09 / 0.79  0.12 / 0.94
+    20    0     0.81 / 0.94  0.99 / 1.00  0.98 / 1.00  0.93 / 1.00
+    ====  ====  ===========  ===========  ===========  ===========
+
+    (With 32 units and 3e-3 the LSTM needs ~300 steps at T = 40 and the RNN catches up by ~500.) So at
+    T = 40 the LSTM learns in about 200 steps while the RNN stays near chance for hundreds more (on some
+    seeds it eventually gets there: a tanh RNN *can* latch 3 bits, it just rarely finds how through a
+    vanishing gradient); at T = 20 both learn. Adam divides every step by the running size of the gradient,
+    so an exploding gradient barely moves it: choose ``optimizer="sgd"``, whose step is ``lr * gradient``, to
+    see what explosions do to training.
     """
 
-    def __init__(self, *, T: int = 60, recurrent_scale: float = 1.0, clip_norm: float | None = 1.0,
-                 hidden: int = 32, lr: float | None = None, optimizer: str = "adam", momentum: float = 0.9,
+    def __init__(self, *, T: int = 40, recurrent_scale: float = 1.0, clip_norm: float | None = 1.0,
+                 hidden: int = 16, lr: float | None = None, optimizer: str = "adam", momentum: float = 0.9,
                  batch_size: int = 32, forget_bias: float = 3.0, n_train: int = 2000, n_test: int = 256,
                  max_update_ratio: float = 1.0, seed: int = 0, task: dict | None = None):
         self.T = check_int(T, "GradientRace: T", minimum=MIN_T)
