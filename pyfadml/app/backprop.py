@@ -266,9 +266,9 @@ class BackpropSection(pn.viewable.Viewer):
     def frame(self) -> None:
         """One frame of live training: a time-boxed burst of steps, then the plots are refreshed.
 
-        Not every plot is refreshed every frame: the decision boundary is, the loss curve, the
-        neurons and the numbers take turns (each browser repaint costs the page's main thread
-        time, and a page that falls behind the worker would show a pause late).
+        Not every view is refreshed every frame: the decision boundary is; the neurons, and the loss
+        curve with the numbers, take turns (each browser repaint costs the page's main thread time,
+        and a page that falls behind the worker would show a pause late).
         """
         if not self.playing:
             return
@@ -285,7 +285,7 @@ class BackpropSection(pn.viewable.Viewer):
             return
         k = self.frames
         t1 = time.perf_counter()
-        self.refresh(inspector=False, neurons=k % 2 == 0, loss=k % 2 == 1, stats=True)
+        self.refresh(inspector=False, neurons=k % 2 == 0, loss=k % 2 == 1, stats=k % 2 == 1)
         t2 = time.perf_counter()
         self._refresh_s = 0.7 * self._refresh_s + 0.3 * (t2 - t1)
         self._frame_ms = 1000.0 * (t2 - t0)
