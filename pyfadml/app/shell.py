@@ -30,7 +30,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("backprop", "Backprop & decision boundaries", "pyfadml.app.backprop:BackpropSection"),
     Section("cnn", "Convolution & CNN", "pyfadml.app.cnn:CNNSection"),
-    Section("rnn", "RNN & LSTM", None),
+    Section("rnn", "RNN & LSTM", "pyfadml.app.rnn:RNNSection"),
     Section("autoencoder", "Autoencoder & VAE", "pyfadml.app.vae:VAESection"),
 )
 
