@@ -28,8 +28,8 @@ from pyfadml.app import theme
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.data.images import SHAPE_VARIATIONS, lecture_x, lecture_x_variant
 from pyfadml.demos import conv
-from pyfadml.demos.cnn import (FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, CNNDemo, DivergenceError,
-                               preset_names)
+from pyfadml.demos.cnn import (FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, PRESET_ORDER, CNNDemo,
+                               DivergenceError)
 
 BURST_SECONDS = 0.08        # training time per tick; then refresh what is due and yield
 PERIOD_MS = 50
@@ -49,6 +49,8 @@ FIRST_LAYER_LABELS = {"Learned from a random start": "learned",
                       "Hand-picked presets, then learned": "presets",
                       "Hand-picked presets, frozen": "presets_frozen"}
 FIRST_LAYER_NAMES = {v: k for k, v in FIRST_LAYER_LABELS.items()}
+SHORT_PRESET_LABELS = {"x": "X", "identity": "identity", "edge_vertical": "vertical", "edge_horizontal": "horizontal",
+                       "edge_all": "Laplacian", "blur_box": "blur", "blur_gaussian": "Gaussian", "sharpen": "sharpen"}
 VARIATION_LABELS = {"orientation": "orientation", "brightness": "brightness", "occlusion": "occlusion",
                     "shades": "shades", "shift": "shift", "noise": "noise"}
 
@@ -124,7 +126,7 @@ table.mx td {{ min-width: 30px; height: 24px; text-align: center; font-size: 13p
 .summary {{ font-size: 14px; color: {theme.TEXT}; }}
 .summary b {{ color: {theme.INK}; }}
 table.cm {{ border-collapse: separate; border-spacing: 2px; font-variant-numeric: tabular-nums; font-size: 12px; }}
-table.cm td {{ min-width: 34px; height: 24px; text-align: center; border-radius: 3px; color: {theme.INK}; }}
+table.cm td {{ min-width: 26px; height: 22px; text-align: center; border-radius: 3px; color: {theme.INK}; }}
 table.cm th {{ font-weight: 500; color: {theme.MUTED}; font-size: 11px; padding: 0 4px; white-space: nowrap; }}
 table.cm th.corner {{ text-align: right; }}
 .pred {{ font-size: 18px; color: {theme.INK}; }}
@@ -143,10 +145,11 @@ class TileFigure:
     Tiles are normalised together (``scale``: by the largest |value|), so their strengths compare.
     """
 
-    def __init__(self, *, palette, symmetric: bool, max_width: int = 640, px: int = 6, gap: int = 1,
+    def __init__(self, *, palette, symmetric: bool, tile_px: int = 64, gap_px: int = 8, max_width: int = 640,
                  label_px: int = 14, max_cols: int = 16):
         self.symmetric = symmetric
-        self.max_width, self.px, self.gap, self.label_px, self.max_cols = max_width, px, gap, label_px, max_cols
+        self.tile_px, self.gap_px, self.max_width = tile_px, gap_px, max_width
+        self.label_px, self.max_cols = label_px, max_cols
         self.mapper = LinearColorMapper(palette=palette, low=-1.0 if symmetric else 0.0, high=1.0,
                                         nan_color=(0, 0, 0, 0))
         self.fig = figure(width=100, height=60, x_range=Range1d(0, 1), y_range=Range1d(0, 1),
@@ -163,28 +166,37 @@ class TileFigure:
         self.fig.rect("x", "y", width="w", height="h", source=self.frames, fill_alpha=0.0,
                       line_color=theme.RULE, line_width=1)
         self._layout = None
+        self._geometry = None
         self.checksum = 0.0
+
+    def _plan(self, n: int, th: int, tw: int, labelled: bool):
+        """Image-pixel geometry: (cols, rows, gap, label rows, W, H, screen px per image pixel)."""
+        cols = min(n, self.max_cols)
+        rows = -(-n // cols)
+        cell = self.tile_px / tw
+        gap = max(1, int(round(self.gap_px / cell)))
+        W = cols * tw + (cols - 1) * gap
+        cell = min(cell, self.max_width / W)
+        lab = int(np.ceil(self.label_px / cell)) if labelled else 0
+        H = rows * (th + lab) + (rows - 1) * gap
+        return cols, rows, gap, lab, W, H, cell
 
     def show(self, tiles, labels=None, *, scale: float | None = None) -> None:
         tiles = [np.asarray(t, dtype=np.float64) for t in tiles]
         n = len(tiles)
         th, tw = tiles[0].shape
-        gap = max(1, int(round(tw * 0.18))) if self.gap is None else self.gap
-        cols = min(n, self.max_cols)
-        rows = -(-n // cols)
-        lab = 0 if labels is None else max(2, int(np.ceil(self.label_px / self._cell_px(tw, cols, gap))))
-        W = cols * tw + (cols - 1) * gap
-        H = rows * (th + lab) + (rows - 1) * gap
-        layout = (n, th, tw, cols, labels is not None)
+        layout = (n, th, tw, labels is not None)
         if layout != self._layout:
             self._layout = layout
-            cell = self._cell_px(tw, cols, gap)
+            self._geometry = self._plan(n, th, tw, labels is not None)
+            cols, rows, gap, lab, W, H, cell = self._geometry
             f = self.fig
             f.x_range.start, f.x_range.end = 0, W
             f.y_range.start, f.y_range.end = 0, H
             f.width = int(round(W * cell)) + 4
             f.height = int(round(H * cell)) + 4
             self.src.data.update(x=[0], y=[0], dw=[W], dh=[H])
+        cols, rows, gap, lab, W, H, cell = self._geometry
         img = np.full((H, W), np.nan, dtype=np.float32)
         if scale is None:
             finite = [np.abs(t[np.isfinite(t)]).max() for t in tiles if np.isfinite(t).any()]
@@ -206,10 +218,6 @@ class TileFigure:
         self.labels.data = dict(x=xs, y=ys, text=texts)
         self.frames.data = dict(x=fx, y=fy, w=[tw] * n, h=[th] * n)
         self.checksum = float(np.nansum(np.abs(img)))
-
-    def _cell_px(self, tw: int, cols: int, gap: int) -> float:
-        W = cols * tw + (cols - 1) * gap
-        return max(1.5, min(self.px, self.max_width / W))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -590,13 +598,13 @@ class CNNSection(pn.viewable.Viewer):
                 ax.minor_tick_line_color = None
         self.loss_fig, self.acc_fig = loss, acc
 
-        self.kernels_now = TileFigure(palette=theme.DIVERGING, symmetric=True, px=18, max_width=620, gap=1,
-                                      label_px=12, max_cols=8)
-        self.kernels_start = TileFigure(palette=theme.DIVERGING, symmetric=True, px=18, max_width=620, gap=1,
-                                        label_px=12, max_cols=8)
-        self.map_input = TileFigure(palette=_INK, symmetric=False, px=8, max_width=130, gap=1)
-        self.maps1 = TileFigure(palette=_SEQ, symmetric=False, px=5, max_width=620, gap=2, max_cols=8)
-        self.maps2 = TileFigure(palette=_SEQ, symmetric=False, px=8, max_width=620, gap=2, max_cols=8)
+        self.kernels_now = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=54, gap_px=16,
+                                      label_px=13, max_cols=8, max_width=640)
+        self.kernels_start = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=54, gap_px=16,
+                                        label_px=13, max_cols=8, max_width=640)
+        self.map_input = TileFigure(palette=_INK, symmetric=False, tile_px=112, max_width=130)
+        self.maps1 = TileFigure(palette=_SEQ, symmetric=False, tile_px=76, gap_px=8, max_cols=8, max_width=680)
+        self.maps2 = TileFigure(palette=_SEQ, symmetric=False, tile_px=52, gap_px=8, max_cols=8, max_width=680)
 
         self.draw_editor = PixelEditor(value=np.zeros(self.demo.input_shape), values=[0.0, 1.0], brush=1.0,
                                        cmap="ink", vmin=0.0, vmax=1.0, cell_size=16, grid_id="cnn-draw",
@@ -664,8 +672,11 @@ class CNNSection(pn.viewable.Viewer):
         self._update_maps()
 
     def _keep_previous(self) -> None:
+        """Remember this run's test-accuracy curve, to compare the next run with (same dataset only)."""
         h = self.demo.history
-        if self.demo.step_count > 0 and len(h["step"]) > 1:
+        if self.demo.dataset != self.dataset:
+            self._previous = None
+        elif self.demo.step_count > 0 and len(h["step"]) > 1:
             self._previous = dict(step=list(h["step"]), test_acc=list(h["test_acc"]),
                                   label=FIRST_LAYER_NAMES[self.demo.first_layer])
 
@@ -762,16 +773,14 @@ class CNNSection(pn.viewable.Viewer):
             self.draw_editor.value = np.zeros(d.input_shape)
         self.pred_fig.y_range.factors = list(reversed(d.class_names))
         self._arch.object = f"<p class='muted' data-testid='cnn-architecture'>{escape(d.describe())}</p>"
-        start_labels = (preset_names(d.filters[0]) if d.first_layer != "learned"
-                        else [f"#{i + 1}" for i in range(d.filters[0])])
-        self._start_labels = [self._short(s) for s in start_labels]
+        if d.first_layer == "learned":
+            self._start_labels = [f"#{i + 1}" for i in range(d.filters[0])]
+        else:
+            self._start_labels = [("−" if i >= len(PRESET_ORDER) else "") + SHORT_PRESET_LABELS[
+                PRESET_ORDER[i % len(PRESET_ORDER)]] for i in range(d.filters[0])]
         self.kernels_start.show(list(d.initial_kernels[:, 0]), self._start_labels)
         self.refresh()
 
-    @staticmethod
-    def _short(label: str) -> str:
-        return label.split(" (")[0].replace("Vertical edges", "vert. edges").replace(
-            "Horizontal edges", "horiz. edges").replace("All edges", "all edges")
 
     def refresh(self) -> None:
         """Evaluate and push everything that depends on the weights into the views."""
@@ -871,7 +880,7 @@ class CNNSection(pn.viewable.Viewer):
             rows.append(f"<tr><th>{escape(n)}</th>{''.join(cells)}</tr>")
         self._confusion.object = (
             f'<table class="cm" data-testid="confusion" data-correct="{int(np.trace(C))}" data-total="{int(C.sum())}">'
-            f'<tr><th class="corner">true ↓ predicted →</th>{head}</tr>{"".join(rows)}</table>')
+            f'<tr><th class="corner">true \\ predicted</th>{head}</tr>{"".join(rows)}</table>')
 
     def _copy_test_image(self, event=None) -> None:
         img, _ = self.demo.example(min(int(self.test_index), len(self.demo.y_test) - 1))
