@@ -40,6 +40,7 @@ REFRESH_EVERY = {"training": 1.5, "latent": 2.0, "samples": 3.0, "anomaly": 4.0,
 the test-set numbers and reconstruction grid, the latent planes, the decoded images (click, prior samples,
 variations), the anomaly histogram and the nearest-neighbour score. On pause everything is refreshed."""
 IMAGE_PX = 44                # screen pixels per image side in the grids
+EDITOR_PX = 208              # the drawing (and its reconstruction beside it), screen pixels a side
 N_PRIOR = 8                  # prior samples drawn per click
 N_VARIATIONS = 8
 
@@ -128,7 +129,7 @@ class VAESection(pn.viewable.Viewer):
     beta = param.Selector(default=0.05, objects=BETAS)
     batch_size = param.Selector(default=64, objects=BATCH_SIZES)
     playing = param.Boolean(default=False)
-    scale = param.Number(default=1.0, bounds=(0.0, 3.0), step=0.05)
+    scale = param.Number(default=1.0, bounds=(0.0, 5.0), step=0.05)
     var_index = param.Integer(default=0, bounds=(0, 10_000))
     var_source = param.Selector(default="test", objects=["test", "drawing"])
     anomaly_model = param.Selector(default="vae", objects=["vae", "ae"])
@@ -296,12 +297,14 @@ class VAESection(pn.viewable.Viewer):
         fig.grid.visible = False
         return fig, src, labels
 
-    def _fit_image_fig(self, fig, src, labels, rows: int, cols: int, row_labels=(), label_px: int = 0):
-        """Size ``fig`` for a rows x cols mosaic of the current image size (+ a label column on the left)."""
+    def _fit_image_fig(self, fig, src, labels, rows: int, cols: int, row_labels=(), label_px: int = 0,
+                       image_px: int = IMAGE_PX):
+        """Size ``fig`` for a rows x cols mosaic of the current image size (+ a label column on the left),
+        ``image_px`` screen pixels per image side."""
         h, w = self.demo.image_shape
         W = cols * w + (cols - 1)
         H = rows * h + (rows - 1)
-        unit = IMAGE_PX / h
+        unit = image_px / h
         label_units = label_px / unit
         fig.x_range.start, fig.x_range.end = -label_units, W
         fig.y_range.start, fig.y_range.end = 0, H
@@ -451,7 +454,8 @@ class VAESection(pn.viewable.Viewer):
         self._eps_btn = W.Button(label="New ε", color="default", width=80)
         self._eps_btn.on_click(self.new_eps)
         self.editor = PixelEditor(value=np.zeros(self.demo.image_shape), values=[0.0, 1.0], brush=1.0,
-                                  vmin=0.0, vmax=1.0, cmap="ink", cell_size=26, label="your drawing",
+                                  vmin=0.0, vmax=1.0, cmap="ink", label="your drawing",
+                                  cell_size=EDITOR_PX // self.demo.image_shape[0],
                                   grid_id="vae-drawing")
         self.editor.param.watch(lambda event: self._update_anomaly(), "value")
         self.editor.param.watch(lambda event: self._update_variations() if self.var_source == "drawing"
@@ -591,18 +595,19 @@ class VAESection(pn.viewable.Viewer):
         self._fit_image_fig(self.prior_fig, self._prior_src, self._prior_labels, 2, N_PRIOR,
                             ("VAE", "AE"), label_px=44)
         self._fit_image_fig(self.var_fig, self._var_src, self._var_labels, 2, N_VARIATIONS // 2)
-        self._fit_image_fig(self.var_pair_fig, self._var_pair_src, self._var_pair_labels, 1, 2)
-        self._fit_image_fig(self.anomaly_recon_fig, self._anomaly_recon_src, self._anomaly_recon_labels, 1, 1)
+        self._fit_image_fig(self.var_pair_fig, self._var_pair_src, self._var_pair_labels, 1, 2, image_px=64)
+        self._fit_image_fig(self.anomaly_recon_fig, self._anomaly_recon_src, self._anomaly_recon_labels, 1, 1,
+                            image_px=EDITOR_PX)
         for kind in ("ae", "vae"):
             fig, src, labels = self._decoded[kind]
-            self._fit_image_fig(fig, src, labels, 1, 1)
+            self._fit_image_fig(fig, src, labels, 1, 1, image_px=80)
         self._legend.object = "".join(
             f"<span style='display:inline-block;margin-right:14px;font-size:13px;color:{theme.TEXT}'>"
             f"<span style='display:inline-block;width:10px;height:10px;border-radius:50%;"
             f"background:{CLASS_PALETTE[i % len(CLASS_PALETTE)]};margin-right:5px'></span>{escape(name)}</span>"
             for i, name in enumerate(d.class_names))
         if self.editor.value.shape != d.image_shape or not self.editor.edits:
-            self.editor.cell_size = 26 if d.image_shape[0] <= 8 else 18
+            self.editor.cell_size = EDITOR_PX // d.image_shape[0]
             self._copy_test_image()
         self._sync_buttons()
         self.refresh()
@@ -821,7 +826,8 @@ class VAESection(pn.viewable.Viewer):
         k = min(len(v["mu"]), 4)
         more = ", …" if len(v["mu"]) > k else ""
         label = ("your drawing" if self.var_source == "drawing"
-                 else f"test image {int(self.var_index)} (class {d.class_names[d.y_test[int(self._variation_input())]]})")
+                 else f"test image {int(self.var_index)} "
+                      f"(class {d.class_names[d.y_test[int(self._variation_input())]]})")
         self._var_caption.object = (
             f'<p class="muted" data-testid="variations" data-scale="{float(self.scale)!r}" '
             f'data-recon="{pixels_attr(v["recon"][None])}" data-images="{pixels_attr(v["images"])}">'

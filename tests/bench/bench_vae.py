@@ -119,7 +119,9 @@ def in_page(seconds: float, target: float, site: Path, latents=(2, 8)) -> list[d
                              "reached": reached, "trace": trace,
                              "recognised": float(page.locator("[data-testid=recognised]").first
                                                  .get_attribute("data-value")),
-                             "refresh_ms": stats.get_attribute("data-refresh-ms") + " cycle:" + stats.get_attribute("data-cycle-ms") + " tick:" + stats.get_attribute("data-tick-ms")})
+                             "refresh_ms": " ".join([stats.get_attribute("data-refresh-ms"),
+                                                     "cycle:" + stats.get_attribute("data-cycle-ms"),
+                                                     "tick:" + stats.get_attribute("data-tick-ms")])})
             browser.close()
     finally:
         server.shutdown()

@@ -170,11 +170,11 @@ def test_variations_slider_and_anomaly(app_page):
     for img in at_zero:                                   # mu + 0 * sigma * eps = mu
         np.testing.assert_allclose(img, recon0[0], atol=1e-4)
 
-    handle.press("End")                                   # s = 3: further from the reconstruction
-    _wait_attr(page, var, "data-scale", lambda v: float(v) == 3.0, what="s = 3")
+    handle.press("End")                                   # s = 5: further from the reconstruction
+    _wait_attr(page, var, "data-scale", lambda v: float(v) == 5.0, what="s = 5")
     _wait_python(page)
-    at_three = _images(_attr(page, var, "data-images"))
-    assert np.abs(at_three - recon0).mean() > np.abs(at_one - recon0).mean()
+    at_five = _images(_attr(page, var, "data-images"))
+    assert np.abs(at_five - recon0).mean() > np.abs(at_one - recon0).mean()
 
     # anomaly or regular: the editor starts as a copy of a test image; a blank canvas is no digit
     anomaly = "[data-testid=anomaly]"
