@@ -940,42 +940,34 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            return super().send_head()            # directories, 404s
         gz = path.with_name(path.name + ".gz")
-        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
-        if accepts and path.is_file() and gz.is_file():
-            ctype = self.guess_type(str(path))
-            stat = gz.stat()
-            etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}-gz"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return None
-            f = open(gz, "rb")
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
+        use_gz = gz.is_file() and "gzip" in self.headers.get("Accept-Encoding", "")
+        body = gz if use_gz else path
+        stat = body.stat()
+        etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}{"-gz" if use_gz else ""}"'
+        modified = self.date_time_string(int(stat.st_mtime))
+        if self.headers.get("If-None-Match") == etag or (
+                "If-None-Match" not in self.headers
+                and self.headers.get("If-Modified-Since") == modified):
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", modified)
+            self.end_headers()
+            return None
+        f = open(body, "rb")
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        if use_gz:
             self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(stat.st_size))
-            self.send_header("ETag", etag)
+        if gz.is_file():
             self.send_header("Vary", "Accept-Encoding")
-            self.end_headers()
-            return f
-        if path.is_file():
-            stat = path.stat()
-            etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return None
-            f = open(path, "rb")
-            self.send_response(200)
-            self.send_header("Content-Type", self.guess_type(str(path)))
-            self.send_header("Content-Length", str(stat.st_size))
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return f
-        return super().send_head()
+        self.send_header("Content-Length", str(stat.st_size))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", modified)
+        self.end_headers()
+        return f
 
     def log_message(self, format, *args):
         if not self.quiet:
