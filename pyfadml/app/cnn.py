@@ -279,7 +279,7 @@ class CNNSection(pn.viewable.Viewer):
         W = pn.widgets
         self.image_editor = PixelEditor(value=lecture_x(), values=[-1.0, 1.0], cmap="ink", vmin=-1.0, vmax=1.0,
                                         show_values=True, cell_size=34, grid_id="conv-input",
-                                        label="Input image X: click a pixel (black +1 ↔ white −1)")
+                                        label="Input image X (click a pixel: black +1 ↔ white −1)")
         self.kernel_editor = PixelEditor(value=conv.preset_kernel("x"), values=[-1.0, 0.0, 1.0],
                                          cmap="diverging", show_values=True, cell_size=44, grid_id="conv-kernel",
                                          label="Kernel K: click a cell (−1 → 0 → +1)")
