@@ -167,7 +167,7 @@ PANEL_DIST_KEEP = ["panel.min.js", "css/", "assets/", "bundled/theme/"]
 STRIP = {
     "bokeh": ["bokeh/server/static/", "bokeh/sphinxext/", "bokeh/sampledata/"],
     "panel": ["panel/dist/", "panel/tests/"],
-    "param": [],
+    "pyfadml": ["pyfadml/app/web/"],     # the page's own files, served from the site root
 }
 # Wheels whose modules ship as sourceless .pyc (third-party); pyfadml keeps its sources.
 KEEP_SOURCES = {"pyfadml"}
