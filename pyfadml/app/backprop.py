@@ -142,6 +142,11 @@ def matrix_html(name: str, caption: str, M, *, row_label: str = "", col_label: s
     return "".join(out)
 
 
+def _loss_text(v: float) -> str:
+    """0.1234 for the usual losses; 1.23e+05 when training has blown up (keeps the layout intact)."""
+    return f"{v:.4f}" if np.isfinite(v) and abs(v) < 1000 else f"{v:.3g}"
+
+
 def _sym(s: str) -> str:
     return f'<span class="sym">{s}</span>'
 
@@ -480,8 +485,8 @@ class BackpropSection(pn.viewable.Viewer):
             return
         d = self.demo
         stats = [("step", "Step", row["step"], f"{row['step']:,}"),
-                 ("train-loss", "Train loss", row["train_loss"], f"{row['train_loss']:.4f}"),
-                 ("test-loss", "Test loss", row["test_loss"], f"{row['test_loss']:.4f}"),
+                 ("train-loss", "Train loss", row["train_loss"], _loss_text(row["train_loss"])),
+                 ("test-loss", "Test loss", row["test_loss"], _loss_text(row["test_loss"])),
                  ("train-acc", "Train acc.", row["train_acc"], f"{100 * row['train_acc']:.1f}%"),
                  ("test-acc", "Test acc.", row["test_acc"], f"{100 * row['test_acc']:.1f}%")]
         cells = "".join(
@@ -533,7 +538,7 @@ class BackpropSection(pn.viewable.Viewer):
             f'data-batch="{N}">Step {r["step"]}: its mini-batch of N = {N} examples (training rows {idx}'
             f'{", ..." if N > n else ""}; labels y = {labels}{", ..." if N > n else ""}), forward with the '
             f'weights before the update, then backward. Showing the first {n} examples as columns; batch '
-            f'loss = {r["loss"]:.4f}.</p>')
+            f'loss = {_loss_text(r["loss"])}.</p>')
         sigma = "softmax" if out else ACTIVATION_NAMES.get(r["activation"], r["activation"])
         prev = "x" if l == 1 else _sup("a", l - 1)
         self._p_forward.object = ('<div class="op">'
