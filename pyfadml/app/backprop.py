@@ -4,10 +4,11 @@ The state and every number come from :class:`pyfadml.demos.mlp.MLPDemo`; this mo
 Plots are built once and then updated through their ``ColumnDataSource`` (``data`` item assignment and
 ``stream``); only the hidden-neuron figure is resized when the architecture changes.
 
-Live training runs as a periodic callback (``pn.state.add_periodic_callback``): each tick trains for at
-most :data:`BURST_SECONDS` (or ``steps_per_frame`` steps), refreshes the plots and then awaits, so that in the
-browser, where Python runs in a Web Worker and a busy loop would block every message, clicks are handled
-between ticks (pause takes effect at the next tick boundary).
+Live training runs in frames (:meth:`BackpropSection.frame`): a burst of at most :data:`BURST_SECONDS`
+(or ``steps_per_frame`` steps), then a refresh. In the browser, where Python runs in a Web Worker and a busy
+loop would block every message from the page, the frames come from an asyncio loop that sleeps after every
+frame, so a click on Pause is handled within one frame; on a Bokeh server (``panel serve``) they come from
+``pn.state.add_periodic_callback``, which holds the document lock as server callbacks must.
 """
 from __future__ import annotations
 
