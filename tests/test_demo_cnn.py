@@ -223,3 +223,22 @@ def test_section_shows_the_demos_numbers():
     assert list(s._prev_src.data["step"]) == [0, 1, 2]
     s.dataset = "digits"
     assert s.draw_editor.value.shape == (8, 8) and s.demo.n_classes == 10
+
+
+def test_section_reports_divergence_and_recovers_on_reset():
+    pytest.importorskip("panel")
+    from pyfadml.app.cnn import CNNSection
+    s = CNNSection(n_samples=120)
+    s.demo.lr = 1e30                                 # far beyond the slider, to force NaNs
+    for _ in range(10):
+        s.step()
+        if s.error:
+            break
+    assert s.error and "diverged" in s.error
+    assert 'data-diverged="1"' in s._stats.object and "training diverged" in s._stats.object
+    for _, p, _ in s.demo.model.parameters():
+        assert np.all(np.isfinite(p))
+    s.reset()
+    assert s.error is None and 'data-diverged="0"' in s._stats.object
+    s.step()
+    assert s.demo.step_count == 1 and s.error is None
