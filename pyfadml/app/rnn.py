@@ -37,6 +37,7 @@ from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
 BURST_SECONDS = 0.035
 PERIOD_MS = 40
 EVAL_EVERY = 1.5              # seconds between test-set evaluations while playing
+DRAW_EVERY = 0.3              # seconds between plot refreshes while playing
 HEATMAP_ROWS = 240            # training steps shown in a gradient heatmap (evenly spread over the run)
 LOG_LOW, LOG_HIGH = -8.0, 4.0  # colour range of log10 ||dL/dh_t||
 EXAMPLES_M2O = 16             # test sentences in the many-to-one prediction plot
@@ -114,6 +115,11 @@ def _fmt(v: float, digits: int = 3) -> str:
     if v is None or not math.isfinite(v):
         return "—"
     return f"{v:.{digits}g}"
+
+
+def _num(v: float, sign: str = "") -> str:
+    """Two decimals with a typographic minus (``sign="+"`` also shows the plus)."""
+    return f"{v:{sign}.2f}".replace("-", "\u2212")
 
 
 def _stat(key: str, label: str, value, text: str) -> str:
@@ -232,6 +238,7 @@ class RNNSection(pn.viewable.Viewer):
         self.frames = 0
         self._cb = None
         self._last_eval = 0.0
+        self._last_draw = 0.0
         self._tick_ms = 0.0
         self._seq_first: dict | None = None
         self._race_row: dict | None = None
@@ -402,13 +409,17 @@ class RNNSection(pn.viewable.Viewer):
             self._refresh_seq() if which == "seq" else self._refresh_race()
             return
         now = time.perf_counter()
-        evaluate = now - self._last_eval >= EVAL_EVERY
-        if evaluate:
-            self._last_eval = now
-        if which == "seq":
-            self._refresh_seq(evaluate=evaluate)
-        else:
-            self._refresh_race(evaluate=evaluate)
+        # Drawing (and sending the plots to the page) costs about as much as training: do it a few times
+        # a second, and train in the ticks between.
+        if now - self._last_draw >= DRAW_EVERY:
+            self._last_draw = now
+            evaluate = now - self._last_eval >= EVAL_EVERY
+            if evaluate:
+                self._last_eval = now
+            if which == "seq":
+                self._refresh_seq(evaluate=evaluate)
+            else:
+                self._refresh_race(evaluate=evaluate)
         self._tick_ms = 1000.0 * (time.perf_counter() - t0)
         await asyncio.sleep(0.002)
 
@@ -456,7 +467,7 @@ class RNNSection(pn.viewable.Viewer):
         _style(loss)
         self.seq_loss_fig = loss
 
-        pred = _figure(width=430, height=250)
+        pred = _figure(width=430, height=250, x_range=Range1d(-0.7, 15.7), y_range=Range1d(-0.08, 1.08))
         self._pred_src = ColumnDataSource(dict(x=[], pred=[], target=[]))
         self._target_line = pred.line("x", "target", source=self._pred_src, color="#94a3b8", line_width=1.5)
         t_marks = pred.scatter("x", "target", source=self._pred_src, marker="square", size=10, fill_color=None,
@@ -711,7 +722,8 @@ class RNNSection(pn.viewable.Viewer):
             if not data["step"] or data["step"][-1] != row["step"]:
                 self._acc_src.stream(dict(step=[row["step"]], RNN=[row["RNN_acc"]], LSTM=[row["LSTM_acc"]]))
         self._draw_heatmaps()
-        self._refresh_lstm()
+        if self.playing != "race" or self._tabs.active == 2:
+            self._refresh_lstm()
         self._update_race_stats()
         self.frames += 1
 
@@ -775,7 +787,7 @@ class RNNSection(pn.viewable.Viewer):
             state = (f'<div class="state" data-testid="race-message"><span class="dot"></span>Paused. '
                      f'T = {r.T}, RNN recurrent scale {r.recurrent_scale:g}, '
                      f'{"clipping at " + format(clip, "g") if clip else "no clipping"}; chance is '
-                     f'{100 * r.chance:.0f}%</div>')
+                     f'{100 * r.chance:.1f}%</div>')
         self._race_stats.object = (
             f'<div class="stats" data-testid="race-stats" data-step="{r.step_count}" data-T="{r.T}" '
             f'data-scale="{r.recurrent_scale!r}" data-clip="{clip!r}" data-optimizer="{r.optimizer_name}" '
@@ -851,8 +863,8 @@ class RNNSection(pn.viewable.Viewer):
             f'data-step="{g["step"]}">Test sequence {ex}: the class to remember is <b>{g["label"]}</b>; the LSTM '
             f'says <b>{pred}</b> ({100 * float(g["probs"][pred]):.0f}%) after step {g["step"]} of training. '
             f'Values of unit {j} at t = {t} (red square in the heatmaps): the new cell state is '
-            f'f·c<sub>t−1</sub> + i·g = {v["f"]:.2f}·{v["c_prev"]:+.2f} + {v["i"]:.2f}·{v["g"]:+.2f} = '
-            f'{v["c"]:+.2f}.</p>')
+            f'f·c<sub>t−1</sub> + i·g = {_num(v["f"])}·({_num(v["c_prev"], "+")}) + {_num(v["i"])}·'
+            f'({_num(v["g"], "+")}) = {_num(v["c"], "+")}.</p>')
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout
@@ -979,9 +991,10 @@ class RNNSection(pn.viewable.Viewer):
         self._lstm_info = html("", margin=(0, 5))
         lstm_controls = pn.Column(
             heading("Show", 0), lw["example"], lw["t"], lw["unit"],
-            html("<p class='muted'>Train the race (previous tab) and come back: the forget gate of the units "
-                 "that hold the first input goes to 1 (keep), the input gate opens at t = 0 (write) and the "
-                 "cell state carries the class to the end.</p>", margin=(10, 5, 0, 5)),
+            html("<p class='muted'>Train the race (previous tab) and come back. Look for units whose cell state "
+                 "is set at t = 0 (input gate open: write) and then carried unchanged to the end (forget gate "
+                 "near 1: keep), whatever the distractors. Move the time step and the unit to read their "
+                 "values in the diagram.</p>", margin=(10, 5, 0, 5)),
             width=280, stylesheets=card, margin=(0, 16, 0, 0))
         lstm_main = pn.Column(
             html(LSTM_INTRO, margin=(0, 5)), self._lstm_info,

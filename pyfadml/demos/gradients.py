@@ -151,7 +151,7 @@ def explain_divergence(err: DivergenceError, *, model: str, clip_norm: float | N
         text = (f"Exploding gradients. At step {err.step} the {model}'s gradient norm reached {err.grad_norm:.2e}: "
                 f"flowing back through {T} time steps it was multiplied again and again by the recurrent "
                 f"weights (recurrent scale {recurrent_scale:g}), so it grew step after step (the bright band "
-                f"on the left of the heatmap). The SGD update (learning rate x gradient) would move the weights by "
+                f"on the left of the heatmap). The SGD update (learning rate × gradient) would move the weights by "
                 f"{err.value:.2e}, {err.ratio:.1e} times their own size. Nothing overflows in a tanh RNN, but "
                 f"such a step throws every unit into saturation (tanh' = 0): the gradient dies and the network "
                 f"stops learning. Training is paused before that step.")
