@@ -15,6 +15,10 @@ Fixtures: ``site_dir`` (session), ``server_url`` (session), ``browser`` (session
 HTTP >= 400), page error, console error, worker error or CSP violation.  A test that provokes an
 error on purpose declares it with ``problems.allow(regex)``.
 
+Never use ``page.wait_for_function``: its predicate runs through eval, which the site's CSP
+forbids (and the attempt counts as a CSP violation).  Wait on locators (``body[data-busy="0"]``)
+or poll attributes instead; ``page.evaluate`` / ``locator.evaluate`` are fine.
+
 Helpers: fixture ``ui`` (``ui.widget(label)``, ``ui.click(label)``, ``ui.section(label)``,
 ``ui.text(selector)``, ``ui.wait_for_python()``), also plain functions in this module.  Playwright's CSS and text selectors pierce the open shadow roots that
 Bokeh/Panel render into, so plain selectors work.
