@@ -265,11 +265,38 @@ class CNNSection(pn.viewable.Viewer):
         self._tick_ms = 0.0
         self.frames = 0
         self._previous: dict | None = None        # the last run's test-accuracy curve, for comparison
+        self.cnn_ready = False
         self._build_conv_part()
-        self._build_cnn_part()
-        self._build_layout()
+        self._cnn_slot = pn.Column(
+            pn.pane.HTML("<p class='muted' data-testid='cnn-preparing'>Preparing the CNN: generating the "
+                         "shapes and building the network…</p>", stylesheets=[theme.PROSE_CSS, theme.CARD_CSS],
+                         sizing_mode="stretch_width"),
+            sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+        self._layout = pn.Column(self._conv_layout(), self._cnn_slot, sizing_mode="stretch_width")
         self._update_conv()
+        if pn.state.curdoc is None:
+            self._build_cnn()                      # plain Python (tests, notebooks): everything at once
+        else:
+            # In a live page, part 1 is sent first and part 2 follows a moment later, so the section
+            # appears without waiting for the data set and the dozen plots of the CNN.
+            pn.state.execute(self._build_cnn_later)
+
+    async def _build_cnn_later(self) -> None:
+        await asyncio.sleep(0.05)
+        self._build_cnn()
+
+    def _build_cnn(self) -> None:
+        if self.cnn_ready:
+            return
+        t0 = time.perf_counter()
+        self._build_cnn_part()
+        t1 = time.perf_counter()
+        self.cnn_ready = True
+        self._cnn_slot.objects = [self._cnn_layout()]
+        t2 = time.perf_counter()
         self._on_new_demo()
+        self._build_ms = (1000 * (t1 - t0), 1000 * (t2 - t1), 1000 * (time.perf_counter() - t2))
+        self._update_stats()
 
     # =========================================================================================
     # part 1: convolution explorer
@@ -651,6 +678,8 @@ class CNNSection(pn.viewable.Viewer):
     @param.depends("dataset", "variations", "n_samples", "filters1", "filters2", "kernel_size", "first_layer",
                    "seed", watch=True)
     def _settings_changed(self):
+        if not self.cnn_ready:
+            return                          # the demo is built from the params when part 2 is built
         self._keep_previous()
         self.playing = False
         self._stop_loop()
@@ -661,15 +690,20 @@ class CNNSection(pn.viewable.Viewer):
 
     @param.depends("lr", watch=True)
     def _lr_changed(self):
+        if not self.cnn_ready:
+            return
         self.demo.lr = float(self.lr)
 
     @param.depends("batch_size", watch=True)
     def _batch_changed(self):
+        if not self.cnn_ready:
+            return
         self.demo.batch_size = int(self.batch_size)
 
     @param.depends("map_source", "test_index", watch=True)
     def _map_input_changed(self):
-        self._update_maps()
+        if self.cnn_ready:
+            self._update_maps()
 
     def _keep_previous(self) -> None:
         """Remember this run's test-accuracy curve, to compare the next run with (same dataset only)."""
@@ -683,6 +717,7 @@ class CNNSection(pn.viewable.Viewer):
     # -------- buttons and the loop --------------------------------------------------------------
 
     def play(self, event=None) -> None:
+        self._build_cnn()
         if self.playing:
             return
         self.playing = True
@@ -696,6 +731,8 @@ class CNNSection(pn.viewable.Viewer):
         """Stop training (and the step-through animation); the views show the last step."""
         if self.sliding:
             self.sliding = False
+        if not self.cnn_ready:
+            return
         was = self.playing
         self.playing = False
         self._stop_loop()
@@ -704,6 +741,7 @@ class CNNSection(pn.viewable.Viewer):
             self.refresh()
 
     def step(self, event=None) -> None:
+        self._build_cnn()
         self.playing = False
         self._stop_loop()
         self._sync_buttons()
@@ -714,6 +752,7 @@ class CNNSection(pn.viewable.Viewer):
         self.refresh()
 
     def reset(self, event=None) -> None:
+        self._build_cnn()
         self._keep_previous()
         self.playing = False
         self._stop_loop()
@@ -915,20 +954,21 @@ class CNNSection(pn.viewable.Viewer):
             f'data-test-acc="{row["test_acc"]!r}" data-playing="{int(self.playing)}" '
             f'data-diverged="{int(bool(self.error))}" data-frames="{self.frames}" '
             f'data-tick-ms="{self._tick_ms:.1f}" data-eval-ms="{1000 * self._eval_seconds:.1f}" '
-            f'data-sps="{d.steps_per_second:.2f}">{cells}</div>'
+            f'data-sps="{d.steps_per_second:.2f}" '
+            f'data-build-ms="{",".join(f"{v:.0f}" for v in getattr(self, "_build_ms", ()))}">{cells}</div>'
             f'{state}')
 
     # =========================================================================================
     # layout
     # =========================================================================================
 
-    def _build_layout(self) -> None:
+    @staticmethod
+    def _html(text, **kw):
+        return pn.pane.HTML(text, stylesheets=[theme.PROSE_CSS], margin=kw.pop("margin", (0, 5)), **kw)
+
+    def _conv_layout(self):
         card = [theme.CARD_CSS]
-        prose = [theme.PROSE_CSS]
-
-        def html(text, **kw):
-            return pn.pane.HTML(text, stylesheets=prose, margin=kw.pop("margin", (0, 5)), **kw)
-
+        html = self._html
         conv_controls = pn.Column(
             self._image_select, self._kernel_select, self._kernel_text, self._kernel_msg,
             self._relu_box, self._pool_box, width=260, margin=(0, 10, 0, 0))
@@ -953,6 +993,11 @@ class CNNSection(pn.viewable.Viewer):
             self._explain,
             stylesheets=card, sizing_mode="stretch_width")
 
+        return conv_card
+
+    def _cnn_layout(self):
+        card = [theme.CARD_CSS]
+        html = self._html
         w = self._widgets
         controls = pn.Column(
             html("<h3>Data</h3>"), w["dataset"],
@@ -1000,9 +1045,8 @@ class CNNSection(pn.viewable.Viewer):
             html("<h3>Draw your own input</h3>"),
             draw,
             sizing_mode="stretch_width")
-        cnn_card = pn.Row(controls, pn.Column(cnn_main, stylesheets=card, sizing_mode="stretch_width"),
-                          sizing_mode="stretch_width", margin=(16, 0, 0, 0))
-        self._layout = pn.Column(conv_card, cnn_card, sizing_mode="stretch_width")
+        return pn.Row(controls, pn.Column(cnn_main, stylesheets=card, sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width")
 
     def __panel__(self):
         return self._layout

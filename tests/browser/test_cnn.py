@@ -27,9 +27,11 @@ def _wait_python(page, timeout_ms: int = 60_000) -> None:
 
 
 def _open_section(page):
+    """Open the section; part 1 comes first, part 2 (the CNN) is built a moment later."""
     exact = re.compile(r"^\s*" + re.escape(SECTION) + r"\s*$")
     page.locator("a, button, .bk-tab, [role=tab]").filter(has_text=exact).first.click()
     page.locator("[data-testid=conv-summary]").first.wait_for(state="attached", timeout=90_000)
+    page.locator("[data-testid=cnn-stats]").first.wait_for(state="attached", timeout=90_000)
     _wait_python(page)
 
 
