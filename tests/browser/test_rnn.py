@@ -113,9 +113,8 @@ def test_each_mode_trains_in_the_page(app_page):
         _click(page, "Play")
         _wait_stat(page, "seq-stats", lambda d: int(d["evalStep"]) >= MODE_STEPS[mode])
         _click(page, "Pause")
-        wait_for_python(page)
-        d = _stats(page, "seq-stats")
-        assert d["playing"] == "0" and d["diverged"] == "0"
+        d = _wait_stat(page, "seq-stats", lambda d: d["playing"] == "0", 30_000)
+        assert d["diverged"] == "0"
         first, last = float(d["firstLoss"]), float(d["loss"])
         assert last < 0.7 * first, f"{mode}: test loss {first:.4f} -> {last:.4f} after {d['evalStep']} steps"
         # the unfolded view shows this mode's sequence length worth of inputs, from the library
@@ -131,8 +130,7 @@ def test_lstm_beats_rnn_on_the_memory_task_and_the_heatmap_covers_every_step(app
     _click(page, "Play")
     _wait_stat(page, "race-stats", lambda d: int(d["step"]) >= LSTM_STEPS)
     _click(page, "Pause")
-    wait_for_python(page)
-    d = _stats(page, "race-stats")
+    d = _wait_stat(page, "race-stats", lambda d: d["playing"] == "0", 30_000)
     rnn, lstm, chance = float(d["rnnAcc"]), float(d["lstmAcc"]), float(d["chance"])
     assert lstm >= LSTM_MIN and lstm - rnn >= GAP, f"LSTM {lstm:.3f}, RNN {rnn:.3f} (chance {chance:.3f})"
     # heatmap: data for every time step of every shown training step, for both models
@@ -172,6 +170,5 @@ def test_exploding_gradients_pause_with_a_message_and_the_page_stays_responsive(
     _click(page, "Turn on clipping and continue")
     _wait_stat(page, "race-stats", lambda d: d["clip"] == "1.0" and int(d["step"]) >= step + 5, 60_000)
     _click(page, "Pause")
-    wait_for_python(page)
-    d = _stats(page, "race-stats")
-    assert d["diverged"] == "0" and d["playing"] == "0"
+    d = _wait_stat(page, "race-stats", lambda d: d["playing"] == "0", 30_000)
+    assert d["diverged"] == "0"
