@@ -732,7 +732,12 @@ class RNNSection(pn.viewable.Viewer):
         profile = {"t": list(range(r.T))}
         self._heat_info = {}
         for name in MODELS:
-            steps, norms = r.grad_heatmap(name)
+            rows, all_steps = r.grad_rows[name], r.grad_steps[name]
+            if len(rows) > HEATMAP_ROWS:              # pick evenly spread rows before stacking them
+                idx = np.linspace(0, len(rows) - 1, HEATMAP_ROWS).round().astype(int)
+                rows, all_steps = [rows[i] for i in idx], [all_steps[i] for i in idx]
+            steps = np.asarray(all_steps)
+            norms = np.stack(rows) if rows else np.zeros((0, r.T))
             src = self._heat_src[name]
             f = self.heat_figs[name]
             if len(steps) == 0:
@@ -741,9 +746,6 @@ class RNNSection(pn.viewable.Viewer):
                 profile[name] = [float("nan")] * r.T
                 self._heat_info[name] = (0, 0)
                 continue
-            if len(steps) > HEATMAP_ROWS:
-                idx = np.linspace(0, len(steps) - 1, HEATMAP_ROWS).round().astype(int)
-                steps, norms = steps[idx], norms[idx]
             with np.errstate(divide="ignore", invalid="ignore"):
                 logn = np.log10(norms)
             logn = np.where(np.isneginf(logn), LOG_LOW, logn)
