@@ -380,9 +380,29 @@ def _pixels(text: str) -> np.ndarray:
     return np.array([[float(v) for v in img.split(",")] for img in text.split(";")])
 
 
+def _run(coro) -> None:
+    """Run a coroutine to completion in a thread of its own: the browser tests' Playwright keeps an event
+    loop running in the main thread for the whole session, and asyncio.run refuses to nest."""
+    import asyncio
+    import threading
+
+    errors = []
+
+    def target():
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:       # re-raised in the test's thread
+            errors.append(exc)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
 def test_section_trains_in_ticks_and_shows_the_library_values():
     pytest.importorskip("panel")
-    import asyncio
     from types import SimpleNamespace
 
     from pyfadml.app.vae import VAESection
@@ -391,7 +411,7 @@ def test_section_trains_in_ticks_and_shows_the_library_values():
     assert _data(s._stats.object, "data-step") == "0"
     s.playing = True
     for _ in range(3):
-        asyncio.run(s._tick())
+        _run(s._tick())
     s.pause()
     d = s.demo
     assert d.step_count > 0 and _data(s._stats.object, "data-step") == str(d.step_count)
@@ -416,8 +436,6 @@ def test_section_trains_in_ticks_and_shows_the_library_values():
 
 def test_section_divergence_pauses_and_explains():
     pytest.importorskip("panel")
-    import asyncio
-
     from pyfadml.app.vae import VAESection
 
     s = VAESection()
@@ -425,7 +443,7 @@ def test_section_divergence_pauses_and_explains():
     s.playing = True
     with np.errstate(all="ignore"):
         for _ in range(20):
-            asyncio.run(s._tick())
+            _run(s._tick())
             if s.error:
                 break
     assert s.error and "diverged" in s.error and not s.playing
