@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from html.parser import HTMLParser
 
 import numpy as np
@@ -239,5 +240,10 @@ def test_browser_loop_yields_and_stops_on_pause(section):
         await asyncio.wait_for(task, timeout=1.0)     # it ends on its own, no cancellation
         return frames
 
-    frames = asyncio.run(scenario())
+    # In its own thread: a Playwright test earlier in the session may leave an event loop running here.
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(frames=asyncio.run(scenario())))
+    thread.start()
+    thread.join(timeout=30)
+    frames = out["frames"]
     assert frames >= 3 and section.demo.step_count > 0 and not section.playing
