@@ -142,8 +142,10 @@ def test_live_training_reaches_90_percent_and_predicts_a_drawing(app_page):
     _wait_python(page)
     steps = int(_attr(page, stats, "data-step"))
     print(f"\nCNN section: test accuracy {float(acc):.3f} after {steps} steps, {elapsed:.1f} s in the page")
-    assert float(_attr(page, stats, "data-test-acc")) >= 0.9
+    assert float(acc) >= 0.9                       # the page reported >= 90 % on the test set
     assert steps > 0
+    # (training went on until Pause took effect: the last evaluation may sit a little either side of 90 %)
+    assert float(_attr(page, stats, "data-test-acc")) >= 0.8
     # the kernels shown were updated by training, the confusion matrix agrees with the accuracy
     assert _attr(page, "[data-testid=kernels-caption]", "data-checksum") != start_kernels
     cm = "[data-testid=confusion]"
