@@ -25,7 +25,7 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.models import (
-    ColorBar, ColumnDataSource, FixedTicker, Legend, LegendItem, LinearColorMapper, Range1d, Span,
+    ColorBar, ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, LinearColorMapper, Range1d, Span,
 )
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
@@ -442,8 +442,10 @@ class RNNSection(pn.viewable.Viewer):
         u.segment("x0", "y0", "x1", "y1", source=self._u_arrows, line_color="#94a3b8", line_width=1.4)
         self._u_heads = ColumnDataSource(dict(x=[], y=[], angle=[]))
         u.scatter("x", "y", source=self._u_heads, marker="triangle", angle="angle", size=7, color="#94a3b8")
-        self._u_cells = ColumnDataSource(dict(x=[], y=[], w=[], h=[], fill=[], v=[]))
-        u.rect("x", "y", "w", "h", source=self._u_cells, fill_color="fill", line_color="white", line_width=0.5)
+        self._u_cells = ColumnDataSource(dict(x=[], y=[], w=[], h=[], fill=[], v=[], j=[]))
+        cells = u.rect("x", "y", "w", "h", source=self._u_cells, fill_color="fill", line_color="white",
+                       line_width=0.5)
+        u.add_tools(HoverTool(renderers=[cells], tooltips=[("t", "@x"), ("unit", "@j"), ("h_t", "@v{0.000}")]))
         self._u_boxes = ColumnDataSource(dict(x=[], y=[], w=[], h=[], fill=[], line=[]))
         u.rect("x", "y", "w", "h", source=self._u_boxes, fill_color="fill", line_color="line", line_width=1.2)
         self._u_text = ColumnDataSource(dict(x=[], y=[], text=[], color=[], size=[]))
@@ -555,16 +557,16 @@ class RNNSection(pn.viewable.Viewer):
         d = self.seq
         T, H = u["T"], u["h"].shape[1]
         cell_h = 3.0 / H                         # the hidden column spans y in [0, 3]
-        xs, ys, fills, vs = [], [], [], []
+        xs, ys, vs, js = [], [], [], []
         h = u["h"]
-        colors = _hex_colors(h)                  # (T*H) row-major: t, then unit
+        fills = _hex_colors(h)                   # (T*H) row-major: t, then unit
         for t in range(T):
             for j in range(H):
                 xs.append(t)
                 ys.append((j + 0.5) * cell_h)
                 vs.append(float(h[t, j]))
-        fills = colors
-        self._u_cells.data = dict(x=xs, y=ys, w=[0.62] * len(xs), h=[cell_h] * len(xs), fill=fills, v=vs)
+                js.append(j)
+        self._u_cells.data = dict(x=xs, y=ys, w=[0.62] * len(xs), h=[cell_h] * len(xs), fill=fills, v=vs, j=js)
         # input and output boxes
         bx, by, bw, bh, bf, bl = [], [], [], [], [], []
         tx, ty, tt, tc, ts = [], [], [], [], []
@@ -956,8 +958,9 @@ class RNNSection(pn.viewable.Viewer):
             self._task_text, self._seq_stats,
             html("<h3>Unfolded over time</h3><p class='muted'>The same cell at every time step, for one test "
                  "sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue positive, "
-                 "orange negative), passed to the next step. Bottom: the inputs x<sub>t</sub>. Top: the "
-                 "outputs y<sub>t</sub> (green right, red wrong) and, above them, the targets.</p>",
+                 "orange negative; point at one to read its value), passed to the next step. Bottom: the "
+                 "inputs x<sub>t</sub>. Top: the outputs y<sub>t</sub> (green right, red wrong) and, above "
+                 "them, the targets.</p>",
                  margin=(0, 5)),
             pn.pane.Bokeh(self.unfold_fig),
             pn.Row(pn.Column(html("<h3>Loss</h3><p class='muted'>Mean loss on the whole train and test sets "
