@@ -19,7 +19,7 @@ __all__ = [
 
 def _class_sizes(n: int, k: int) -> np.ndarray:
     """Split ``n`` samples into ``k`` class sizes that differ by at most one."""
-    sizes = np.full(k, n // k, dtype=np.int64)
+    sizes = np.full(k, n // k, dtype=np.intp)
     sizes[: n % k] += 1
     return sizes
 
