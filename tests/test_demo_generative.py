@@ -467,3 +467,17 @@ def test_section_settings_rebuild_the_models():
     assert s.demo.latent == 8 and "principal axis 1" in s.latent_figs["vae"].xaxis[0].axis_label
     s.beta = 1.0
     assert s.demo.beta == 1.0
+
+
+def test_prior_realism_the_vae_can_be_sampled_the_ae_less(trained8):
+    g = trained8
+    r = g.prior_realism(200, seed=0)
+    z = np.random.default_rng(0).standard_normal((200, 8))
+    assert r["vae"] == pytest.approx(np.median(g.distance_to_data(g.vae.decode(z))))
+    T = g.X_train
+    for img in g.vae.decode(z[:3]):
+        assert g.distance_to_data(img[None])[0] == pytest.approx(np.sqrt(((T - img) ** 2).sum(axis=1).min()),
+                                                                 rel=1e-4)
+    assert r["test"] == pytest.approx(np.median(g.distance_to_data(g.X_test)))
+    # d = 8: the VAE's prior draws decode much closer to real digits than the AE's
+    assert r["test"] < r["vae"] < r["ae"] and r["ae"] - r["vae"] > 0.2

@@ -35,14 +35,15 @@ from pyfadml.demos.generative import (
 BURST_SECONDS = 0.2          # training time per tick (then at most one refresh group, then yield)
 PERIOD_MS = 40               # tick period
 STATS_EVERY = 0.5            # seconds between updates of the numbers and the loss curves
-REFRESH_EVERY = {"training": 1.5, "latent": 2.0, "samples": 3.0, "anomaly": 4.0, "recognised": 4.0}
+REFRESH_EVERY = {"training": 1.5, "latent": 2.0, "samples": 3.0, "anomaly": 4.0, "scores": 4.0}
 """While playing, each tick refreshes at most one group of plots, the most overdue of these (seconds):
 the test-set numbers and reconstruction grid, the latent planes, the decoded images (click, prior samples,
-variations), the anomaly histogram and the nearest-neighbour score. On pause everything is refreshed."""
+variations), the anomaly histogram and the nearest-neighbour scores. On pause everything is refreshed."""
 IMAGE_PX = 44                # screen pixels per image side in the grids
 EDITOR_PX = 208              # the drawing (and its reconstruction beside it), screen pixels a side
 N_PRIOR = 8                  # prior samples drawn per click
 N_VARIATIONS = 8
+N_REALISM = 200              # prior draws behind the "can it be sampled" distances
 
 LATENT_SIZES = [2, 3, 4, 8, 16]
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1]
@@ -74,7 +75,8 @@ LATENT_TEXT = """
 show \\(\\sigma\\) for one image of each class. The dashed circles are 1 and 2 standard deviations of the prior
 \\(N(0, I)\\). <b>Click anywhere on a plane</b> to decode that point, or <b>sample from the prior</b>: the same
 \\(z\\) go through both decoders. The VAE was trained to fill that disc with meaningful codes, so its samples look
-like data; nothing asked the autoencoder to, so parts of the disc decode to no digit at all.</p>
+like data; nothing asked the autoencoder to: its codes sit wherever training put them (compare their means and
+spreads below with the prior's 0 and 1).</p>
 """
 
 VARIATIONS_TEXT = """
@@ -520,6 +522,7 @@ class VAESection(pn.viewable.Viewer):
         self._decoded_caption = {k: html("", margin=(0, 5)) for k in ("ae", "vae")}
         self._code_stats = html("", margin=(4, 5), sizing_mode="stretch_width")
         self._prior_caption = html("", margin=(0, 5))
+        self._realism = html("", margin=(4, 5), sizing_mode="stretch_width")
 
         def plane(kind):
             fig, _, _ = self._decoded[kind]
@@ -533,6 +536,7 @@ class VAESection(pn.viewable.Viewer):
             self._code_stats,
             pn.Row(self._sample_btn, self._prior_caption, margin=(8, 0, 0, 0)),
             pn.pane.Bokeh(self.prior_fig),
+            self._realism,
             stylesheets=card, sizing_mode="stretch_width", margin=(16, 0, 0, 0),
         )
 
@@ -637,7 +641,7 @@ class VAESection(pn.viewable.Viewer):
         now = time.perf_counter()
         work = {"training": self._refresh_training, "latent": self._update_latent,
                 "samples": self._refresh_samples, "anomaly": lambda: self._update_anomaly(recompute=True),
-                "recognised": self._refresh_recognised}
+                "scores": self._refresh_scores}
         with np.errstate(all="ignore"):
             for name in groups:
                 t = time.perf_counter()
@@ -663,9 +667,17 @@ class VAESection(pn.viewable.Viewer):
         self._update_prior()
         self._update_variations()
 
-    def _refresh_recognised(self) -> None:
+    def _refresh_scores(self) -> None:
         d = self.demo
         self._recognised = d.recognised_fraction("vae")
+        r = d.prior_realism(N_REALISM)
+        self._realism.object = (
+            f'<p class="muted" data-testid="prior-realism" data-vae="{r["vae"]!r}" data-ae="{r["ae"]!r}" '
+            f'data-test="{r["test"]!r}">Can the prior be sampled? Median distance of {N_REALISM} decoded draws '
+            f'z ~ N(0, I) to their nearest training image: <b style="color:{VAE_COLOR}">VAE {r["vae"]:.2f}</b>, '
+            f'<b style="color:{AE_COLOR}">AE {r["ae"]:.2f}</b>; a real test image: {r["test"]:.2f}. With d = 2 both '
+            'decoders turn the whole disc into digit-like blurs; with more latent dimensions the AE\'s draws fall '
+            'where it never put a code and decode further from any digit.</p>')
 
     def _evaluate(self) -> None:
         self._row = self.demo.evaluate()

@@ -145,6 +145,7 @@ class GenerativeDemo:
         self._projection: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._test_cache: dict[str, tuple[int, dict]] = {}
         self._mean_image_error: float | None = None
+        self._test_distance: float | None = None
 
     # ------------------------------------------------------------------------------------------
     # settings that may change during a run
@@ -309,6 +310,29 @@ class GenerativeDemo:
             diff = self.X_test.astype(np.float64) - self.X_train.mean(axis=0, dtype=np.float64)
             self._mean_image_error = float(np.mean(0.5 * np.sum(diff * diff, axis=1)))
         return self._mean_image_error
+
+    def distance_to_data(self, images) -> np.ndarray:
+        """Euclidean distance from each image ((n, H, W) or (n, D)) to its nearest training image, (n,)."""
+        X = self._images(images, "GenerativeDemo.distance_to_data: images").astype(np.float32)
+        T = self.X_train.astype(np.float32)
+        d2 = np.sum(X * X, axis=1)[:, None] - 2.0 * (X @ T.T) + np.sum(T * T, axis=1)[None, :]
+        return np.sqrt(np.maximum(d2.min(axis=1), 0.0)).astype(np.float64)
+
+    def prior_realism(self, n: int = 200, *, seed: int = 0) -> dict:
+        """Can the model be sampled? Median distance of ``n`` decoded prior draws z ~ N(0, I) to their nearest
+        training image, for each model (the same z for both), beside the same median for the real test images.
+
+        Returns ``{"vae", "ae", "test"}``. A model whose prior draws decode to images as close to the data as
+        real test images are, can be sampled; blurry or out-of-place draws are further away.
+        """
+        n = check_int(n, "GenerativeDemo.prior_realism: n")
+        z = np.random.default_rng(check_int(seed, "GenerativeDemo.prior_realism: seed", minimum=0)) \
+            .standard_normal((n, self.latent)).astype(self.dtype)
+        if self._test_distance is None:
+            self._test_distance = float(np.median(self.distance_to_data(self.X_test)))
+        out = {kind: float(np.median(self.distance_to_data(self.models[kind].decode(z)))) for kind in MODEL_KINDS}
+        out["test"] = self._test_distance
+        return out
 
     def recognised_fraction(self, kind: str) -> float:
         """Fraction of test reconstructions whose nearest training image (Euclidean) has the right label.
