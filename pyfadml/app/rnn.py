@@ -99,8 +99,8 @@ def _style(fig) -> None:
 
 
 def _figure(**kw):
-    base = dict(toolbar_location=None, background_fill_color=theme.PANEL_BG, border_fill_color=theme.PANEL_BG,
-                outline_line_color=theme.RULE)
+    base = dict(tools="", toolbar_location=None, background_fill_color=theme.PANEL_BG,
+                border_fill_color=theme.PANEL_BG, outline_line_color=theme.RULE)
     base.update(kw)
     return figure(**base)
 
@@ -1010,7 +1010,7 @@ class RNNSection(pn.viewable.Viewer):
         lstm_tab = pn.Row(lstm_controls, lstm_main, sizing_mode="stretch_width")
 
         self._tabs = pn.Tabs(("Three modes", modes_tab), ("Vanishing & exploding gradients", race_tab),
-                             ("Inside the LSTM", lstm_tab), dynamic=False, sizing_mode="stretch_width")
+                             ("Inside the LSTM", lstm_tab), dynamic=True, sizing_mode="stretch_width")
         self._layout = pn.Column(html(INTRO, margin=(0, 5, 8, 5)), self._tabs, sizing_mode="stretch_width")
 
     def __panel__(self):
