@@ -196,3 +196,20 @@ def test_divergence_propagates_and_leaves_the_weights():
 def test_models_are_the_library_layers():
     assert isinstance(SequenceDemo(cell="rnn", n_train=16, n_test=4).layer, RNN)
     assert isinstance(SequenceDemo(cell="lstm", n_train=16, n_test=4).layer, LSTM)
+
+
+def test_the_section_draws_these_values():
+    """The page's unfolded view holds exactly the library's hidden states and outputs (no second model)."""
+    pytest.importorskip("panel")
+    from pyfadml.app.rnn import RNNSection
+
+    s = RNNSection()
+    s.mode = "many-to-many"
+    s.step_seq()
+    u = s.seq.unfold(int(s.example))
+    cells = s._u_cells.data
+    np.testing.assert_array_equal(np.array(cells["v"]).reshape(u["h"].shape), u["h"])
+    np.testing.assert_array_equal(u["h"], s.seq.layer.hiddens[0])        # the last forward was unfold's
+    np.testing.assert_array_equal(s._pred_src.data["pred"], u["pred"].astype(float))
+    np.testing.assert_array_equal(s._pred_src.data["target"], u["target"].astype(float))
+    assert f'data-step="{s.seq.step_count}"' in s._seq_stats.object

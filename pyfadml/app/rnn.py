@@ -905,7 +905,7 @@ class RNNSection(pn.viewable.Viewer):
             w.sizing_mode = "stretch_width"
 
         def button(name, kind, cb, style="solid"):
-            b = W.Button(name=name, button_type=kind, button_style=style, width=80)
+            b = W.Button(label=name, button_type=kind, button_style=style, width=80)
             b.on_click(cb)
             return b
 
@@ -917,11 +917,11 @@ class RNNSection(pn.viewable.Viewer):
         self._race_pause = button("Pause", "warning", self.pause)
         self._race_step = button("Step", "primary", self.step_race, "outline")
         self._race_reset = button("Reset", "default", self.reset_race)
-        self._clip_btn = W.Button(name="Turn on clipping and continue", button_type="primary")
+        self._clip_btn = W.Button(label="Turn on clipping and continue", button_type="primary")
         self._clip_btn.on_click(self.clip_and_continue)
-        self._force_btn = W.Button(name="Take the step anyway", button_type="danger", button_style="outline")
+        self._force_btn = W.Button(label="Take the step anyway", button_type="danger", button_style="outline")
         self._force_btn.on_click(self.force_step)
-        self._reset_btn2 = W.Button(name="Reset the race", button_type="default")
+        self._reset_btn2 = W.Button(label="Reset the race", button_type="default")
         self._reset_btn2.on_click(self.reset_race)
         self._race_actions = pn.Row(self._clip_btn, self._force_btn, self._reset_btn2, visible=False)
         self._sync_buttons()
