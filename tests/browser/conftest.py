@@ -114,8 +114,13 @@ def server_url(site_dir: Path):
 # browser and page
 # ---------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Headless Debian Chromium, one per test module.
+
+    Not session-wide: Playwright's sync API keeps an asyncio loop marked as running in the main
+    thread while it is open, which would break later tests that call asyncio.run().
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (tests/run.sh does it)",
                     pytrace=False)
