@@ -10,17 +10,20 @@ sample z = mu + sigma * eps, and adds beta * KL(N(mu, sigma^2) || N(0, I)) to th
 order, so the comparison is fair) and answers the questions the page asks:
 
 * :meth:`~GenerativeDemo.step` / :meth:`~GenerativeDemo.train_for`  train both models, one mini-batch a step;
-* :meth:`~GenerativeDemo.evaluate`          test reconstruction error (and KL) of both models;
+* :meth:`~GenerativeDemo.evaluate`          test reconstruction error (and KL) of both models, from
+  :meth:`~GenerativeDemo.test_pass` (one encode and decode of the test set per model, cached until a step);
+* :meth:`~GenerativeDemo.recognised_fraction`  reconstructions whose nearest training image has the right label;
 * :meth:`~GenerativeDemo.reconstructions`   inputs beside their AE and VAE reconstructions;
-* :meth:`~GenerativeDemo.latent`            the test set's codes (the VAE's means mu and spreads sigma) on a
+* :meth:`~GenerativeDemo.latent_plane`      the test set's codes (the VAE's means mu and spreads sigma) on a
   plane, with ellipses of one sigma;  :meth:`~GenerativeDemo.decode_point` draws a point of that plane;
 * :meth:`~GenerativeDemo.sample_prior`      decode z ~ N(0, I) with both decoders;
+  :meth:`~GenerativeDemo.prior_realism` how close such draws come to real images, per model;
 * :meth:`~GenerativeDemo.variations`        the lecture's controlled variations: mu + s * sigma * eps;
 * :meth:`~GenerativeDemo.error_distribution` / :meth:`~GenerativeDemo.anomaly_score`  anomaly or regular.
 
 The plane. With d = 2 the plane *is* the latent space (axes z1, z2). With d > 2 it is the plane of the two
 principal axes of the test set's codes, through their centre: a point (u, v) of the plot stands for
-z = centre + u * axis1 + v * axis2, and the projection is recomputed by each call of :meth:`latent`.
+z = centre + u * axis1 + v * axis2, and the projection is recomputed by each call of :meth:`latent_plane`.
 
 Why beta defaults to 0.05. With pixels in [0, 1] the reconstruction term 1/2 ||x - x'||^2 of an 8x8 digit is
 about 2.4 for the mean image and about 1 for a good 2-D code, while the KL term costs several nats per
@@ -29,7 +32,7 @@ input, KL = 0) and the decoder draws the average digit, the "posterior collapse"
 provoke. A small beta is the same as a sharper Gaussian likelihood for the pixels.
 
 Reproducibility: everything is a function of the settings and ``seed``. ``np.random.SeedSequence(seed)``
-spawns, in order, the seeds of: the data set, the train/test split, the VAE (initialisation and its eps),
+spawns, in order, the seeds of: the data set and its train/test split, the VAE (initialisation and its eps),
 the AE initialisation and the mini-batch order (one seed, so both Trainers see the same batches).
 """
 from __future__ import annotations
