@@ -39,7 +39,7 @@ REFRESH_EVERY = {"training": 1.5, "latent": 2.0, "samples": 3.0, "anomaly": 4.0,
 """While playing, each tick refreshes at most one group of plots, the most overdue of these (seconds):
 the test-set numbers and reconstruction grid, the latent planes, the decoded images (click, prior samples,
 variations), the anomaly histogram and the nearest-neighbour scores. On pause everything is refreshed."""
-IMAGE_PX = 44                # screen pixels per image side in the grids
+IMAGE_PX = 38                # screen pixels per image side in the grids
 EDITOR_PX = 208              # the drawing (and its reconstruction beside it), screen pixels a side
 N_PRIOR = 8                  # prior samples drawn per click
 N_VARIATIONS = 8
@@ -323,7 +323,7 @@ class VAESection(pn.viewable.Viewer):
         common = dict(toolbar_location=None, background_fill_color=theme.PANEL_BG,
                       border_fill_color=theme.PANEL_BG, outline_line_color=theme.RULE)
 
-        loss = figure(width=430, height=260, y_axis_type="log", **common)
+        loss = figure(width=400, height=260, y_axis_type="log", **common)
         self._loss_src = ColumnDataSource(dict(step=[], vae_recon=[], vae_kl=[], ae_recon=[]))
         self._eval_src = ColumnDataSource(dict(step=[], vae_recon=[], ae_recon=[]))
         loss.line("step", "vae_recon", source=self._loss_src, color=VAE_COLOR, line_width=2,
@@ -402,7 +402,7 @@ class VAESection(pn.viewable.Viewer):
             self.latent_figs[kind] = f
             self._decoded[kind] = self._image_fig(f"decoded-{kind}")
 
-        hist = figure(width=420, height=230, x_range=Range1d(0, 1), **common, tools="")
+        hist = figure(width=370, height=230, x_range=Range1d(0, 1), **common, tools="")
         self._hist_src = ColumnDataSource(dict(left=[], right=[], top=[]))
         hist.quad(left="left", right="right", bottom=0, top="top", source=self._hist_src, fill_color="#94a3b8",
                   line_color="white", legend_label="test images")
@@ -510,7 +510,7 @@ class VAESection(pn.viewable.Viewer):
             self._stats,
             pn.Row(
                 pn.Column(html("<h3>Loss</h3><p class='muted'>Lines: the mini-batches (mean of each "
-                               "refresh); dots: the whole test set, with z = μ.</p>", margin=(0, 5), width=430),
+                               "refresh); dots: the whole test set, with z = μ.</p>", margin=(0, 5), width=400),
                           pn.pane.Bokeh(self.loss_fig)),
                 pn.Column(html("<h3>Test images and their reconstructions</h3>", margin=(0, 5)),
                           pn.pane.Bokeh(self.recon_fig), self._recon_caption),
@@ -601,7 +601,7 @@ class VAESection(pn.viewable.Viewer):
         self._fit_image_fig(self.var_fig, self._var_src, self._var_labels, 2, N_VARIATIONS // 2)
         self._fit_image_fig(self.var_pair_fig, self._var_pair_src, self._var_pair_labels, 1, 2, image_px=64)
         self._fit_image_fig(self.anomaly_recon_fig, self._anomaly_recon_src, self._anomaly_recon_labels, 1, 1,
-                            image_px=EDITOR_PX)
+                            image_px=EDITOR_PX - 32)
         for kind in ("ae", "vae"):
             fig, src, labels = self._decoded[kind]
             self._fit_image_fig(fig, src, labels, 1, 1, image_px=80)
