@@ -565,7 +565,7 @@ class CNNSection(pn.viewable.Viewer):
             "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
             "variations": W.CheckBoxGroup.from_param(p.variations, label="Variations", options=VARIATION_LABELS,
                                                      inline=False),
-            "n_samples": W.DiscreteSlider.from_param(p.n_samples, label="Images (train + test)"),
+            "n_samples": W.Select.from_param(p.n_samples, label="Images (train + test)"),
             "filters1": W.IntSlider.from_param(p.filters1, label="Filters, layer 1"),
             "filters2": W.IntSlider.from_param(p.filters2, label="Filters, layer 2"),
             "kernel_size": W.RadioButtonGroup.from_param(p.kernel_size, label="Kernel size",
@@ -573,8 +573,8 @@ class CNNSection(pn.viewable.Viewer):
                                                          variant="outline"),
             "first_layer": W.Select.from_param(p.first_layer, label="First-layer kernels",
                                                options=FIRST_LAYER_LABELS),
-            "lr": W.DiscreteSlider.from_param(p.lr, label="Learning rate"),
-            "batch_size": W.DiscreteSlider.from_param(p.batch_size, label="Batch size"),
+            "lr": W.Select.from_param(p.lr, label="Learning rate"),
+            "batch_size": W.Select.from_param(p.batch_size, label="Batch size"),
             "seed": W.IntInput.from_param(p.seed, label="Seed"),
         }
         for key, w in self._widgets.items():

@@ -125,12 +125,20 @@ def test_lecture_x_feature_map_and_pixel_edits(app_page):
                                conv.feature_map(lecture_x(), np.full((3, 3), 1 / 9)), rtol=1e-12, atol=1e-12)
 
 
-def test_live_training_reaches_90_percent_and_predicts_a_drawing(app_page):
+def test_live_training_reaches_90_percent_and_predicts_a_drawing(app_page, ui):
     page = app_page
     _open_section(page)
     stats = "[data-testid=cnn-stats]"
     assert _attr(page, stats, "data-step") == "0"
     start_kernels = _attr(page, "[data-testid=kernels-caption]", "data-checksum")
+    # the rate and batch controls are plain selects (a DiscreteSlider evals JS, which the CSP refuses):
+    # moving them away and back must raise no CSP violation (the fixture fails the test on one)
+    for label, other, default in (("Batch size", "64", "32"), ("Learning rate", "0.003", "0.01")):
+        select = ui.widget(label).locator("select")
+        select.select_option(label=other)
+        _wait_python(page)
+        select.select_option(label=default)
+        _wait_python(page)
 
     page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*Play\s*$")).first.click()
     t0 = time.monotonic()
