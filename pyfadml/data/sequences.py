@@ -70,7 +70,7 @@ def make_sine(n: int = 256, *, T: int = 40, noise: float = 0.0, rng):
 # ---------------------------------------------------------------------------------------------------------
 # many-to-one: long-range memory
 
-def make_memory_task(n: int = 2000, *, T: int = 80, n_symbols: int = 8, rng):
+def make_memory_task(n: int = 2000, *, T: int = 70, n_symbols: int = 8, rng):
     """Recall the first symbol after T steps (many-to-one): the long-range memory task.
 
     Every step carries one symbol of the same alphabet of ``n_symbols``, one-hot in channels
@@ -80,18 +80,23 @@ def make_memory_task(n: int = 2000, *, T: int = 80, n_symbols: int = 8, rng):
 
     Returns X (n, T, n_symbols + 1) float64 (0/1), y (n,) int64 in [0, n_symbols) (balanced).
 
-    Why this task and this T. A model must write the symbol at t = 0 and then keep it, unchanged, through
-    T - 1 inputs that look just like it. An LSTM can learn to open its input gate on the marker and close
-    it afterwards, with its forget gate near 1: the cell then holds log2(n_symbols) bits untouched, and the
-    gradient reaches t = 0 along the cell state. A tanh RNN adds every input into the same state; it has
-    to build latching units out of saturated tanh, and the gradient that would teach it to do so has to
-    cross T tanh Jacobians. With a binary symbol the RNN latches one bit easily, so 8 symbols (3 bits) are
-    used. Measured with the same Adam (lr 3e-3), global-norm clipping 1, batch 32 and 32 hidden units,
-    an LSTM with forget-gate bias 3 (a standard initialisation, sigmoid(3) = 0.95) reaches >= 95 % test
-    accuracy within a few hundred steps at T = 30..100. The RNN is slower at T = 30..40 (it gets
-    there in about 1000 steps) and at T >= 80 stays near chance for thousands of steps; T = 80 is the
-    default for that reason. T = 40 shows the same contrast over the first ~300 steps, which is short
-    enough for a browser demo.
+    Why this task and this T. The model must write the symbol at t = 0 and keep it through T - 1 inputs
+    that look just like it. An LSTM can learn to open its input gate on the marker and shut it afterwards,
+    with its forget gate near 1; the cell then holds the symbol untouched and the gradient reaches t = 0
+    along the cell state. A tanh RNN adds every input into the same state: it has to build latching units
+    from saturated tanh, and the gradient that would teach it to has to cross T tanh Jacobians. Binary
+    recall is too easy for it (one saturated unit latches one bit), so 8 symbols (3 bits) are used.
+    Measured with pyfadml (32 hidden units, LSTM forget-gate bias 3 -- sigmoid(3) = 0.95, a standard
+    initialisation -- Adam lr 3e-3 and gradient-norm clipping 1 for both, batch 32, 2000 training and
+    1000 test sequences, seeds 0-2):
+
+    * T = 70 (the default): the LSTM is past 95 % test accuracy after 300-400 steps and at 100 % after
+      600 on all three seeds; the RNN stays at chance (11-14 %) for all 1500 steps it was given.
+    * T = 40: a race rather than a failure. LSTM >= 95 % after 200-300 steps; the RNN is at 50-70 % after
+      200 steps and needs 500-800 steps to pass 95 %.
+    * With shorter sequences the RNN keeps up; with T = 60 it learned within 800-1600 steps on some seeds.
+      An RNN with 64 hidden units (about the LSTM's parameter count) gets to 90-100 % at T = 70 within
+      1500 steps. The gap is how fast the gradient can teach a long dependency, and it widens with T.
     """
     n = check_int(n, "make_memory_task: n", minimum=1)
     T = check_int(T, "make_memory_task: T", minimum=2)
