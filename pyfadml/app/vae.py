@@ -398,6 +398,7 @@ class VAESection(pn.viewable.Viewer):
             f.ygrid.grid_line_color = theme.RULE
             self._style(f)
             f.on_event(events.Tap, self._on_tap)
+            f.on_event(events.DoubleTap, self._on_tap)      # a quick second click elsewhere is a "double tap"
             f.css_classes = [f"latent-{kind}"]
             self.latent_figs[kind] = f
             self._decoded[kind] = self._image_fig(f"decoded-{kind}")

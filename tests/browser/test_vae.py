@@ -121,6 +121,7 @@ def test_training_latent_clicks_and_prior_samples(app_page):
     first_ae = _images(_attr(page, "[data-testid=decoded-ae]", "data-pixels"))
     assert first.shape == (1, 64) and first_ae.shape == (1, 64)
     assert float(u1) > 0 and float(_attr(page, decoded, "data-v")) > 0        # upper right of the plane
+    page.wait_for_timeout(400)
     _click_plane(page, "vae", 0.35, 0.75)
     _wait_attr(page, decoded, "data-u", lambda v: v != u1, what="the second click")
     _wait_python(page)
