@@ -53,8 +53,9 @@ DATASET_LABELS = {"8x8 digits": "digits", "Shapes (12x12)": "shapes"}
 HIDDEN_LABELS = {"64": "64", "128": "128", "128 - 64": "128-64"}
 BRUSHES = {"Ink": 1.0, "Half": 0.5, "Erase": 0.0}
 CLASS_PALETTE = list(Category10_10)
-INK_PALETTE = [theme._hex(np.array([255.0, 255.0, 255.0]) + t * (np.array([17.0, 24.0, 39.0]) - 255.0))
+INK_PALETTE = ["#%02x%02x%02x" % tuple(int(round(255.0 + t * (c - 255.0))) for c in (17, 24, 39))
                for t in np.linspace(0.0, 1.0, 256)]
+"""0 = white paper, 1 = near-black ink (the PixelEditor's "ink" map), for every image the section draws."""
 VAE_COLOR = "#0072B2"
 AE_COLOR = "#D55E00"
 
