@@ -324,7 +324,7 @@ class VAESection(pn.viewable.Viewer):
         common = dict(toolbar_location=None, background_fill_color=theme.PANEL_BG,
                       border_fill_color=theme.PANEL_BG, outline_line_color=theme.RULE)
 
-        loss = figure(width=400, height=260, y_axis_type="log", **common)
+        loss = figure(width=400, height=260, y_axis_type="log", tools="", **common)
         self._loss_src = ColumnDataSource(dict(step=[], vae_recon=[], vae_kl=[], ae_recon=[]))
         self._eval_src = ColumnDataSource(dict(step=[], vae_recon=[], ae_recon=[]))
         loss.line("step", "vae_recon", source=self._loss_src, color=VAE_COLOR, line_width=2,
