@@ -879,8 +879,8 @@ class RNNSection(pn.viewable.Viewer):
         p = self.param
         self._seq_widgets = {
             "mode": W.Select.from_param(p.mode, name="Mode", options=MODE_LABELS),
-            "cell": W.RadioButtonGroup.from_param(p.cell, name="Cell", button_type="primary",
-                                                  button_style="outline"),
+            "cell": W.RadioButtonGroup.from_param(p.cell, name="Cell", color="primary",
+                                                  variant="outline"),
             "hidden": W.IntSlider.from_param(p.hidden, name="Hidden units", throttled=True),
             "seq_lr": W.Select.from_param(p.seq_lr, name="Learning rate (Adam)"),
             "example": W.IntSlider.from_param(p.example, name="Test sequence shown", throttled=True),
@@ -892,8 +892,8 @@ class RNNSection(pn.viewable.Viewer):
             "clipping": W.Checkbox.from_param(p.clipping, name="Gradient clipping"),
             "clip_threshold": W.Select.from_param(p.clip_threshold, name="Clip threshold"),
             "race_optimizer": W.RadioButtonGroup.from_param(p.race_optimizer, name="Optimizer",
-                                                            options=RACE_OPTIMIZERS, button_type="primary",
-                                                            button_style="outline"),
+                                                            options=RACE_OPTIMIZERS, color="primary",
+                                                            variant="outline"),
             "race_lr": W.Select.from_param(p.race_lr, name="Learning rate"),
         }
         self._lstm_widgets = {
@@ -905,7 +905,7 @@ class RNNSection(pn.viewable.Viewer):
             w.sizing_mode = "stretch_width"
 
         def button(name, kind, cb, style="solid"):
-            b = W.Button(label=name, button_type=kind, button_style=style, width=80)
+            b = W.Button(label=name, color=kind, variant=style, width=80)
             b.on_click(cb)
             return b
 
@@ -917,11 +917,11 @@ class RNNSection(pn.viewable.Viewer):
         self._race_pause = button("Pause", "warning", self.pause)
         self._race_step = button("Step", "primary", self.step_race, "outline")
         self._race_reset = button("Reset", "default", self.reset_race)
-        self._clip_btn = W.Button(label="Turn on clipping and continue", button_type="primary")
+        self._clip_btn = W.Button(label="Turn on clipping and continue", color="primary")
         self._clip_btn.on_click(self.clip_and_continue)
-        self._force_btn = W.Button(label="Take the step anyway", button_type="danger", button_style="outline")
+        self._force_btn = W.Button(label="Take the step anyway", color="danger", variant="outline")
         self._force_btn.on_click(self.force_step)
-        self._reset_btn2 = W.Button(label="Reset the race", button_type="default")
+        self._reset_btn2 = W.Button(label="Reset the race", color="default")
         self._reset_btn2.on_click(self.reset_race)
         self._race_actions = pn.Row(self._clip_btn, self._force_btn, self._reset_btn2, visible=False)
         self._sync_buttons()
