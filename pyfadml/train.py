@@ -12,6 +12,7 @@ just a loop over ``step()``. Mini-batches come from a fresh random permutation o
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -195,6 +196,25 @@ class Trainer:
         for cb in self.callbacks:
             cb(self, record)
         return record
+
+    def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
+        """Take steps until ``seconds`` have passed (at least one step) or ``max_steps`` are done.
+
+        Made for live UIs: a burst short enough to keep a page responsive. Returns the number of steps
+        taken; they are the same steps ``step()`` would take, only how many depends on the clock.
+        A DivergenceError propagates.
+        """
+        seconds = check_float(seconds, "Trainer.train_for: seconds", minimum=0.0)
+        if max_steps is not None:
+            max_steps = check_int(max_steps, "Trainer.train_for: max_steps", minimum=0)
+        deadline = time.perf_counter() + seconds
+        done = 0
+        while max_steps is None or done < max_steps:
+            self.step()
+            done += 1
+            if time.perf_counter() >= deadline:
+                break
+        return done
 
     def _step(self) -> dict:
         k = self.step_count + 1

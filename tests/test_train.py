@@ -415,3 +415,17 @@ def test_labels_out_of_range_surface_from_the_loss():
     y[0] = 5
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
         make(y=y, batch_size=20).step()
+
+
+def test_train_for_takes_at_least_one_step_and_respects_max_steps():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 2))
+    y = (X[:, 0] > 0).astype(int)
+    model = Sequential([Dense(2, 4, rng=rng), ReLU(), Dense(4, 2, rng=rng)])
+    trainer = Trainer(model, "cross_entropy", "adam", X, y, batch_size=8, rng=1)
+    assert trainer.train_for(0.0) == 1                      # a zero budget still takes one step
+    assert trainer.train_for(60.0, max_steps=5) == 5        # max_steps ends it long before the clock
+    assert trainer.step_count == 6
+    assert trainer.train_for(60.0, max_steps=0) == 0
+    with pytest.raises(ValueError, match="seconds"):
+        trainer.train_for(-1.0)

@@ -33,7 +33,6 @@ replaying the same settings changes at the same step counts; a reset followed by
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -237,18 +236,7 @@ class MLPDemo:
         Returns the number of steps taken. The steps are the same as ``step(n)`` would take: only how many
         happen depends on the clock. A DivergenceError propagates.
         """
-        seconds = check_float(seconds, "MLPDemo.train_for: seconds", minimum=0.0)
-        if max_steps is not None:
-            max_steps = check_int(max_steps, "MLPDemo.train_for: max_steps", minimum=0)
-        deadline = time.perf_counter() + seconds
-        done = 0
-        with _quiet_overflow():
-            while max_steps is None or done < max_steps:
-                self.trainer.step()
-                done += 1
-                if time.perf_counter() >= deadline:
-                    break
-        return done
+        return self.trainer.train_for(seconds, max_steps=max_steps)
 
     def evaluate(self) -> dict:
         """Loss and accuracy on the whole train and test sets with the current weights.

@@ -31,7 +31,6 @@ always give the same weights, however the steps were split into bursts.
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -219,18 +218,7 @@ class SequenceDemo:
     def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
         """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done; returns the
         number of steps taken. A DivergenceError propagates."""
-        seconds = check_float(seconds, "SequenceDemo.train_for: seconds", minimum=0.0)
-        if max_steps is not None:
-            max_steps = check_int(max_steps, "SequenceDemo.train_for: max_steps", minimum=0)
-        deadline = time.perf_counter() + seconds
-        done = 0
-        with _quiet_overflow():
-            while max_steps is None or done < max_steps:
-                self.trainer.step()
-                done += 1
-                if time.perf_counter() >= deadline:
-                    break
-        return done
+        return self.trainer.train_for(seconds, max_steps=max_steps)
 
     def evaluate(self) -> dict:
         """Loss (and accuracy, for classification) on the whole train and test sets, appended to ``history``
