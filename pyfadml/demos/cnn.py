@@ -36,6 +36,7 @@ from pyfadml._checks import check_array, check_choice, check_float, check_int
 from pyfadml.data.images import SHAPE_CLASSES, SHAPE_VARIATIONS, load_digits, make_shapes
 from pyfadml.data.toy2d import train_test_split
 from pyfadml.demos.conv import KERNEL_PRESETS, preset_kernel
+from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
@@ -104,7 +105,7 @@ class _CNN(Sequential):
         return [t for t in super().parameters() if int(t[0].split(".", 1)[0]) not in self.frozen]
 
 
-class CNNDemo:
+class CNNDemo(TrainerDemo):
     """A live CNN classifier on shapes or digits.
 
     Settings (keyword-only): ``dataset`` ("shapes" or "digits"); for shapes ``n_samples`` (default 1200),
@@ -197,33 +198,9 @@ class CNNDemo:
                     seed=self.seed)
 
     @property
-    def lr(self) -> float:
-        return self.trainer.optimizer.lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self.trainer.optimizer.lr = check_float(value, "CNNDemo: lr", minimum=0.0, strict=True)
-
-    @property
-    def batch_size(self) -> int:
-        return self.trainer.batch_size
-
-    @batch_size.setter
-    def batch_size(self, value: int) -> None:
-        self.trainer.batch_size = check_int(value, "CNNDemo: batch_size")
-
-    @property
-    def step_count(self) -> int:
-        return self.trainer.step_count
-
-    @property
     def epoch(self) -> float:
         """Passes over the training set so far (fractional)."""
         return self.step_count * self.batch_size / len(self.y_train)
-
-    @property
-    def diverged(self) -> bool:
-        return self.trainer.diverged
 
     @property
     def input_shape(self) -> tuple[int, int]:

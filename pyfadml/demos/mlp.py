@@ -38,6 +38,7 @@ import numpy as np
 
 from pyfadml._checks import check_choice, check_float, check_int
 from pyfadml.data.toy2d import TOY_DATASETS, make_toy, train_test_split
+from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import Dense, get_activation
 from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
@@ -102,7 +103,7 @@ class _CapturingMLP(Sequential):
         return delta
 
 
-class MLPDemo:
+class MLPDemo(TrainerDemo):
     """A live MLP classifier on a 2-D toy dataset.
 
     Settings (all keyword-only): ``dataset`` (one of :data:`DATASETS`), ``n_samples`` points (default 256:
@@ -180,31 +181,6 @@ class MLPDemo:
                     optimizer=self.optimizer_name, seed=self.seed, grid_size=self.grid_size)
 
     @property
-    def lr(self) -> float:
-        return self.trainer.optimizer.lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self.trainer.optimizer.lr = check_float(value, "MLPDemo: lr", minimum=0.0, strict=True)
-
-    @property
-    def batch_size(self) -> int:
-        return self.trainer.batch_size
-
-    @batch_size.setter
-    def batch_size(self, value: int) -> None:
-        self.trainer.batch_size = check_int(value, "MLPDemo: batch_size")
-
-    @property
-    def step_count(self) -> int:
-        """Number of completed training steps (updates)."""
-        return self.trainer.step_count
-
-    @property
-    def diverged(self) -> bool:
-        return self.trainer.diverged
-
-    @property
     def layer_sizes(self) -> list[int]:
         """``[n_0, n_1, ..., n_L]``: 2 inputs, ``depth`` times ``breadth``, then the number of classes."""
         return [2] + [self.breadth] * self.depth + [self.n_classes]
@@ -229,14 +205,6 @@ class MLPDemo:
             for _ in range(n):
                 record = self.trainer.step()
         return record
-
-    def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
-        """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done.
-
-        Returns the number of steps taken. The steps are the same as ``step(n)`` would take: only how many
-        happen depends on the clock. A DivergenceError propagates.
-        """
-        return self.trainer.train_for(seconds, max_steps=max_steps)
 
     def evaluate(self) -> dict:
         """Loss and accuracy on the whole train and test sets with the current weights.

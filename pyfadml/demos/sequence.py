@@ -38,6 +38,7 @@ from pyfadml._checks import check_choice, check_float, check_int
 from pyfadml.data.sequences import (
     SENTIMENT_VOCAB, make_many_to_many, make_one_to_many, make_sentiment, one_to_many_waveforms,
 )
+from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.losses import softmax
 from pyfadml.models import Sequential
@@ -85,7 +86,7 @@ def _quiet_overflow():
     return np.errstate(over="ignore", invalid="ignore")
 
 
-class SequenceDemo:
+class SequenceDemo(TrainerDemo):
     """One of the three modes, an RNN or LSTM of ``hidden`` units and a Dense read-out, trained live.
 
     Settings (keyword-only): ``mode`` (one of :data:`MODES`), ``cell`` ("rnn" or "lstm"), ``hidden`` units
@@ -174,14 +175,6 @@ class SequenceDemo:
         return self.model.layers[0]
 
     @property
-    def lr(self) -> float:
-        return self.trainer.optimizer.lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self.trainer.optimizer.lr = check_float(value, "SequenceDemo: lr", minimum=0.0, strict=True)
-
-    @property
     def clip_norm(self) -> float | None:
         return self.trainer.clip_norm
 
@@ -190,14 +183,6 @@ class SequenceDemo:
         if value is not None:
             value = check_float(value, "SequenceDemo: clip_norm", minimum=0.0, strict=True)
         self.trainer.clip_norm = value
-
-    @property
-    def step_count(self) -> int:
-        return self.trainer.step_count
-
-    @property
-    def diverged(self) -> bool:
-        return self.trainer.diverged
 
     # ------------------------------------------------------------------------------------------
     # training
@@ -214,11 +199,6 @@ class SequenceDemo:
             for _ in range(n):
                 record = self.trainer.step()
         return record
-
-    def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
-        """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done; returns the
-        number of steps taken. A DivergenceError propagates."""
-        return self.trainer.train_for(seconds, max_steps=max_steps)
 
     def evaluate(self) -> dict:
         """Loss (and accuracy, for classification) on the whole train and test sets, appended to ``history``
