@@ -43,13 +43,17 @@ class _Tables(HTMLParser):
 
 def inspector_tables(section: BackpropSection) -> dict[str, np.ndarray]:
     parser = _Tables()
-    for pane in section._insp_panes:
+    for pane in section.inspector.panes.values():
         parser.feed(pane.object or "")
     return {k: np.array(v) for k, v in parser.tables.items()}
 
 
 def stat(section: BackpropSection, name: str) -> str:
     return re.search(rf'{name}="([^"]*)"', section._stats.object).group(1)
+
+
+def live(section: BackpropSection, name: str) -> str:
+    return re.search(rf'{name}="([^"]*)"', section.live._status.object).group(1)
 
 
 @pytest.fixture
@@ -116,17 +120,18 @@ def test_switching_sections_pauses_the_one_left():
     sys.modules[module.__name__] = module
     shell = AppShell(sections=(SECTIONS[0], Section("other", "Other", "_pyfadml_test_other:Other")))
     backprop = shell.view()
-    backprop.playing = True
+    backprop.live.playing = True
     shell.section = "other"
-    assert not backprop.playing and shell._content.objects[0].object == "other"
+    assert not backprop.live.playing and backprop.live.state == "away"
+    assert shell._content.objects[0].object == "other"
     assert "current" in shell._buttons["other"].css_classes
 
 
 def test_step_advances_exactly_one_step_and_shows_its_numbers(section):
     assert stat(section, "data-step") == "0"
-    assert 'data-step="0"' in section._insp_head.object         # nothing to inspect yet
-    section.step()
-    section.step()
+    assert 'data-step="0"' in section.inspector.head.object         # nothing to inspect yet
+    section.live.step()
+    section.live.step()
     assert section.demo.step_count == 2 and stat(section, "data-step") == "2"
     native = MLPDemo(**section.demo.settings)
     native.step(2)
@@ -139,14 +144,14 @@ def test_step_advances_exactly_one_step_and_shows_its_numbers(section):
 def test_inspector_tables_hold_the_demo_values(section, layer):
     section.param.update(depth=2, breadth=5, dataset="moons", seed=3)
     for _ in range(4):
-        section.step()
-    section.inspect_layer = layer
+        section.live.step()
+    section.inspector.layer = layer
     shown = inspector_tables(section)
     native = MLPDemo(**section.demo.settings)
     native.step(4)
     r = native.inspect(layer)
     n = min(4, r["x"].shape[0])
-    assert 'data-step="4"' in section._insp_head.object
+    assert 'data-step="4"' in section.inspector.head.object
     np.testing.assert_array_equal(shown["W"], r["W"])
     np.testing.assert_array_equal(shown["a_prev"], r["a_prev"][:n].T)
     np.testing.assert_array_equal(shown["z"], r["z"][:n].T)
@@ -156,24 +161,24 @@ def test_inspector_tables_hold_the_demo_values(section, layer):
     np.testing.assert_array_equal(shown["db"], r["db"][:, None])
     if layer > 1:
         np.testing.assert_array_equal(shown["delta_prev"], r["delta_prev"][:n].T)
-        assert "✓" in section._p_back.object
+        assert "✓" in section.inspector.panes["back"].object
     else:
-        assert "delta_prev" not in shown and "Backpropagation stops here" in section._p_back.object
+        assert "delta_prev" not in shown and "Backpropagation stops here" in section.inspector.panes["back"].object
 
 
 def test_frames_train_and_redraw_the_boundary(section):
     before = (stat(section, "data-boundary-checksum"), section._boundary_src.data["image"][0].copy())
-    section.playing = True
+    section.live.playing = True
     for _ in range(4):
-        section.frame()
+        section.live.frame()
     assert section.demo.step_count > 0
-    assert stat(section, "data-boundary-checksum") != before[0]
     assert not np.array_equal(section._boundary_src.data["image"][0], before[1])
     assert len(section._loss_src.data["step"]) >= 2
-    section.pause()
-    assert not section.playing and stat(section, "data-playing") == "0"
+    section.live.pause()
+    assert not section.live.playing and live(section, "data-playing") == "0"
+    assert stat(section, "data-boundary-checksum") != before[0]      # Pause redraws the numbers too
     k = section.demo.step_count
-    section.frame()                                     # a late frame after pause does nothing
+    section.live.frame()                                # a late frame after pause does nothing
     assert section.demo.step_count == k
 
 
@@ -188,62 +193,52 @@ def test_plots_are_built_once_and_only_the_neuron_grid_resizes(section):
     img = section._neuron_src.data["image"][0]
     t = section.demo.grid_size // 2
     assert img.shape == (4 * t + 3 * 4, 9 * t + 8 * 4)
-    assert list(section._layer_widget.options.values()) == [1, 2, 3, 4, 5]
-    section.inspect_layer = 5
+    assert list(section.inspector._chooser.options.values()) == [1, 2, 3, 4, 5]
+    section.inspector._chooser.value = 5                # the student clicks "l = 5 (output)"
+    assert section.inspector.layer == 5
     section.depth = 1
-    assert section.inspect_layer == 2 and list(section._layer_widget.options.values()) == [1, 2]
+    assert section.inspector.layer == 2 and list(section.inspector._chooser.options.values()) == [1, 2]
+    assert section.inspector._chooser.value == 2 and "l = 2 (output)" in section.inspector._chooser.options
 
 
 def test_learning_rate_and_batch_size_apply_without_reset(section):
-    section.step()
+    section.live.step()
     section.lr = 0.3
     section.batch_size = 4
     assert section.demo.step_count == 1 and section.demo.lr == 0.3 and section.demo.batch_size == 4
-    section.step()
-    assert 'data-batch="4"' in section._insp_head.object
+    section.live.step()
+    assert 'data-batch="4"' in section.inspector.head.object
 
 
 def test_settings_and_reset_rebuild_from_the_seed(section):
-    section.step()
+    section.live.step()
     section.dataset = "spiral"
     assert section.demo.step_count == 0 and section.demo.n_classes == 3
-    section.step()
-    section.reset()
+    section.live.step()
+    section.live.reset()
     assert section.demo.step_count == 0 and stat(section, "data-step") == "0"
     assert section._loss_src.data["step"] == [0]
     np.testing.assert_array_equal(section.demo.X_train, MLPDemo(**section.demo.settings).X_train)
 
 
-def test_divergence_pauses_with_a_message_instead_of_crashing(section):
-    section.param.update(dataset="spiral", depth=3, breadth=16, activation="leaky_relu", lr=10.0)
-    section.playing = True
+def test_divergence_pauses_with_a_message_and_a_smaller_rate_recovers(section):
+    section.param.update(dataset="moons", activation="leaky_relu", lr=10.0)
+    section.live.playing = True
     for _ in range(50):
-        section.frame()
-        if not section.playing:
+        section.live.frame()
+        if not section.live.playing:
             break
-    assert not section.playing and section.error and "diverged" in section.error
-    assert stat(section, "data-diverged") == "1" and "learning rate" in section._stats.object
-    section.reset()
-    assert section.error is None and stat(section, "data-diverged") == "0"
+    assert section.live.state == "diverged" and live(section, "data-diverged") == "1"
+    assert "learning rate" in section.live._status.object
+    step = section.live.recover(lr=section.live._smaller_lr())
+    assert section.lr == 1.0 and section.demo.lr == 1.0 and step == section.demo.step_count
+    section.live.step()
+    assert section.live.state == "paused" and section.demo.step_count == step + 1
 
 
-def test_browser_loop_yields_and_stops_on_pause(section):
-    """The coroutine the browser runs: frames keep coming while it yields; pause ends it by itself."""
-
-    async def scenario():
-        section.playing = True
-        section._run_id += 1
-        task = asyncio.ensure_future(section._run(section._run_id))
-        await asyncio.sleep(0.4)                      # the loop must yield for this sleep to end
-        frames = section.frames
-        section.pause()
-        await asyncio.wait_for(task, timeout=1.0)     # it ends on its own, no cancellation
-        return frames
-
-    # In its own thread: a Playwright test earlier in the session may leave an event loop running here.
-    out = {}
-    thread = threading.Thread(target=lambda: out.update(frames=asyncio.run(scenario())))
-    thread.start()
-    thread.join(timeout=30)
-    frames = out["frames"]
-    assert frames >= 3 and section.demo.step_count > 0 and not section.playing
+def test_an_empty_seed_box_answers_inline_and_keeps_the_seed(section):
+    box, note = section._widgets["seed"].objects                 # the Seed input and its note
+    box.value = None                                              # the student empties the box, Enter
+    assert section.seed == 0 and box.value == 0 and "empty" in note.object
+    box.value = 7
+    assert section.seed == 7 and section.demo.seed == 7 and note.object == ""

@@ -3,8 +3,8 @@
 A section is a ``pn.viewable.Viewer`` class named by ``"module:Class"``; it is imported and built the first
 time it is shown (so the browser pays only for what is opened) and kept while the page lives. A section
 without a class yet is listed as "coming" and cannot be opened: the page never pretends it works.
-When it navigates away, the shell calls the section's ``pause()`` if it has one (no training in the
-background of a hidden section).
+When it navigates away, the shell pauses the section's ``live_controllers`` (no training in the background
+of a hidden section; the section says "paused while you were away" when it is shown again).
 """
 from __future__ import annotations
 
@@ -137,8 +137,11 @@ class AppShell(pn.viewable.Viewer):
     @param.depends("section", watch=True)
     def _show(self) -> None:
         for key, view in self._views.items():
-            if key != self.section and callable(getattr(view, "pause", None)):
-                view.pause()
+            if key != self.section:
+                for live in getattr(view, "live_controllers", ()):
+                    live.pause(away=True)         # "paused while you were away" when the student comes back
+                if not hasattr(view, "live_controllers") and callable(getattr(view, "pause", None)):
+                    view.pause()                  # TODO(issue 9): goes when every section uses LiveTraining
         view = self.view()
         self._content.objects = [view]
         for key, b in self._buttons.items():

@@ -86,21 +86,24 @@ CARD_CSS = f"""
 }}
 """
 
+# Presenter mode (a class on the page's <body>) sets --pf-scale and --pf-secondary; custom properties are
+# inherited into the shadow roots Panel renders into, so every stylesheet below follows it.
 PROSE_CSS = f"""
-:host {{ color: {TEXT}; font-size: 15px; line-height: 1.5; }}
+:host {{ color: {TEXT}; font-size: calc(15px * var(--pf-scale, 1)); line-height: 1.5; }}
+.secondary {{ display: var(--pf-secondary, block); }}
 h1, h2, h3 {{ color: {INK}; margin: 0 0 6px 0; }}
-h2 {{ font-size: 20px; }}
-h3 {{ font-size: 16px; }}
+h2 {{ font-size: calc(20px * var(--pf-scale, 1)); }}
+h3 {{ font-size: calc(16px * var(--pf-scale, 1)); }}
 p {{ margin: 4px 0 8px 0; }}
-.muted {{ color: {MUTED}; font-size: 13px; }}
+.muted {{ color: {MUTED}; font-size: calc(13px * var(--pf-scale, 1)); }}
 """
 
 STATS_CSS = f"""
 .stats {{ display: flex; flex-wrap: wrap; gap: 6px 36px; align-items: baseline; padding: 8px 12px;
           background: {PAGE_BG}; border-radius: 8px; }}
 .stat {{ display: flex; flex-direction: column; min-width: 74px; }}
-.stat .label {{ font-size: 12px; color: {MUTED}; text-transform: uppercase; letter-spacing: .04em; }}
-.stat .value {{ font-size: 24px; font-weight: 650; color: {INK}; font-variant-numeric: tabular-nums; }}
+.stat .label {{ font-size: calc(12px * var(--pf-scale, 1)); color: {MUTED}; text-transform: uppercase; letter-spacing: .04em; }}
+.stat .value {{ font-size: calc(24px * var(--pf-scale, 1)); font-weight: 650; color: {INK}; font-variant-numeric: tabular-nums; }}
 .state {{ margin: 6px 12px 0 12px; font-size: 13px; color: {MUTED}; }}
 .state.diverged {{ color: {DANGER}; font-weight: 600; font-size: 14px; }}
 .state .dot {{ display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 6px;
@@ -114,13 +117,13 @@ TABLE_CSS = f"""
 .op {{ display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }}
 .sym {{ font-size: 20px; color: {MUTED}; padding: 0 2px; }}
 figure.mx {{ margin: 0; display: inline-flex; flex-direction: column; align-items: flex-start; }}
-figure.mx figcaption {{ font-size: 12px; color: {MUTED}; margin-bottom: 2px; white-space: nowrap; }}
+figure.mx figcaption {{ font-size: calc(12px * var(--pf-scale, 1)); color: {MUTED}; margin-bottom: 2px; white-space: nowrap; }}
 table.mx {{ border-collapse: separate; border-spacing: 1px; font-variant-numeric: tabular-nums;
-            font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 11px; }}
+            font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: calc(11px * var(--pf-scale, 1)); }}
 table.mx td {{ min-width: 34px; height: 17px; padding: 0 2px; text-align: right; border-radius: 2px;
                color: {INK}; white-space: nowrap; }}
 table.mx th {{ font-weight: 400; color: {MUTED}; font-size: 10px; padding: 0 2px; }}
-.note {{ font-size: 13px; color: {MUTED}; }}
+.note {{ font-size: calc(13px * var(--pf-scale, 1)); color: {MUTED}; }}
 .check {{ font-size: 13px; color: #15803d; }}
 .check.bad {{ color: {DANGER}; }}
 """

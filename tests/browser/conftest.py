@@ -25,6 +25,7 @@ Bokeh/Panel render into, so plain selectors work.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -32,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -293,26 +295,85 @@ def text_of(page, selector: str) -> str:
     return page.locator(selector).first.inner_text()
 
 
+def attr(page, selector: str, name: str) -> str | None:
+    """Attribute ``name`` of the first element matching ``selector`` (shadow roots pierced)."""
+    return page.locator(selector).first.get_attribute(name)
+
+
+def wait_attr(page, selector: str, name: str, predicate, timeout_s: float = 30.0, what: str = "") -> str:
+    """Poll an attribute until ``predicate(value)`` holds (the CSP rules out wait_for_function)."""
+    deadline = time.monotonic() + timeout_s
+    value = None
+    while time.monotonic() < deadline:
+        value = attr(page, selector, name)
+        if value is not None and predicate(value):
+            return value
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {what or name} of {selector}; last value {value!r}")
+
+
+def click(page, label: str) -> None:
+    """Click the visible button whose text is ``label``, then wait until Python has handled it."""
+    exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
+    buttons = page.locator("button.bk-btn").filter(has_text=exact)
+    for k in range(buttons.count()):
+        if buttons.nth(k).is_visible():
+            buttons.nth(k).click()
+            break
+    else:
+        raise AssertionError(f"no visible button {label!r}")
+    wait_for_python(page)
+
+
+def select(page, label: str, option_label: str) -> None:
+    """Choose ``option_label`` in the select titled ``label``, then wait for Python."""
+    widget(page, label).locator("select").select_option(label=option_label)
+    wait_for_python(page)
+
+
+def type_into(page, label: str, text: str) -> None:
+    """Type ``text`` into the input titled ``label`` (replacing what is there) and press Enter."""
+    box = widget(page, label).locator("input").first
+    box.fill(text)
+    box.press("Enter")
+    wait_for_python(page)
+
+
+def open_section(page, title: str) -> None:
+    """Show the section named ``title`` and wait until Python is idle."""
+    section_link(page, title).click()
+    wait_for_python(page, 120_000)
+
+
+def live(page, key: str) -> str:
+    """The selector of a live-training controller's status line (``data-state``, ``data-step``, ...)."""
+    return f'[data-testid="{key}-live"]'
+
+
+def live_state(page, key: str, name: str = "data-state") -> str | None:
+    return attr(page, live(page, key), name)
+
+
+HELPERS = {f.__name__: f for f in (widget, click_button, section_link, text_of, wait_for_python, attr, wait_attr,
+                                    click, select, type_into, open_section, live, live_state)}
+
+
 class UI:
-    """The helpers above bound to one page: ``ui.widget("Learning rate")``, ``ui.click("Train")``."""
+    """Every helper above bound to one page: ``ui.click("Play")``, ``ui.wait_attr(sel, "data-step", ...)``."""
 
     def __init__(self, page):
         self.page = page
 
-    def widget(self, label: str):
-        return widget(self.page, label)
-
-    def click(self, label: str) -> None:
-        click_button(self.page, label)
+    def __getattr__(self, name):
+        if name not in HELPERS:
+            raise AttributeError(f"UI has no helper {name!r}; the helpers are {sorted(HELPERS)}")
+        return functools.partial(HELPERS[name], self.page)
 
     def section(self, label: str):
         return section_link(self.page, label)
 
     def text(self, selector: str) -> str:
         return text_of(self.page, selector)
-
-    def wait_for_python(self, timeout_ms: int = 30_000) -> None:
-        wait_for_python(self.page, timeout_ms)
 
 
 @pytest.fixture

@@ -22,47 +22,11 @@ pytestmark = pytest.mark.browser
 
 SECTION = "Backprop & decision boundaries"
 STATS = '[data-testid="stats"]'
+LIVE = '[data-testid="backprop-live"]'
 # XOR starts near log 2 = 0.69 (0.735 with seed 0) and natively reaches 0.032 after 200 steps and 0.006
 # after 500 (tests/test_demo_mlp.py checks < 0.1 after 1000): 0.05 means "it learned", with room to spare.
 LOSS_TARGET = 0.05
 PLAY_TIMEOUT_S = 90          # generous: about 100 steps per second on a slow machine
-
-
-def _wait_python(page, timeout_ms: int = 60_000) -> None:
-    page.locator('body[data-busy="0"]').wait_for(state="attached", timeout=timeout_ms)
-
-
-def _click(page, label: str) -> None:
-    exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
-    page.locator("button.bk-btn").filter(has_text=exact).first.click()
-    _wait_python(page)
-
-
-def _stats(page, name: str) -> str:
-    return page.locator(STATS).first.get_attribute(name)
-
-
-def _value(page, key: str) -> float:
-    return float(page.locator(f'[data-testid="{key}"]').first.get_attribute("data-value"))
-
-
-def _wait_stats(page, name: str, predicate, timeout_s: float = 30.0, what: str = "") -> str:
-    """Poll a data attribute of the numbers bar (the site's CSP rules out wait_for_function)."""
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = _stats(page, name)
-        if value is not None and predicate(value):
-            return value
-        page.wait_for_timeout(100)
-    raise AssertionError(f"timed out waiting for {what or name}; last value {value!r}")
-
-
-def _select(page, label: str, option_label: str) -> None:
-    pattern = re.compile(r"^\s*" + re.escape(label) + r"\s*(:.*)?$", re.S)
-    title = page.locator("label, .bk-slider-title").filter(has_text=pattern)
-    page.locator(".bk-input-group").filter(has=title).first.locator("select").select_option(label=option_label)
-    _wait_python(page)
 
 
 def _table(page, name: str) -> np.ndarray:
@@ -79,19 +43,26 @@ def _assert_close(shown: np.ndarray, expected: np.ndarray, what: str) -> None:
     np.testing.assert_allclose(shown, expected, rtol=1e-6, atol=1e-9 * scale, err_msg=what)
 
 
+def _stats(page, name: str) -> str:
+    return page.locator(STATS).first.get_attribute(name)
+
+
+def _value(page, key: str) -> float:
+    return float(page.locator(f'[data-testid="{key}"]').first.get_attribute("data-value"))
+
+
 @pytest.fixture
-def backprop(app_page):
-    """The app with the backprop section showing and Python idle."""
-    exact = re.compile(r"^\s*" + re.escape(SECTION) + r"\s*$")
-    app_page.locator("a, button, .bk-tab, [role=tab]").filter(has_text=exact).first.click()
-    app_page.locator(STATS).first.wait_for(state="attached", timeout=60_000)
-    _wait_python(app_page)
-    return app_page
+def backprop(ui):
+    """The app with the backprop section showing and Python idle (the ``ui`` helpers bound to its page)."""
+    ui.open_section(SECTION)
+    ui.page.locator(STATS).first.wait_for(state="attached", timeout=60_000)
+    return ui
 
 
 def test_section_is_interactive_with_rendered_formulas(backprop):
-    page = backprop
-    assert _stats(page, "data-step") == "0" and _stats(page, "data-playing") == "0"
+    ui = backprop
+    page = ui.page
+    assert _stats(page, "data-step") == "0" and ui.live_state("backprop", "data-playing") == "0"
     assert 0.6 < _value(page, "train-loss") < 0.8             # about log 2: an untrained classifier
     assert page.locator("canvas").count() >= 3                 # boundary, loss, neurons
     # the lecture's formulas are typeset by MathJax, not left as $$ source
@@ -104,12 +75,13 @@ def test_section_is_interactive_with_rendered_formulas(backprop):
 
 
 def test_step_advances_exactly_one_step(backprop):
-    page = backprop
+    ui = backprop
+    page = ui.page
     checksum = _stats(page, "data-boundary-checksum")
-    _click(page, "Step")
-    assert _wait_stats(page, "data-step", lambda v: v != "0") == "1"
-    _click(page, "Step")
-    assert _wait_stats(page, "data-step", lambda v: v != "1") == "2"
+    ui.click("Step")
+    assert ui.wait_attr(STATS, "data-step", lambda v: v != "0") == "1"
+    ui.click("Step")
+    assert ui.wait_attr(STATS, "data-step", lambda v: v != "1") == "2"
     page.wait_for_timeout(500)
     assert _stats(page, "data-step") == "2"                    # and nothing more
     assert _stats(page, "data-boundary-checksum") != checksum
@@ -121,25 +93,26 @@ def test_step_advances_exactly_one_step(backprop):
 
 
 def test_play_trains_and_pause_stops(backprop):
-    page = backprop
+    ui = backprop
+    page = ui.page
     checksum = _stats(page, "data-boundary-checksum")
-    _click(page, "Play")
-    _wait_stats(page, "data-playing", lambda v: v == "1", what="playing")
+    ui.click("Play")
+    ui.wait_attr(LIVE, "data-playing", lambda v: v == "1", what="playing")
     deadline = time.monotonic() + PLAY_TIMEOUT_S
     while _value(page, "train-loss") >= LOSS_TARGET:
         assert time.monotonic() < deadline, f"train loss still {_value(page, 'train-loss')} after play"
         page.wait_for_timeout(250)
-    frames = int(_stats(page, "data-frames"))
+    frames = int(ui.live_state("backprop", "data-frames"))
     page.wait_for_timeout(600)
-    assert int(_stats(page, "data-frames")) > frames           # the plots keep refreshing while playing
+    assert int(ui.live_state("backprop", "data-frames")) > frames           # the plots keep refreshing while playing
     assert _stats(page, "data-boundary-checksum") != checksum  # the decision boundary has changed
 
-    _click(page, "Pause")
-    _wait_stats(page, "data-playing", lambda v: v == "0", what="paused")
+    ui.click("Pause")
+    ui.wait_attr(LIVE, "data-playing", lambda v: v == "0", what="paused")
     k = int(_stats(page, "data-step"))
-    frames = _stats(page, "data-frames")
+    frames = ui.live_state("backprop", "data-frames")
     page.wait_for_timeout(1000)
-    assert int(_stats(page, "data-step")) == k and _stats(page, "data-frames") == frames
+    assert int(_stats(page, "data-step")) == k and ui.live_state("backprop", "data-frames") == frames
 
     # what the page shows at step k is what pyfadml computes natively after k steps
     native = MLPDemo()
@@ -151,24 +124,25 @@ def test_play_trains_and_pause_stops(backprop):
     page.locator(f'[data-testid="inspector-step"][data-step="{k}"]').first.wait_for(state="attached")
     _assert_close(_table(page, "dW"), native.inspect(1)["dW"], "dL/dW^1 after pause")
 
-    _click(page, "Step")                                       # Step after play: exactly one more
-    assert _wait_stats(page, "data-step", lambda v: v != str(k)) == str(k + 1)
+    ui.click("Step")                                       # Step after play: exactly one more
+    assert ui.wait_attr(STATS, "data-step", lambda v: v != str(k)) == str(k + 1)
 
 
 def test_inspector_shows_the_native_backprop_numbers(backprop):
-    page = backprop
-    _select(page, "Dataset", "Moons")
-    _select(page, "Activation", "ReLU")
-    _select(page, "Batch size", "8")
-    _click(page, "Reset")
+    ui = backprop
+    page = ui.page
+    ui.select("Dataset", "Moons")
+    ui.select("Activation", "ReLU")
+    ui.select("Batch size", "8")
+    ui.click("Reset")
     for _ in range(3):
-        _click(page, "Step")
-    _wait_stats(page, "data-step", lambda v: v == "3")
+        ui.click("Step")
+    ui.wait_attr(STATS, "data-step", lambda v: v == "3")
     native = MLPDemo(dataset="moons", activation="relu", batch_size=8)
     native.step(3)
     for layer in (1, 2, 3):
         label = f"l = {layer}" + (" (output)" if layer == 3 else "")
-        _click(page, label)
+        ui.click(label)
         page.locator(f'[data-testid="inspector-step"][data-step="3"][data-layer="{layer}"]').first.wait_for(
             state="attached", timeout=30_000)
         r = native.inspect(layer)
@@ -186,17 +160,71 @@ def test_inspector_shows_the_native_backprop_numbers(backprop):
             assert "✓" in check.inner_text() and float(check.get_attribute("data-diff")) < 1e-12
 
 
-def test_divergence_pauses_with_a_message(backprop):
-    page = backprop
-    # moons, leaky ReLU, learning rate 10: natively the loss turns NaN at step 12
-    _select(page, "Dataset", "Moons")
-    _select(page, "Activation", "leaky ReLU")
-    _select(page, "Learning rate", "10")
-    _click(page, "Play")
-    _wait_stats(page, "data-diverged", lambda v: v == "1", timeout_s=60, what="divergence")
-    assert _stats(page, "data-playing") == "0"
-    message = page.locator('[data-testid="message"]').first.inner_text()
-    assert "diverged at step 12" in message and "learning rate" in message
-    assert _stats(page, "data-step") == "11"                   # the failing step did not update anything
-    _click(page, "Reset")
-    assert _stats(page, "data-diverged") == "0" and _stats(page, "data-step") == "0"
+def test_divergence_pauses_says_what_to_do_and_a_smaller_rate_trains_again(backprop):
+    ui = backprop
+    page = ui.page
+    ui.select("Dataset", "Moons")
+    ui.select("Activation", "leaky ReLU")
+    ui.select("Learning rate", "10")
+    ui.click("Play")
+    ui.wait_attr(LIVE, "data-diverged", lambda v: v == "1", timeout_s=60, what="divergence")
+    assert ui.live_state("backprop", "data-playing") == "0"
+    message = page.locator(LIVE).first.inner_text()
+    assert "diverged" in message and "learning rate" in message
+    k = int(ui.live_state("backprop", "data-step"))
+    assert np.isfinite(_value(page, "train-loss"))            # the kept weights are the last good ones
+    button = page.locator(".live-recover-lr button").first
+    assert button.is_visible() and "learning rate 1" in button.inner_text()
+    button.click()
+    ui.wait_for_python()
+    ui.wait_attr(LIVE, "data-diverged", lambda v: v == "0", what="recovered")
+    assert "Restored the weights" in page.locator(LIVE).first.inner_text()
+    assert page.locator(".bk-input-group").filter(has_text="Learning rate").locator("select").first.input_value()
+    ui.click("Play")
+    ui.wait_attr(LIVE, "data-step", lambda v: int(v) > k + 20, timeout_s=60, what="training after recovery")
+    ui.click("Pause")
+    assert ui.live_state("backprop") == "paused"
+
+
+def test_a_restless_student_breaks_nothing(backprop):
+    """Every control at its extremes and invalid values, buttons in odd orders, leaving mid-training."""
+    ui = backprop
+    page = ui.page
+    ui.type_into("Seed", "")                                    # empty box + Enter: an inline note
+    assert "empty" in page.locator('[data-testid="seed-note"]').first.inner_text()
+    ui.type_into("Seed", "9999")
+    for option in ("XOR", "Circles", "Moons", "Spiral (3 classes)", "Gaussian blobs"):
+        ui.select("Dataset", option)
+    for option in ("tanh", "ReLU", "sigmoid", "leaky ReLU"):
+        ui.select("Activation", option)
+    ui.select("Batch size", "1")
+    ui.select("Steps per frame", "1 (slow motion)")
+    ui.click("l = 3 (output)")                                  # issue 9, item 2: then fewer layers
+    page.locator(".bk-input-group").filter(has_text="Hidden layers").locator(".noUi-handle").first.press("Home")
+    ui.wait_for_python()
+    page.locator('[data-testid="inspector-step"]').first.wait_for(state="attached")
+    assert page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*l = 2 \(output\)\s*$")).count() == 1
+    ui.click("Play")
+    ui.click("Step")                                            # Step while playing: pauses, one step
+    assert ui.live_state("backprop") == "paused"
+    ui.click("Play")
+    ui.click("Reset")                                           # Reset while playing
+    assert ui.live_state("backprop") == "paused" and ui.live_state("backprop", "data-step") == "0"
+    ui.click("Play")
+    ui.wait_attr(LIVE, "data-step", lambda v: int(v) > 0, what="training")
+    ui.open_section("Convolution & CNN")                        # leave mid-training and come back
+    ui.open_section(SECTION)
+    assert ui.live_state("backprop") == "away"
+    assert "while you were away" in page.locator(LIVE).first.inner_text()
+    k = int(ui.live_state("backprop", "data-step"))
+    page.wait_for_timeout(500)
+    assert int(ui.live_state("backprop", "data-step")) == k     # it did not train in the background
+    page.keyboard.press("s")                           # keyboard: S steps, Space plays
+    ui.wait_attr(LIVE, "data-step", lambda v: int(v) == k + 1, what="S key")
+    page.keyboard.press("Space")
+    ui.wait_attr(LIVE, "data-state", lambda v: v == "playing", what="Space key")
+    page.keyboard.press("Space")
+    ui.wait_attr(LIVE, "data-state", lambda v: v == "paused", what="Space key again")
+    page.keyboard.press("r")
+    ui.wait_attr(LIVE, "data-step", lambda v: v == "0", what="R key")
+    assert page.locator("#pyfadml-error").is_hidden()           # no Python error on the page

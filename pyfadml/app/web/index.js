@@ -27,12 +27,74 @@
     if (detail) detailEl.textContent = detail;
   }
 
+  // A Python error: the message first (the last line of a traceback), what to do, details folded.
+  const errorMessageEl = document.getElementById("pyfadml-error-message");
+  const errorAdviceEl = document.getElementById("pyfadml-error-advice");
+  const errorDetailsEl = document.getElementById("pyfadml-error-details");
+  document.getElementById("pyfadml-error-close").addEventListener("click", () => { errorEl.hidden = true; });
+
+  function errorMessage(text) {
+    const lines = String(text).trim().split("\n").map((l) => l.trim()).filter(Boolean);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const m = /^([A-Za-z_][\w.]*(?:Error|Exception|Warning|Interrupt)): (.+)$/.exec(lines[i]);
+      if (m) return m[2];
+    }
+    return lines.length ? lines[lines.length - 1] : "unknown error";
+  }
+
   function showError(text, fatal) {
+    errorMessageEl.textContent = (fatal ? "The app could not start: " : "Something went wrong: ") + errorMessage(text);
+    errorAdviceEl.textContent = fatal
+      ? "Reload the page. If it happens again, the details below help a bug report."
+      : "The page still works: the last change was not applied. Close this message and carry on.";
+    errorDetailsEl.textContent = text;
     errorEl.hidden = false;
-    errorEl.textContent = (errorEl.textContent ? errorEl.textContent + "\n\n" : "") + text;
     if (fatal) body.dataset.appState = "error";
     console.error("pyfadml: " + text);
   }
+
+  // Keyboard shortcuts of the shown section's live-training row: Space play/pause, S or → step,
+  // R reset; P presenter mode. Not while typing in a field, and never with a modifier key.
+  function deepQueryAll(selector, root, out) {
+    root.querySelectorAll(selector).forEach((el) => out.push(el));
+    root.querySelectorAll("*").forEach((el) => { if (el.shadowRoot) deepQueryAll(selector, el.shadowRoot, out); });
+    return out;
+  }
+
+  function visibleButton(hostClass) {
+    for (const host of deepQueryAll("." + hostClass, document, [])) {
+      const button = (host.shadowRoot || host).querySelector("button");
+      if (button && !button.disabled && host.checkVisibility && host.checkVisibility()) return button;
+    }
+    return null;
+  }
+
+  const SHORTCUTS = { " ": ["live-play", "live-pause"], s: ["live-step"], arrowright: ["live-step"], r: ["live-reset"] };
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || body.dataset.appState !== "ready") return;
+    const target = event.composedPath()[0];
+    const tag = target && target.tagName ? target.tagName.toLowerCase() : "";
+    if (["input", "select", "textarea"].includes(tag) || (target && target.isContentEditable)) return;
+    const key = event.key.toLowerCase();
+    if (key === "p") { togglePresenter(); event.preventDefault(); return; }
+    if (!(key in SHORTCUTS) || (key === " " && tag === "button")) return;
+    for (const hostClass of SHORTCUTS[key]) {
+      const button = visibleButton(hostClass);
+      if (button) { button.click(); event.preventDefault(); return; }
+    }
+  });
+
+  // Presenter mode: larger text and numbers, secondary prose hidden (remembered in this browser).
+  const presenterEl = document.getElementById("pyfadml-presenter");
+  function setPresenter(on) {
+    body.classList.toggle("presenter", on);
+    presenterEl.setAttribute("aria-pressed", on ? "true" : "false");
+    try { localStorage.setItem("pyfadml-presenter", on ? "1" : "0"); } catch (e) { /* private mode */ }
+  }
+  function togglePresenter() { setPresenter(!body.classList.contains("presenter")); }
+  presenterEl.addEventListener("click", togglePresenter);
+  try { setPresenter(localStorage.getItem("pyfadml-presenter") === "1"); } catch (e) { setPresenter(false); }
 
   const worker = new Worker("worker.js");
   worker.busy = false;

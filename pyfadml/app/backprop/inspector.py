@@ -1,0 +1,195 @@
+"""The backprop inspector: the numbers of the last training step for one layer l, beside the lecture's formulas.
+
+Every number comes from :meth:`pyfadml.demos.mlp.MLPDemo.inspect`; this module only lays them out as small
+heat-mapped tables (full precision in each cell's ``data-v``, which the tests compare with the library).
+"""
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+
+from pyfadml.app import theme, ui
+
+EXAMPLES_SHOWN = 4           # columns (examples) of the mini-batch shown
+
+INTRO = """
+<h3>Backprop inspector</h3>
+<p class="secondary">The actual numbers of the last training step, for one layer \\(l\\), beside the lecture's formulas.
+Each column \\(n\\) is one example of the mini-batch (a column vector, as in the lecture); the loss is the
+mean over the batch's \\(N\\) examples, so \\(\\delta^l\\) carries a factor \\(1/N\\) and the parameter gradients
+add up the contributions of all \\(N\\) examples.</p>
+"""
+
+FORMULAS = {
+    "forward": r"$$z^l = W^l a^{l-1} + b^l$$",
+    "activation": r"$$a^l = \sigma(z^l)$$",
+    "activation_out": r"$$a^L = \mathrm{softmax}(z^L)$$",
+    "delta": r"$$\delta^l = \frac{\partial \mathcal{L}}{\partial z^l}$$",
+    "delta_out": r"$$\delta^L = \frac{\partial \mathcal{L}}{\partial z^L} = \frac{1}{N}\left(a^L - y\right)$$",
+    "dW": r"$$\frac{\partial \mathcal{L}}{\partial W^l} = \delta^l (a^{l-1})^T$$",
+    "db": r"$$\frac{\partial \mathcal{L}}{\partial b^l} = \delta^l$$",
+    "back": r"$$\delta^{l-1} = (W^l)^T \delta^l \odot \sigma'(z^{l-1})$$",
+}
+
+TABLE_CSS = theme.TABLE_CSS + """
+.op { flex-wrap: nowrap; overflow-x: auto; padding-bottom: 4px; }
+"""
+
+
+def _sup(name: str, l: int) -> str:
+    return f"{name}<sup>{l}</sup>"
+
+
+def _sym(s: str) -> str:
+    return f'<span class="sym">{s}</span>'
+
+
+def matrix_html(name: str, caption: str, M, *, row_label: str = "", col_label: str = "n",
+                col_offset: int = 0) -> str:
+    """A small heat-mapped table with the numbers printed; full precision in each cell's ``data-v``."""
+    M = np.atleast_2d(np.asarray(M, dtype=np.float64))
+    rows, cols = M.shape
+    finite = M[np.isfinite(M)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
+    scale = scale if scale > 0 else 1.0
+    rgb = 255.0 + 0.6 * (theme.diverging_rgb(M / scale) - 255.0)       # lighter, so the digits stay legible
+    head = "".join(f"<th>{col_label}={j + 1 + col_offset}</th>" for j in range(cols)) if col_label else ""
+    out = [f'<figure class="mx"><figcaption>{caption}</figcaption>'
+           f'<table class="mx" data-name="{name}" data-rows="{rows}" data-cols="{cols}">']
+    if head:
+        out.append(f"<tr><th></th>{head}</tr>")
+    for i in range(rows):
+        cells = []
+        for j in range(cols):
+            v = float(M[i, j])
+            r, g, b = (int(c) for c in np.round(rgb[i, j]))
+            cells.append(f'<td data-v="{v!r}" title="{v!r}" style="background:rgb({r},{g},{b})">{ui.num(v)}</td>')
+        label = f"{row_label}{i + 1}" if row_label else ""
+        out.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
+    out.append("</table></figure>")
+    return "".join(out)
+
+
+class Inspector(pn.viewable.Viewer):
+    """The inspector card: a layer chooser, then one row per formula with that step's numbers."""
+
+    layer = param.Integer(default=1, bounds=(1, None), doc="The layer l shown (1 = first hidden layer).")
+
+    def __init__(self, demo, activation_names: dict[str, str], **params):
+        super().__init__(**params)
+        self.demo = demo                    # a callable: the section's current MLPDemo
+        self._names = activation_names
+        prose, table = [theme.PROSE_CSS], [TABLE_CSS]
+
+        def formula(key):
+            return pn.pane.HTML(FORMULAS[key], disable_math=False, width=240, stylesheets=prose,
+                                margin=(14, 10, 6, 10))
+
+        def values():
+            return pn.pane.HTML("", stylesheets=table, sizing_mode="stretch_width", margin=(4, 5))
+
+        self._chooser = pn.widgets.RadioButtonGroup(label="Inspect layer", options={"l = 1": 1}, value=1,
+                                                    color="primary", variant="outline")
+        self._chooser.param.watch(self._chosen, "value")
+        self.head = pn.pane.HTML("", stylesheets=table, sizing_mode="stretch_width")
+        self._f_act, self._f_delta = formula("activation"), formula("delta")
+        self.panes = {k: values() for k in ("forward", "act", "delta", "dW", "db", "back")}
+        p = self.panes
+        rows = [(formula("forward"), p["forward"]), (self._f_act, p["act"]), (self._f_delta, p["delta"]),
+                (formula("dW"), p["dW"]), (formula("db"), p["db"]), (formula("back"), p["back"])]
+        self._layout = pn.Column(
+            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", disable_math=False,
+),
+            pn.Row(pn.pane.HTML("<b>Layer</b>", stylesheets=prose, margin=(12, 5, 5, 5)), self._chooser),
+            self.head,
+            *[pn.Row(f, v, sizing_mode="stretch_width") for f, v in rows],
+            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+
+    def __panel__(self):
+        return self._layout
+
+    def _chosen(self, event) -> None:
+        if event.new is not None and event.new != self.layer:
+            self.layer = int(event.new)
+
+    @param.depends("layer", watch=True)
+    def _layer_changed(self) -> None:
+        self.update()
+
+    def set_layers(self, n_layers: int) -> None:
+        """Offer l = 1 ... n_layers (the last is the output layer); keep the chosen layer if it still exists."""
+        options = {f"l = {l}": l for l in range(1, n_layers)}
+        options[f"l = {n_layers} (output)"] = n_layers
+        layer = min(self.layer, n_layers)
+        # options and value in one update, so the widget never holds a value its options lack
+        self._chooser.param.update(options=options, value=layer)
+        if layer != self.layer:
+            self.layer = layer                       # updates the tables through _layer_changed
+
+    def waiting(self) -> None:
+        self.head.object = (
+            '<p class="note" data-testid="inspector-step" data-step="-1">Training is running: the inspector '
+            'waits. Press <b>Pause</b> or <b>Step</b> to see the numbers of the step just done.</p>')
+
+    def update(self) -> None:
+        d = self.demo()
+        l = int(min(self.layer, d.n_layers))
+        r = d.inspect(l)
+        out = l == d.n_layers
+        self._f_act.object = FORMULAS["activation_out" if out else "activation"]
+        self._f_delta.object = FORMULAS["delta_out" if out else "delta"]
+        p = self.panes
+        if r is None:
+            self.head.object = (
+                '<p class="note" data-testid="inspector-step" data-step="0">No step yet: press <b>Step</b> '
+                'to train one mini-batch and see every quantity of its backward pass.</p>')
+            for pane in p.values():
+                pane.object = ""
+            return
+        N = r["x"].shape[0]
+        n = min(EXAMPLES_SHOWN, N)
+        more = ", ..." if N > n else ""
+        cols = lambda A: A[:n].T                    # noqa: E731  rows = units, columns = examples
+        self.head.object = (
+            f'<p class="note" data-testid="inspector-step" data-step="{r["step"]}" data-layer="{l}" '
+            f'data-batch="{N}">Step {r["step"]}: its mini-batch of N = {N} examples (training rows '
+            f'{", ".join(str(i) for i in r["index"][:n])}{more}; labels y = '
+            f'{", ".join(str(v) for v in r["y"][:n])}{more}), forward with the weights before the update, then '
+            f'backward. Showing the first {n} examples as columns; batch loss = {ui.loss_text(r["loss"])}.</p>')
+        sigma = "softmax" if out else self._names.get(r["activation"], r["activation"])
+        prev = "x" if l == 1 else _sup("a", l - 1)
+        op = lambda *parts: '<div class="op">' + "".join(parts) + "</div>"   # noqa: E731
+        p["forward"].object = op(
+            matrix_html("W", _sup("W", l) + " (before the update)", r["W"], row_label="j", col_label="k"),
+            _sym("·"), matrix_html("a_prev", prev, cols(r["a_prev"]), row_label="k"),
+            _sym("+"), matrix_html("b", _sup("b", l), r["b"][:, None], row_label="j", col_label=""),
+            _sym("="), matrix_html("z", _sup("z", l), cols(r["z"]), row_label="j"))
+        p["act"].object = op(matrix_html("a", f"{_sup('a', l)} = {sigma}({_sup('z', l)})", cols(r["a"]),
+                                         row_label="j"))
+        note = (f'<span class="note">softmax and cross-entropy together give {_sup("δ", l)} = '
+                f'({_sup("a", l)} − onehot(y)) / N: the error of each class probability.</span>') if out else ""
+        p["delta"].object = op(matrix_html("delta", _sup("δ", l), cols(r["delta"]), row_label="j"), note)
+        sum_delta = f"Σ<sub>n</sub> {_sup('δ', l)}<sub>n</sub>"
+        p["dW"].object = op(matrix_html(
+            "dW", f"∂L/∂{_sup('W', l)} = {sum_delta} ({prev}<sub>n</sub>)<sup>T</sup>, all N = {N} examples",
+            r["dW"], row_label="j", col_label="k"))
+        p["db"].object = op(matrix_html("db", f"∂L/∂{_sup('b', l)} = {sum_delta}", r["db"][:, None],
+                                        row_label="j", col_label=""))
+        if l > 1:
+            diff = float(np.max(np.abs(r["delta_prev"] - r["delta_prev_formula"])))
+            scale = float(np.max(np.abs(r["delta_prev"]))) or 1.0
+            ok = diff <= 1e-12 * scale + 1e-300
+            act = self._names.get(d.activation, d.activation)
+            p["back"].object = op(
+                matrix_html("sigma_prime_prev", f"σ′({_sup('z', l - 1)}), σ = {act}", cols(r["sigma_prime_prev"]),
+                            row_label="k"),
+                matrix_html("delta_prev", f"{_sup('δ', l - 1)} from backprop", cols(r["delta_prev"]), row_label="k"),
+                f'<span class="check{"" if ok else " bad"}" data-testid="backprop-check" data-diff="{diff!r}">'
+                f'{"✓" if ok else "✗"} equals ({_sup("W", l)})<sup>T</sup>{_sup("δ", l)} ⊙ '
+                f'σ′({_sup("z", l - 1)}) computed from the numbers above: largest difference {diff:.1e}</span>')
+        else:
+            p["back"].object = (
+                '<p class="note" data-testid="backprop-stop">For l = 1 there is no δ<sup>0</sup>: '
+                'a<sup>0</sup> = x is the data itself, with no weights below it to update. '
+                'Backpropagation stops here.</p>')

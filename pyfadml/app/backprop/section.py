@@ -1,0 +1,368 @@
+"""Section "Backprop & decision boundaries": a small MLP learning a 2-D toy set, live.
+
+The state and every number come from :class:`pyfadml.demos.mlp.MLPDemo`; this module only draws. Plots are
+built once and then updated through their ``ColumnDataSource`` (``data`` item assignment and ``stream``); only
+the hidden-neuron figure is resized when the architecture changes. Play / Pause / Step / Reset, the schedule
+and divergence are the shared :class:`pyfadml.app.live.LiveTraining`; the inspector is
+:class:`pyfadml.app.backprop.inspector.Inspector`.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
+
+from pyfadml.app import theme, ui
+from pyfadml.app.backprop.inspector import Inspector
+from pyfadml.app.live import LiveTraining, Refresh
+from pyfadml.demos.mlp import ACTIVATIONS, DATASETS, MAX_BREADTH, MAX_DEPTH, MLPDemo
+
+LOSS_POINTS = 5000           # the loss curve keeps its last 5000 points
+TILE_STEP = 2                # hidden-neuron tiles use every 2nd grid point (60 -> 30 pixels a side)
+TILE_GAP = 4                 # transparent pixels between tiles
+BURST_SECONDS = 0.035        # training per frame (then the due plots are redrawn)
+
+LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
+STEPS_PER_FRAME = [1, 10, 100, 1000]
+STEPS_PER_FRAME_LABELS = {"1 (slow motion)": 1, "10": 10, "100": 100,
+                          f"as many as fit in {1000 * BURST_SECONDS:.0f} ms": 1000}
+DATASET_LABELS = {"XOR": "xor", "Circles": "circles", "Moons": "moons", "Spiral (3 classes)": "spiral",
+                  "Gaussian blobs": "gaussians"}
+ACTIVATION_LABELS = {"tanh": "tanh", "ReLU": "relu", "sigmoid": "sigmoid", "leaky ReLU": "leaky_relu"}
+ACTIVATION_NAMES = {v: k for k, v in ACTIVATION_LABELS.items()}
+
+INTRO = """
+<h2>Backprop &amp; decision boundaries</h2>
+<p class="secondary">A neural network classifier <b>categorizes the input by defining decision boundaries</b>;
+by stacking layers it can draw boundaries complex enough to separate any of these point sets. Press <b>Play</b>
+and watch the boundary form while backpropagation moves every weight against its gradient.</p>
+"""
+
+COMPOSITION = """
+<h3>How stacked layers compose boundaries</h3>
+<p>Each tile is one hidden neuron's activation \\(a^l_j = \\sigma(z^l_j)\\) over the same square of the plane
+as the decision boundary (blue: high, white: zero, orange: low). A neuron of layer 1 can only draw a single
+straight edge, because \\(z^1_j = W^1_{j\\cdot}\\, x + b^1_j\\) is a line that \\(\\sigma\\) bends into a soft
+step. Layer 2 neurons combine those edges into regions, and so on:
+<i>initial layers extract low level features, while deeper layers compose high level features from
+them</i>.</p>
+<p class="muted"><b>Depth</b> (hidden layers) is how many times features are composed; <b>breadth</b>
+(neurons per layer) is how many different features each layer can distinguish at once.</p>
+"""
+
+TRY = """<div class="secondary">
+<h3>Things to try</h3>
+<ul class="try">
+<li><b>XOR</b> with 1 hidden layer of 2 neurons: the smallest network that solves it. Seed 1 solves it,
+seed 0 gets stuck: the starting weights matter. With 1 neuron it cannot: one neuron draws one line.</li>
+<li><b>Spiral</b> (tanh): 1 hidden layer of 16 neurons against 3 layers of 6, for 5000 steps: about 65%
+against 88% training accuracy, with about as many weights (99 and 123). Depth composes the first layer's
+edges into regions.</li>
+<li><b>Activation</b>: ReLU boundaries are made of straight pieces, tanh and sigmoid ones are smooth.</li>
+<li><b>Learning rate</b> 3 or 10 (moons, leaky ReLU): the steps overshoot and training diverges; the page
+offers to restore the last good weights with a smaller rate or with gradient clipping.</li>
+<li><b>Batch size</b> 1 against 128: a noisy loss curve against a smooth, slower one.</li>
+</ul></div>
+"""
+
+CONTROLS_CSS = theme.CARD_CSS + """
+:host { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
+"""
+
+
+class BackpropSection(pn.viewable.Viewer):
+    """The live section: controls on the left, decision boundary, loss curves, neurons and inspector."""
+
+    title = "Backprop & decision boundaries"
+
+    dataset = param.Selector(default="xor", objects=list(DATASETS))
+    noise = param.Number(default=0.1, bounds=(0.0, 0.5), step=0.01)
+    seed = param.Integer(default=0, bounds=(0, 9999))
+    depth = param.Integer(default=2, bounds=(1, MAX_DEPTH))
+    breadth = param.Integer(default=4, bounds=(1, MAX_BREADTH))
+    activation = param.Selector(default="tanh", objects=list(ACTIVATIONS))
+    lr = param.Selector(default=0.1, objects=LEARNING_RATES)
+    batch_size = param.Selector(default=16, objects=BATCH_SIZES)
+    steps_per_frame = param.Selector(default=10, objects=STEPS_PER_FRAME)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.demo = self._new_demo()
+        self._last_streamed = -1
+        self._row = None
+        self._build_plots()
+        self.inspector = Inspector(lambda: self.demo, ACTIVATION_NAMES)
+        self.live = LiveTraining(
+            "backprop", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
+            refresh=[Refresh(self._draw_boundary), Refresh(self._draw_neurons, every=0.15),
+                     Refresh(self._draw_loss, every=0.15)],
+            lr=(self, "lr"), burst=BURST_SECONDS, max_steps=lambda: int(self.steps_per_frame))
+        self.live.param.watch(self._playing_changed, "playing")
+        self._build_layout()
+        self._on_new_demo(architecture_changed=True)
+
+    @property
+    def live_controllers(self) -> tuple[LiveTraining, ...]:
+        return (self.live,)
+
+    def pause(self, event=None) -> None:
+        self.live.pause()
+
+    # ------------------------------------------------------------------------------------------
+    # model state
+    # ------------------------------------------------------------------------------------------
+
+    def _new_demo(self) -> MLPDemo:
+        return MLPDemo(dataset=self.dataset, noise=float(self.noise), seed=int(self.seed), depth=int(self.depth),
+                       breadth=int(self.breadth), activation=self.activation, lr=float(self.lr),
+                       batch_size=int(self.batch_size))
+
+    def _reset_demo(self) -> None:
+        old = self.demo
+        self.demo = self._new_demo()
+        self._on_new_demo(architecture_changed=(old.depth, old.breadth) != (self.demo.depth, self.demo.breadth),
+                          redraw=False)
+
+    @param.depends("dataset", "noise", "seed", "depth", "breadth", "activation", watch=True)
+    def _settings_changed(self):
+        self.live.reset()
+
+    @param.depends("lr", watch=True)
+    def _lr_changed(self):
+        self.demo.lr = float(self.lr)
+        self.live.update_status()
+
+    @param.depends("batch_size", watch=True)
+    def _batch_size_changed(self):
+        self.demo.batch_size = int(self.batch_size)
+
+    def _playing_changed(self, event) -> None:
+        if event.new:
+            self.inspector.waiting()
+
+    # ------------------------------------------------------------------------------------------
+    # plots (built once)
+    # ------------------------------------------------------------------------------------------
+
+    def _build_plots(self) -> None:
+        e = self.demo.extent
+        fig = ui.figure(axes=False, width=430, height=430, x_range=Range1d(-e, e), y_range=Range1d(-e, e),
+                        min_border=2)
+        self._boundary_src = ColumnDataSource(dict(image=[np.zeros((1, 1), np.uint32)], x=[-e], y=[-e],
+                                                   dw=[2 * e], dh=[2 * e]))
+        fig.image_rgba("image", x="x", y="y", dw="dw", dh="dh", source=self._boundary_src)
+        self._train_src = ColumnDataSource(dict(x=[], y=[], color=[]))
+        self._test_src = ColumnDataSource(dict(x=[], y=[], color=[]))
+        # no legend over the points: the caption says ● train, ▲ test
+        fig.scatter("x", "y", source=self._train_src, size=7, fill_color="color", line_color="white",
+                    line_width=1.2)
+        fig.scatter("x", "y", source=self._test_src, marker="triangle", size=9, fill_color="color",
+                    line_color=theme.INK, line_width=1.0)
+        self.boundary_fig = fig
+
+        loss = ui.figure(width=430, height=270, y_axis_type="log", grid=True)
+        self._loss_src = ColumnDataSource(dict(step=[], train=[], test=[]))
+        loss.line("step", "train", source=self._loss_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
+                  legend_label="train loss")
+        loss.line("step", "test", source=self._loss_src, color=theme.TEST_LOSS_COLOR, line_width=2,
+                  line_dash="dashed", legend_label="test loss")
+        ui.style_legend(loss, "top_left")
+        loss.legend[0].orientation = "horizontal"
+        loss.add_layout(loss.legend[0], "above")          # above the plot: it never covers a curve
+        loss.xaxis.axis_label = "step"
+        loss.yaxis.axis_label = "cross-entropy loss"
+        self.loss_fig = loss
+
+        self._neuron_mapper = LinearColorMapper(palette=theme.DIVERGING, low=-1.0, high=1.0,
+                                                nan_color=(0, 0, 0, 0))
+        nf = ui.figure(axes=False, width=300, height=100, x_range=Range1d(0, 1), y_range=Range1d(0, 1),
+                       background_fill_color=None, border_fill_color=None, outline_line_color=None)
+        self._neuron_src = ColumnDataSource(dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0], y=[0],
+                                                 dw=[1], dh=[1]))
+        nf.image("image", x="x", y="y", dw="dw", dh="dh", source=self._neuron_src,
+                 color_mapper=self._neuron_mapper)
+        self._neuron_labels = ColumnDataSource(dict(x=[], y=[], text=[]))
+        nf.text("x", "y", text="text", source=self._neuron_labels, text_align="right",
+                text_baseline="middle", text_font_size="12px", text_color=theme.MUTED)
+        self._neuron_cols = ColumnDataSource(dict(x=[], y=[], text=[]))
+        nf.text("x", "y", text="text", source=self._neuron_cols, text_align="center",
+                text_baseline="bottom", text_font_size="10px", text_color=theme.MUTED)
+        self.neuron_fig = nf
+
+    def _layout_neuron_fig(self) -> None:
+        """Size the hidden-neuron figure for depth x breadth tiles (the one figure change allowed)."""
+        d = self.demo
+        t = d.grid_size // TILE_STEP
+        w = d.breadth * t + (d.breadth - 1) * TILE_GAP
+        h = d.depth * t + (d.depth - 1) * TILE_GAP
+        scale = min(1.9, 860.0 / w)
+        label_w = 64.0 / scale
+        top = 16.0 / scale
+        nf = self.neuron_fig
+        nf.x_range.start, nf.x_range.end = -label_w, w
+        nf.y_range.start, nf.y_range.end = 0, h + top
+        nf.width = int(round((w + label_w) * scale)) + 8
+        nf.height = int(round((h + top) * scale)) + 8
+        self._neuron_src.data.update(x=[0], y=[0], dw=[w], dh=[h])
+        rows = [h - (i * (t + TILE_GAP) + t / 2) for i in range(d.depth)]
+        self._neuron_labels.data = dict(x=[-6.0 / scale] * d.depth, y=rows,
+                                        text=[f"layer {i + 1}" for i in range(d.depth)])
+        cols = [j * (t + TILE_GAP) + t / 2 for j in range(d.breadth)]
+        self._neuron_cols.data = dict(x=cols, y=[h + 2.0 / scale] * d.breadth,
+                                      text=[f"j={j + 1}" for j in range(d.breadth)])
+
+    def _neuron_image(self, hidden: list[np.ndarray]) -> np.ndarray:
+        """All hidden neurons as one image: row of tiles per layer (layer 1 on top), NaN between tiles."""
+        d = self.demo
+        t = d.grid_size // TILE_STEP
+        w = d.breadth * t + (d.breadth - 1) * TILE_GAP
+        h = d.depth * t + (d.depth - 1) * TILE_GAP
+        img = np.full((h, w), np.nan, dtype=np.float32)
+        off = TILE_STEP // 2
+        for i, a in enumerate(hidden):
+            a = a[off::TILE_STEP, off::TILE_STEP, :]
+            if d.activation == "sigmoid":
+                v = 2.0 * a - 1.0
+            elif d.activation == "tanh":
+                v = a
+            else:                                    # (leaky) ReLU: unbounded, scale by the layer's largest
+                m = float(np.max(np.abs(a))) if a.size else 0.0
+                v = a / m if m > 0 and np.isfinite(m) else np.zeros_like(a)
+            y0 = h - (i + 1) * t - i * TILE_GAP      # image row 0 is the bottom
+            for j in range(d.breadth):
+                x0 = j * (t + TILE_GAP)
+                img[y0:y0 + t, x0:x0 + t] = v[:, :, j]
+        return img
+
+    def _on_new_demo(self, *, architecture_changed: bool, redraw: bool = True) -> None:
+        d = self.demo
+        e = d.extent
+        f = self.boundary_fig
+        f.x_range.start, f.x_range.end = -e, e
+        f.y_range.start, f.y_range.end = -e, e
+        self._boundary_src.data.update(x=[-e], y=[-e], dw=[2 * e], dh=[2 * e])
+        colors = np.array(theme.CLASS_COLORS)
+        self._train_src.data = dict(x=d.X_train[:, 0], y=d.X_train[:, 1],
+                                    color=list(colors[d.y_train % len(colors)]))
+        self._test_src.data = dict(x=d.X_test[:, 0], y=d.X_test[:, 1],
+                                   color=list(colors[d.y_test % len(colors)]))
+        row = d.evaluate()                          # the curve starts with one point (a log axis needs data)
+        self._loss_src.data = dict(step=[0], train=[max(row["train_loss"], 1e-12)],
+                                   test=[max(row["test_loss"], 1e-12)])
+        self._last_streamed = 0
+        if architecture_changed:
+            self._layout_neuron_fig()
+        self.inspector.set_layers(d.n_layers)
+        if redraw:
+            self.redraw()
+
+    # ------------------------------------------------------------------------------------------
+    # drawing: new data into the existing plots
+    # ------------------------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Everything, the inspector included (after Pause, Step, Reset)."""
+        self._draw_boundary()
+        self._draw_neurons()
+        self._draw_loss()
+        self.inspector.update()
+
+    def _draw_boundary(self) -> None:
+        self._grid = self.demo.grid()
+        rgba = theme.probabilities_to_rgba(self._grid["probs"])
+        self._checksum = zlib.crc32(rgba.tobytes())
+        self._boundary_src.data["image"] = [rgba]
+
+    def _draw_neurons(self) -> None:
+        grid = self._grid if getattr(self, "_grid", None) is not None else self.demo.grid()
+        self._neuron_src.data["image"] = [self._neuron_image(grid["hidden"])]
+
+    def _draw_loss(self) -> None:
+        row = self._row = self.demo.evaluate()
+        if row["step"] != self._last_streamed:
+            self._loss_src.stream(dict(step=[row["step"]], train=[max(row["train_loss"], 1e-12)],
+                                       test=[max(row["test_loss"], 1e-12)]), rollover=LOSS_POINTS)
+            self._last_streamed = row["step"]
+        self._update_stats()
+
+    def _update_stats(self) -> None:
+        row, d = self._row, self.demo
+        if row is None:
+            return
+        stats = [("step", "Step", row["step"], f"{row['step']:,}"),
+                 ("train-loss", "Train loss", row["train_loss"], ui.loss_text(row["train_loss"])),
+                 ("test-loss", "Test loss", row["test_loss"], ui.loss_text(row["test_loss"])),
+                 ("train-acc", "Train acc.", row["train_acc"], ui.pct(row["train_acc"])),
+                 ("test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"]))]
+        self._stats.object = ui.stats_html(stats, step=row["step"], boundary_checksum=self._checksum) + (
+            f'<p class="muted" style="margin:4px 12px 0 12px">{d.n_layers} layers {d.layer_sizes}, '
+            f'{len(d.X_train)} training and {len(d.X_test)} test points; {d.batch_size} examples per step, '
+            f'learning rate {d.lr:g}.</p>')
+
+    # ------------------------------------------------------------------------------------------
+    # widgets and layout
+    # ------------------------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        W, p = pn.widgets, self.param
+        prose = [theme.PROSE_CSS]
+        w = {
+            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
+            "noise": W.FloatSlider.from_param(p.noise, label="Noise", step=0.01, throttled=True),
+            "seed": ui.checked(self, "seed", W.IntInput(label="Seed", start=0, end=9999),
+                               parse=ui.whole_number("Seed", 0, 9999), testid="seed-note"),
+            "depth": W.IntSlider.from_param(p.depth, label="Hidden layers", throttled=True),
+            "breadth": W.IntSlider.from_param(p.breadth, label="Neurons per layer", throttled=True),
+            "activation": W.Select.from_param(p.activation, label="Activation", options=ACTIVATION_LABELS),
+            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
+            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
+                                              options={str(v): v for v in BATCH_SIZES}),
+            "steps_per_frame": W.Select.from_param(p.steps_per_frame, label="Steps per frame",
+                                                   options=STEPS_PER_FRAME_LABELS),
+        }
+        for widget in w.values():
+            widget.sizing_mode = "stretch_width"
+        self._widgets = w
+
+        def heading(text, top=8):
+            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
+
+        controls = pn.Column(
+            self.live,
+            heading("Training"), w["lr"], w["batch_size"], w["steps_per_frame"],
+            heading("Data"), w["dataset"], w["noise"], w["seed"],
+            heading("Network"), w["depth"], w["breadth"], w["activation"],
+            width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
+                                   margin=(4, 5, 12, 5))
+        boundary = pn.Column(
+            pn.pane.HTML("<h3>Decision boundary</h3><p class='muted'>Colour: the class the network predicts, "
+                         "faded to white where it is unsure (the boundary). Points: ● train, ▲ test.</p>",
+                         stylesheets=prose, width=430, margin=(0, 5)),
+            pn.pane.Bokeh(self.boundary_fig))
+        curves = pn.Column(
+            pn.pane.HTML("<h3>Loss</h3><p class='muted'>Mean cross-entropy on the whole train and test "
+                         "sets (log scale).</p>", stylesheets=prose, margin=(0, 5)),
+            pn.pane.Bokeh(self.loss_fig),
+            pn.pane.HTML(TRY, stylesheets=prose + [theme.TRY_CSS], sizing_mode="stretch_width",
+                         margin=(10, 5, 0, 5)),
+            sizing_mode="stretch_width")
+        main = pn.Column(
+            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width"),
+            self._stats,
+            pn.Row(boundary, curves, sizing_mode="stretch_width"),
+            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
+        neurons = pn.Column(
+            pn.pane.HTML(COMPOSITION, stylesheets=prose, sizing_mode="stretch_width", disable_math=False),
+            pn.pane.Bokeh(self.neuron_fig),
+            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+        self._layout = pn.Row(
+            controls, pn.Column(main, neurons, self.inspector, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,382 @@
+"""One live-training controller for every section: Play / Pause / Step / Reset, one schedule, and a
+divergence a lecturer can recover from in one click.
+
+A section declares *what* to train and *what* to draw; the controller does the rest::
+
+    self.live = LiveTraining(
+        "backprop", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
+        refresh=[Refresh(self._draw_boundary), Refresh(self._draw_loss, every=0.15)],
+        lr=(self, "lr"))
+
+``demo()`` returns the object being trained, with the interface of :class:`pyfadml.demos._live.TrainerDemo`:
+``train_for(seconds, max_steps=)``, ``step(n)``, ``step_count``, ``clip_norm`` and
+``recover(lr=, clip_norm=)``; training raises :class:`pyfadml.train.DivergenceError` when it blows up.
+``reset()`` rebuilds it from the section's settings; ``redraw()`` draws everything (after Pause, Step, Reset
+and a recovery); each :class:`Refresh` is a group of views redrawn while playing, at most every ``every``
+seconds.
+
+**Schedule** (the same in the browser and under ``panel serve``): a *frame* is a training burst of at most
+``burst`` seconds (shortened when drawing is slow, so a slow machine loses training speed, not frame rate),
+then the refresh groups that are due, most overdue first, within the frame's budget, then a yield. In the
+browser (Python in a Web Worker) the frames come from one asyncio coroutine that sleeps after every frame and
+ends by itself when ``playing`` turns False — no task is cancelled, so a Pause logs nothing; a click on Pause
+is handled at the next sleep. Under ``panel serve`` the frames come from ``pn.state.add_periodic_callback``,
+which holds the document lock as server callbacks must.
+
+**Divergence**: the library stops a step whose loss or update explodes before it touches the weights. The
+controller then pauses, says what happened, and offers what works: restore the last good weights and go on
+with a smaller learning rate, or with gradient clipping (a control that is always on the page). Pressing
+Play (or Step) after changing either also restores and goes on.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any, Callable
+
+import panel as pn
+import param
+
+from pyfadml.app import theme, ui
+from pyfadml.train import DivergenceError
+
+IN_BROWSER = sys.platform == "emscripten"
+MIN_BURST = 0.008        # a frame always trains at least this long (at least one step)
+MIN_YIELD = 0.004        # the browser loop always sleeps at least this long between frames
+CLIP_OPTIONS = {"off": 0.0, "0.5": 0.5, "1": 1.0, "5": 5.0}   # 0: no clipping
+BUTTON_WIDTH = 58
+RECOVERY_CLIP = 1.0      # what "clip gradients" in the divergence box sets
+
+
+@dataclass
+class Refresh:
+    """A group of views redrawn together while training, at most every ``every`` seconds (0: each frame)."""
+
+    draw: Callable[[], None]
+    every: float = 0.0
+    last: float = field(default=-math.inf, repr=False)
+
+
+LIVE_CSS = f"""
+.live-state {{ font-size: 13px; color: {theme.MUTED}; margin: 2px 4px; line-height: 1.4; }}
+.live-state .dot {{ display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 6px;
+                   background: {theme.MUTED}; vertical-align: 0; }}
+.live-state.playing .dot {{ background: #15803d; }}
+.live-state.away {{ color: {theme.INK}; }}
+.live-state.away .dot {{ background: #b45309; }}
+.live-state.diverged {{ color: {theme.DANGER}; font-weight: 600; }}
+.live-state.diverged .dot {{ background: {theme.DANGER}; }}
+.live-state.recovered {{ color: {theme.INK}; }}
+.live-state b {{ font-variant-numeric: tabular-nums; }}
+"""
+
+
+def smaller_option(options, current: float, factor: float = 10.0) -> float:
+    """The largest of ``options`` at most ``current / factor`` (else the smallest option below ``current``,
+    else ``current / factor``): the learning rate the divergence box offers."""
+    below = sorted(float(v) for v in options if float(v) < current)
+    target = [v for v in below if v <= current / factor * (1 + 1e-9)]
+    if target:
+        return target[-1]
+    if below:
+        return below[0]
+    return current / factor
+
+
+class LiveTraining(pn.viewable.Viewer):
+    """Play / Pause / Step / Reset, the gradient-clipping control, a status line and the divergence box.
+
+    ``key`` names it in the page (``data-testid="<key>-live"`` on the status line, which carries
+    ``data-state`` = playing | paused | away | diverged, ``data-step``, ``data-playing``, ``data-diverged``,
+    ``data-frames``, ``data-frame-ms``, ``data-steps-per-s``, ``data-paused-at``).
+    """
+
+    playing = param.Boolean(default=False, doc="Training runs in the background.")
+    clip_norm = param.Selector(default=0.0, objects=list(CLIP_OPTIONS.values()),
+                               doc="Gradient clipping: the joint L2 norm of all gradients is capped at this.")
+
+    def __init__(self, key: str, *, demo: Callable[[], Any], reset: Callable[[], None],
+                 redraw: Callable[[], None], refresh: list[Refresh] = (), lr: tuple[Any, str] | None = None,
+                 burst: float = 0.035, period: float = 0.08, max_steps: Callable[[], int | None] | None = None,
+                 step_label: str = "Step", **params):
+        super().__init__(**params)
+        self.key, self.demo, self._reset, self.redraw = key, demo, reset, redraw
+        self.refresh_groups = list(refresh)
+        self.lr_owner = lr
+        self.burst, self.period, self.max_steps = burst, period, max_steps
+        self.frames = 0
+        self.frame_ms = 0.0
+        self.divergence: DivergenceError | None = None
+        self.note = ""                 # a one-off line for the status (e.g. "Restored the weights of step 11")
+        self.away = False
+        self._refresh_s = 0.0
+        self._paused_at = 0.0
+        self._run_id = 0
+        self._cb = None
+        self._rate = (time.perf_counter(), 0)     # (time, step) where the steps/s window starts
+        self.steps_per_s = 0.0
+        W = pn.widgets
+        self._play = W.Button(label="Play", color="success", width=BUTTON_WIDTH, margin=(4, 3), css_classes=["live-play"])
+        self._pause = W.Button(label="Pause", color="warning", width=BUTTON_WIDTH, margin=(4, 3), disabled=True,
+                               css_classes=["live-pause"])
+        self._step = W.Button(label=step_label, color="primary", variant="outline", width=BUTTON_WIDTH, margin=(4, 3),
+                              css_classes=["live-step"])
+        self._reset_btn = W.Button(label="Reset", color="default", width=BUTTON_WIDTH, margin=(4, 3), css_classes=["live-reset"])
+        self._play.on_click(self.play)
+        self._pause.on_click(self.pause)
+        self._step.on_click(self.step)
+        self._reset_btn.on_click(self.reset)
+        self._clip = W.Select.from_param(self.param.clip_norm, label="Gradient clipping", options=CLIP_OPTIONS,
+                                         sizing_mode="stretch_width", margin=(6, 5, 0, 5),
+                                         description="Caps the length of the whole gradient vector before each "
+                                                     "update: large gradients keep their direction but not their size.")
+        self._status = pn.pane.HTML("", stylesheets=[LIVE_CSS], sizing_mode="stretch_width", margin=(6, 5, 0, 5))
+        self._lr_btn = W.Button(label="Restore, smaller learning rate", color="primary", sizing_mode="stretch_width",
+                                css_classes=["live-recover-lr"])
+        self._clip_btn = W.Button(label=f"Restore, clip gradients at {RECOVERY_CLIP:g}", color="primary",
+                                  variant="outline", sizing_mode="stretch_width", css_classes=["live-recover-clip"])
+        self._lr_btn.on_click(lambda event: self.recover(lr=self._smaller_lr()))
+        self._clip_btn.on_click(lambda event: self.recover(clip_norm=RECOVERY_CLIP))
+        self._recovery = pn.Column(self._lr_btn, self._clip_btn, visible=False, margin=(2, 0),
+                                   sizing_mode="stretch_width")
+        self._layout = pn.Column(
+            pn.Row(self._play, self._pause, self._step, self._reset_btn, margin=0, sizing_mode="stretch_width",
+                   styles={"flex-wrap": "wrap"}),
+            self._status, self._recovery, self._clip, sizing_mode="stretch_width", margin=0)
+        self.update_status()
+
+    def __panel__(self):
+        return self._layout
+
+    # ------------------------------------------------------------------------------------------
+    # the four buttons (also callable from Python and tests)
+    # ------------------------------------------------------------------------------------------
+
+    def play(self, event=None) -> None:
+        """Train in the background until Pause (after a divergence: restore, then go on)."""
+        if self.playing:
+            return
+        if self.divergence is not None and not self._recover_quietly():
+            return
+        self.away = False
+        self.note = ""
+        self.playing = True
+        self._run_id += 1
+        self._rate = (time.perf_counter(), self._step_count())
+        self._sync_buttons()
+        self.update_status()
+        if IN_BROWSER:
+            asyncio.ensure_future(self._run(self._run_id))
+        elif self._cb is None:
+            self._cb = pn.state.add_periodic_callback(self.frame, period=int(1000 * self.period), start=True)
+
+    def pause(self, event=None, *, away: bool = False) -> None:
+        """Stop training; everything is redrawn. ``away``: the section was left (the status says so)."""
+        was_playing = self.playing
+        self._stop()
+        if was_playing:
+            self.away = away
+            self._paused_at = time.time()
+            self._redraw()
+        else:
+            self.update_status()
+
+    def step(self, event=None) -> None:
+        """Pause if needed, then train exactly one mini-batch."""
+        self._stop()
+        self.away = False
+        if self.divergence is not None and not self._recover_quietly():
+            return
+        self.note = ""
+        try:
+            self.demo().step(1)
+        except DivergenceError as exc:
+            self._diverged(exc)
+            return
+        self._redraw()
+
+    def reset(self, event=None) -> None:
+        """Pause, then new data and weights from the section's settings (step 0)."""
+        self._stop()
+        self.away = False
+        self.divergence = None
+        self.note = ""
+        self._reset()
+        self._redraw()
+
+    def recover(self, *, lr: float | None = None, clip_norm: float | None | str = "unchanged") -> int:
+        """Restore the last good weights and continue with ``lr`` and/or ``clip_norm``; returns that step."""
+        self._stop()
+        if lr is not None and self.lr_owner is not None:
+            owner, name = self.lr_owner
+            setattr(owner, name, lr)             # the section's own watcher passes it to the demo
+        if clip_norm != "unchanged":
+            self.clip_norm = clip_norm
+        d = self.demo()
+        kwargs = {"lr": lr} if lr is not None else {}
+        step = d.recover(clip_norm=self.clip_norm or None, **kwargs)
+        changes = []
+        if lr is not None:
+            changes.append(f"learning rate {lr:g}")
+        if self.clip_norm:
+            changes.append(f"gradients clipped at {self.clip_norm:g}")
+        self.note = (f"Restored the weights of step {step:,}" + (f", now with {' and '.join(changes)}" if changes
+                     else "") + ". Press Play to go on.")
+        self.divergence = None
+        self._redraw()
+        return step
+
+    # ------------------------------------------------------------------------------------------
+    # the schedule
+    # ------------------------------------------------------------------------------------------
+
+    def frame(self) -> None:
+        """One frame: a time-boxed burst of training, then the refresh groups that are due."""
+        if not self.playing:
+            return
+        t0 = time.perf_counter()
+        burst = min(self.burst, max(MIN_BURST, self.period - self._refresh_s - 0.01))
+        d = self.demo()
+        self._sync_clip(d)
+        try:
+            d.train_for(burst, max_steps=self.max_steps() if self.max_steps else None)
+        except DivergenceError as exc:
+            self._diverged(exc)
+            return
+        t1 = time.perf_counter()
+        self.draw_due(t1, budget=max(self.period - (t1 - t0), 0.5 * self.period))
+        t2 = time.perf_counter()
+        self._refresh_s = 0.7 * self._refresh_s + 0.3 * (t2 - t1)
+        self.frame_ms = 1000.0 * (t2 - t0)
+        self.frames += 1
+        start, step0 = self._rate
+        if t2 - start >= 1.0:
+            step = self._step_count()
+            self.steps_per_s = (step - step0) / (t2 - start)
+            self._rate = (t2, step)
+        self.update_status()
+
+    def draw_due(self, now: float, budget: float = math.inf) -> list[int]:
+        """Redraw the due refresh groups, most overdue first, while ``budget`` seconds last (at least one).
+        Returns their indices."""
+        late = sorted(((now - g.last - g.every, i) for i, g in enumerate(self.refresh_groups)), reverse=True)
+        done = []
+        for lateness, i in late:
+            if lateness < 0 or (done and time.perf_counter() - now > budget):
+                break
+            self.refresh_groups[i].draw()
+            self.refresh_groups[i].last = now
+            done.append(i)
+        return done
+
+    async def _run(self, run_id: int) -> None:
+        """The browser's loop: a frame, then a sleep (always), until paused."""
+        while self.playing and self._run_id == run_id:
+            t0 = time.perf_counter()
+            self.frame()
+            await asyncio.sleep(max(MIN_YIELD, self.period - (time.perf_counter() - t0)))
+
+    def _stop(self) -> None:
+        self.playing = False
+        self._run_id += 1
+        if self._cb is not None:
+            cb, self._cb = self._cb, None
+            cb.stop()
+        self._sync_buttons()
+
+    # ------------------------------------------------------------------------------------------
+    # divergence
+    # ------------------------------------------------------------------------------------------
+
+    def _diverged(self, exc: DivergenceError) -> None:
+        self._stop()
+        self.divergence = exc
+        self.note = ""
+        self._lr_btn.label = f"Restore step {self._last_good(exc):,}, learning rate {self._smaller_lr():g}"
+        self._clip_btn.label = f"Restore step {self._last_good(exc):,}, clip gradients at {RECOVERY_CLIP:g}"
+        self._redraw()
+
+    @staticmethod
+    def _last_good(exc: DivergenceError) -> int:
+        return int(getattr(exc, "last_good_step", exc.step - 1))
+
+    def _smaller_lr(self) -> float:
+        if self.lr_owner is None:
+            return float(self.demo().lr) / 10.0
+        owner, name = self.lr_owner
+        objects = getattr(owner.param[name], "objects", None) or []
+        return smaller_option(objects, float(getattr(owner, name)))
+
+    def _recover_quietly(self) -> bool:
+        """Play/Step after a divergence: restore the last good weights with the current settings."""
+        try:
+            self.recover()
+        except Exception as exc:           # a demo that cannot recover: say so instead of failing
+            self.note = f"Could not restore the last good weights ({escape(str(exc))}). Press Reset."
+            self.update_status()
+            return False
+        return True
+
+    def _sync_clip(self, d) -> None:
+        if getattr(d, "clip_norm", None) != (self.clip_norm or None):
+            d.clip_norm = self.clip_norm or None
+
+    @param.depends("clip_norm", watch=True)
+    def _clip_changed(self) -> None:
+        self._sync_clip(self.demo())
+
+    # ------------------------------------------------------------------------------------------
+    # what the page shows
+    # ------------------------------------------------------------------------------------------
+
+    def _redraw(self) -> None:
+        self._sync_clip(self.demo())
+        self.redraw()
+        for g in self.refresh_groups:
+            g.last = time.perf_counter()
+        self.frames += 1
+        self.update_status()
+
+    def _step_count(self) -> int:
+        return int(self.demo().step_count)
+
+    def _sync_buttons(self) -> None:
+        self._play.disabled = self.playing
+        self._pause.disabled = not self.playing
+
+    @property
+    def state(self) -> str:
+        if self.divergence is not None:
+            return "diverged"
+        if self.playing:
+            return "playing"
+        return "away" if self.away else "paused"
+
+    def status_text(self) -> str:
+        step = self._step_count()
+        state = self.state
+        if state == "diverged":
+            return escape(str(self.divergence))
+        if state == "playing":
+            rate = f", {self.steps_per_s:,.0f} steps/s" if self.steps_per_s else ""
+            return f"Training: step <b>{step:,}</b>{rate}."
+        if state == "away":
+            return f"Paused while you were away, at step <b>{step:,}</b>. Press Play to continue."
+        if self.note:
+            return escape(self.note)
+        return f"Paused at step <b>{step:,}</b>." if step else "Ready: press Play, or Step for one mini-batch."
+
+    def update_status(self) -> None:
+        state = self.state
+        self._recovery.visible = state == "diverged"
+        self._status.object = (
+            f'<div class="live-state {state}{" recovered" if self.note else ""}" role="status" '
+            f'data-testid="{self.key}-live" '
+            + ui.attrs(state=state, step=self._step_count(), playing=int(self.playing),
+                       diverged=int(state == "diverged"), frames=self.frames, frame_ms=f"{self.frame_ms:.1f}",
+                       steps_per_s=f"{self.steps_per_s:.1f}", paused_at=f"{1000 * self._paused_at:.0f}")
+            + f'><span class="dot"></span>{self.status_text()}</div>')

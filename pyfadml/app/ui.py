@@ -1,0 +1,194 @@
+"""What every section draws the same way: numbers, the stats bar, figures, inline notes.
+
+One place for each of these, so a fix reaches every section:
+
+* :func:`num` — any number for a person: 3 significant digits, a real minus sign, ``1.2e-5`` / ``3.4e+12``
+  outside [0.01, 1000), ``∞`` / ``NaN`` spelled out; :func:`loss_text` for losses (never "0.0000");
+  :func:`exact` — the full value for ``data-`` attributes (tests read these).
+* :func:`stats_html` — the bar of big numbers above a section's plots (``data-testid`` per number, the full
+  value in ``data-value``).
+* :func:`figure` — a Bokeh figure without the default tools, in the page's colours; :func:`style_axes`.
+* :func:`note_html` — the short red (or grey) note a control shows beside itself for a bad value.
+"""
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any, Callable
+
+import numpy as np
+import panel as pn
+from bokeh.plotting import figure as _bokeh_figure
+
+from pyfadml.app import theme
+
+MINUS = "\u2212"
+
+
+def num(v, digits: int = 3) -> str:
+    """A number for people: ``0.123``, ``−4.56``, ``1.2e−5``, ``3.4e+12``, ``∞``, ``NaN``."""
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return escape(str(v))
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return ("" if v > 0 else MINUS) + "∞"
+    if v == 0.0:
+        return "0"
+    if v == round(v) and abs(v) < 10 ** digits * 10:
+        text = str(int(round(v)))
+    elif 0.01 <= abs(v) < 1000:
+        text = f"{v:.{digits}g}"
+    else:
+        mantissa, exponent = f"{v:.{max(digits - 2, 0)}e}".split("e")
+        text = f"{mantissa}e{int(exponent):+d}"
+    return text.replace("-", MINUS)
+
+
+def loss_text(v) -> str:
+    """A loss: 4 significant digits (``0.6931``, ``0.0001234`` -> ``1.234e−4``), blown-up values short."""
+    v = float(v)
+    if not math.isfinite(v):
+        return num(v)
+    if v == 0.0:
+        return "0"
+    if 0.001 <= abs(v) < 1000:
+        return f"{v:.4g}".replace("-", MINUS)
+    return num(v, 4)
+
+
+def pct(v, digits: int = 1) -> str:
+    """A fraction as a percentage: ``0.975`` -> ``97.5%`` (``–`` when unknown)."""
+    v = float(v)
+    return f"{100 * v:.{digits}f}%" if math.isfinite(v) else "–"
+
+
+def exact(v) -> str:
+    """The value in full for a ``data-`` attribute: ``repr`` of the float, integers without ``.0``."""
+    v = float(v)
+    return str(int(v)) if math.isfinite(v) and v == round(v) and abs(v) < 2 ** 53 else repr(v)
+
+
+def attrs(**values) -> str:
+    """``data-`` attributes from keyword arguments (``frame_ms=3`` -> ``data-frame-ms="3"``), escaped."""
+    return " ".join(f'data-{k.replace("_", "-")}="{escape(str(v), quote=True)}"' for k, v in values.items())
+
+
+def stats_html(stats, *, testid: str = "stats", **data) -> str:
+    """The bar of big numbers: ``stats`` is a list of ``(key, label, value, text)``.
+
+    Each number is a ``<span data-testid=key data-value=...>``; ``data`` adds ``data-`` attributes to the
+    bar itself (e.g. ``step=12``)."""
+    cells = "".join(
+        f'<div class="stat"><span class="label">{escape(label)}</span>'
+        f'<span class="value" data-testid="{key}" data-value="{exact(value) if _is_number(value) else escape(str(value))}">'
+        f'{text}</span></div>'
+        for key, label, value, text in stats)
+    return f'<div class="stats" data-testid="{testid}" {attrs(**data)}>{cells}</div>'
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def note_html(text: str = "", *, kind: str = "error", testid: str = "") -> str:
+    """An inline note beside a control: ``kind`` "error" (red) or "info" (grey); empty text -> nothing."""
+    if not text:
+        return f'<div class="note-empty" data-testid="{testid}" data-kind="none"></div>' if testid else ""
+    return (f'<div class="inline-note {kind}" role="{"alert" if kind == "error" else "status"}" '
+            f'data-testid="{testid}" data-kind="{kind}">{text}</div>')
+
+
+NOTE_CSS = f"""
+.inline-note {{ font-size: 13px; line-height: 1.35; padding: 4px 8px; border-radius: 6px; margin: 2px 0; }}
+.inline-note.error {{ color: {theme.DANGER}; background: #fef2f2; border: 1px solid #fecaca; }}
+.inline-note.info {{ color: {theme.TEXT}; background: {theme.PAGE_BG}; border: 1px solid {theme.RULE}; }}
+"""
+
+
+def style_axes(fig) -> None:
+    """Muted axes, no minor ticks, normal-weight labels."""
+    for ax in (fig.xaxis, fig.yaxis):
+        ax.axis_label_text_font_style = "normal"
+        ax.axis_label_text_color = theme.MUTED
+        ax.major_label_text_color = theme.MUTED
+        ax.axis_line_color = theme.RULE
+        ax.major_tick_line_color = theme.RULE
+        ax.minor_tick_line_color = None
+
+
+def style_legend(fig, location: str = "top_right") -> None:
+    """A small, see-through legend, placed where it covers the least (outside the plot for curves)."""
+    if not fig.legend:
+        return
+    legend = fig.legend[0]
+    legend.location = location
+    legend.background_fill_alpha = 0.8
+    legend.label_text_font_size = "11px"
+    legend.padding = 3
+    legend.spacing = 0
+    legend.margin = 4
+    legend.glyph_height = legend.glyph_width = 14
+
+
+def figure(*, axes: bool = True, grid: bool = False, **kw):
+    """A Bokeh figure in the page's style, with no tools (a page that only shows needs none)."""
+    kw.setdefault("toolbar_location", None)
+    kw.setdefault("tools", "")
+    kw.setdefault("background_fill_color", theme.PANEL_BG)
+    kw.setdefault("border_fill_color", theme.PANEL_BG)
+    kw.setdefault("outline_line_color", theme.RULE)
+    kw.setdefault("min_border", 4)
+    fig = _bokeh_figure(**kw)
+    fig.xgrid.visible = False
+    fig.ygrid.visible = grid
+    if grid:
+        fig.ygrid.grid_line_color = theme.RULE
+    if axes:
+        style_axes(fig)
+    else:
+        fig.axis.visible = False
+    return fig
+
+
+def checked(owner, name: str, widget, *, parse: Callable[[Any], Any] | None = None, testid: str = ""):
+    """``widget`` bound to ``owner.<name>`` through ``parse``, which raises ``ValueError`` with a message a
+    student can act on for a bad value (empty box, out of range). A bad value never reaches ``owner``: the
+    widget goes back to the value in force and a red note below it says why. Returns the widget and its note
+    as one column."""
+    note = pn.pane.HTML("", stylesheets=[NOTE_CSS], sizing_mode="stretch_width", margin=(0, 5))
+    widget.sizing_mode = "stretch_width"
+    widget.value = getattr(owner, name)
+
+    def changed(event):
+        if event.new == getattr(owner, name):
+            return
+        try:
+            value = parse(event.new) if parse else event.new
+            setattr(owner, name, value)
+        except ValueError as exc:
+            note.object = note_html(escape(str(exc)), testid=testid)
+            widget.value = getattr(owner, name)
+        else:
+            note.object = ""
+
+    widget.param.watch(changed, "value")
+    owner.param.watch(lambda event: setattr(widget, "value", event.new), name)
+    return pn.Column(widget, note, margin=0, sizing_mode="stretch_width")
+
+
+def whole_number(label: str, low: int, high: int) -> Callable[[Any], int]:
+    """A parser for :func:`checked`: a whole number in [low, high], or a message naming the range."""
+    def parse(value) -> int:
+        if value is None or value == "":
+            raise ValueError(f"{label}: the box is empty. Type a whole number from {low} to {high}.")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{label}: {value!r} is not a number. Type a whole number from {low} to {high}.")
+        if not math.isfinite(v) or v != int(v) or not low <= v <= high:
+            raise ValueError(f"{label}: {value:g} is not a whole number from {low} to {high}.")
+        return int(v)
+    return parse

@@ -1,0 +1,225 @@
+"""The shared live-training controller (pyfadml.app.live), natively: buttons, schedule, divergence recovery."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("panel")
+
+from pyfadml.app.live import LiveTraining, Refresh, smaller_option  # noqa: E402
+from pyfadml.train import DivergenceError  # noqa: E402
+
+
+class FakeDemo:
+    """The TrainerDemo interface, scripted: ``explode_at`` makes that step raise a DivergenceError unless the
+    learning rate is at most ``safe_lr`` or clipping is on."""
+
+    def __init__(self, explode_at=None, safe_lr=0.01, step_seconds=0.001):
+        self.step_count, self.lr, self.clip_norm = 0, 1.0, None
+        self.explode_at, self.safe_lr, self.step_seconds = explode_at, safe_lr, step_seconds
+        self.recovered = []
+
+    def _one(self):
+        nxt = self.step_count + 1
+        if self.explode_at == nxt and self.lr > self.safe_lr and not self.clip_norm:
+            exc = DivergenceError(nxt, "loss", 1e9)
+            exc.last_good_step = self.step_count
+            raise exc
+        time.sleep(self.step_seconds)
+        self.step_count = nxt
+
+    def step(self, n=1):
+        for _ in range(n):
+            self._one()
+
+    def train_for(self, seconds, *, max_steps=None):
+        end, done = time.perf_counter() + seconds, 0
+        while True:
+            self._one()
+            done += 1
+            if time.perf_counter() >= end or (max_steps and done >= max_steps):
+                return done
+
+    def recover(self, lr=None, clip_norm=None):
+        if lr is not None:
+            self.lr = lr
+        self.clip_norm = clip_norm
+        self.recovered.append((lr, clip_norm))
+        return self.step_count
+
+
+class Owner:
+    """Stands in for a section: an lr parameter with options, and counters of what was drawn."""
+
+    def __init__(self, demo):
+        import param
+
+        class P(param.Parameterized):
+            lr = param.Selector(default=1.0, objects=[0.001, 0.01, 0.1, 1.0])
+
+        self.p = P()
+        self.p.param.watch(lambda e: setattr(demo, "lr", e.new), "lr")
+        self.redraws = 0
+        self.resets = 0
+
+
+def make(demo=None, **kw):
+    demo = demo or FakeDemo()
+    owner = Owner(demo)
+    counts = {"fast": 0, "slow": 0}
+
+    def reset():
+        owner.resets += 1
+        demo.step_count = 0
+
+    def redraw():
+        owner.redraws += 1
+
+    live = LiveTraining("t", demo=lambda: demo, reset=reset, redraw=redraw, lr=(owner.p, "lr"),
+                        refresh=[Refresh(lambda: counts.__setitem__("fast", counts["fast"] + 1)),
+                                 Refresh(lambda: counts.__setitem__("slow", counts["slow"] + 1), every=3600)],
+                        **kw)
+    return live, demo, owner, counts
+
+
+def status(live) -> str:
+    return live._status.object
+
+
+def test_step_trains_one_batch_and_redraws():
+    live, demo, owner, _ = make()
+    live.step()
+    live.step()
+    assert demo.step_count == 2 and owner.redraws == 2
+    assert 'data-step="2"' in status(live) and 'data-state="paused"' in status(live)
+
+
+def test_frames_train_in_bursts_and_draw_only_what_is_due():
+    live, demo, _, counts = make(burst=0.01)
+    live.playing = True
+    for _ in range(5):
+        live.frame()
+    assert demo.step_count >= 5
+    assert counts["fast"] == 5                 # every frame
+    assert counts["slow"] == 1                 # once, then not due again for an hour
+    assert 'data-state="playing"' in status(live) and 'data-frames="5"' in status(live)
+
+
+def test_max_steps_bounds_a_burst():
+    live, demo, _, _ = make(burst=1.0, max_steps=lambda: 3)
+    live.playing = True
+    live.frame()
+    assert demo.step_count == 3
+
+
+def test_pause_stops_frames_and_redraws_and_a_late_frame_does_nothing():
+    live, demo, owner, _ = make()
+    live.playing = True
+    live.frame()
+    live.pause()
+    k, redraws = demo.step_count, owner.redraws
+    live.frame()
+    assert demo.step_count == k and not live.playing
+    assert redraws >= 1 and 'data-playing="0"' in status(live)
+
+
+def test_leaving_the_section_says_paused_while_away_and_play_clears_it():
+    live, demo, _, _ = make()
+    live.playing = True
+    live.frame()
+    live.pause(away=True)
+    assert live.state == "away" and "while you were away" in status(live)
+    live.step()
+    assert live.state == "paused"
+
+
+def test_reset_while_playing_stops_and_rebuilds():
+    live, demo, owner, _ = make()
+    live.playing = True
+    live.frame()
+    live.reset()
+    assert not live.playing and owner.resets == 1 and demo.step_count == 0
+    assert 'data-step="0"' in status(live)
+
+
+def test_step_while_playing_pauses_then_steps_once():
+    live, demo, _, _ = make()
+    live.playing = True
+    live.frame()
+    k = demo.step_count
+    live.step()
+    assert not live.playing and demo.step_count == k + 1
+
+
+def test_divergence_pauses_offers_recovery_and_a_smaller_rate_trains_again():
+    live, demo, owner, _ = make(FakeDemo(explode_at=4))
+    live.playing = True
+    for _ in range(10):
+        live.frame()
+    assert not live.playing and live.state == "diverged" and demo.step_count == 3
+    assert 'data-diverged="1"' in status(live) and live._recovery.visible
+    assert "learning rate 0.1" in live._lr_btn.label and "step 3" in live._lr_btn.label
+    live.play()                                      # Play with the same settings: restores, explodes again
+    live.frame()
+    assert live.state == "diverged" and demo.recovered == [(None, None)]
+    live.recover(lr=live._smaller_lr())              # the button: 1 -> 0.1 is still too large here
+    assert owner.p.lr == 0.1 and demo.lr == 0.1 and "Restored the weights of step 3" in status(live)
+    live.recover(lr=live._smaller_lr())              # 0.1 -> 0.01: safe
+    live.play()
+    live.frame()
+    assert live.state == "playing" and demo.step_count > 4
+
+
+def test_clipping_recovers_too_and_the_control_reaches_the_demo():
+    live, demo, _, _ = make(FakeDemo(explode_at=2))
+    live.step()
+    live.step()
+    assert live.state == "diverged"
+    live.recover(clip_norm=1.0)
+    assert live.clip_norm == 1.0 and demo.clip_norm == 1.0 and demo.recovered[-1] == (None, 1.0)
+    live.step()
+    assert demo.step_count == 2 and live.state == "paused"
+    live.clip_norm = 0.0                              # "off"
+    assert demo.clip_norm is None
+
+
+def test_play_after_changing_the_rate_restores_and_goes_on():
+    live, demo, owner, _ = make(FakeDemo(explode_at=3))
+    live.playing = True
+    for _ in range(5):
+        live.frame()
+    assert live.state == "diverged"
+    owner.p.lr = 0.01
+    live.play()
+    live.frame()
+    assert live.state == "playing" and demo.step_count > 3 and demo.recovered
+
+
+@pytest.mark.parametrize("current, expected", [(10.0, 1.0), (1.0, 0.1), (0.1, 0.01), (0.003, 0.001),
+                                                (0.001, 0.0001)])
+def test_smaller_option_is_about_ten_times_smaller(current, expected):
+    options = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+    assert smaller_option(options, current) == pytest.approx(expected)
+
+
+def test_browser_loop_yields_between_frames_and_ends_by_itself_on_pause():
+    live, demo, _, _ = make(period=0.02, burst=0.005)
+
+    async def scenario():
+        live.playing = True
+        live._run_id += 1
+        task = asyncio.ensure_future(live._run(live._run_id))
+        await asyncio.sleep(0.3)                     # only ends if the loop yields
+        frames = live.frames
+        live.pause()
+        await asyncio.wait_for(task, timeout=1.0)   # no cancellation needed
+        return frames
+
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(frames=asyncio.run(scenario())))
+    thread.start()
+    thread.join(timeout=30)
+    assert out["frames"] >= 3 and not live.playing
