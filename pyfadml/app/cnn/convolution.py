@@ -1,0 +1,359 @@
+"""Screen 1 of "Convolution & CNN": the lecture's X convolved with a 3x3 kernel, step by step.
+
+An editable +1/-1 pixel image, a kernel (presets, clicks or typed values), the feature map with its maximum,
+one kernel position spelled out (zone ⊙ kernel = nine products, their sum), ReLU and max pooling. Every
+number comes from :mod:`pyfadml.demos.conv` (hence from the library's layers); this module only draws.
+"""
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import panel as pn
+import param
+
+from pyfadml.app import theme, ui
+from pyfadml.app.cnn.helpers import CONTROLS_CSS, SECTION_CSS, small_matrix
+from pyfadml.app.widgets import PixelEditor
+from pyfadml.data.images import lecture_x, lecture_x_variant
+from pyfadml.demos import conv
+
+SLIDE_MS = 450              # step-through animation period
+KERNEL_LIMIT = 1000.0       # typed kernel values must lie in [-KERNEL_LIMIT, KERNEL_LIMIT]
+IMAGE_LABELS = {"X (lecture)": "x", "χ: the X written differently": "variant", "Blank (all white)": "blank"}
+IMAGES = {"x": lecture_x, "variant": lecture_x_variant, "blank": lambda: -np.ones((9, 9))}
+IMAGE_SYMBOLS = {"x": "X", "variant": "χ", "blank": "X"}
+KERNEL_LABELS = {p["label"]: key for key, p in conv.KERNEL_PRESETS.items()}
+CUSTOM = "custom"
+
+INTRO = """
+<h3>The lecture's X, step by step</h3>
+<p class="secondary">Black pixels are <b>+1</b>, white pixels are <b>−1</b>. The 3×3 kernel scans every
+overlapping 3×3 zone of the image; at each position the zone and the kernel are multiplied entry by entry and
+the nine products are added. Those sums form the <b>feature map</b>. Click the pixels of the image or of the
+kernel to edit them, or type the kernel's values.</p>
+"""
+
+
+def parse_kernel(text: str) -> np.ndarray:
+    """A typed 3x3 kernel whose values the page can show: :func:`pyfadml.demos.conv.parse_kernel`, then every
+    value finite and within ±:data:`KERNEL_LIMIT` (else a ValueError naming the value and the range)."""
+    if not text.strip(" \t\r\n;,[]()"):
+        raise ValueError("The kernel box is empty: type three rows of three numbers, e.g. 1 -1 1 (fractions "
+                         "such as 1/9 work too).")
+    k = conv.parse_kernel(text)
+    bad = np.argwhere(~np.isfinite(k) | (np.abs(k) > KERNEL_LIMIT))
+    if len(bad):
+        i, j = bad[0]
+        raise ValueError(f"kernel row {i + 1}, value {j + 1}: {ui.num(k[i, j])} is too large. Use values from "
+                         f"{ui.num(-KERNEL_LIMIT)} to {ui.num(KERNEL_LIMIT)}.")
+    return k
+
+
+def cell_size(values, smallest: int = 34) -> int:
+    """Screen pixels per cell so that the values a PixelEditor prints fit in their cells (it prints whole
+    numbers whole and others with two significant digits, e.g. "−0.56")."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return smallest
+    whole = (v == np.round(v)) & (np.abs(v) < 1e4)
+    longest = max(len(str(int(x))) if w else len(f"{x:.2g}") for x, w in zip(v.tolist(), whole.tolist()))
+    return int(max(smallest, min(72, 8 * longest + 8)))
+
+
+class ConvolutionScreen(pn.viewable.Viewer):
+    """Image, kernel, feature map and the step-through of one position (the lecture's example)."""
+
+    image_preset = param.Selector(default="x", objects=list(IMAGES))
+    kernel_preset = param.Selector(default="x", objects=list(conv.KERNEL_PRESETS) + [CUSTOM])
+    apply_relu = param.Boolean(default=False)
+    apply_pool = param.Boolean(default=False)
+    position = param.Integer(default=0, bounds=(0, 48))
+    sliding = param.Boolean(default=False)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._syncing = False
+        self.kernel_error: str | None = None
+        self._slide_cb = None
+        self._build_widgets()
+        self._layout = self._build_layout()
+        self._update()
+
+    # ------------------------------------------------------------------------------------------
+    # state
+    # ------------------------------------------------------------------------------------------
+
+    @property
+    def image(self) -> np.ndarray:
+        return np.asarray(self.image_editor.value, dtype=np.float64)
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return np.asarray(self.kernel_editor.value, dtype=np.float64)
+
+    @property
+    def symbol(self) -> str:
+        """How the text names the image: X, or χ for the lecture's differently written X."""
+        return IMAGE_SYMBOLS[self.image_preset]
+
+    def pause(self, event=None, *, away: bool = False) -> None:
+        """Stop the sliding animation (the shell calls this when the section is left)."""
+        self.sliding = False
+
+    @param.depends("image_preset", watch=True)
+    def _image_preset_changed(self):
+        self.image_editor.value = IMAGES[self.image_preset]()
+
+    @param.depends("kernel_preset", watch=True)
+    def _kernel_preset_changed(self):
+        if self.kernel_preset == CUSTOM or self._syncing:
+            return
+        spec = conv.KERNEL_PRESETS[self.kernel_preset]
+        self._set_kernel(conv.preset_kernel(self.kernel_preset), text=conv.format_kernel(spec["kernel"]))
+
+    def _set_kernel(self, k: np.ndarray, *, text: str | None = None, preset: str | None = None) -> None:
+        """Put ``k`` into the editor, the text box and the preset menu without re-triggering each other."""
+        self._syncing = True
+        try:
+            self.kernel_error = None
+            if text is not None:
+                self._kernel_text.value = text
+            if preset is not None:
+                self.kernel_preset = preset
+            self.kernel_editor.value = k
+        finally:
+            self._syncing = False
+        self._update()
+
+    def _kernel_clicked(self, event) -> None:
+        if not self._syncing:
+            self._set_kernel(self.kernel, text=conv.format_kernel(self.kernel), preset=self._matching_preset(self.kernel))
+
+    def _kernel_typed(self, event) -> None:
+        if self._syncing:
+            return
+        try:
+            k = parse_kernel(event.new)
+        except ValueError as exc:           # the kernel in force stays; the note says what to fix
+            self.kernel_error = str(exc)
+            self._kernel_msg.object = ui.note_html(escape(self.kernel_error), testid="kernel-error")
+            return
+        self._set_kernel(k, preset=self._matching_preset(k))
+
+    @staticmethod
+    def _matching_preset(k: np.ndarray) -> str:
+        for key in conv.KERNEL_PRESETS:
+            if np.allclose(conv.preset_kernel(key), k, rtol=0, atol=1e-9):
+                return key
+        return CUSTOM
+
+    @param.depends("apply_relu", "apply_pool", "position", watch=True)
+    def _view_changed(self):
+        self._update()
+
+    def _move(self, delta: int) -> None:
+        self.position = (self.position + delta) % self._n_positions()
+
+    def _go_to_max(self, event=None) -> None:
+        out = conv.pipeline(self.image, self.kernel, apply_relu=self.apply_relu)
+        r, c = out["argmax"][0]
+        self.position = r * out["output"].shape[1] + c
+
+    def _n_positions(self) -> int:
+        h, w = self.image.shape
+        k = self.kernel.shape[0]
+        return (h - k + 1) * (w - k + 1)
+
+    @param.depends("sliding", watch=True)
+    def _sliding_changed(self):
+        if self.sliding and self._slide_cb is None:
+            self._slide_cb = pn.state.add_periodic_callback(self._slide_tick, period=SLIDE_MS, start=True)
+        elif not self.sliding and self._slide_cb is not None:
+            cb, self._slide_cb = self._slide_cb, None
+            cb.stop()
+
+    def _slide_tick(self) -> None:
+        if not self.sliding:
+            return
+        self._move(+1)
+        if self.position == self._n_positions() - 1:
+            self.sliding = False
+
+    # ------------------------------------------------------------------------------------------
+    # drawing
+    # ------------------------------------------------------------------------------------------
+
+    def _update(self) -> None:
+        """Recompute the pipeline from the library and push it into the views."""
+        img, k, X = self.image, self.kernel, self.symbol
+        out = conv.pipeline(img, k, apply_relu=self.apply_relu, pool=2 if self.apply_pool else None)
+        fm, shown = out["feature_map"], out["output"]
+        oh, ow = shown.shape
+        n = oh * ow
+        if self.param.position.bounds[1] != n - 1:
+            self.param.position.bounds = (0, n - 1)
+            self._pos_slider.end = n - 1
+        if self.position > n - 1:
+            self.position = n - 1           # re-enters through the watcher
+            return
+        r, c = divmod(self.position, ow)
+        edited = "" if np.array_equal(img, IMAGES[self.image_preset]()) else ", edited"
+        self.image_editor.label = f"Input image {X}{edited} (click a pixel: black +1 ↔ white −1)"
+        self.fmap_view.label = (f"Feature map {f'ReLU({X} ⋆ K)' if self.apply_relu else f'F = {X} ⋆ K'}, {oh}×{ow} "
+                                f"(outlined: maximum)")
+        self.fmap_view.cell_size = cell_size(shown)
+        self.fmap_view.value = shown
+        self.fmap_view.highlight = out["argmax"]
+        self.fmap_view.window = (r, c, 1, 1)
+        self.image_editor.window = (r, c, k.shape[0], k.shape[1])
+        if out["pooled"] is not None:
+            self.pool_view.cell_size = cell_size(out["pooled"])
+            self.pool_view.value = out["pooled"]
+            self.pool_view.highlight = conv.argmax_cells(out["pooled"])
+        self.pool_view.visible = out["pooled"] is not None
+        self._step_view.object = self._step_html(img, k, fm, r, c)
+        self._summary.object = self._summary_html(out, shown)
+        self._kernel_msg.object = (ui.note_html(escape(self.kernel_error), testid="kernel-error")
+                                   if self.kernel_error else "")
+        self._explain.object = self._explanation(img, k, out)
+
+    def _step_html(self, img, k, fm, r: int, c: int) -> str:
+        w = conv.window_products(img, k, r, c)
+        lib_value = float(fm[r, c])
+        ok = abs(w["total"] - lib_value) <= 1e-9 * max(1.0, abs(lib_value))
+        relu_note = ""
+        if self.apply_relu:
+            relu_note = (f'<span class="sym">→</span><span class="note">ReLU: max(0, {ui.num(w["total"])}) = '
+                         f'<b>{ui.num(max(0.0, w["total"]))}</b></span>')
+        return (f'<div class="op" data-testid="step-through" data-row="{r}" data-col="{c}" '
+                f'data-total="{ui.exact(w["total"])}" data-library="{ui.exact(lib_value)}">'
+                + small_matrix(w["zone"], f"zone of {self.symbol} at row {r + 1}, column {c + 1}", name="zone",
+                               scale=1.0)
+                + '<span class="sym">⊙</span>' + small_matrix(k, "kernel K", name="kernel")
+                + '<span class="sym">=</span>' + small_matrix(w["products"], "the nine products", name="products")
+                + f'<span class="sym">Σ =</span><span class="sum">{ui.num(w["total"])}</span>' + relu_note
+                + f'<span class="check{"" if ok else " bad"}">{"✓" if ok else "✗"} F[{r + 1}, {c + 1}] from '
+                  f'pyfadml\'s correlate2d = {ui.num(lib_value)}</span></div>')
+
+    def _summary_html(self, out, shown) -> str:
+        oh, ow = shown.shape
+        cells = ", ".join(f"(row {i + 1}, column {j + 1})" for i, j in out["argmax"][:4])
+        more = f" and {len(out['argmax']) - 4} more" if len(out["argmax"]) > 4 else ""
+        argmax_attr = ";".join(f"{i},{j}" for i, j in out["argmax"])
+        centre = (oh // 2, ow // 2)
+        return (f'<div class="summary" data-testid="conv-summary" data-max="{ui.exact(out["max_value"])}" '
+                f'data-argmax="{argmax_attr}" data-centre="{ui.exact(shown[centre])}" data-shape="{oh}x{ow}" '
+                f'data-edits="{self.image_editor.edits}" data-image="{self.image_preset}">'
+                f'Maximum <b>{ui.num(out["max_value"])}</b> at {cells}{more}; centre cell (row {centre[0] + 1}, '
+                f'column {centre[1] + 1}) = <b>{ui.num(shown[centre])}</b>.</div>')
+
+    def _explanation(self, img, k, out) -> str:
+        parts = []
+        key = self._matching_preset(k)
+        if key == "x" and np.array_equal(img, lecture_x()):
+            parts.append("<p><b>Why the maximum marks the centre of X.</b> A product is +1 when the pixel agrees "
+                         "with the kernel entry and −1 when it disagrees, so the sum counts agreements minus "
+                         "disagreements. Only one zone agrees in all nine places and gives <b>9</b>, the largest "
+                         "possible value: the crossing of the two strokes. Hence, on convolving, <i>the zone "
+                         "which gives the maximum value is the centre of X</i>.</p>")
+        elif key == "x" and np.array_equal(img, lecture_x_variant()):
+            parts.append("<p><b>The same X, written differently (χ).</b> No zone matches the kernel exactly any "
+                         "more: the best is 5, reached in several places. One whole-pattern template is "
+                         "brittle; small features (the diagonal strokes) still match, which is why a CNN learns "
+                         "many small kernels and composes them.</p>")
+        elif key == "x":
+            parts.append(f"<p>The largest value is <b>{ui.num(out['max_value'])}</b>: the zone that agrees best "
+                         "with the kernel. Every edited pixel changes the sums of the (up to) nine zones that "
+                         "contain it.</p>")
+        if key != CUSTOM:
+            parts.append(f"<p><b>{escape(conv.KERNEL_PRESETS[key]['label'])}.</b> "
+                         f"{escape(conv.KERNEL_PRESETS[key]['note'])}</p>")
+        else:
+            total = float(k.sum())
+            kind = ("sums to 1, so a flat area keeps its value (smoothing-like)" if abs(total - 1) < 1e-9 else
+                    "sums to 0, so a flat area gives 0 and only changes respond (edge-like)" if abs(total) < 1e-9
+                    else f"sums to {ui.num(total)}: a flat area of value v gives {ui.num(total)}·v")
+            parts.append(f"<p><b>Your kernel</b> {kind}.</p>")
+        parts.append("<p class='muted secondary'><b>Smoothing or sharpening?</b> The choice of kernel decides: "
+                     "averaging kernels (blur) smooth the image, kernels that subtract the neighbours from the "
+                     "centre (sharpen, edges) bring out differences.</p>")
+        if self.apply_relu:
+            parts.append("<p><b>ReLU</b> keeps the significant, positive values and replaces the others with "
+                         "zero, <i>val = max(0, val)</i>: the feature becomes prominent.</p>")
+        if self.apply_pool:
+            parts.append("<p><b>Max pooling</b> keeps the largest value of each 2×2 block: the map is half as "
+                         "large but the strongest response survives. (The last row and column, which do not fill "
+                         "a block, are dropped.)</p>")
+        return "".join(parts)
+
+    # ------------------------------------------------------------------------------------------
+    # widgets and layout
+    # ------------------------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        W, p = pn.widgets, self.param
+        self.image_editor = PixelEditor(value=lecture_x(), values=[-1.0, 1.0], cmap="ink", vmin=-1.0, vmax=1.0,
+                                        show_values=True, cell_size=34, grid_id="conv-input")
+        self.kernel_editor = PixelEditor(value=conv.preset_kernel("x"), values=[-1.0, 0.0, 1.0],
+                                         cmap="diverging", show_values=True, cell_size=44, grid_id="conv-kernel",
+                                         label="Kernel K: click a cell (−1 → 0 → +1)")
+        self.fmap_view = PixelEditor(value=np.zeros((7, 7)), editable=False, show_values=True, cmap="diverging",
+                                     cell_size=34, label="Feature map F", grid_id="conv-fmap")
+        self.pool_view = PixelEditor(value=np.zeros((3, 3)), editable=False, show_values=True, cmap="diverging",
+                                     cell_size=34, label="After 2×2 max pooling", grid_id="conv-pool",
+                                     visible=False)
+        self.image_editor.param.watch(lambda e: self._update(), "value")
+        self.kernel_editor.param.watch(self._kernel_clicked, "value")
+        stretch = dict(sizing_mode="stretch_width")
+        self._image_select = W.Select.from_param(p.image_preset, label="Image", options=IMAGE_LABELS, **stretch)
+        self._kernel_select = W.Select.from_param(
+            p.kernel_preset, label="Kernel preset", options={**KERNEL_LABELS, "Custom (clicked or typed)": CUSTOM},
+            **stretch)
+        self._kernel_text = W.TextAreaInput(label="Kernel values (type, then click outside)",
+                                            value=conv.format_kernel(conv.KERNEL_PRESETS["x"]["kernel"]),
+                                            rows=3, auto_grow=False, **stretch)
+        self._kernel_text.param.watch(self._kernel_typed, "value")
+        self._relu_box = W.Checkbox.from_param(p.apply_relu, label="Apply ReLU: max(0, val)")
+        self._pool_box = W.Checkbox.from_param(p.apply_pool, label="Max pooling 2×2")
+        self._pos_slider = W.IntSlider.from_param(p.position, label="Kernel position", **stretch)
+        self._prev_btn = W.Button(label="◀ Previous", width=104, margin=(4, 3))
+        self._next_btn = W.Button(label="Next ▶", width=104, margin=(4, 3))
+        self._max_btn = W.Button(label="Go to the maximum", sizing_mode="stretch_width", margin=(4, 3))
+        self._slide_btn = W.Toggle.from_param(p.sliding, label="Slide the kernel", color="primary",
+                                              variant="outline", sizing_mode="stretch_width", margin=(4, 3))
+        self._prev_btn.on_click(lambda e: self._move(-1))
+        self._next_btn.on_click(lambda e: self._move(+1))
+        self._max_btn.on_click(self._go_to_max)
+        self._kernel_msg = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(0, 5), **stretch)
+        self._summary = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
+        self._step_view = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
+        self._explain = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), **stretch)
+
+    def _build_layout(self):
+        prose = [theme.PROSE_CSS]
+
+        def heading(text, top=8):
+            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
+
+        controls = pn.Column(
+            heading("Image and kernel", 0), self._image_select, self._kernel_select, self._kernel_text,
+            self._kernel_msg, self._relu_box, self._pool_box,
+            heading("Step through the scan"), self._pos_slider,
+            pn.Row(self._prev_btn, self._next_btn, margin=(0, 2)), self._max_btn, self._slide_btn,
+            width=260, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+        grids = pn.Row(self.image_editor, pn.Column(self.kernel_editor, margin=(0, 10)), self.fmap_view,
+                       self.pool_view, sizing_mode="stretch_width")
+        main = pn.Column(
+            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5)),
+            grids, self._summary,
+            pn.pane.HTML("<p class='muted'>The kernel's current zone is framed on the image and its output cell on "
+                         "the feature map: <b>Previous</b>, <b>Next</b> or <b>Slide the kernel</b> move it.</p>",
+                         stylesheets=prose, sizing_mode="stretch_width", margin=(8, 5, 0, 5)),
+            self._step_view, self._explain,
+            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
+        return pn.Row(controls, main, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,93 @@
+"""Section "Convolution & CNN": two screens, the lecture's convolution step by step and a CNN trained live.
+
+Screen 1 (:class:`~pyfadml.app.cnn.convolution.ConvolutionScreen`) is shown at once. Screen 2
+(:class:`~pyfadml.app.cnn.training.TrainingScreen`: a data set, a network and a dozen plots) takes a few
+seconds to build in the browser, so in a live page it is built just after screen 1 has been sent, while its
+tab says so ("Building the CNN…" with a spinner).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import panel as pn
+
+from pyfadml.app import theme
+from pyfadml.app.cnn.convolution import ConvolutionScreen
+from pyfadml.app.cnn.helpers import BUILDING_CSS, building_html
+from pyfadml.app.cnn.training import TrainingScreen
+
+INTRO = """
+<h2>Convolution &amp; CNN</h2>
+<p class="secondary">In a convolutional neural network, <b>features are extracted from an image</b> to
+understand objects, and by composing these features we can recognize them. A fully connected layer sees the
+pixels as one long list and loses where they are; a convolution looks at small zones of neighbouring pixels,
+keeping the spatial information.</p>
+"""
+TABS = ("1. Convolution, step by step", "2. A CNN learns its kernels")
+TABS_CSS = """
+.bk-tab { font-size: calc(15px * var(--pf-scale, 1)); padding: 6px 14px; }
+.bk-tab.bk-active { font-weight: 600; }
+"""
+
+
+class CNNSection(pn.viewable.Viewer):
+    """The two screens in tabs; ``training`` is None until screen 2 is built (see :meth:`build_training`)."""
+
+    title = "Convolution & CNN"
+
+    def __init__(self, **params):
+        training_params = {k: params.pop(k) for k in list(params) if k in TrainingScreen.param}
+        super().__init__(**params)
+        self._training_params = training_params
+        self.convolution = ConvolutionScreen()
+        self.training: TrainingScreen | None = None
+        self.build_ms: tuple[float, ...] = ()
+        self._slot = pn.Column(
+            pn.pane.HTML(building_html("Building the CNN: generating the images and the network…",
+                                       "cnn-building"), stylesheets=[BUILDING_CSS], sizing_mode="stretch_width"),
+            sizing_mode="stretch_width", margin=0)
+        self._tabs = pn.Tabs((TABS[0], self.convolution), (TABS[1], self._slot), dynamic=False,
+                             stylesheets=[TABS_CSS], sizing_mode="stretch_width", margin=(0, 0, 0, 0))
+        self._tabs.param.watch(self._tab_changed, "active")
+        self._layout = pn.Column(
+            pn.pane.HTML(INTRO, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5, 4, 5)),
+            self._tabs, sizing_mode="stretch_width")
+        if pn.state.curdoc is None:
+            self.build_training()                   # plain Python (tests, notebooks): everything at once
+        else:                                       # a live page: screen 1 goes out first
+            pn.state.execute(self._build_training_later)
+
+    async def _build_training_later(self) -> None:
+        await asyncio.sleep(0.05)
+        self.build_training()
+
+    def build_training(self) -> TrainingScreen:
+        """Build screen 2 (once) and put it in its tab."""
+        if self.training is None:
+            t0 = time.perf_counter()
+            self.training = TrainingScreen(**self._training_params)
+            t1 = time.perf_counter()
+            self._slot.objects = [self.training]
+            self.build_ms = (1000 * (t1 - t0), 1000 * (time.perf_counter() - t1))
+        return self.training
+
+    @property
+    def live_controllers(self) -> tuple:
+        """What the shell pauses when the section is left: the training, and screen 1's sliding kernel."""
+        return (self.convolution,) + ((self.training.live,) if self.training is not None else ())
+
+    def pause(self, event=None, *, away: bool = False) -> None:
+        for live in self.live_controllers:
+            live.pause(away=away)
+
+    def show(self, screen: int) -> None:
+        """Show screen 1 or 2 (as a click on its tab does)."""
+        self._tabs.active = screen - 1
+
+    def _tab_changed(self, event) -> None:
+        if event.new == 0 and self.training is not None:
+            self.training.live.pause(away=True)     # no training behind the student's back
+
+    def __panel__(self):
+        return self._layout

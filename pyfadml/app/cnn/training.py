@@ -1,0 +1,255 @@
+"""Screen 2 of "Convolution & CNN": a small CNN (conv -> ReLU -> pool, twice, then dense) trained live on
+shapes or digits.
+
+The state and every number come from :class:`pyfadml.demos.cnn.CNNDemo`; this module declares what to
+train and what to draw. Play / Pause / Step / Reset, the schedule and divergence are the shared
+:class:`pyfadml.app.live.LiveTraining`; what happens inside the network is drawn by
+:class:`pyfadml.app.cnn.network.NetworkViews`.
+"""
+from __future__ import annotations
+
+from html import escape
+
+import panel as pn
+import param
+from bokeh.core.properties import value as bk_value
+from bokeh.models import ColumnDataSource, DataRange1d, Range1d
+
+from pyfadml.app import theme, ui
+from pyfadml.app.cnn.helpers import CONTROLS_CSS
+from pyfadml.app.cnn.network import NetworkViews
+from pyfadml.app.live import LiveTraining, Refresh
+from pyfadml.data.images import SHAPE_VARIATIONS
+from pyfadml.demos.cnn import FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, CNNDemo
+
+BURST_SECONDS = 0.05          # training per frame (a few mini-batches in the browser), then the due views
+FRAME_SECONDS = 0.09
+CURVES_EVERY = 1.0            # evaluation on the train and test sets (the slowest view) at most once a second
+MAPS_EVERY = 0.6
+KERNELS_EVERY = 0.3
+LOSS_FLOOR = 1e-6             # the log axis cannot show 0
+
+LEARNING_RATES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
+BATCH_SIZES = [8, 16, 32, 64, 128]
+SAMPLE_SIZES = [120, 300, 600, 1200, 2400]
+CURVES = ("step", "train_loss", "test_loss", "train_acc", "test_acc")
+DATASET_LABELS = {"Shapes (X, O, +, square, triangle, bar)": "shapes", "Digits (8×8, 10 classes)": "digits"}
+FIRST_LAYER_LABELS = {"Learned from a random start": "learned",
+                      "Hand-picked presets, then learned": "presets",
+                      "Hand-picked presets, frozen": "presets_frozen"}
+FIRST_LAYER_NAMES = {v: k for k, v in FIRST_LAYER_LABELS.items()}
+VARIATION_LABELS = {v: v for v in SHAPE_VARIATIONS}
+
+INTRO = """
+<h3>A CNN learns its own kernels</h3>
+<p class="secondary">The operations of screen 1, stacked: <b>convolution → ReLU → max pool</b>, twice, then a
+dense layer that makes the decision. Every kernel is a weight trained by backpropagation. The shapes vary the
+way the lecture says features must cope with: <b>orientation, brightness, occlusion and shades</b>. Press
+<b>Play</b>.</p>
+"""
+
+
+class TrainingScreen(pn.viewable.Viewer):
+    """Controls on the left (Play/Pause/Step/Reset on top, sticky); curves, kernels, maps, drawing pad."""
+
+    dataset = param.Selector(default="shapes", objects=["shapes", "digits"])
+    variations = param.ListSelector(default=list(LECTURE_VARIATIONS), objects=list(SHAPE_VARIATIONS))
+    n_samples = param.Selector(default=1200, objects=SAMPLE_SIZES)
+    filters1 = param.Integer(default=6, bounds=(1, MAX_FILTERS))
+    filters2 = param.Integer(default=12, bounds=(1, MAX_FILTERS))
+    kernel_size = param.Selector(default=3, objects=[3, 5])
+    first_layer = param.Selector(default="learned", objects=list(FIRST_LAYER_MODES))
+    lr = param.Selector(default=0.01, objects=LEARNING_RATES)
+    batch_size = param.Selector(default=32, objects=BATCH_SIZES)
+    seed = param.Integer(default=0, bounds=(0, 9999))
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.demo = self._new_demo()
+        self._row: dict | None = None
+        self._previous: dict | None = None        # the last run's test-accuracy curve, for comparison
+        self.views = NetworkViews(lambda: self.demo)
+        self._build_curves()
+        self.live = LiveTraining(
+            "cnn", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
+            refresh=[Refresh(self.views.draw_kernels, every=KERNELS_EVERY),
+                     Refresh(self.views.draw_maps, every=MAPS_EVERY),
+                     Refresh(self._draw_curves, every=CURVES_EVERY)],
+            lr=(self, "lr"), burst=BURST_SECONDS, period=FRAME_SECONDS)
+        self._layout = self._build_layout()
+        self._on_new_demo()
+        self.redraw()
+
+    # ------------------------------------------------------------------------------------------
+    # model state
+    # ------------------------------------------------------------------------------------------
+
+    def _new_demo(self) -> CNNDemo:
+        return CNNDemo(dataset=self.dataset, n_samples=int(self.n_samples), variations=tuple(self.variations),
+                       filters=(int(self.filters1), int(self.filters2)), kernel_size=int(self.kernel_size),
+                       lr=float(self.lr), batch_size=int(self.batch_size), first_layer=self.first_layer,
+                       seed=int(self.seed))
+
+    def _reset_demo(self) -> None:
+        self._keep_previous()
+        self.demo = self._new_demo()
+        self._on_new_demo()
+
+    @param.depends("dataset", "variations", "n_samples", "filters1", "filters2", "kernel_size", "first_layer",
+                   "seed", watch=True)
+    def _settings_changed(self):
+        self.live.reset()
+
+    @param.depends("lr", watch=True)
+    def _lr_changed(self):
+        self.demo.lr = float(self.lr)
+        self.live.update_status()
+
+    @param.depends("batch_size", watch=True)
+    def _batch_size_changed(self):
+        self.demo.batch_size = int(self.batch_size)
+        self._draw_stats()
+
+    def _keep_previous(self) -> None:
+        """Remember this run's test-accuracy curve, to compare the next run with (same dataset only)."""
+        h = self.demo.history
+        if self.demo.dataset != self.dataset:
+            self._previous = None
+        elif self.demo.step_count > 0 and len(h["step"]) > 1:
+            self._previous = dict(step=list(h["step"]), test_acc=list(h["test_acc"]),
+                                  label=FIRST_LAYER_NAMES[self.demo.first_layer])
+
+    def _on_new_demo(self) -> None:
+        d = self.demo
+        shapes = d.dataset == "shapes"
+        self._variations.visible = self._widgets["n_samples"].visible = shapes
+        self._digits_note.visible = not shapes
+        self._digits_note.object = (f"<p class='muted'>The UCI handwritten digits: all {len(d.y_train) + len(d.y_test):,} "
+                                    f"images of {d.image_size}×{d.image_size} pixels.</p>")
+        prev = self._previous
+        self._prev_src.data = (dict(step=prev["step"], test_acc=prev["test_acc"]) if prev
+                               else dict(step=[], test_acc=[]))
+        if prev:
+            self.acc_fig.legend.items[0].label = bk_value(f"previous run, test ({prev['label'].lower()})")
+        self._arch.object = f"<p class='muted' data-testid='cnn-architecture'>{escape(d.describe())}</p>"
+        self.views.new_demo()
+
+    # ------------------------------------------------------------------------------------------
+    # drawing
+    # ------------------------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Everything (after Pause, Step, Reset, a recovery); the status line first, so a Pause shows at once."""
+        self.live.update_status()
+        self.views.draw_kernels()
+        self.views.draw_maps()
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        """Evaluate, then the loss and accuracy curves, the numbers and the confusion matrix."""
+        d = self.demo
+        row = self._row = d.evaluate()
+        h, shown = d.history, self._curve_src.data["step"]
+        if len(shown) == len(h["step"]) - 1 and (not len(shown) or shown[-1] < row["step"]):
+            self._curve_src.stream({k: [max(row[k], LOSS_FLOOR) if "loss" in k else row[k]] for k in CURVES})
+        else:                                   # a new run, or a recovery dropped the steps after it
+            self._curve_src.data = {k: [max(v, LOSS_FLOOR) for v in h[k]] if "loss" in k else list(h[k])
+                                    for k in CURVES}
+        self.views.draw_confusion()
+        self._draw_stats()
+
+    def _draw_stats(self) -> None:
+        row, d = self._row, self.demo
+        if row is None:
+            return
+        stats = [("cnn-step", "Step", row["step"], f"{row['step']:,}"),
+                 ("cnn-epoch", "Epoch", d.epoch, f"{d.epoch:.1f}"),
+                 ("cnn-train-loss", "Train loss", row["train_loss"], ui.loss_text(row["train_loss"])),
+                 ("cnn-test-loss", "Test loss", row["test_loss"], ui.loss_text(row["test_loss"])),
+                 ("cnn-train-acc", "Train acc.", row["train_acc"], ui.pct(row["train_acc"])),
+                 ("cnn-test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"]))]
+        self._stats.object = ui.stats_html(stats, testid="cnn-stats", step=row["step"],
+                                           test_acc=ui.exact(row["test_acc"])) + (
+            f'<p class="muted" style="margin:4px 12px 0 12px">{len(d.y_train):,} training and {len(d.y_test):,} '
+            f'test images; {d.batch_size} per step, learning rate {d.lr:g}.</p>')
+
+    # ------------------------------------------------------------------------------------------
+    # widgets and layout
+    # ------------------------------------------------------------------------------------------
+
+    def _build_curves(self) -> None:
+        self._curve_src = ColumnDataSource({k: [] for k in CURVES})
+        loss = ui.figure(width=380, height=220, y_axis_type="log", x_range=DataRange1d(start=0), grid=True)
+        loss.line("step", "train_loss", source=self._curve_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
+                  legend_label="train")
+        loss.line("step", "test_loss", source=self._curve_src, color=theme.TEST_LOSS_COLOR, line_width=2,
+                  line_dash="dashed", legend_label="test")
+        loss.yaxis.axis_label = "cross-entropy loss"
+        acc = ui.figure(width=380, height=220, y_range=Range1d(0, 1.02), x_range=DataRange1d(start=0), grid=True)
+        self._prev_src = ColumnDataSource(dict(step=[], test_acc=[]))
+        acc.line("step", "test_acc", source=self._prev_src, color="#94a3b8", line_width=2, line_dash="dotted",
+                 legend_label="previous run (test)")
+        acc.line("step", "train_acc", source=self._curve_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
+                 legend_label="train")
+        acc.line("step", "test_acc", source=self._curve_src, color=theme.TEST_LOSS_COLOR, line_width=2,
+                 line_dash="dashed", legend_label="test")
+        acc.yaxis.axis_label = "accuracy"
+        for f in (loss, acc):
+            f.xaxis.axis_label = "step"
+            ui.style_legend(f, "top_left")
+            f.legend[0].orientation = "horizontal"
+            f.add_layout(f.legend[0], "above")          # above the plot: it never covers a curve
+        self.loss_fig, self.acc_fig = loss, acc
+
+    def _build_layout(self):
+        W, p = pn.widgets, self.param
+        prose = [theme.PROSE_CSS]
+        w = {
+            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
+            "variations": W.CheckBoxGroup.from_param(p.variations, options=VARIATION_LABELS, inline=False),
+            "n_samples": W.Select.from_param(p.n_samples, label="Images (train + test)",
+                                             options={f"{n:,}": n for n in SAMPLE_SIZES}),
+            "filters1": W.IntSlider.from_param(p.filters1, label="Filters, layer 1"),
+            "filters2": W.IntSlider.from_param(p.filters2, label="Filters, layer 2"),
+            "kernel_size": W.RadioButtonGroup.from_param(p.kernel_size, options={"3×3": 3, "5×5": 5},
+                                                         color="primary", variant="outline"),
+            "first_layer": W.Select.from_param(p.first_layer, label="First-layer kernels",
+                                               options=FIRST_LAYER_LABELS),
+            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
+            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
+                                              options={str(v): v for v in BATCH_SIZES}),
+            "seed": ui.checked(self, "seed", W.IntInput(label="Seed", start=0, end=9999),
+                               parse=ui.whole_number("Seed", 0, 9999), testid="cnn-seed-note"),
+        }
+        for widget in w.values():
+            widget.sizing_mode = "stretch_width"
+        self._widgets = w
+        self._digits_note = pn.pane.HTML("", stylesheets=prose, margin=(0, 5), visible=False)
+
+        def heading(text, top=8):
+            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
+
+        def label(text):
+            return pn.pane.HTML(f"<p class='muted' style='margin:0'>{text}</p>", stylesheets=prose, margin=(4, 5, 0, 5))
+
+        self._variations = pn.Column(label("Variations of the shapes"), w["variations"], margin=0,
+                                     sizing_mode="stretch_width")
+        controls = pn.Column(
+            self.live,
+            heading("Training"), w["lr"], w["batch_size"],
+            heading("Data"), w["dataset"], self._digits_note, w["n_samples"], self._variations, w["seed"],
+            heading("Network"), w["filters1"], w["filters2"], label("Kernel size"), w["kernel_size"],
+            w["first_layer"],
+            width=280, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width", margin=(4, 5, 8, 5))
+        self._arch = pn.pane.HTML("", stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5))
+        main = pn.Column(
+            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5)),
+            self._stats, self._arch,
+            pn.Row(pn.pane.Bokeh(self.loss_fig), pn.pane.Bokeh(self.acc_fig)),
+            self.views,
+            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
+        return pn.Row(controls, main, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout
