@@ -234,9 +234,10 @@ def test_divergence_pauses_with_a_message_and_reset_recovers(screen2):
 
 def test_leaving_screen_2_pauses_the_training(section, screen2):
     t = screen2
-    section.show(2)
+    section.screen = 2
     t.live.playing = True
     t.live.frame()
-    section.show(1)
+    section.screen = 1
     assert t.live.state == "away" and not t.live.playing
     assert section.live_controllers == (section.convolution, t.live)
+    assert not section._screens[2].visible and section._screens[1].visible

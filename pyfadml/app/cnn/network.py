@@ -71,7 +71,7 @@ class NetworkViews(pn.viewable.Viewer):
         self._clear.on_click(lambda e: setattr(self.draw_editor, "value", np.zeros(self.demo().input_shape)))
         self._copy.on_click(self._copy_test_image)
         self._pred_src = ColumnDataSource(dict(cls=[], p=[], color=[], label=[]))
-        pf = ui.figure(width=300, height=200, y_range=FactorRange(factors=[]), x_range=Range1d(0, 1.18))
+        pf = ui.figure(width=260, height=200, y_range=FactorRange(factors=[]), x_range=Range1d(0, 1.18))
         pf.hbar(y="cls", right="p", height=0.7, source=self._pred_src, fill_color="color", line_color=None)
         pf.text(x="p", y="cls", text="label", source=self._pred_src, x_offset=4, text_baseline="middle",
                 text_font_size="11px", text_color=theme.TEXT)
@@ -88,7 +88,7 @@ class NetworkViews(pn.viewable.Viewer):
         self._maps_caption = html(sizing_mode="stretch_width")
         self._kernels_caption = html(sizing_mode="stretch_width")
         self._confusion = html(SECTION_CSS)
-        self._prediction = html(SECTION_CSS, width=300)
+        self._prediction = html(SECTION_CSS, width=260)
         self._start_labels: list[str] = []
         self._layout = self._build_layout()
 
@@ -232,8 +232,8 @@ class NetworkViews(pn.viewable.Viewer):
                    pn.Column(self._prediction, pn.pane.Bokeh(self.pred_fig)),
                    pn.Column(html("<h3>Confusion matrix (test set)</h3><p class='muted'>Rows: the true class; "
                                   "columns: what the network predicts. The diagonal counts the correct "
-                                  "answers.</p>", width=330), self._confusion),
-                   sizing_mode="stretch_width"),
+                                  "answers.</p>", width=300), self._confusion),
+                   sizing_mode="stretch_width", styles={"flex-wrap": "wrap"}),
             sizing_mode="stretch_width")
         return pn.Column(kernels, maps, draw, sizing_mode="stretch_width")
 

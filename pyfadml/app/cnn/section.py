@@ -3,7 +3,7 @@
 Screen 1 (:class:`~pyfadml.app.cnn.convolution.ConvolutionScreen`) is shown at once. Screen 2
 (:class:`~pyfadml.app.cnn.training.TrainingScreen`: a data set, a network and a dozen plots) takes a few
 seconds to build in the browser, so in a live page it is built just after screen 1 has been sent, while its
-tab says so ("Building the CNN…" with a spinner).
+screen says so ("Building the CNN…" with a spinner).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import asyncio
 import time
 
 import panel as pn
+import param
 
 from pyfadml.app import theme
 from pyfadml.app.cnn.convolution import ConvolutionScreen
@@ -24,17 +25,23 @@ understand objects, and by composing these features we can recognize them. A ful
 pixels as one long list and loses where they are; a convolution looks at small zones of neighbouring pixels,
 keeping the spatial information.</p>
 """
-TABS = ("1. Convolution, step by step", "2. A CNN learns its kernels")
-TABS_CSS = """
-.bk-tab { font-size: calc(15px * var(--pf-scale, 1)); padding: 6px 14px; }
-.bk-tab.bk-active { font-weight: 600; }
+SCREENS = {"1. Convolution, step by step": 1, "2. A CNN learns its kernels": 2}
+SCREENS_CSS = """
+.bk-btn-group .bk-btn { font-size: calc(15px * var(--pf-scale, 1)); padding: 6px 16px; }
+.bk-btn-group .bk-btn.bk-active { font-weight: 600; }
 """
 
 
 class CNNSection(pn.viewable.Viewer):
-    """The two screens in tabs; ``training`` is None until screen 2 is built (see :meth:`build_training`)."""
+    """The two screens, one shown at a time (``screen``); ``training`` is None until screen 2 is built (see
+    :meth:`build_training`).
+
+    A screen is hidden, never taken out of the page: Panel clears the Python callbacks of a Bokeh figure it
+    removes from a layout, which would silence the clickable grids.
+    """
 
     title = "Convolution & CNN"
+    screen = param.Selector(default=1, objects=[1, 2])     # 1: convolution, 2: the live CNN
 
     def __init__(self, **params):
         training_params = {k: params.pop(k) for k in list(params) if k in TrainingScreen.param}
@@ -47,12 +54,14 @@ class CNNSection(pn.viewable.Viewer):
             pn.pane.HTML(building_html("Building the CNN: generating the images and the network…",
                                        "cnn-building"), stylesheets=[BUILDING_CSS], sizing_mode="stretch_width"),
             sizing_mode="stretch_width", margin=0)
-        self._tabs = pn.Tabs((TABS[0], self.convolution), (TABS[1], self._slot), dynamic=False,
-                             stylesheets=[TABS_CSS], sizing_mode="stretch_width", margin=(0, 0, 0, 0))
-        self._tabs.param.watch(self._tab_changed, "active")
+        self._screens = {1: pn.Column(self.convolution, sizing_mode="stretch_width", margin=0),
+                         2: pn.Column(self._slot, sizing_mode="stretch_width", margin=0, visible=False)}
+        switch = pn.widgets.RadioButtonGroup.from_param(self.param.screen, options=SCREENS, color="primary",
+                                                        variant="outline", stylesheets=[SCREENS_CSS],
+                                                        css_classes=["cnn-screens"], margin=(0, 5, 10, 5))
         self._layout = pn.Column(
             pn.pane.HTML(INTRO, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5, 4, 5)),
-            self._tabs, sizing_mode="stretch_width")
+            switch, *self._screens.values(), sizing_mode="stretch_width")
         if pn.state.curdoc is None:
             self.build_training()                   # plain Python (tests, notebooks): everything at once
         else:                                       # a live page: screen 1 goes out first
@@ -81,13 +90,12 @@ class CNNSection(pn.viewable.Viewer):
         for live in self.live_controllers:
             live.pause(away=away)
 
-    def show(self, screen: int) -> None:
-        """Show screen 1 or 2 (as a click on its tab does)."""
-        self._tabs.active = screen - 1
-
-    def _tab_changed(self, event) -> None:
-        if event.new == 0 and self.training is not None:
+    @param.depends("screen", watch=True)
+    def _screen_changed(self) -> None:
+        if self.screen == 1 and self.training is not None:
             self.training.live.pause(away=True)     # no training behind the student's back
+        for key, column in self._screens.items():
+            column.visible = key == self.screen
 
     def __panel__(self):
         return self._layout

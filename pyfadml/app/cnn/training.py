@@ -8,6 +8,7 @@ train and what to draw. Play / Pause / Step / Reset, the schedule and divergence
 """
 from __future__ import annotations
 
+import time
 from html import escape
 
 import panel as pn
@@ -22,10 +23,11 @@ from pyfadml.app.live import LiveTraining, Refresh
 from pyfadml.data.images import SHAPE_VARIATIONS
 from pyfadml.demos.cnn import FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, CNNDemo
 
-BURST_SECONDS = 0.05          # training per frame (a few mini-batches in the browser), then the due views
-FRAME_SECONDS = 0.09
-CURVES_EVERY = 1.0            # evaluation on the train and test sets (the slowest view) at most once a second
-MAPS_EVERY = 0.6
+BURST_SECONDS = 0.06          # training per frame (a few mini-batches in the browser), then the due views
+FRAME_SECONDS = 0.12
+CURVES_EVERY = 1.0            # the evaluation on the train and test sets (the slowest view) at most once a second,
+EVAL_SHARE = 0.2              # ... and at most this share of the time: a Pause waits for a frame to end
+MAPS_EVERY = 0.5
 KERNELS_EVERY = 0.3
 LOSS_FLOOR = 1e-6             # the log axis cannot show 0
 
@@ -70,11 +72,11 @@ class TrainingScreen(pn.viewable.Viewer):
         self._previous: dict | None = None        # the last run's test-accuracy curve, for comparison
         self.views = NetworkViews(lambda: self.demo)
         self._build_curves()
+        self._curves = Refresh(self._draw_curves, every=CURVES_EVERY)
         self.live = LiveTraining(
             "cnn", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
             refresh=[Refresh(self.views.draw_kernels, every=KERNELS_EVERY),
-                     Refresh(self.views.draw_maps, every=MAPS_EVERY),
-                     Refresh(self._draw_curves, every=CURVES_EVERY)],
+                     Refresh(self.views.draw_maps, every=MAPS_EVERY), self._curves],
             lr=(self, "lr"), burst=BURST_SECONDS, period=FRAME_SECONDS)
         self._layout = self._build_layout()
         self._on_new_demo()
@@ -129,8 +131,9 @@ class TrainingScreen(pn.viewable.Viewer):
         prev = self._previous
         self._prev_src.data = (dict(step=prev["step"], test_acc=prev["test_acc"]) if prev
                                else dict(step=[], test_acc=[]))
+        self.acc_fig.legend[0].items[0].visible = bool(prev)
         if prev:
-            self.acc_fig.legend.items[0].label = bk_value(f"previous run, test ({prev['label'].lower()})")
+            self.acc_fig.legend[0].items[0].label = bk_value(f"previous run, test ({prev['label'].lower()})")
         self._arch.object = f"<p class='muted' data-testid='cnn-architecture'>{escape(d.describe())}</p>"
         self.views.new_demo()
 
@@ -148,7 +151,9 @@ class TrainingScreen(pn.viewable.Viewer):
     def _draw_curves(self) -> None:
         """Evaluate, then the loss and accuracy curves, the numbers and the confusion matrix."""
         d = self.demo
+        t0 = time.perf_counter()
         row = self._row = d.evaluate()
+        self._curves.every = max(CURVES_EVERY, (time.perf_counter() - t0) / EVAL_SHARE)
         h, shown = d.history, self._curve_src.data["step"]
         if len(shown) == len(h["step"]) - 1 and (not len(shown) or shown[-1] < row["step"]):
             self._curve_src.stream({k: [max(row[k], LOSS_FLOOR) if "loss" in k else row[k]] for k in CURVES})
@@ -198,6 +203,7 @@ class TrainingScreen(pn.viewable.Viewer):
             f.xaxis.axis_label = "step"
             ui.style_legend(f, "top_left")
             f.legend[0].orientation = "horizontal"
+            f.legend[0].spacing = 12
             f.add_layout(f.legend[0], "above")          # above the plot: it never covers a curve
         self.loss_fig, self.acc_fig = loss, acc
 
@@ -240,7 +246,7 @@ class TrainingScreen(pn.viewable.Viewer):
             heading("Data"), w["dataset"], self._digits_note, w["n_samples"], self._variations, w["seed"],
             heading("Network"), w["filters1"], w["filters2"], label("Kernel size"), w["kernel_size"],
             w["first_layer"],
-            width=280, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+            width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width", margin=(4, 5, 8, 5))
         self._arch = pn.pane.HTML("", stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5))
         main = pn.Column(
