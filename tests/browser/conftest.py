@@ -267,7 +267,7 @@ def wait_for_python(page, timeout_ms: int = 30_000) -> None:
 
 
 def widget(page, label: str):
-    """The Bokeh input group (slider, select, text input, checkbox...) whose title is ``label``.
+    """The visible Bokeh input group (slider, select, text input, checkbox...) whose title is ``label``.
 
     Returns a Locator of the group: use ``.locator('select')``, ``.locator('input')``,
     ``.locator('.noUi-handle')`` on it.  The match is on the title text, ignoring a trailing
@@ -275,13 +275,13 @@ def widget(page, label: str):
     """
     pattern = re.compile(r"^\s*" + re.escape(label) + r"\s*(:.*)?$", re.S)
     title = page.locator("label, .bk-slider-title").filter(has_text=pattern)
-    return page.locator(".bk-input-group").filter(has=title).first
+    return page.locator(".bk-input-group:visible").filter(has=title).first
 
 
 def click_button(page, label: str) -> None:
-    """Click the (Panel/Bokeh) button whose text is ``label``."""
+    """Click the visible (Panel/Bokeh) button whose text is ``label`` (hidden sections have theirs)."""
     exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
-    page.locator("button.bk-btn").filter(has_text=exact).first.click()
+    page.locator("button.bk-btn:visible").filter(has_text=exact).first.click()
 
 
 def section_link(page, label: str):
@@ -387,3 +387,66 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers for grids, sliders and text areas (added with the CNN section's tests; generic)
+#
+# grid_values / grid_edits / click_grid_cell are the same as the navigation tests' (branch navfix):
+# when both are merged, keep one copy.
+# ---------------------------------------------------------------------------------------------
+
+def _grid_caption(grid_id: str) -> str:
+    return f".cap[data-grid='{grid_id}']"
+
+
+def grid_values(page, grid_id: str):
+    """A PixelEditor's pixels as a NumPy array, from its caption's ``data-values``."""
+    import numpy as np
+
+    text = page.locator(_grid_caption(grid_id)).first.get_attribute("data-values")
+    return np.array([[float(v) for v in row.split()] for row in text.split(";")])
+
+
+def grid_edits(page, grid_id: str) -> int:
+    """How many edits clicks made on a PixelEditor (its caption's ``data-edits``)."""
+    return int(page.locator(_grid_caption(grid_id)).first.get_attribute("data-edits"))
+
+
+def click_grid_cell(page, grid_id: str, row: int, col: int) -> None:
+    """Click the centre of cell (row, col) of the PixelEditor ``grid_id`` (its shape is read from
+    the caption's ``data-shape``), as a user's mouse would."""
+    h, w = (int(n) for n in page.locator(_grid_caption(grid_id)).first.get_attribute("data-shape").split("x"))
+    grid = page.locator(f".pe-{grid_id}").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    cw, ch = (box["width"] - 2) / w, (box["height"] - 2) / h
+    page.mouse.click(box["x"] + 1 + (col + 0.5) * cw, box["y"] + 1 + (row + 0.5) * ch)
+
+
+def slider_key(page, label: str, key: str) -> None:
+    """Press ``key`` (e.g. "Home", "End", "ArrowRight") on the handle of the slider titled ``label``,
+    then wait for Python: the way to reach a slider's extremes."""
+    widget(page, label).locator(".noUi-handle").first.press(key)
+    wait_for_python(page)
+
+
+def fill_text_area(page, label: str, text: str) -> None:
+    """Replace the text of the text area titled ``label`` and leave it (Tab), as a student does; then wait
+    for Python."""
+    box = widget(page, label).locator("textarea").first
+    box.fill(text)
+    box.press("Tab")
+    wait_for_python(page)
+
+
+def set_checkbox(page, label: str, on: bool = True) -> None:
+    """Tick (or untick) the visible checkbox whose label starts with ``label``, then wait for Python."""
+    text = page.locator(".bk-label").filter(has_text=re.compile(r"^\s*" + re.escape(label)))
+    box = page.locator(".bk-Checkbox:visible").filter(has=text).locator("input[type=checkbox]").first
+    box.set_checked(on)
+    wait_for_python(page)
+
+
+HELPERS.update({f.__name__: f for f in (grid_values, grid_edits, click_grid_cell, slider_key, fill_text_area,
+                                        set_checkbox)})

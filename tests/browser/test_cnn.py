@@ -1,9 +1,9 @@
 """The "Convolution & CNN" section in headless Chromium (network blocked by the shared fixtures).
 
-Two page loads: the lecture's X example (9 at the centre, a clicked pixel changes the feature map exactly
-as the library says, the step-through, typed kernels), then live training (>= 90 % test accuracy on the
-shapes) and a prediction for a drawn input. Values are read from the grids' ``data-values`` and the
-summaries' ``data-*`` attributes; expectations are computed natively with pyfadml.
+Screen 1: the lecture's X example (9 at the centre, a clicked pixel changes the feature map exactly as the
+library says, the step-through, typed kernels). Screen 2: live training (>= 90 % test accuracy on the
+shapes) and a prediction for a drawn input. Then a restless student. Values are read from the grids'
+``data-values`` and the summaries' ``data-*`` attributes; expectations are computed natively with pyfadml.
 """
 from __future__ import annotations
 
@@ -13,163 +13,127 @@ import time
 import numpy as np
 import pytest
 
-from pyfadml.data.images import SHAPE_CLASSES, X_KERNEL, lecture_x
+from pyfadml.data.images import SHAPE_CLASSES, X_KERNEL, lecture_x, lecture_x_variant
 from pyfadml.demos import conv
 
 pytestmark = pytest.mark.browser
 
 SECTION = "Convolution & CNN"
+SCREEN_1, SCREEN_2 = "1. Convolution, step by step", "2. A CNN learns its kernels"
+SUMMARY = "[data-testid=conv-summary]"
+STEP = "[data-testid=step-through]"
+STATS = "[data-testid=cnn-stats]"
+LIVE = '[data-testid="cnn-live"]'
 TRAIN_TIMEOUT_S = 120        # generous: the goal is ~20 s; the assertion is on accuracy, not time
 
 
-def _wait_python(page, timeout_ms: int = 60_000) -> None:
-    page.locator('body[data-busy="0"]').wait_for(state="attached", timeout=timeout_ms)
-
-
-def _open_section(page):
-    """Open the section; part 1 comes first, part 2 (the CNN) is built a moment later."""
-    exact = re.compile(r"^\s*" + re.escape(SECTION) + r"\s*$")
-    page.locator("a, button, .bk-tab, [role=tab]").filter(has_text=exact).first.click()
-    page.locator("[data-testid=conv-summary]").first.wait_for(state="attached", timeout=90_000)
-    page.locator("[data-testid=cnn-stats]").first.wait_for(state="attached", timeout=90_000)
-    _wait_python(page)
+@pytest.fixture
+def cnn(ui):
+    """The app with the CNN section shown, both screens built and Python idle."""
+    ui.open_section(SECTION)
+    ui.page.locator(SUMMARY).first.wait_for(state="attached", timeout=90_000)
+    ui.page.locator(LIVE).first.wait_for(state="attached", timeout=90_000)   # screen 2 is built after screen 1
+    ui.wait_for_python()
+    return ui
 
 
 def _attr(page, selector: str, name: str) -> str:
     return page.locator(selector).first.get_attribute(name)
 
 
-def _grid(page, grid_id: str) -> np.ndarray:
-    text = _attr(page, f".cap[data-grid='{grid_id}']", "data-values")
-    return np.array([[float(v) for v in row.split()] for row in text.split(";")])
+def _fmap(ui) -> np.ndarray:
+    return ui.grid_values("conv-fmap")
 
 
-def _wait_attr(page, selector: str, name: str, predicate, timeout_s: float = 30.0, what: str = "") -> str:
-    """Poll an attribute until ``predicate(value)`` (the site's CSP rules out wait_for_function)."""
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        loc = page.locator(selector)
-        if loc.count():
-            value = loc.first.get_attribute(name)
-            if value is not None and predicate(value):
-                return value
-        page.wait_for_timeout(150)
-    raise AssertionError(f"timed out waiting for {what or selector}[{name}]; last value {value!r}")
-
-
-def _click_cell(page, grid_id: str, row: int, col: int, shape) -> None:
-    grid = page.locator(f".pe-{grid_id}").first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    h, w = shape
-    cw, ch = (box["width"] - 2) / w, (box["height"] - 2) / h
-    page.mouse.click(box["x"] + 1 + (col + 0.5) * cw, box["y"] + 1 + (row + 0.5) * ch)
-
-
-def test_lecture_x_feature_map_and_pixel_edits(app_page):
-    page = app_page
-    _open_section(page)
-
+def test_lecture_x_feature_map_and_pixel_edits(cnn):
+    ui, page = cnn, cnn.page
     # the lecture's X with the X kernel: 9 at the centre of the 7x7 map, and only there
-    summary = "[data-testid=conv-summary]"
-    assert float(_attr(page, summary, "data-max")) == 9.0
-    assert _attr(page, summary, "data-argmax") == "3,3"
-    fm = _grid(page, "conv-fmap")
+    assert float(_attr(page, SUMMARY, "data-max")) == 9.0
+    assert _attr(page, SUMMARY, "data-argmax") == "3,3"
+    fm = _fmap(ui)
     assert fm.shape == (7, 7) and fm[3, 3] == 9.0 and np.sum(fm == 9.0) == 1
     np.testing.assert_array_equal(fm, conv.feature_map(lecture_x(), X_KERNEL))
-    np.testing.assert_array_equal(_grid(page, "conv-input"), lecture_x())
+    np.testing.assert_array_equal(ui.grid_values("conv-input"), lecture_x())
 
     # click the centre pixel of the X: black (+1) -> white (-1)
-    _click_cell(page, "conv-input", 4, 4, (9, 9))
-    _wait_attr(page, ".cap[data-grid='conv-input']", "data-edits", lambda v: v == "1", what="the click")
-    _wait_attr(page, summary, "data-centre", lambda v: float(v) != 9.0, what="the feature map update")
-    _wait_python(page)
+    ui.click_grid_cell("conv-input", 4, 4)
+    ui.wait_attr(SUMMARY, "data-centre", lambda v: float(v) != 9.0, what="the feature map update")
+    ui.wait_for_python()
     edited = lecture_x()
     edited[4, 4] = -1.0
-    np.testing.assert_array_equal(_grid(page, "conv-input"), edited)
-    fm2 = _grid(page, "conv-fmap")
+    assert ui.grid_edits("conv-input") == 1
+    np.testing.assert_array_equal(ui.grid_values("conv-input"), edited)
+    fm2 = _fmap(ui)
     np.testing.assert_array_equal(fm2, conv.feature_map(edited, X_KERNEL))
     assert fm2[3, 3] == 7.0
     changed = {tuple(ij) for ij in np.argwhere(fm2 != fm)}
     assert changed == {(i, j) for i in range(2, 5) for j in range(2, 5)}    # the nine zones holding it
 
     # click it again: back to the lecture's X
-    _click_cell(page, "conv-input", 4, 4, (9, 9))
-    _wait_attr(page, summary, "data-centre", lambda v: float(v) == 9.0, what="the second click")
+    ui.click_grid_cell("conv-input", 4, 4)
+    ui.wait_attr(SUMMARY, "data-centre", lambda v: float(v) == 9.0, what="the second click")
 
     # step-through: the maximum's zone, nine products of +1, sum 9 = the library's value
-    page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*Go to the maximum\s*$")).first.click()
-    step = "[data-testid=step-through]"
-    _wait_attr(page, step, "data-row", lambda v: v == "3", what="the step-through")
-    _wait_python(page)
-    assert _attr(page, step, "data-col") == "3"
-    assert float(_attr(page, step, "data-total")) == 9.0 == float(_attr(page, step, "data-library"))
+    ui.click("Go to the maximum")
+    ui.wait_attr(STEP, "data-row", lambda v: v == "3", what="the step-through")
+    assert _attr(page, STEP, "data-col") == "3"
+    assert float(_attr(page, STEP, "data-total")) == 9.0 == float(_attr(page, STEP, "data-library"))
     products = page.locator("table.mx[data-name=products] td").all()
     assert [float(td.get_attribute("data-v")) for td in products] == [1.0] * 9
 
-    # a typed kernel that is not a number: a clear message, the page keeps working
-    box = page.locator("textarea").first
-    box.fill("1 -1 1\n-1 oops -1\n1 -1 1")
-    box.press("Tab")
-    err = page.locator("[data-testid=kernel-error]").first
-    err.wait_for(state="attached", timeout=30_000)
-    assert "'oops' is not a number" in err.inner_text()
-    # a valid typed kernel (the box blur) is applied
-    box.fill("1/9 1/9 1/9\n1/9 1/9 1/9\n1/9 1/9 1/9")
-    box.press("Tab")
-    _wait_attr(page, summary, "data-max", lambda v: float(v) < 9.0, what="the typed kernel")
-    _wait_python(page)
+    # a typed kernel that is not a number: a clear message beside the box, the page keeps working
+    label = "Kernel values (type, then click outside)"
+    ui.fill_text_area(label, "1 -1 1\n-1 oops -1\n1 -1 1")
+    assert "'oops' is not a number" in ui.text("[data-testid=kernel-error]")
+    ui.fill_text_area(label, "1/9 1/9 1/9\n1/9 1/9 1/9\n1/9 1/9 1/9")      # the box blur is applied
+    ui.wait_attr(SUMMARY, "data-max", lambda v: float(v) < 9.0, what="the typed kernel")
     assert page.locator("[data-testid=kernel-error]").count() == 0
-    np.testing.assert_allclose(_grid(page, "conv-fmap"),
-                               conv.feature_map(lecture_x(), np.full((3, 3), 1 / 9)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_fmap(ui), conv.feature_map(lecture_x(), np.full((3, 3), 1 / 9)), rtol=1e-12,
+                               atol=1e-12)
+    # issue 9, item 8: "−0.56" fits in its cell (the grid widens its cells for fractions)
+    cell_w = page.locator(".pe-conv-fmap").first.bounding_box()["width"] / 7
+    assert cell_w >= 8 * len("−0.56") + 6
 
 
-def test_live_training_reaches_90_percent_and_predicts_a_drawing(app_page, ui):
-    page = app_page
-    _open_section(page)
-    stats = "[data-testid=cnn-stats]"
-    assert _attr(page, stats, "data-step") == "0"
+def test_live_training_reaches_90_percent_and_predicts_a_drawing(cnn):
+    ui, page = cnn, cnn.page
+    ui.click(SCREEN_2)
+    assert _attr(page, STATS, "data-step") == "0" and ui.live_state("cnn") == "paused"
     start_kernels = _attr(page, "[data-testid=kernels-caption]", "data-checksum")
     # the rate and batch controls are plain selects (a DiscreteSlider evals JS, which the CSP refuses):
     # moving them away and back must raise no CSP violation (the fixture fails the test on one)
     for label, other, default in (("Batch size", "64", "32"), ("Learning rate", "0.003", "0.01")):
-        select = ui.widget(label).locator("select")
-        select.select_option(label=other)
-        _wait_python(page)
-        select.select_option(label=default)
-        _wait_python(page)
+        ui.select(label, other)
+        ui.select(label, default)
 
-    page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*Play\s*$")).first.click()
+    ui.click("Play")
     t0 = time.monotonic()
-    acc = _wait_attr(page, stats, "data-test-acc", lambda v: float(v) >= 0.9, timeout_s=TRAIN_TIMEOUT_S,
-                     what="90% test accuracy")
+    acc = ui.wait_attr(STATS, "data-test-acc", lambda v: float(v) >= 0.9, timeout_s=TRAIN_TIMEOUT_S,
+                       what="90% test accuracy")
     elapsed = time.monotonic() - t0
-    page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*Pause\s*$")).first.click()
-    _wait_attr(page, stats, "data-playing", lambda v: v == "0", what="pause")
-    _wait_python(page)
-    steps = int(_attr(page, stats, "data-step"))
+    ui.click("Pause")
+    ui.wait_attr(LIVE, "data-playing", lambda v: v == "0", what="pause")
+    steps = int(ui.live_state("cnn", "data-step"))
+    ui.wait_attr(STATS, "data-step", lambda v: int(v) == steps, what="the numbers of the paused step")
     print(f"\nCNN section: test accuracy {float(acc):.3f} after {steps} steps, {elapsed:.1f} s in the page")
-    assert float(acc) >= 0.9                       # the page reported >= 90 % on the test set
-    assert steps > 0
+    assert float(acc) >= 0.9 and steps > 0
     # (training went on until Pause took effect: the last evaluation may sit a little either side of 90 %)
-    assert float(_attr(page, stats, "data-test-acc")) >= 0.8
+    assert float(_attr(page, STATS, "data-test-acc")) >= 0.8
     # the kernels shown were updated by training, the confusion matrix agrees with the accuracy
     assert _attr(page, "[data-testid=kernels-caption]", "data-checksum") != start_kernels
     cm = "[data-testid=confusion]"
     correct, total = int(_attr(page, cm, "data-correct")), int(_attr(page, cm, "data-total"))
-    assert total == 300 and correct / total == pytest.approx(float(_attr(page, stats, "data-test-acc")))
+    assert total == 300 and correct / total == pytest.approx(float(_attr(page, STATS, "data-test-acc")))
 
     # draw a thick horizontal bar on the pad: the prediction follows the drawing
     pred = "[data-testid=prediction]"
     before = _attr(page, pred, "data-probs")
     for col in range(3, 13):
         for row in (7, 8):
-            _click_cell(page, "cnn-draw", row, col, (16, 16))
-    _wait_attr(page, ".cap[data-grid='cnn-draw']", "data-edits", lambda v: v == "20", what="20 painted cells")
-    _wait_attr(page, pred, "data-edits", lambda v: v == "20", what="the prediction of the drawing")
-    _wait_python(page)
-    drawing = _grid(page, "cnn-draw")
+            ui.click_grid_cell("cnn-draw", row, col)
+    ui.wait_attr(pred, "data-edits", lambda v: v == "20", what="the prediction of the drawing")
+    ui.wait_for_python()
+    drawing = ui.grid_values("cnn-draw")
     assert drawing.sum() == 20 and drawing[7:9, 3:13].sum() == 20
     probs = np.array([float(p) for p in _attr(page, pred, "data-probs").split(",")])
     assert probs.shape == (len(SHAPE_CLASSES),) and probs.sum() == pytest.approx(1.0, abs=1e-4)
@@ -177,3 +141,119 @@ def test_live_training_reaches_90_percent_and_predicts_a_drawing(app_page, ui):
     label = _attr(page, pred, "data-class")
     assert label == SHAPE_CLASSES[int(np.argmax(probs))]
     print(f"drawn bar predicted as {label!r} ({probs.max():.0%})")
+
+
+def test_a_restless_student_breaks_nothing(cnn):
+    """Every control at its extremes and invalid values, buttons in odd orders, leaving mid-training and
+    mid-animation, clicking every grid before and after."""
+    ui, page = cnn, cnn.page
+    x_map = conv.feature_map(lecture_x(), X_KERNEL)
+
+    # ---- screen 1: hostile kernels answer beside the box; the kernel in force stays (issue 9, item 4)
+    label = "Kernel values (type, then click outside)"
+    for text, says in (("\n".join(["1e308 1e308 1e308"] * 3), "too large"), ("", "empty"),
+                       ("1/0 1 1\n1 1 1\n1 1 1", "divides by zero"), ("1e400 0 0\n0 0 0\n0 0 0", "too large"),
+                       ("1 2\n3 4", "expected 3 rows")):
+        ui.fill_text_area(label, text)
+        assert says in ui.text("[data-testid=kernel-error]"), text
+        np.testing.assert_array_equal(_fmap(ui), x_map)
+    for option in ("χ: the X written differently", "Blank (all white)", "X (lecture)"):
+        ui.select("Image", option)
+    assert "Input image X " in ui.text(".cap[data-grid='conv-input']")
+    ui.select("Image", "χ: the X written differently")                    # issue 9, item 8: says χ
+    assert "Input image χ" in ui.text(".cap[data-grid='conv-input']") and "χ ⋆ K" in ui.text(
+        ".cap[data-grid='conv-fmap']")
+    np.testing.assert_array_equal(_fmap(ui), conv.feature_map(lecture_x_variant(), X_KERNEL))
+    for key, spec in conv.KERNEL_PRESETS.items():
+        ui.select("Kernel preset", spec["label"])
+        np.testing.assert_allclose(_fmap(ui), conv.feature_map(lecture_x_variant(), conv.preset_kernel(key)),
+                                   rtol=1e-12, atol=1e-12, err_msg=key)
+    assert page.locator("[data-testid=kernel-error]").count() == 0          # a preset clears the note
+    ui.select("Kernel preset", "X kernel (lecture)")
+    ui.set_checkbox("Apply ReLU")
+    ui.set_checkbox("Max pooling")
+    assert (_fmap(ui) >= 0).all() and page.locator(".cap[data-grid='conv-pool']").first.is_visible()
+    ui.slider_key("Kernel position", "End")
+    assert _attr(page, STEP, "data-row") == "6" and _attr(page, STEP, "data-col") == "6"
+    ui.click("Next ▶")                                                      # wraps around
+    ui.wait_attr(STEP, "data-row", lambda v: v == "0", what="Next after the last position")
+    ui.click("◀ Previous")
+    ui.wait_attr(STEP, "data-col", lambda v: v == "6", what="Previous from the first position")
+    ui.slider_key("Kernel position", "Home")
+    ui.click("Slide the kernel")
+    ui.wait_attr(STEP, "data-col", lambda v: int(v) >= 2, what="the sliding kernel")
+    ui.open_section("Backprop & decision boundaries")                        # leave mid-animation
+    ui.open_section(SECTION)
+    where = (_attr(page, STEP, "data-row"), _attr(page, STEP, "data-col"))
+    page.wait_for_timeout(1000)                                             # two animation periods
+    assert (_attr(page, STEP, "data-row"), _attr(page, STEP, "data-col")) == where, "the kernel kept sliding"
+    for grid, cell in (("conv-input", (0, 0)), ("conv-kernel", (1, 1))):    # grids still answer clicks
+        edits = ui.grid_edits(grid)
+        ui.click_grid_cell(grid, *cell)
+        ui.wait_attr(f".cap[data-grid='{grid}']", "data-edits", lambda v, e=edits: int(v) == e + 1, what=grid)
+    ui.wait_for_python()
+
+    # ---- screen 2: every control, odd button orders
+    ui.click(SCREEN_2)
+    page.locator(LIVE).first.wait_for(state="visible")
+    ui.type_into("Seed", "")                                                # issue 9, item 3
+    assert "empty" in ui.text('[data-testid="cnn-seed-note"]')
+    ui.type_into("Seed", "99999")
+    assert "0 to 9999" in ui.text('[data-testid="cnn-seed-note"]')
+    ui.type_into("Seed", "9999")
+    assert page.locator('[data-testid="cnn-seed-note"][data-kind="error"]').count() == 0
+    arch = ui.text("[data-testid=cnn-architecture]")
+    ui.select("Dataset", "Digits (8×8, 10 classes)")                         # issue 9, item 8: no "Images 120"
+    ui.wait_attr(".cap[data-grid='cnn-draw']", "data-shape", lambda v: v == "8x8", what="the digits pad")
+    assert not ui.widget("Images (train + test)").is_visible()
+    assert "1,797 images" in ui.text("[data-testid=cnn-digits-note]")
+    ui.select("Dataset", "Shapes (X, O, +, square, triangle, bar)")
+    assert ui.widget("Images (train + test)").is_visible()
+    for option in ("120", "2,400", "1,200"):
+        ui.select("Images (train + test)", option)
+    for slider in ("Filters, layer 1", "Filters, layer 2"):
+        ui.slider_key(slider, "End")
+        ui.slider_key(slider, "Home")
+    one_filter = ui.text("[data-testid=cnn-architecture]")
+    assert one_filter != arch and "x1 -> ReLU" in one_filter
+    ui.click("5×5")
+    assert "conv 5x5" in ui.text("[data-testid=cnn-architecture]")
+    for option in ("Hand-picked presets, then learned", "Hand-picked presets, frozen", "Learned from a random start"):
+        ui.select("First-layer kernels", option)
+    for option in ("0.0003", "0.3", "0.01"):
+        ui.select("Learning rate", option)
+    for option in ("8", "128", "32"):
+        ui.select("Batch size", option)
+    ui.select("Gradient clipping", "0.5")
+    ui.select("Gradient clipping", "off")
+
+    ui.click("Play")
+    ui.click("Step")                                                        # Step while playing: pauses, one step
+    assert ui.live_state("cnn") == "paused"
+    ui.click("Play")
+    ui.click("Reset")                                                       # Reset while playing
+    assert ui.live_state("cnn") == "paused" and ui.live_state("cnn", "data-step") == "0"
+    ui.click("Play")
+    ui.wait_attr(LIVE, "data-step", lambda v: int(v) > 0, what="training")
+    ui.open_section("Backprop & decision boundaries")                        # leave mid-training, come back
+    ui.open_section(SECTION)
+    assert ui.live_state("cnn") == "away" and "while you were away" in ui.text(LIVE)
+    k = int(ui.live_state("cnn", "data-step"))
+    page.wait_for_timeout(600)
+    assert int(ui.live_state("cnn", "data-step")) == k                      # no training in the background
+    ui.click("Play")
+    ui.wait_attr(LIVE, "data-step", lambda v: int(v) > k, what="training again")
+    ui.click(SCREEN_1)                                                      # the other screen pauses it too
+    ui.click(SCREEN_2)
+    assert ui.live_state("cnn") == "away"
+    k = int(ui.live_state("cnn", "data-step"))
+    page.keyboard.press("s")                                                # keyboard: S steps, R resets
+    ui.wait_attr(LIVE, "data-step", lambda v: int(v) == k + 1, what="S key")
+    page.keyboard.press("r")
+    ui.wait_attr(LIVE, "data-step", lambda v: v == "0", what="R key")
+    ui.click("Half")                                                        # the pad still paints after all that
+    ui.click_grid_cell("cnn-draw", 5, 5)
+    ui.wait_attr("[data-testid=prediction]", "data-edits", lambda v: int(v) >= 1, what="a painted cell")
+    assert ui.grid_values("cnn-draw")[5, 5] == 0.5
+    assert page.locator("#pyfadml-error").is_hidden()                       # no Python error on the page
+    assert not re.search(r"Traceback|Error:", ui.text("body"))

@@ -126,7 +126,7 @@ class TrainingScreen(pn.viewable.Viewer):
         shapes = d.dataset == "shapes"
         self._variations.visible = self._widgets["n_samples"].visible = shapes
         self._digits_note.visible = not shapes
-        self._digits_note.object = (f"<p class='muted'>The UCI handwritten digits: all {len(d.y_train) + len(d.y_test):,} "
+        self._digits_note.object = (f"<p class='muted' data-testid='cnn-digits-note'>The UCI handwritten digits: all {len(d.y_train) + len(d.y_test):,} "
                                     f"images of {d.image_size}×{d.image_size} pixels.</p>")
         prev = self._previous
         self._prev_src.data = (dict(step=prev["step"], test_acc=prev["test_acc"]) if prev
