@@ -46,7 +46,7 @@ def save(model, path) -> None:
     """
     arch = architecture(model)
     arrays = {_ARCH_KEY: np.array(json.dumps(arch))}
-    for name, p, _ in model.parameters():
+    for name, p, _ in model.parameters(trainable_only=False):
         arrays[_PREFIX + name] = p
     if isinstance(path, (str, os.PathLike)):
         with open(path, "wb") as f:
@@ -117,7 +117,7 @@ def load(path):
     if "dtype" in arch:
         model.astype(arch["dtype"])
     saved = {k[len(_PREFIX):]: v for k, v in files.items() if k.startswith(_PREFIX)}
-    params = model.parameters()
+    params = model.parameters(trainable_only=False)
     names = [name for name, _, _ in params]
     missing = [n for n in names if n not in saved]
     extra = [n for n in saved if n not in names]

@@ -34,6 +34,14 @@ def _check_dtype(dtype, where: str) -> np.dtype:
     return dt
 
 
+def layer_spec(layer: Layer) -> dict:
+    """``{"class": name, "config": kwargs}`` (and ``"trainable": False`` for a frozen layer)."""
+    spec = {"class": type(layer).__name__, "config": layer.get_config()}
+    if not layer.trainable:
+        spec["trainable"] = False
+    return spec
+
+
 def layer_from_spec(spec: dict) -> Layer:
     """Rebuild a layer from ``{"class": name, "config": kwargs}`` (weights are random until loaded).
 
@@ -48,7 +56,9 @@ def layer_from_spec(spec: dict) -> Layer:
     kwargs = dict(spec.get("config") or {})
     if "rng" in inspect.signature(cls).parameters and "rng" not in kwargs:
         kwargs["rng"] = np.random.default_rng(0)
-    return cls(**kwargs)
+    layer = cls(**kwargs)
+    layer.trainable = spec.get("trainable", True) is not False
+    return layer
 
 
 class Model:
@@ -59,10 +69,11 @@ class Model:
     def _parts(self) -> list[tuple[str, "Sequential"]]:
         raise NotImplementedError
 
-    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """``[(name, param, grad)]`` over all layers, names like ``"encoder.0.W"``."""
-        return [(f"{prefix}.{name}", p, g)
-                for prefix, part in self._parts() for name, p, g in part.parameters()]
+    def parameters(self, *, trainable_only: bool = True) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``[(name, param, grad)]`` over the trainable layers (all with ``trainable_only=False``), names
+        like ``"encoder.0.W"``."""
+        return [(f"{prefix}.{name}", p, g) for prefix, part in self._parts()
+                for name, p, g in part.parameters(trainable_only=trainable_only)]
 
     def zero_grad(self) -> None:
         for _, part in self._parts():
@@ -105,12 +116,12 @@ class Model:
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the parameters (float64 unless ``astype`` was called)."""
-        for _, p, _ in self.parameters():
+        for _, p, _ in self.parameters(trainable_only=False):
             return p.dtype
         return np.dtype(np.float64)
 
     def n_params(self) -> int:
-        """Number of learnable scalars."""
+        """Number of learnable scalars (of the trainable layers)."""
         return int(sum(p.size for _, p, _ in self.parameters()))
 
     def get_config(self) -> dict:
@@ -161,10 +172,16 @@ class Sequential(Model):
     def __call__(self, x):
         return self.forward(x)
 
-    def parameters(self):
-        """``[(f"{i}.{k}", param, grad)]`` for layer index i and parameter name k (e.g. ``"0.W"``)."""
+    def parameters(self, *, trainable_only: bool = True):
+        """``[(f"{i}.{k}", param, grad)]`` for layer index i and parameter name k (e.g. ``"0.W"``).
+
+        What an optimizer updates: layers with ``trainable = False`` (frozen) are left out unless
+        ``trainable_only=False`` (what :func:`pyfadml.io.save` stores).
+        """
         out = []
         for i, layer in enumerate(self.layers):
+            if trainable_only and not layer.trainable:
+                continue
             for k, p in layer.params.items():
                 g = layer.grads.get(k)
                 if g is None or g.shape != p.shape:
@@ -203,8 +220,7 @@ class Sequential(Model):
 
     def get_config(self) -> dict:
         """``{"layers": [{"class": name, "config": layer.get_config()}, ...]}``"""
-        return {"layers": [{"class": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self.layers]}
+        return {"layers": [layer_spec(layer) for layer in self.layers]}
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":

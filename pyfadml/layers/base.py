@@ -5,7 +5,8 @@ A layer is a small object with
 * ``params``: dict name -> ndarray, the learnable parameters (empty for activations);
 * ``grads``:  dict with the same keys, filled by ``backward``;
 * ``forward(x)``: computes the output and caches what ``backward`` needs;
-* ``backward(dout)``: takes dL/d(output), fills ``grads`` and returns dL/d(input).
+* ``backward(dout)``: takes dL/d(output), fills ``grads`` and returns dL/d(input);
+* ``trainable``: False freezes the layer (its params are not given to the optimizer; backward still runs).
 
 Composition is a loop over layers (see :class:`pyfadml.models.Sequential`).
 """
@@ -28,6 +29,7 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.training = True
+        self.trainable = True  # False freezes the params: a model's parameters() leaves them out
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
