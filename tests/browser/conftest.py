@@ -390,11 +390,40 @@ def pytest_collection_modifyitems(items):
 
 
 # ---------------------------------------------------------------------------------------------
-# helpers for grids, sliders and text areas (added with the CNN section's tests; generic)
+# helpers for grids, plots and navigation (generic: any section, any test)
 #
-# grid_values / grid_edits / click_grid_cell are the same as the navigation tests' (branch navfix):
-# when both are merged, keep one copy.
+# The shell keeps every section it has built in the page and hides the ones not shown, so a
+# selector that several sections match (a "Play" button, a "Learning rate" select) must ask for
+# the visible element: the helpers below (and ``click_button``/``widget`` above) do.
 # ---------------------------------------------------------------------------------------------
+
+def wait_attr(page, selector: str, name: str, predicate, timeout_s: float = 30.0, what: str = "") -> str:
+    """Poll attribute ``name`` of the first ``selector`` until ``predicate(value)``; return the value.
+
+    (The site's CSP rules out ``wait_for_function``.)  Raises AssertionError naming ``what`` and the
+    last value seen on timeout.
+    """
+    deadline = time.monotonic() + timeout_s
+    value = None
+    while True:
+        loc = page.locator(selector)
+        if loc.count():
+            value = loc.first.get_attribute(name)
+            if value is not None and predicate(value):
+                return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what or selector} "
+                                 f"([{name}] of {selector}); last value {value!r}")
+        page.wait_for_timeout(150)
+
+
+def open_section(page, title: str, ready: str, timeout_ms: int = 90_000) -> None:
+    """Click the navigation entry ``title``, wait until ``ready`` (a selector inside the section) is
+    visible and Python has answered."""
+    section_link(page, title).click()
+    page.locator(ready).first.wait_for(state="visible", timeout=timeout_ms)
+    wait_for_python(page, timeout_ms)
+
 
 def _grid_caption(grid_id: str) -> str:
     return f".cap[data-grid='{grid_id}']"
@@ -423,6 +452,18 @@ def click_grid_cell(page, grid_id: str, row: int, col: int) -> None:
     cw, ch = (box["width"] - 2) / w, (box["height"] - 2) / h
     page.mouse.click(box["x"] + 1 + (col + 0.5) * cw, box["y"] + 1 + (row + 0.5) * ch)
 
+
+def click_plot(page, selector: str, fx: float, fy: float) -> None:
+    """Click the Bokeh plot ``selector`` at fractions (fx, fy) of its width and height."""
+    plot = page.locator(selector).first
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    plot.click(position={"x": fx * box["width"], "y": fy * box["height"]})
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers for sliders, text areas and checkboxes (added with the CNN section's tests; generic)
+# ---------------------------------------------------------------------------------------------
 
 def slider_key(page, label: str, key: str) -> None:
     """Press ``key`` (e.g. "Home", "End", "ArrowRight") on the handle of the slider titled ``label``,

@@ -78,7 +78,9 @@
     if (["input", "select", "textarea"].includes(tag) || (target && target.isContentEditable)) return;
     const key = event.key.toLowerCase();
     if (key === "p") { togglePresenter(); event.preventDefault(); return; }
-    if (!(key in SHORTCUTS) || (key === " " && tag === "button")) return;
+    // Space on a button focused from the keyboard presses that button; after a mouse click it plays.
+    const keyboardFocus = tag === "button" && target.matches && target.matches(":focus-visible");
+    if (!(key in SHORTCUTS) || (key === " " && keyboardFocus)) return;
     for (const hostClass of SHORTCUTS[key]) {
       const button = visibleButton(hostClass);
       if (button) { button.click(); event.preventDefault(); return; }
