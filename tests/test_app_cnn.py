@@ -214,8 +214,10 @@ def test_learning_rate_and_batch_size_apply_without_reset(screen2):
     assert t.demo.lr == 0.003 and t.demo.batch_size == 64 and t.demo.step_count == 1
 
 
-def test_divergence_pauses_with_a_message_and_reset_recovers(screen2):
-    t = screen2
+def _diverge(t) -> int:
+    """25 good steps, then an explosion; returns the step of the last good weights the Trainer kept."""
+    t.demo.step(25)
+    t.live.redraw()
     t.demo.lr = 1e30                                   # far beyond the menu, to force an explosion
     t.live.playing = True
     for _ in range(20):
@@ -226,6 +228,24 @@ def test_divergence_pauses_with_a_message_and_reset_recovers(screen2):
     assert "diverged" in t.live._status.object
     for _, p, _ in t.demo.model.parameters():
         assert np.all(np.isfinite(p))
+    assert f"Restore step {t.live.divergence.last_good_step}" in t.live._lr_btn.label
+    return t.live.divergence.last_good_step
+
+
+def test_divergence_pauses_and_a_smaller_rate_goes_on_from_the_last_good_step(screen2):
+    t = screen2
+    good = _diverge(t)
+    step = t.live.recover(lr=0.001)
+    assert 0 < step == good == t.demo.step_count and t.lr == 0.001 and t.demo.lr == 0.001
+    assert t.live.state == "paused" and "Restored the weights" in t.live._status.object
+    assert max(t._curve_src.data["step"]) == good       # the curves lost the refused steps
+    t.live.step()
+    assert t.demo.step_count == good + 1 and t.live.state == "paused"
+
+
+def test_divergence_then_reset_starts_again(screen2):
+    t = screen2
+    _diverge(t)
     t.live.reset()
     assert t.live.state == "paused" and t.demo.step_count == 0
     t.live.step()
@@ -241,3 +261,21 @@ def test_leaving_screen_2_pauses_the_training(section, screen2):
     assert t.live.state == "away" and not t.live.playing
     assert section.live_controllers == (section.convolution, t.live)
     assert not section._screens[2].visible and section._screens[1].visible
+
+
+def test_in_a_live_page_screen_2_is_built_after_screen_1_behind_a_spinner(monkeypatch):
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    scheduled = []
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule="auto": scheduled.append(callback))
+    with set_curdoc(Document()):
+        s = CNNSection(n_samples=120)
+    assert s.training is None and len(scheduled) == 1         # screen 2 comes after screen 1 is sent
+    assert 'data-testid="cnn-building"' in s._slot.objects[0].object and "spinner" in s._slot.objects[0].object
+    assert s.live_controllers == (s.convolution,)
+    s.screen = 2                                               # a student who is quick: the spinner shows
+    assert s._screens[2].visible and not s._screens[1].visible
+    s.build_training()
+    assert s._slot.objects == [s.training] and s.training.demo.n_samples == 120
+    assert s.live_controllers == (s.convolution, s.training.live)
