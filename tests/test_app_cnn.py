@@ -277,5 +277,5 @@ def test_in_a_live_page_screen_2_is_built_after_screen_1_behind_a_spinner(monkey
     s.screen = 2                                               # a student who is quick: the spinner shows
     assert s._screens[2].visible and not s._screens[1].visible
     s.build_training()
-    assert s._slot.objects == [s.training] and s.training.demo.n_samples == 120
+    assert s._slot.objects[0] is s.training.__panel__() and s.training.demo.n_samples == 120
     assert s.live_controllers == (s.convolution, s.training.live)
