@@ -27,8 +27,8 @@ BURST_SECONDS = 0.06          # training per frame (a few mini-batches in the br
 FRAME_SECONDS = 0.12
 CURVES_EVERY = 1.0            # the evaluation on the train and test sets (the slowest view) at most once a second,
 EVAL_SHARE = 0.2              # ... and at most this share of the time: a Pause waits for a frame to end
-MAPS_EVERY = 0.5
-KERNELS_EVERY = 0.3
+MAPS_EVERY = 1.0             # the feature maps of one input and the drawing's prediction
+KERNELS_EVERY = 0.5
 LOSS_FLOOR = 1e-6             # the log axis cannot show 0
 
 LEARNING_RATES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
