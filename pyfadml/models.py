@@ -161,9 +161,15 @@ class Sequential(Model):
     def __init__(self, layers):
         if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
             raise TypeError(f"Sequential: layers must be a list of Layer objects, got {type(layers).__name__}")
+        seen: dict[int, int] = {}
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: layers[{i}] must be a Layer, got {type(layer).__name__}")
+            if id(layer) in seen:
+                raise ValueError(f"Sequential: layers[{i}] is the same object as layers[{seen[id(layer)]}]; a "
+                                 f"layer caches its input for backward, so each position needs its own layer "
+                                 f"object (make a new {type(layer).__name__})")
+            seen[id(layer)] = i
         if not layers:
             raise ValueError("Sequential: layers must hold at least one Layer, got an empty list")
         self.layers: list[Layer] = list(layers)
@@ -324,6 +330,7 @@ class Autoencoder(Model):
     def __init__(self, D: int, d: int, hidden=(64,), *, activation: str = "relu", rng):
         D, d, hidden = _check_sizes(D, d, hidden, "Autoencoder")
         get_activation(activation)  # ValueError listing the known names
+        activation = activation.lower()
         rng = as_rng(rng, "Autoencoder: rng")
         self.D, self.d, self.hidden, self.activation = D, d, hidden, activation
         self.encoder = _mlp((D, *hidden, d), activation, rng, final=None)
@@ -389,6 +396,7 @@ class VAE(Model):
         D, d, hidden = _check_sizes(D, d, hidden, "VAE")
         self.beta = check_float(beta, "VAE: beta", minimum=0.0)
         get_activation(activation)
+        activation = activation.lower()
         self.rng = as_rng(rng, "VAE: rng")
         self.D, self.d, self.hidden, self.activation = D, d, hidden, activation
         self.encoder = _mlp((D, *hidden, 2 * d), activation, self.rng, final=None)
@@ -415,6 +423,9 @@ class VAE(Model):
     def forward(self, x):
         """x (N, D) -> x' (N, D); caches mu, logvar, eps and sets ``last_parts``."""
         x = check_array(x, "VAE.forward: x", shape=(None, self.D))
+        if x.shape[0] == 0:
+            raise ValueError(f"VAE.forward: x must hold at least one sample (the loss is a mean over the batch), "
+                             f"got shape {x.shape}")
         h = self.encoder.forward(x)
         mu, logvar = h[:, :self.d], h[:, self.d:]
         if self.training:

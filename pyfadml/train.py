@@ -206,9 +206,7 @@ class Trainer:
             raise ValueError(f"Trainer: metrics {tuple(metrics)} need a classification loss "
                              f"(cross_entropy or bce_logits), got loss {self.loss_name!r}; use metrics=()")
         self.metrics = tuple(metrics)
-        if callable(callbacks):
-            callbacks = (callbacks,)
-        self.callbacks = list(callbacks)
+        self.callbacks = [callbacks] if callable(callbacks) else callbacks
         self._eval_every = None if eval_every is None else check_int(eval_every, "Trainer: eval_every")
         self.step_count = 0
         self.epoch = 0
