@@ -436,7 +436,7 @@ class VAE(Model):
         z = mu + sigma * eps
         x_hat = self.decoder.forward(z)
         n = x.shape[0]
-        kl = -0.5 * float(np.sum(1.0 + logvar - mu * mu - sigma * sigma)) / n
+        kl = float(np.mean(self.kl(mu, logvar)))
         recon, _ = half_squared_error(x_hat, x)
         self.last_parts = {"recon": recon, "kl": kl}
         self._cache = (mu, logvar, sigma, eps, n)
@@ -444,6 +444,15 @@ class VAE(Model):
 
     def __call__(self, x):
         return self.forward(x)
+
+    @staticmethod
+    def kl(mu, logvar) -> np.ndarray:
+        """KL(N(mu, sigma^2) || N(0, I)) of every example: -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)).
+
+        mu, logvar: (N, d) -> (N,). The training loss uses their mean; ``VAE.kl(*vae.encode(x))`` scores x.
+        """
+        mu, logvar = np.asarray(mu), np.asarray(logvar)
+        return -0.5 * np.sum(1.0 + logvar - mu * mu - np.exp(logvar), axis=-1)
 
     def aux_loss(self) -> float:
         """beta * KL of the last forward (the Trainer adds it to the reconstruction loss)."""
