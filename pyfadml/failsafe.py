@@ -38,7 +38,7 @@ class DivergenceError(RuntimeError):
             what = f"the update would move the weights by {ratio:.3g} times their own size"
         else:
             what = f"{quantity} is {value}"
-        kept = "" if last_good_step is None else f" (the last good weights, from step {last_good_step}, are kept)"
+        kept = "" if last_good_step is None else f"; training can resume from step {last_good_step}"
         super().__init__(f"Training diverged at step {step}: {what}. Lower the learning rate or turn on "
                          f"gradient clipping{kept}.")
 
