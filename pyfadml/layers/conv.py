@@ -283,7 +283,7 @@ class Flatten(Layer):
             raise ValueError(f"Flatten.forward: x must have a batch axis and at least one more, shape (N, ...), "
                              f"got {x.shape}")
         self._shape, self._dtype = x.shape, x.dtype
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))        # (not -1: N may be 0)
 
     def backward(self, dout) -> np.ndarray:
         require_forward(self._shape, "Flatten.backward")
