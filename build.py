@@ -64,6 +64,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -925,11 +926,25 @@ def build(*, offline: bool = False, site: Path = SITE,
 # Serving
 # ------------------------------------------------------------------------------------------------
 
+MAX_PATH_CHARS = 2048                # longer request targets get 400
+MAX_SEGMENT_CHARS = 255              # like a file name
+REQUEST_TIMEOUT_S = 15.0             # idle or stalled connections are closed after this
+SHARE_JSON = "share.json"            # served by build.py --serve only: the room's addresses
+SHARE_QR = "share-qr.svg"            # ... and the QR code of one of them (?url=...)
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the site's MIME types, CSP header and pre-compressed .gz variants."""
+    """Static files with the site's MIME types, CSP header and pre-compressed .gz variants.
+
+    Hardened for a room: malformed paths get 400, folders 404 (no listings; "/" and "dir/" are
+    their index.html, served like any file), connections time out, only GET and HEAD.  With
+    ``share_urls`` set it also answers share.json and share-qr.svg (the Share button's data).
+    """
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     quiet = False
+    timeout = REQUEST_TIMEOUT_S
+    protocol_version = "HTTP/1.1"       # keep-alive: a cold load is ~50 requests per student
 
     def end_headers(self):
         self.send_header("Content-Security-Policy", CSP)
@@ -937,10 +952,43 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    def _site_path(self) -> Path | None:
+        """The file a request path names, or None after answering 400/404 itself."""
+        raw = self.path.split("?", 1)[0].split("#", 1)[0]
+        try:
+            decoded = urllib.parse.unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            decoded = None
+        segments = decoded.split("/") if decoded is not None else []
+        if (decoded is None or not raw.startswith("/") or len(raw) > MAX_PATH_CHARS
+                or any(ord(c) < 32 or c == "\x7f" or c == "\\" for c in decoded)
+                or any(len(s) > MAX_SEGMENT_CHARS or s in (".", "..") for s in segments)):
+            self.send_error(400, "Bad request path")
+            return None
+        path = Path(self.directory, *[s for s in segments if s])
+        try:
+            if path.is_dir() and (path / "index.html").is_file():
+                if not decoded.endswith("/"):
+                    self.send_response(301)
+                    self.send_header("Location", raw + "/")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                path = path / "index.html"
+            if path.is_file():
+                return path
+        except OSError:      # e.g. a name the file system refuses
+            self.send_error(400, "Bad request path")
+            return None
+        self.send_error(404, "File not found")
+        return None
+
     def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            return super().send_head()            # directories, 404s
+        if self.path.split("?", 1)[0] in (f"/{SHARE_JSON}", f"/{SHARE_QR}") and self.server.share_urls:
+            return self._send_share()
+        path = self._site_path()
+        if path is None:
+            return None
         gz = path.with_name(path.name + ".gz")
         use_gz = gz.is_file() and "gzip" in self.headers.get("Accept-Encoding", "")
         body = gz if use_gz else path
@@ -968,29 +1016,139 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         return f
 
+    def _send_share(self):
+        """share.json: {"urls": [...]}; share-qr.svg?url=U: the QR code of U (one of those)."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        if self.path.startswith(f"/{SHARE_JSON}"):
+            body = json.dumps({"urls": list(self.server.share_urls)}).encode()
+            ctype = "application/json"
+        else:
+            url = query.get("url", [self.server.share_urls[0]])[0]
+            if url not in self.server.share_urls:
+                self.send_error(404, "Not an address of this server")
+                return None
+            body = qr_svg(url)
+            if body is None:
+                self.send_error(404, "No QR package (pip install segno)")
+                return None
+            ctype = "image/svg+xml"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def send_error(self, code, message=None, explain=None):
+        # A short plain body; the connection is closed after errors on malformed requests.
+        if code == 400:
+            self.close_connection = True
+        super().send_error(code, message, explain)
+
     def log_message(self, format, *args):
         if not self.quiet:
             super().log_message(format, *args)
 
 
+class SiteServer(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    share_urls: tuple[str, ...] = ()   # the room's addresses of the site (Share button)
+    request_queue_size = 128          # a room connecting at once
+
+    def handle_error(self, request, client_address):
+        # A client that goes away mid-transfer is normal in a room: no traceback on the console.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(site: Path = SITE, host: str = "127.0.0.1", port: int = 8000,
-                quiet: bool = False) -> http.server.ThreadingHTTPServer:
+                quiet: bool = False, share_urls: tuple[str, ...] = ()) -> SiteServer:
     handler = functools.partial(type("Handler", (SiteHandler,), {"quiet": quiet}),
                                 directory=str(site))
-    http.server.ThreadingHTTPServer.allow_reuse_address = True
-    return http.server.ThreadingHTTPServer((host, port), handler)
+    server = SiteServer((host, port), handler)
+    server.share_urls = tuple(share_urls)
+    return server
 
 
-def serve(site: Path, port: int) -> None:
+def room_addresses(host: str) -> list[str]:
+    """The IPv4 addresses other machines can use to reach a server bound to ``host``
+    (every non-loopback IPv4 of this machine for 0.0.0.0; private ranges first)."""
+    import ipaddress
+    import socket
+    if host not in ("0.0.0.0", ""):
+        return [host]
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.add(info[4][0])
+    with contextlib.suppress(OSError, ImportError, AttributeError):   # Linux: every interface
+        import struct
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for _index, name in socket.if_nameindex():
+                with contextlib.suppress(OSError):
+                    packed = fcntl.ioctl(s.fileno(), 0x8915,      # SIOCGIFADDR
+                                         struct.pack("256s", name[:15].encode()))
+                    found.add(socket.inet_ntoa(packed[20:24]))
+    for probe in ("10.255.255.255", "192.168.255.255"):   # the default route's address (no packet)
+        with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((probe, 1))
+            found.add(s.getsockname()[0])
+    addrs = [ipaddress.ip_address(a) for a in found]
+    addrs = [a for a in addrs if not (a.is_loopback or a.is_unspecified)]
+    return [str(a) for a in sorted(addrs, key=lambda a: (a.is_link_local, not a.is_private, a))]
+
+
+def qr_svg(url: str) -> bytes | None:
+    """The QR code of url as SVG (dark on white, no fixed size), or None without segno."""
+    try:
+        import segno
+    except ImportError:
+        return None
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", scale=10, border=2, dark="#0f172a",
+                                    light="#ffffff", xmldecl=False, svgns=True,
+                                    title=f"QR code of {url}")
+    return buf.getvalue()
+
+
+def print_qr(url: str) -> None:
+    try:
+        import segno
+    except ImportError:
+        print("  (no QR code: pip install segno, or use .venv/bin/python build.py --serve ...)")
+        return
+    segno.make(url, error="m").terminal(compact=True, border=2)
+
+
+def serve(site: Path, port: int, host: str = "127.0.0.1") -> None:
     if not (site / "index.html").is_file():
         raise BuildError(f"{site} has no index.html: build it first (python3 build.py)")
     try:
-        server = make_server(site, port=port)
+        server = make_server(site, host=host, port=port)
     except OSError as exc:
-        raise BuildError(f"cannot serve on 127.0.0.1:{port} ({exc.strerror}): "
+        raise BuildError(f"cannot serve on {host}:{port} ({exc.strerror}): "
                          f"choose another port with --port") from None
-    host, port = server.server_address[:2]
-    print(f"Serving {site} -- open http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    port = server.server_address[1]
+    urls = ([f"http://{a}:{port}/" for a in room_addresses(host)]
+            if host not in ("127.0.0.1", "localhost") else [])
+    server.share_urls = tuple(urls) or (f"http://127.0.0.1:{port}/",)
+    print(f"Serving {site} (Ctrl-C to stop)", flush=True)
+    if host in ("127.0.0.1", "localhost"):
+        print(f"  this computer only: http://127.0.0.1:{port}/\n"
+              f"  for a room: python3 build.py --serve-only --host 0.0.0.0", flush=True)
+    else:
+        if host in ("0.0.0.0", ""):
+            print(f"  this computer: http://127.0.0.1:{port}/")
+        if not urls:
+            print("  no network address found: is this computer on the room's Wi-Fi?")
+        for url in urls:
+            print(f"  students open: {url}")
+        if urls:
+            print_qr(urls[0])
+            print("  (the page's Share button shows this address and QR code large; offline "
+                  "after one visit needs https or localhost, see README)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -1006,6 +1164,9 @@ def main(argv=None) -> int:
                         help="never touch the network (everything must be in .cache/)")
     parser.add_argument("--serve", action="store_true", help="serve site/ after building it")
     parser.add_argument("--serve-only", action="store_true", help="serve site/ without building")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve on: 0.0.0.0 serves the room's network "
+                             "(default 127.0.0.1, this computer only)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-prerender", action="store_true",
                         help="do not pre-render the app's layout into index.html")
@@ -1025,7 +1186,7 @@ def main(argv=None) -> int:
             return 1
     if args.serve or args.serve_only:
         try:
-            serve(SITE, args.port)
+            serve(SITE, args.port, args.host)
         except BuildError as exc:
             print(f"build.py: error: {exc}", file=sys.stderr)
             return 1

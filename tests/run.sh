@@ -44,7 +44,7 @@ fi
 # already what the venv imports and the test dependencies are there.
 if .venv/bin/python - "$PWD" <<'PY' 2>/dev/null; then
 import sys, pathlib
-import pyfadml, pytest, playwright, panel, bokeh  # noqa: F401
+import pyfadml, pytest, playwright, panel, bokeh, segno  # noqa: F401
 here = pathlib.Path(sys.argv[1]).resolve()
 sys.exit(0 if here in pathlib.Path(pyfadml.__file__).resolve().parents else 1)
 PY
