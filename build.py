@@ -182,7 +182,7 @@ CSP = ("default-src 'self'; connect-src 'self'; script-src 'self' 'wasm-unsafe-e
 MIME_TYPES = {".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
               ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
               ".css": "text/css", ".svg": "image/svg+xml", ".html": "text/html",
-              ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
+              ".webmanifest": "application/manifest+json", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
 COMPRESS_SUFFIXES = {".js", ".mjs", ".wasm", ".css", ".json", ".html", ".svg"}
 COMPRESS_MIN_BYTES = 8 * 1024
 
@@ -776,7 +776,8 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
     html = render_template((WEB / "index.html").read_text(), values, "index.html")
     (site / "index.html").write_text(html)
     (site / "config.json").write_text(json.dumps(config, indent=1))
-    for name in ("index.js", "worker.js", "site.css", "favicon.svg"):
+    for name in ("index.js", "worker.js", "site.css", "favicon.svg", "sw.js",
+                 "manifest.webmanifest"):
         shutil.copy2(WEB / name, site / name)
 
 
