@@ -249,32 +249,90 @@ class Network:
         return True
 
 
+@contextlib.contextmanager
+def _environ(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def pip_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"]
+
+
+# Derived files (repacked wheels, the precompiled stdlib, .gz copies) live in
+# .cache/<kind>/<key>/: the key hashes the verified inputs and every option they were made with,
+# and SHA256 beside the file records the sha256 it had when it was made.  Every use checks it: a
+# changed byte means the file is made again from its inputs (and the log names it).  Entries the
+# last build did not use are deleted at its end.
+DERIVED_KINDS = ("repacked", "stdlib", "gz")
+_used_derived: set[Path] = set()
+
+
+def derived(kind: str, key: str, make) -> Path:
+    """The file ``make(folder)`` writes into folder (and returns), cached under .cache/kind/key/."""
+    folder = CACHE / kind / key
+    _used_derived.add(folder)
+    record = folder / "SHA256"
+    files = [p for p in folder.iterdir() if p.name != "SHA256"] if folder.is_dir() else []
+    if record.is_file() and len(files) == 1:
+        if sha256_of(files[0]) == record.read_text().strip():
+            return files[0]
+        log(f"{files[0].relative_to(CACHE)} changed after it was made (sha256 differs from "
+            f"{record.relative_to(CACHE)}): making it again from its verified inputs")
+    tmp = folder.with_name(key + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    made = make(tmp)
+    (tmp / "SHA256").write_text(sha256_of(made) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    return folder / made.name
+
+
+def clean_cache() -> list[Path]:
+    """Delete derived entries the build did not use, and leftovers of older layouts."""
+    removed = []
+    for kind in DERIVED_KINDS:
+        for entry in sorted((CACHE / kind).glob("*")) if (CACHE / kind).is_dir() else []:
+            if entry not in _used_derived:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed.append(entry)
+    for old in CACHE.glob("pyodide-*"):      # unpacked cores of older builds (now in work/)
+        if old.is_dir():
+            shutil.rmtree(old)
+            removed.append(old)
+    return removed
 
 
 # ------------------------------------------------------------------------------------------------
 # Stage 1: Pyodide core
 # ------------------------------------------------------------------------------------------------
 
-def pyodide_core(net: Network) -> Path:
-    """Unpacked official Pyodide core in .cache/pyodide-<v>/ (tarball sha256 checked)."""
+def pyodide_core(net: Network, out: Path | None = None) -> Path:
+    """The official Pyodide core unpacked into ``out`` (default .cache/work/pyodide-core/) from
+    the npm tarball, whose sha256 is pinned.  Unpacked again on every build (0.1 s), so nothing
+    but the verified tarball is trusted."""
     tarball = CACHE / "npm" / PYODIDE_NPM_TARBALL
-    core = CACHE / f"pyodide-{PYODIDE_VERSION}"
+    core = out or CACHE / "work" / "pyodide-core"
     if not tarball.exists():
         tarball.parent.mkdir(parents=True, exist_ok=True)
         net.run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent",
                  "--pack-destination", str(tarball.parent)], "npm pack pyodide")
     verify_sha256(tarball, PYODIDE_NPM_SHA256, "npm tarball of pyodide")
-    stamp = core / ".sha256"
-    if not stamp.exists() or stamp.read_text() != PYODIDE_NPM_SHA256:
-        shutil.rmtree(core, ignore_errors=True)
-        core.mkdir(parents=True)
-        with tarfile.open(tarball) as tar:
-            for name in PYODIDE_CORE_FILES + ["pyodide-lock.json"]:
-                member = tar.getmember(f"package/{name}")
-                (core / name).write_bytes(tar.extractfile(member).read())
-        stamp.write_text(PYODIDE_NPM_SHA256)
+    shutil.rmtree(core, ignore_errors=True)
+    core.mkdir(parents=True)
+    with tarfile.open(tarball) as tar:
+        for name in PYODIDE_CORE_FILES + ["pyodide-lock.json"]:
+            member = tar.getmember(f"package/{name}")
+            (core / name).write_bytes(tar.extractfile(member).read())
     lock = json.loads((core / "pyodide-lock.json").read_text())
     if lock["info"]["version"] != PYODIDE_VERSION:
         raise BuildError(f"pyodide-lock.json is for Pyodide {lock['info']['version']}")
@@ -393,8 +451,11 @@ def own_wheel(net: Network, out: Path) -> Path:
         recent = tuple(int(x) for x in setuptools.__version__.split(".")[:2]) >= (70, 1)
     except ImportError:
         recent = False
-    Network(False).run(pip_cmd(*args, *(["--no-build-isolation"] if recent else [])),
-                       "pip wheel .", cwd=ROOT)
+    # SOURCE_DATE_EPOCH: the wheel's zip dates are fixed, so the same sources give the same
+    # bytes (and the same key in .cache/repacked/).
+    with _environ(SOURCE_DATE_EPOCH="315532800"):
+        Network(False).run(pip_cmd(*args, *(["--no-build-isolation"] if recent else [])),
+                           "pip wheel .", cwd=ROOT)
     wheels = list(out.glob("pyfadml-*.whl"))
     if len(wheels) != 1:
         raise BuildError(f"pip wheel produced {wheels}")
@@ -469,28 +530,20 @@ def repack_wheel(src: Path, out: Path, *, drop_prefixes: tuple[str, ...] = (),
 
     Zip entries are written in sorted order with a fixed date, so the same inputs give the same
     bytes (and sha256) on every build.  RECORD is regenerated.  Results are cached in
-    .cache/repacked/ under a key of the input's sha256 and every option.
+    .cache/repacked/ under a key of the input's sha256 and every option (see ``derived``).
     """
     key = hashlib.sha256(json.dumps([REPACK_FORMAT, sha256_of(src), sorted(drop_prefixes),
                                      sorted(drop_suffixes), retag, keep_top, python312,
                                      keep_sources]).encode()).hexdigest()[:24]
-    cached_dir = CACHE / "repacked" / key
-    cached = list(cached_dir.glob("*.whl")) if cached_dir.is_dir() else []
-    if len(cached) == 1:
-        out.mkdir(parents=True, exist_ok=True)
-        return Path(shutil.copy2(cached[0], out / cached[0].name))
-    built = _repack_wheel(src, cached_dir.with_name(key + ".tmp"), drop_prefixes=drop_prefixes,
-                          drop_suffixes=drop_suffixes, retag=retag, keep_top=keep_top,
-                          python312=python312, keep_sources=keep_sources)
-    shutil.rmtree(cached_dir, ignore_errors=True)
-    built.parent.rename(cached_dir)
+    made = derived("repacked", key, lambda folder: _repack_wheel(
+        src, folder, drop_prefixes=drop_prefixes, drop_suffixes=drop_suffixes, retag=retag,
+        keep_top=keep_top, python312=python312, keep_sources=keep_sources))
     out.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy2(cached_dir / built.name, out / built.name))
+    return Path(shutil.copy2(made, out / made.name))
 
 
 def _repack_wheel(src: Path, out: Path, *, drop_prefixes, drop_suffixes, retag, keep_top,
                   python312, keep_sources) -> Path:
-    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
@@ -558,8 +611,8 @@ def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
     for modules imported from a zip, so otherwise every page load compiles the stdlib it uses)."""
     key = hashlib.sha256(json.dumps([REPACK_FORMAT, sha256_of(src), python312]).encode()
                          ).hexdigest()[:24]
-    cached = CACHE / "stdlib" / key / src.name
-    if not cached.exists():
+
+    def make(folder: Path) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             tree = Path(tmp) / "tree"
             with zipfile.ZipFile(src) as z:
@@ -571,8 +624,8 @@ def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
                 capture_output=True, text=True)
             if result.returncode != 0:
                 raise BuildError(f"compileall failed for {src.name}:\n{result.stdout[-2000:]}")
-            tmp_zip = Path(tmp) / src.name
-            with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            with zipfile.ZipFile(folder / src.name, "w", zipfile.ZIP_DEFLATED,
+                                 compresslevel=9) as z:
                 for name in names:
                     path = tree / name
                     if name.endswith(".py") and path.with_suffix(".pyc").exists():
@@ -581,9 +634,9 @@ def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = (0o755 if name.endswith("/") else 0o644) << 16
                     z.writestr(info, b"" if name.endswith("/") else path.read_bytes())
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(tmp_zip, cached)
-    return Path(shutil.copy2(cached, out))
+        return folder / src.name
+
+    return Path(shutil.copy2(derived("stdlib", key, make), out))
 
 
 def wheel_top_level(path: Path) -> list[str]:
@@ -720,10 +773,21 @@ def prerender(python: str | None, app: str, panel_cdn_root: str) -> str | None:
                                 env=env)
         if result.returncode != 0:
             raise BuildError(f"pre-rendering the app failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+        return stable_ids(result.stdout)
     log(f"pre-render skipped: no interpreter here imports Panel and {app} "
         "(the page shows a skeleton while Python loads)")
     return None
+
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def stable_ids(text: str) -> str:
+    """Bokeh's random document and element ids (uuid4) replaced by ids numbered in order of
+    appearance, so the same app gives the same index.html on every build."""
+    ids: dict[str, str] = {}
+    return UUID_RE.sub(lambda m: ids.setdefault(
+        m.group(0), f"00000000-0000-4000-8000-{len(ids):012x}"), text)
 
 
 def render_template(text: str, values: dict[str, str], name: str) -> str:
@@ -791,15 +855,16 @@ def compress(site: Path) -> int:
     for path in sorted(site.rglob("*")):
         if path.is_file() and path.suffix in COMPRESS_SUFFIXES and \
                 path.stat().st_size >= COMPRESS_MIN_BYTES:
-            cached = CACHE / "gz" / (sha256_of(path) + ".gz")
-            if not cached.exists():
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(".tmp")
-                with open(tmp, "wb") as f:
+
+            def make(folder: Path, path=path) -> Path:
+                dest = folder / (path.name + ".gz")
+                with open(dest, "wb") as f:
                     with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0,
                                        compresslevel=9) as gz:
                         gz.write(path.read_bytes())
-                tmp.rename(cached)
+                return dest
+
+            cached = derived("gz", sha256_of(path), make)
             shutil.copy2(cached, path.with_name(path.name + ".gz"))
             count += 1
     return count
@@ -854,6 +919,7 @@ def build(*, offline: bool = False, site: Path = SITE,
           app: str = APP) -> Path:
     started = time.perf_counter()
     net = Network(offline)
+    _used_derived.clear()
     work = CACHE / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -916,6 +982,9 @@ def build(*, offline: bool = False, site: Path = SITE,
     checksums(tmp_site)
     shutil.rmtree(site, ignore_errors=True)
     shutil.move(str(tmp_site), str(site))
+    removed = clean_cache()
+    if removed:
+        log(f"cache: removed {len(removed)} derived file(s) this build no longer uses")
     files = site_files(site)
     size = sum(p.stat().st_size for p in files if not p.name.endswith(".gz"))
     log(f"done in {time.perf_counter() - started:.1f} s: {site} has {len(files)} files "
