@@ -216,6 +216,32 @@ def verify_sha256(path: Path, expected: str, what: str = "") -> None:
                          f"it again, or fix the pin in build.py.")
 
 
+TOOLS = {
+    "npm": "npm downloads the Pyodide core once (npm pack pyodide@" + PYODIDE_VERSION + "). "
+           "Install it (Debian/Ubuntu: sudo apt-get install npm; macOS: brew install node; "
+           "or Node.js from its website) and run build.py again; bash tests/run.sh installs it.",
+    "pip": "pip downloads the pinned wheels and builds pyfadml's wheel. Use the project's "
+           "virtual environment (python3 -m venv .venv && .venv/bin/pip install -e '.[app]', "
+           "then .venv/bin/python build.py), or install pip (Debian/Ubuntu: sudo apt-get install "
+           "python3-pip python3-venv).",
+}
+
+
+def check_tools(offline: bool) -> None:
+    """Before any work: say which tool is missing and how to get it (never a traceback later)."""
+    problems = []
+    if sys.version_info < (3, 9):
+        problems.append(f"Python {sys.version.split()[0]} is too old: build.py needs 3.9 or newer.")
+    pip = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True)
+    if pip.returncode != 0:
+        problems.append(f"{sys.executable} has no pip. {TOOLS['pip']}")
+    if not (CACHE / "npm" / PYODIDE_NPM_TARBALL).exists() and not offline \
+            and shutil.which("npm") is None:
+        problems.append(f"npm is not installed. {TOOLS['npm']}")
+    if problems:
+        raise BuildError("missing tools:\n  - " + "\n  - ".join(problems))
+
+
 class Network:
     """The one door to the network: closed with --offline."""
 
@@ -230,7 +256,10 @@ class Network:
     def run(self, cmd: list[str], what: str, cwd: Path | None = None) -> None:
         self.require(what)
         log(f"{what}: {' '.join(cmd)}")
-        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        try:
+            result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise BuildError(f"{what}: {cmd[0]} is not installed. {TOOLS.get(cmd[0], '')}") from None
         if result.returncode != 0:
             raise BuildError(f"{what} failed (exit {result.returncode}):\n{result.stdout[-3000:]}"
                              f"\n{result.stderr[-3000:]}")
@@ -870,6 +899,58 @@ def compress(site: Path) -> int:
     return count
 
 
+def host_files(site: Path, root: Path) -> None:
+    """site/_headers (Netlify / Cloudflare Pages) and site/nginx.conf (a server block for nginx's
+    http context serving ``root``, the folder the site ends up in): the same CSP, nosniff, the
+    .wasm type, the .gz copies, revalidation (the service worker does the offline caching)."""
+    headers = ["# Headers for static hosts that read _headers (Netlify, Cloudflare Pages).",
+               "# Written by build.py: the same headers as build.py --serve.",
+               "/*", f"  Content-Security-Policy: {CSP}", "  X-Content-Type-Options: nosniff",
+               "  Cache-Control: no-cache", "/*.wasm", "  Content-Type: application/wasm",
+               "/*.webmanifest", "  Content-Type: application/manifest+json", ""]
+    (site / "_headers").write_text("\n".join(headers))
+    types = {}
+    for suffix, mime in sorted({**MIME_TYPES, ".txt": "text/plain", ".png": "image/png",
+                                ".ico": "image/x-icon"}.items()):
+        types.setdefault(mime, []).append(suffix[1:])
+    type_lines = "\n".join(f"        {mime} {' '.join(exts)};" for mime, exts in types.items())
+    conf = f"""# nginx: serve this site.  Written by build.py; include it in the http {{ }} context of
+# nginx.conf (e.g. copy it to /etc/nginx/conf.d/pyfadml.conf) and reload nginx.
+# To serve it under a sub-path (https://host/courses/fadml/) use
+#   location /courses/fadml/ {{ alias {root.as_posix()}/; }}
+# with the same headers: every page URL is relative.
+server {{
+    listen 8000;
+    server_name _;
+    root {root.as_posix()};
+    index index.html;
+    autoindex off;
+    server_tokens off;
+    client_header_timeout 15s;
+    client_body_timeout 15s;
+    keepalive_timeout 15s;
+
+    types {{
+{type_lines}
+    }}
+    default_type application/octet-stream;
+    charset utf-8;
+    charset_types text/html text/css text/javascript application/json image/svg+xml;
+    gzip_static on;            # name.gz beside a file is sent to browsers that accept gzip
+    gzip_vary on;
+
+    add_header Content-Security-Policy "{CSP}" always;
+    add_header X-Content-Type-Options nosniff always;
+    add_header Cache-Control "no-cache" always;   # revalidate (ETag); offline is the service worker's job
+
+    location / {{
+        try_files $uri $uri/index.html =404;   # folders: their index.html, else 404 (no listing)
+    }}
+}}
+"""
+    (site / "nginx.conf").write_text(conf)
+
+
 def site_files(site: Path) -> list[Path]:
     return sorted(p for p in site.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
 
@@ -919,6 +1000,7 @@ def build(*, offline: bool = False, site: Path = SITE,
           app: str = APP) -> Path:
     started = time.perf_counter()
     net = Network(offline)
+    check_tools(offline)
     _used_derived.clear()
     work = CACHE / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -975,6 +1057,8 @@ def build(*, offline: bool = False, site: Path = SITE,
     stage("9 pages")
     prerendered = None if no_prerender else prerender(prerender_python, app, assets["panel_cdn_root"])
     pages(tmp_site, assets, lock, prerendered, app)
+
+    host_files(tmp_site, site.resolve())
 
     stage("10 compress")
     n_gz = compress(tmp_site)
@@ -1253,6 +1337,15 @@ def main(argv=None) -> int:
                       no_prerender=args.no_prerender, app=args.app)
         except BuildError as exc:
             print(f"build.py: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("build.py: interrupted (site/ was left as it was)", file=sys.stderr)
+            return 130
+        except OSError as exc:          # disk full, permissions, ...: say what, not where
+            print(f"build.py: error: {exc.strerror or exc} ({exc.filename or 'no file'}). "
+                  "Fix that and run build.py again.", file=sys.stderr)
+            if os.environ.get("PYFADML_DEBUG"):
+                raise
             return 1
     if args.serve or args.serve_only:
         try:
