@@ -63,6 +63,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -1138,7 +1139,8 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         return None
 
     def send_head(self):
-        if self.path.split("?", 1)[0] in (f"/{SHARE_JSON}", f"/{SHARE_QR}") and self.server.share_urls:
+        if self.path.split("?", 1)[0] in (f"/{SHARE_JSON}", f"/{SHARE_QR}") \
+                and getattr(self.server, "share_urls", ()):
             return self._send_share()
         path = self._site_path()
         if path is None:
@@ -1198,6 +1200,15 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             self.close_connection = True
         super().send_error(code, message, explain)
 
+    def log_request(self, code="-", size="-"):
+        """The console shows errors and each new visitor, not every file (a room is ~50 files
+        per student)."""
+        status = int(code) if str(code).isdigit() else 0
+        if status >= 400:
+            self.log_message('"%s" %s', self.requestline, code)
+        elif self.server.new_visitor(self.client_address[0]):
+            self.log_message("new visitor (%d so far)", len(self.server.visitors))
+
     def log_message(self, format, *args):
         if not self.quiet:
             super().log_message(format, *args)
@@ -1207,6 +1218,18 @@ class SiteServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     daemon_threads = True
     share_urls: tuple[str, ...] = ()   # the room's addresses of the site (Share button)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visitors: set[str] = set()
+        self._visitors_lock = threading.Lock()
+
+    def new_visitor(self, address: str) -> bool:
+        with self._visitors_lock:
+            if address in self.visitors:
+                return False
+            self.visitors.add(address)
+            return True
     request_queue_size = 128          # a room connecting at once
 
     def handle_error(self, request, client_address):
