@@ -324,3 +324,20 @@ def test_missing_npm_is_named_with_how_to_install_it(tmp_path):
     assert result.returncode == 1
     assert "npm is not installed" in result.stderr and "apt-get install npm" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+# --- the README ------------------------------------------------------------------------------
+
+def test_readme_starts_with_the_two_commands_and_links_only_inside_the_repository():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert block[0].startswith("python3 -m venv .venv") and "build.py --serve" in block[0]
+    assert block[1].startswith("bash tests/run.sh")
+    assert "../" not in text
+    import re
+    for target in re.findall(r"\]\(([^)]+)\)", text):
+        assert "://" not in target and not target.startswith("/"), target
+        assert (ROOT / target.split("#")[0]).exists(), target
+    for needed in ("--host 0.0.0.0", "npm", "~155 MB", ".venv", "_headers", "nginx.conf",
+                   "Share", "offline"):
+        assert needed in text, needed
