@@ -14,6 +14,24 @@ distance: the vanishing / exploding gradient problem of the lecture. After ``bac
 ``dh_norms[t]`` = batch mean of ``||dL/dh_t||_2`` so it can be plotted against t. The LSTM's cell state is
 updated additively (``c_t = f * c_{t-1} + i * g``), so dL/dc flows back multiplied only by the forget gate:
 ``dc_norms[t]`` shows that "gradient highway".
+
+Weight layout. The examples of a batch are the *rows* of ``x_t`` and ``h_t``, and these layers keep the
+usual row-vector RNN formula ``h_t = tanh(x_t Wx + h_{t-1} Wh + b)``: ``Wx (D, H)`` and ``Wh (H, H)`` multiply
+from the right, so the code reads like the formula and the LSTM's four gates are four blocks of H columns.
+:class:`~pyfadml.layers.dense.Dense` instead keeps the lecture's column-vector formula ``z = W a + b`` with
+``W (n_out, n_in)`` (row j = the weights of neuron j, as in the lecture's figures) and computes
+``a W^T + b`` on rows. Both layouts are kept because saved model files store these arrays as they are.
+
+Two implementations compute exactly the same thing:
+
+* :class:`RNNNaive` / :class:`LSTMNaive`: one time step after the other, forward and backward, every
+  formula as written above: read these first;
+* :class:`RNN` / :class:`LSTM`: the same maths reorganised so that only the recurrence itself stays in the
+  Python loop. Everything that does not depend on the previous step is done for all T steps at once (the
+  input projection ``x_t Wx + b`` before the forward loop; ``dWx``, ``dWh``, ``db``, ``dx`` and the
+  gradient norms after the backward loop, each one matrix product over all N*T rows); the arrays live in
+  time-major buffers ``(T, ...)`` allocated once per call, so step t is one contiguous block and the loops
+  write with ``out=`` instead of allocating. Tests check that the twins agree.
 """
 from __future__ import annotations
 
@@ -36,43 +54,52 @@ def _check_sequence(x, n_in: int, dtype, where: str) -> np.ndarray:
     return x.astype(dtype, copy=False)
 
 
-def _dout_per_step(dout, x_shape, n_hidden: int, return_sequences: bool, dtype, where: str) -> np.ndarray:
-    """dL/d(output) as an ``(N, T, H)`` array: the gradient arriving at each ``h_t`` from the layer's output.
+def _dout_time_major(dout, x_shape, n_hidden: int, return_sequences: bool, dtype, where: str) -> np.ndarray:
+    """dL/d(output) as a new ``(T, N, H)`` array: the gradient arriving at each ``h_t`` from the layer's output.
 
     With ``return_sequences=False`` only the last step is an output, so only ``h_{T-1}`` receives ``dout``.
     """
     N, T, _ = x_shape
     if return_sequences:
-        return check_array(dout, f"{where}: dout", shape=(N, T, n_hidden)).astype(dtype, copy=False)
-    dout = check_array(dout, f"{where}: dout", shape=(N, n_hidden)).astype(dtype, copy=False)
-    d_seq = np.zeros((N, T, n_hidden), dtype=dtype)
-    d_seq[:, -1] = dout
+        dout = check_array(dout, f"{where}: dout", shape=(N, T, n_hidden))
+        return dout.transpose(1, 0, 2).astype(dtype, order="C")
+    dout = check_array(dout, f"{where}: dout", shape=(N, n_hidden))
+    d_seq = np.zeros((T, N, n_hidden), dtype=dtype)
+    d_seq[-1] = dout
     return d_seq
 
 
-def _mean_norm(d: np.ndarray) -> float:
-    """Batch mean of the per-example Euclidean norm of ``d (N, H)``."""
-    return float(np.mean(np.linalg.norm(d, axis=1)))
+def _mean_norms(d: np.ndarray) -> np.ndarray:
+    """``d (T, N, H)`` -> ``(T,)`` float64: for every step, the batch mean of the per-example Euclidean norm."""
+    return np.sqrt(np.square(d).sum(axis=2)).mean(axis=1, dtype=np.float64)
+
+
+def _time_major_rows(x: np.ndarray) -> np.ndarray:
+    """``x (N, T, D)`` -> a new ``(T*N, D)`` array: row ``t*N + n`` is ``x[n, t]``."""
+    N, T, D = x.shape
+    return x.transpose(1, 0, 2).reshape(T * N, D)
 
 
 class RNN(Layer):
-    """Vanilla (Elman) RNN:  ``h_t = tanh(x_t Wx + h_{t-1} Wh + b)``,  ``h_{-1} = 0``.
+    """Vanilla (Elman) RNN:  ``h_t = tanh(z_t)``,  ``z_t = x_t Wx + h_{t-1} Wh + b``,  ``h_{-1} = 0``.
 
     Shapes: ``x (N, T, D) -> h_{T-1} (N, H)`` or, with ``return_sequences=True``, ``(h_0 ... h_{T-1}) (N, T, H)``.
     Params: ``Wx (D, H)`` (Xavier), ``Wh (H, H)`` (orthogonal * ``recurrent_scale``), ``b (H,)`` (zeros).
     ``recurrent_scale < 1`` makes gradients vanish faster, ``> 1`` lets them explode: a knob for the demo.
 
     After forward: ``hiddens (N, T, H)``. After backward: ``dh_norms (T,)``.
+    The step-by-step twin :class:`RNNNaive` computes the same (see the module docstring).
     """
 
     def __init__(self, n_in: int, n_hidden: int, *, return_sequences: bool = False,
                  recurrent_scale: float = 1.0, rng):
         super().__init__()
-        self.n_in = check_int(n_in, "RNN: n_in")
-        self.n_hidden = check_int(n_hidden, "RNN: n_hidden")
-        self.return_sequences = check_bool(return_sequences, "RNN: return_sequences")
-        self.recurrent_scale = check_float(recurrent_scale, "RNN: recurrent_scale", minimum=0.0)
-        rng = as_rng(rng, "RNN: rng")
+        name = type(self).__name__
+        self.n_in = check_int(n_in, f"{name}: n_in")
+        self.n_hidden = check_int(n_hidden, f"{name}: n_hidden")
+        self.return_sequences = check_bool(return_sequences, f"{name}: return_sequences")
+        self.recurrent_scale = check_float(recurrent_scale, f"{name}: recurrent_scale", minimum=0.0)
+        rng = as_rng(rng, f"{name}: rng")
         D, H = self.n_in, self.n_hidden
         self.params = {"Wx": xavier_uniform((D, H), D, H, rng=rng),
                        "Wh": orthogonal(H, rng=rng) * self.recurrent_scale,
@@ -86,46 +113,43 @@ class RNN(Layer):
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
         x = _check_sequence(x, self.n_in, Wx.dtype, "RNN.forward")
         N, T, _ = x.shape
-        hiddens = np.empty((N, T, self.n_hidden), dtype=Wx.dtype)
-        h = np.zeros((N, self.n_hidden), dtype=Wx.dtype)
+        x_rows = _time_major_rows(x)                            # (T*N, D)
+        z = (x_rows @ Wx + b).reshape(T, N, self.n_hidden)       # the input part of z_t, for every t
+        hs = np.zeros((T + 1, N, self.n_hidden), dtype=Wx.dtype)  # hs[t + 1] = h_t, hs[0] = h_{-1} = 0
         for t in range(T):
-            h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
-            hiddens[:, t] = h
-        self._cache = (x, hiddens)
-        self.hiddens = hiddens
-        return hiddens.copy() if self.return_sequences else hiddens[:, -1].copy()
+            np.matmul(hs[t], Wh, out=hs[t + 1])                  # h_{t-1} Wh
+            np.add(hs[t + 1], z[t], out=hs[t + 1])               # z_t
+            np.tanh(hs[t + 1], out=hs[t + 1])                    # h_t
+        self._cache = (x.shape, x_rows, hs)
+        self.hiddens = hs[1:].transpose(1, 0, 2)
+        return self.hiddens.copy() if self.return_sequences else hs[T].copy()
 
     def backward(self, dout) -> np.ndarray:
         """BPTT. ``dout (N, H)`` (or ``(N, T, H)`` with return_sequences) -> ``dL/dx (N, T, D)``.
 
-        Per step, with ``z_t = x_t Wx + h_{t-1} Wh + b`` and ``dz_t = dL/dh_t * (1 - h_t^2)``:
-        ``dWx += x_t^T dz_t``, ``dWh += h_{t-1}^T dz_t``, ``db += sum dz_t``, ``dx_t = dz_t Wx^T``,
-        and ``dz_t Wh^T`` is the gradient passed on to ``h_{t-1}``.
+        Per step, ``dz_t = dL/dh_t * (1 - h_t^2)`` (through tanh) and ``dz_t Wh^T`` is passed on to ``h_{t-1}``.
+        Then, over all steps at once: ``dWx = sum_t x_t^T dz_t``, ``dWh = sum_t h_{t-1}^T dz_t``,
+        ``db = sum_t sum_n dz_t``, ``dx_t = dz_t Wx^T``.
         """
         require_forward(self._cache, "RNN.backward")
-        x, hiddens = self._cache
+        x_shape, x_rows, hs = self._cache
         Wx, Wh = self.params["Wx"], self.params["Wh"]
-        d_seq = _dout_per_step(dout, x.shape, self.n_hidden, self.return_sequences, Wx.dtype, "RNN.backward")
-        N, T, _ = x.shape
-        dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(self.params["b"])
-        dx = np.empty_like(x)
-        dh_norms = np.empty(T)
-        dh_from_next = np.zeros((N, self.n_hidden), dtype=Wx.dtype)
-        for t in reversed(range(T)):
-            dh = d_seq[:, t] + dh_from_next               # total gradient reaching h_t
-            dh_norms[t] = _mean_norm(dh)
-            dz = dh * (1 - hiddens[:, t] ** 2)            # through tanh
-            h_prev = hiddens[:, t - 1] if t > 0 else np.zeros_like(dh)
-            dWx += x[:, t].T @ dz
-            dWh += h_prev.T @ dz
-            db += dz.sum(axis=0)
-            dx[:, t] = dz @ Wx.T
-            dh_from_next = dz @ Wh.T
-        self.grads["Wx"][...] = dWx
-        self.grads["Wh"][...] = dWh
-        self.grads["b"][...] = db
-        self.dh_norms = dh_norms
-        return dx
+        dh = _dout_time_major(dout, x_shape, self.n_hidden, self.return_sequences, Wx.dtype, "RNN.backward")
+        N, T, D = x_shape
+        tanh_slope = 1 - np.square(hs[1:])                       # tanh'(z_t) = 1 - h_t^2, (T, N, H)
+        dz = np.empty_like(tanh_slope)
+        dh_back = np.empty((N, self.n_hidden), dtype=Wx.dtype)
+        for t in range(T - 1, -1, -1):                           # dh[t]: total gradient reaching h_t
+            np.multiply(dh[t], tanh_slope[t], out=dz[t])
+            if t > 0:
+                np.matmul(dz[t], Wh.T, out=dh_back)              # what h_{t-1} receives from step t
+                np.add(dh[t - 1], dh_back, out=dh[t - 1])
+        dz_rows = dz.reshape(T * N, self.n_hidden)
+        self.grads["Wx"][...] = x_rows.T @ dz_rows
+        self.grads["Wh"][...] = hs[:-1].reshape(T * N, self.n_hidden).T @ dz_rows
+        self.grads["b"][...] = dz_rows.sum(axis=0)
+        self.dh_norms = _mean_norms(dh)
+        return (dz_rows @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
@@ -133,12 +157,12 @@ class RNN(Layer):
 
 
 class LSTM(Layer):
-    """Long short-term memory. With ``a_t = x_t Wx + h_{t-1} Wh + b`` split into four blocks of H columns:
+    """Long short-term memory. The pre-activation ``z_t = x_t Wx + h_{t-1} Wh + b`` has four blocks of H columns:
 
-        i_t = sigmoid(a_t[i])   input gate       how much of the candidate to write
-        f_t = sigmoid(a_t[f])   forget gate      how much of the old cell to keep
-        o_t = sigmoid(a_t[o])   output gate      how much of the cell to show
-        g_t = tanh(a_t[g])      candidate values
+        i_t = sigmoid(z_t[i])   input gate       how much of the candidate to write
+        f_t = sigmoid(z_t[f])   forget gate      how much of the old cell to keep
+        o_t = sigmoid(z_t[o])   output gate      how much of the cell to show
+        g_t = tanh(z_t[g])      candidate values
         c_t = f_t * c_{t-1} + i_t * g_t          (element-wise; c_{-1} = 0)
         h_t = o_t * tanh(c_t)                    (h_{-1} = 0)
 
@@ -148,16 +172,23 @@ class LSTM(Layer):
 
     After forward: ``gates`` dict ``{"i", "f", "o", "g"}`` each ``(N, T, H)``, ``cells`` and ``hiddens``
     ``(N, T, H)``. After backward: ``dh_norms (T,)`` and ``dc_norms (T,)`` (batch mean of ``||dL/dc_t||``).
+
+    :class:`LSTMNaive` computes the same one step at a time; here, in addition to what the module docstring
+    says, the four gates of a step are one block ``(4, N, H)`` so that one matrix product and one ``tanh``
+    serve all of them: ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so the i, f, o columns of ``Wx``, ``Wh`` and
+    ``b`` are halved once per forward, ``tanh`` is applied to all four blocks, and i, f, o are mapped from
+    (-1, 1) to (0, 1).
     """
 
     def __init__(self, n_in: int, n_hidden: int, *, return_sequences: bool = False,
                  forget_bias: float = 1.0, rng):
         super().__init__()
-        self.n_in = check_int(n_in, "LSTM: n_in")
-        self.n_hidden = check_int(n_hidden, "LSTM: n_hidden")
-        self.return_sequences = check_bool(return_sequences, "LSTM: return_sequences")
-        self.forget_bias = check_float(forget_bias, "LSTM: forget_bias")
-        rng = as_rng(rng, "LSTM: rng")
+        name = type(self).__name__
+        self.n_in = check_int(n_in, f"{name}: n_in")
+        self.n_hidden = check_int(n_hidden, f"{name}: n_hidden")
+        self.return_sequences = check_bool(return_sequences, f"{name}: return_sequences")
+        self.forget_bias = check_float(forget_bias, f"{name}: forget_bias")
+        rng = as_rng(rng, f"{name}: rng")
         D, H = self.n_in, self.n_hidden
         b = np.zeros(4 * H)
         b[H:2 * H] = self.forget_bias
@@ -172,9 +203,175 @@ class LSTM(Layer):
         self.dc_norms = None
         self._cache = None
 
+    def _gate_major(self, W: np.ndarray) -> np.ndarray:
+        """``(K, 4H)`` columns ``[i | f | o | g]`` -> a new ``(4, K, H)`` array, the i, f, o blocks halved."""
+        H = self.n_hidden
+        half = np.array([0.5, 0.5, 0.5, 1.0], dtype=W.dtype).reshape(4, 1, 1)
+        return W.reshape(-1, 4, H).transpose(1, 0, 2) * half
+
     def forward(self, x) -> np.ndarray:
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
         x = _check_sequence(x, self.n_in, Wx.dtype, "LSTM.forward")
+        N, T, _ = x.shape
+        H = self.n_hidden
+        x_rows = _time_major_rows(x)                                       # (T*N, D)
+        # act[t] = (4, N, H): first the input part of z_t (i, f, o halved) for every t, then, in the loop,
+        # z_t and, in place, the gate values i_t, f_t, o_t, g_t.
+        act = (x_rows @ self._gate_major(Wx) + self._gate_major(b[None])).reshape(4, T, N, H)
+        act = np.ascontiguousarray(act.transpose(1, 0, 2, 3))              # (T, 4, N, H)
+        Wh4 = self._gate_major(Wh)                                         # (4, H, H)
+        c = np.zeros((T + 1, N, H), dtype=Wx.dtype)                        # c[t + 1] = c_t, c[0] = c_{-1} = 0
+        hs = np.zeros((T + 1, N, H), dtype=Wx.dtype)                       # hs[t + 1] = h_t
+        tanh_c = np.empty((T, N, H), dtype=Wx.dtype)
+        z_rec = np.empty((4, N, H), dtype=Wx.dtype)
+        ig = np.empty((N, H), dtype=Wx.dtype)
+        for t in range(T):
+            np.matmul(hs[t], Wh4, out=z_rec)                   # h_{t-1} Wh, gate by gate
+            np.add(act[t], z_rec, out=act[t])                  # z_t (i, f, o halved)
+            np.tanh(act[t], out=act[t])
+            ifo = act[t, :3]
+            np.multiply(ifo, 0.5, out=ifo)
+            np.add(ifo, 0.5, out=ifo)                          # sigmoid(z) = (1 + tanh(z / 2)) / 2
+            i, f, o, g = act[t]
+            np.multiply(f, c[t], out=c[t + 1])
+            np.multiply(i, g, out=ig)
+            np.add(c[t + 1], ig, out=c[t + 1])                 # c_t = f * c_{t-1} + i * g
+            np.tanh(c[t + 1], out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=hs[t + 1])           # h_t = o * tanh(c_t)
+        self._cache = (x.shape, x_rows, act, c, tanh_c, hs)
+        self.gates = {k: act[:, j].transpose(1, 0, 2) for j, k in enumerate("ifog")}
+        self.cells = c[1:].transpose(1, 0, 2)
+        self.hiddens = hs[1:].transpose(1, 0, 2)
+        return self.hiddens.copy() if self.return_sequences else hs[T].copy()
+
+    def backward(self, dout) -> np.ndarray:
+        """BPTT. ``dout (N, H)`` (or ``(N, T, H)`` with return_sequences) -> ``dL/dx (N, T, D)``.
+
+        With ``dh = dL/dh_t`` and ``dc = dL/dc_t`` the totals (including what flows back from t+1), per step:
+
+            dc   = dc_from_next + dh * o * (1 - tanh(c_t)^2)     (h_t = o tanh(c_t) also depends on c_t)
+            dz_i = dc * g * i(1-i),   dz_f = dc * c_{t-1} * f(1-f),   dz_o = dh * tanh(c_t) * o(1-o),
+            dz_g = dc * i * (1-g^2)                              (the gates' local derivatives)
+            passed back:  dL/dh_{t-1} gets dz Wh^T,  dL/dc_{t-1} gets dc * f
+
+        The factors after ``dc`` and ``dh`` depend on the forward values only: they are computed for all
+        steps before the loop (``dc_slope``, ``dz_slope``), so a step costs a few products and one matmul.
+        Then, over all steps at once: ``dWx = sum_t x_t^T dz_t``, ``dWh = sum_t h_{t-1}^T dz_t``,
+        ``db = sum_t sum_n dz_t``, ``dx_t = dz_t Wx^T``.
+        """
+        require_forward(self._cache, "LSTM.backward")
+        x_shape, x_rows, act, c, tanh_c, hs = self._cache
+        Wx, Wh = self.params["Wx"], self.params["Wh"]
+        dh = _dout_time_major(dout, x_shape, self.n_hidden, self.return_sequences, Wx.dtype, "LSTM.backward")
+        N, T, D = x_shape
+        H = self.n_hidden
+        i, f, o, g = (act[:, j] for j in range(4))                         # each (T, N, H)
+        dc_slope = o * (1 - np.square(tanh_c))                             # d c_t / d h_t path
+        dz_slope = act * (1 - act)                                         # sigmoid' = s (1 - s): i, f, o
+        np.subtract(1, np.square(g), out=dz_slope[:, 3])                   # tanh' = 1 - g^2
+        dz_slope[:, 0] *= g
+        dz_slope[:, 1] *= c[:-1]
+        dz_slope[:, 2] *= tanh_c
+        dz_slope[:, 3] *= i
+        dc = np.empty((T, N, H), dtype=Wx.dtype)
+        dz_gates = np.empty((4, N, H), dtype=Wx.dtype)                     # dz_t gate by gate
+        dz = np.empty((T, N, 4, H), dtype=Wx.dtype)                        # dz_t as rows [i | f | o | g]
+        dc_back = np.empty((N, H), dtype=Wx.dtype)
+        dh_back = np.empty((N, H), dtype=Wx.dtype)
+        for t in range(T - 1, -1, -1):
+            np.multiply(dh[t], dc_slope[t], out=dc[t])
+            if t < T - 1:
+                np.add(dc[t], dc_back, out=dc[t])                          # dc[t]: total gradient reaching c_t
+            np.multiply(dz_slope[t], dc[t], out=dz_gates)                  # dz_i, dz_f, dz_g (and o, redone:)
+            np.multiply(dz_slope[t, 2], dh[t], out=dz_gates[2])            # dz_o
+            np.copyto(dz[t], dz_gates.transpose(1, 0, 2))
+            if t > 0:
+                np.matmul(dz[t].reshape(N, 4 * H), Wh.T, out=dh_back)
+                np.add(dh[t - 1], dh_back, out=dh[t - 1])                  # dh[t-1]: total reaching h_{t-1}
+                np.multiply(dc[t], f[t], out=dc_back)
+        dz_rows = dz.reshape(T * N, 4 * H)
+        self.grads["Wx"][...] = x_rows.T @ dz_rows
+        self.grads["Wh"][...] = hs[:-1].reshape(T * N, H).T @ dz_rows
+        self.grads["b"][...] = dz_rows.sum(axis=0)
+        self.dh_norms, self.dc_norms = _mean_norms(dh), _mean_norms(dc)
+        return (dz_rows @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+
+    def get_config(self) -> dict:
+        return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
+                "forget_bias": self.forget_bias}
+
+
+# ------------------------------------------------------------------ the step-by-step twins
+
+def _mean_norm(d: np.ndarray) -> float:
+    """Batch mean of the per-example Euclidean norm of ``d (N, H)``."""
+    return float(np.mean(np.linalg.norm(d, axis=1)))
+
+
+class RNNNaive(RNN):
+    """The readable twin of :class:`RNN`: same constructor, params and results, one time step after the other.
+
+    Forward: ``z_t = x_t Wx + h_{t-1} Wh + b``, ``h_t = tanh(z_t)``. Backward (BPTT), from t = T-1 down to 0:
+    ``dh = dout_t + dh_from_next``, ``dz = dh * (1 - h_t^2)``, ``dWx += x_t^T dz``, ``dWh += h_{t-1}^T dz``,
+    ``db += sum dz``, ``dx_t = dz Wx^T``, ``dh_from_next = dz Wh^T``.
+    """
+
+    def forward(self, x) -> np.ndarray:
+        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
+        x = _check_sequence(x, self.n_in, Wx.dtype, "RNNNaive.forward")
+        N, T, _ = x.shape
+        hiddens = np.empty((N, T, self.n_hidden), dtype=Wx.dtype)
+        h = np.zeros((N, self.n_hidden), dtype=Wx.dtype)
+        for t in range(T):
+            z = x[:, t] @ Wx + h @ Wh + b
+            h = np.tanh(z)
+            hiddens[:, t] = h
+        self._cache = (x, hiddens)
+        self.hiddens = hiddens
+        return hiddens.copy() if self.return_sequences else hiddens[:, -1].copy()
+
+    def backward(self, dout) -> np.ndarray:
+        require_forward(self._cache, "RNNNaive.backward")
+        x, hiddens = self._cache
+        Wx, Wh = self.params["Wx"], self.params["Wh"]
+        d_out = _dout_time_major(dout, x.shape, self.n_hidden, self.return_sequences, Wx.dtype,
+                                 "RNNNaive.backward")
+        N, T, _ = x.shape
+        dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(self.params["b"])
+        dx = np.empty_like(x)
+        dh_norms = np.empty(T)
+        dh_from_next = np.zeros((N, self.n_hidden), dtype=Wx.dtype)
+        for t in reversed(range(T)):
+            dh = d_out[t] + dh_from_next                     # total gradient reaching h_t
+            dh_norms[t] = _mean_norm(dh)
+            dz = dh * (1 - hiddens[:, t] ** 2)               # through tanh
+            h_prev = hiddens[:, t - 1] if t > 0 else np.zeros_like(dh)
+            dWx += x[:, t].T @ dz
+            dWh += h_prev.T @ dz
+            db += dz.sum(axis=0)
+            dx[:, t] = dz @ Wx.T
+            dh_from_next = dz @ Wh.T
+        self.grads["Wx"][...] = dWx
+        self.grads["Wh"][...] = dWh
+        self.grads["b"][...] = db
+        self.dh_norms = dh_norms
+        return dx
+
+
+class LSTMNaive(LSTM):
+    """The readable twin of :class:`LSTM`: same constructor, params and results, one time step after the other,
+    every formula of the LSTM docstring as written (``z_t`` split into its four blocks of H columns).
+
+    Backward, per step from t = T-1 down to 0, with ``dh``, ``dc`` the total gradients reaching h_t, c_t:
+    ``dc = dc_from_next + dh * o * (1 - tanh(c_t)^2)``; ``di = dc * g``, ``df = dc * c_prev``,
+    ``do = dh * tanh(c_t)``, ``dg = dc * i``; through the sigmoids and the tanh,
+    ``dz = [di i(1-i), df f(1-f), do o(1-o), dg (1-g^2)]``; ``dWx += x_t^T dz``, ``dWh += h_prev^T dz``,
+    ``db += sum dz``, ``dx_t = dz Wx^T``; passed back: ``dh_from_next = dz Wh^T``, ``dc_from_next = dc * f``.
+    """
+
+    def forward(self, x) -> np.ndarray:
+        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
+        x = _check_sequence(x, self.n_in, Wx.dtype, "LSTMNaive.forward")
         N, T, _ = x.shape
         H = self.n_hidden
         gates = {k: np.empty((N, T, H), dtype=Wx.dtype) for k in "ifog"}
@@ -183,9 +380,9 @@ class LSTM(Layer):
         h = np.zeros((N, H), dtype=Wx.dtype)
         c = np.zeros((N, H), dtype=Wx.dtype)
         for t in range(T):
-            a = x[:, t] @ Wx + h @ Wh + b                      # (N, 4H)
-            i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H])
-            g = np.tanh(a[:, 3 * H:])
+            z = x[:, t] @ Wx + h @ Wh + b                      # (N, 4H): blocks [i | f | o | g]
+            i, f, o = sigmoid(z[:, :H]), sigmoid(z[:, H:2 * H]), sigmoid(z[:, 2 * H:3 * H])
+            g = np.tanh(z[:, 3 * H:])
             c = f * c + i * g
             h = o * np.tanh(c)
             for name, value in zip("ifog", (i, f, o, g)):
@@ -197,20 +394,11 @@ class LSTM(Layer):
         return hiddens.copy() if self.return_sequences else hiddens[:, -1].copy()
 
     def backward(self, dout) -> np.ndarray:
-        """BPTT. ``dout (N, H)`` (or ``(N, T, H)`` with return_sequences) -> ``dL/dx (N, T, D)``.
-
-        Per step, from ``dh = dL/dh_t`` and ``dc = dL/dc_t`` (both totals, including what flows back from t+1):
-
-            dc  = dc_from_next + dh * o * (1 - tanh(c_t)^2)      (h_t = o tanh(c_t) also depends on c_t)
-            do  = dh * tanh(c_t),   di = dc * g,   dg = dc * i,   df = dc * c_{t-1}
-            da  = [di i(1-i), df f(1-f), do o(1-o), dg (1-g^2)]  (through the sigmoids and the tanh)
-            dWx += x_t^T da,  dWh += h_{t-1}^T da,  db += sum da,  dx_t = da Wx^T
-            passed back:  dL/dh_{t-1} gets da Wh^T,  dL/dc_{t-1} gets dc * f
-        """
-        require_forward(self._cache, "LSTM.backward")
+        require_forward(self._cache, "LSTMNaive.backward")
         x, gates, cells, hiddens = self._cache
         Wx, Wh = self.params["Wx"], self.params["Wh"]
-        d_seq = _dout_per_step(dout, x.shape, self.n_hidden, self.return_sequences, Wx.dtype, "LSTM.backward")
+        d_out = _dout_time_major(dout, x.shape, self.n_hidden, self.return_sequences, Wx.dtype,
+                                 "LSTMNaive.backward")
         N, T, _ = x.shape
         dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(self.params["b"])
         dx = np.empty_like(x)
@@ -223,25 +411,21 @@ class LSTM(Layer):
             c_prev = cells[:, t - 1] if t > 0 else np.zeros_like(tanh_c)
             h_prev = hiddens[:, t - 1] if t > 0 else np.zeros_like(tanh_c)
 
-            dh = d_seq[:, t] + dh_from_next                       # total gradient reaching h_t
+            dh = d_out[t] + dh_from_next                          # total gradient reaching h_t
             dc = dc_from_next + dh * o * (1 - tanh_c ** 2)        # total gradient reaching c_t
             dh_norms[t], dc_norms[t] = _mean_norm(dh), _mean_norm(dc)
 
             di, df, do, dg = dc * g, dc * c_prev, dh * tanh_c, dc * i
-            da = np.concatenate([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g ** 2)],
+            dz = np.concatenate([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g ** 2)],
                                 axis=1)                           # (N, 4H), gate order [i, f, o, g]
-            dWx += x[:, t].T @ da
-            dWh += h_prev.T @ da
-            db += da.sum(axis=0)
-            dx[:, t] = da @ Wx.T
-            dh_from_next = da @ Wh.T
+            dWx += x[:, t].T @ dz
+            dWh += h_prev.T @ dz
+            db += dz.sum(axis=0)
+            dx[:, t] = dz @ Wx.T
+            dh_from_next = dz @ Wh.T
             dc_from_next = dc * f
         self.grads["Wx"][...] = dWx
         self.grads["Wh"][...] = dWh
         self.grads["b"][...] = db
         self.dh_norms, self.dc_norms = dh_norms, dc_norms
         return dx
-
-    def get_config(self) -> dict:
-        return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
-                "forget_bias": self.forget_bias}
