@@ -4,7 +4,7 @@ import pytest
 
 from pyfadml.gradcheck import check_layer, numerical_gradient
 from pyfadml.layers.base import LAYERS
-from pyfadml.layers.recurrent import LSTM, RNN
+from pyfadml.layers.recurrent import LSTM, RNN, LSTMNaive, RNNNaive
 
 TOL = 1e-7
 
@@ -16,7 +16,7 @@ def _make(cls, return_sequences, seed=0, D=3, H=4):
     return layer
 
 
-@pytest.mark.parametrize("cls", [RNN, LSTM])
+@pytest.mark.parametrize("cls", [RNN, LSTM, RNNNaive, LSTMNaive])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("T", [1, 5])
 def test_gradcheck(cls, return_sequences, T):
@@ -25,6 +25,50 @@ def test_gradcheck(cls, return_sequences, T):
     errors = check_layer(layer, rng.normal(size=(2, T, 3)), rng=rng)
     assert set(errors) == {"x", "Wx", "Wh", "b"}
     assert max(errors.values()) < TOL, errors
+
+
+# ------------------------------------------------------------------ the fast layers equal their step-by-step twins
+
+@pytest.mark.parametrize("fast_cls,naive_cls", [(RNN, RNNNaive), (LSTM, LSTMNaive)])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_fast_equals_naive_twin(fast_cls, naive_cls, return_sequences, dtype, tol):
+    rng = np.random.default_rng(8)
+    fast, naive = _make(fast_cls, return_sequences, seed=9, D=3, H=5), _make(naive_cls, return_sequences, seed=9, D=3, H=5)
+    for layer in (fast, naive):
+        for k in layer.params:
+            layer.params[k] = layer.params[k].astype(dtype)
+            layer.grads[k] = layer.grads[k].astype(dtype)
+    for N, T in [(4, 7), (1, 1), (3, 2), (4, 7)]:     # shapes change and come back: reused arrays stay right
+        x = 2 * rng.normal(size=(N, T, 3))
+        out_fast, out_naive = fast.forward(x), naive.forward(x)
+        assert out_fast.dtype == out_naive.dtype == dtype
+        np.testing.assert_allclose(out_fast, out_naive, rtol=tol, atol=tol)
+        dout = rng.normal(size=out_fast.shape)
+        np.testing.assert_allclose(fast.backward(dout), naive.backward(dout), rtol=tol, atol=tol)
+        for k in fast.grads:
+            np.testing.assert_allclose(fast.grads[k], naive.grads[k], rtol=tol, atol=tol * T * N, err_msg=k)
+        names = ["hiddens", "dh_norms"] + (["cells", "dc_norms"] if fast_cls is LSTM else [])
+        for name in names:
+            np.testing.assert_allclose(getattr(fast, name), getattr(naive, name), rtol=tol, atol=tol, err_msg=name)
+        if fast_cls is LSTM:
+            for k in "ifog":
+                np.testing.assert_allclose(fast.gates[k], naive.gates[k], rtol=tol, atol=tol, err_msg=k)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM])
+def test_outputs_do_not_change_with_the_next_call(cls):
+    """The layer reuses its arrays from call to call; what forward and backward return stays the caller's."""
+    rng = np.random.default_rng(10)
+    layer = _make(cls, True, seed=11)
+    x1, x2 = rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 4, 3))
+    out1 = layer.forward(x1)
+    dx1 = layer.backward(np.ones_like(out1))
+    kept = out1.copy(), dx1.copy()
+    layer.forward(x2)
+    layer.backward(np.ones_like(out1))
+    np.testing.assert_array_equal(out1, kept[0])
+    np.testing.assert_array_equal(dx1, kept[1])
 
 
 # ------------------------------------------------------------------ an independent forward, with a probe
