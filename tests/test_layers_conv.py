@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from pyfadml.gradcheck import check_layer
+from pyfadml.layers import _matmul
 from pyfadml.layers.base import LAYERS
 from pyfadml.layers.conv import (
     Conv2D, Conv2DNaive, Flatten, MaxPool2D, MaxPool2DNaive, col2im, conv2d_naive, correlate2d, im2col,
@@ -48,7 +49,9 @@ def test_conv2d_naive_gradcheck(k, s, p):
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_conv2d_equals_naive_twin(seed):
+@pytest.mark.parametrize("no_blas", [False, True], ids=["blas", "browser-products"])
+def test_conv2d_equals_naive_twin(seed, no_blas, monkeypatch):
+    monkeypatch.setattr(_matmul, "NO_BLAS", no_blas)   # True: the einsum products Pyodide uses
     rng = np.random.default_rng(seed)
     k, s = int(rng.choice([1, 2, 3, 4, 5])), int(rng.choice([1, 2, 3]))
     p = int(rng.integers(0, 3))

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from pyfadml.gradcheck import check_layer, numerical_gradient
+from pyfadml.layers import _matmul
 from pyfadml.layers.base import LAYERS
 from pyfadml.layers.recurrent import LSTM, RNN, LSTMNaive, RNNNaive
 
@@ -32,7 +33,9 @@ def test_gradcheck(cls, return_sequences, T):
 @pytest.mark.parametrize("fast_cls,naive_cls", [(RNN, RNNNaive), (LSTM, LSTMNaive)])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
-def test_fast_equals_naive_twin(fast_cls, naive_cls, return_sequences, dtype, tol):
+@pytest.mark.parametrize("no_blas", [False, True], ids=["blas", "browser-products"])
+def test_fast_equals_naive_twin(fast_cls, naive_cls, return_sequences, dtype, tol, no_blas, monkeypatch):
+    monkeypatch.setattr(_matmul, "NO_BLAS", no_blas)   # True: the einsum products Pyodide uses
     rng = np.random.default_rng(8)
     fast, naive = _make(fast_cls, return_sequences, seed=9, D=3, H=5), _make(naive_cls, return_sequences, seed=9, D=3, H=5)
     for layer in (fast, naive):

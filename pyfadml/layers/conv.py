@@ -36,6 +36,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from pyfadml._checks import as_rng, check_array, check_int, require_forward
 from pyfadml.init import he_normal
+from pyfadml.layers import _matmul
 from pyfadml.layers.base import Layer
 
 
@@ -185,7 +186,7 @@ class Conv2D(Layer):
         x, H_out, W_out = self._check_x(x, "Conv2D.forward")
         W, b = self.params["W"], self.params["b"]
         cols = im2col(x, self.kernel_size, self.stride, self.padding)   # (c_in*k*k, N*Ho*Wo)
-        z = W.reshape(self.c_out, -1) @ cols                             # (c_out, N*Ho*Wo)
+        z = _matmul.matmul(W.reshape(self.c_out, -1), cols)              # (c_out, N*Ho*Wo)
         z += b[:, None]
         self._cache = (x.shape, H_out, W_out, cols)
         return z.reshape(self.c_out, x.shape[0], H_out, W_out).transpose(1, 0, 2, 3)
@@ -198,9 +199,9 @@ class Conv2D(Layer):
         W = self.params["W"]
         W_rows = W.reshape(self.c_out, -1)
         delta_rows = delta.transpose(1, 0, 2, 3).reshape(self.c_out, -1)  # (c_out, N*Ho*Wo), as the columns
-        self.grads["W"][...] = (delta_rows @ cols.T).reshape(W.shape)
+        self.grads["W"][...] = _matmul.matmul(delta_rows, cols.T).reshape(W.shape)
         self.grads["b"][...] = delta_rows.sum(axis=1)
-        d_cols = W_rows.T @ delta_rows                                     # (c_in*k*k, N*Ho*Wo)
+        d_cols = _matmul.matmul(W_rows.T, delta_rows)                      # (c_in*k*k, N*Ho*Wo)
         return col2im(d_cols, x_shape, self.kernel_size, self.stride, self.padding)
 
     def get_config(self) -> dict:

@@ -39,6 +39,7 @@ import numpy as np
 
 from pyfadml._checks import as_rng, check_array, check_bool, check_float, check_int, require_forward
 from pyfadml.init import orthogonal, xavier_uniform
+from pyfadml.layers import _matmul
 from pyfadml.layers.activations import sigmoid
 from pyfadml.layers.base import Layer
 
@@ -175,11 +176,11 @@ class RNN(Layer):
             if t > 0:                                            # what h_{t-1} receives from step t
                 np.add(dh[t - 1], np.matmul(dz[t], Wh.T, out=dh_back), out=dh[t - 1])
         dz_rows = dz.reshape(T * N, H)
-        self.grads["Wx"][...] = x_rows.T @ dz_rows
-        self.grads["Wh"][...] = hs[:-1].reshape(T * N, H).T @ dz_rows
+        self.grads["Wx"][...] = _matmul.matmul(x_rows.T, dz_rows)
+        self.grads["Wh"][...] = _matmul.matmul(hs[:-1].reshape(T * N, H).T, dz_rows)
         self.grads["b"][...] = dz_rows.sum(axis=0)
         self.dh_norms = _mean_norms(dh)
-        return (dz_rows @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+        return _matmul.matmul(dz_rows, Wx.T).reshape(T, N, D).transpose(1, 0, 2)
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
@@ -339,11 +340,11 @@ class LSTM(Layer):
                 else:                                                      # only h_{T-1} is an output
                     np.matmul(dz_t, Wh.T, out=dh[t - 1])
         dz_rows = dz.reshape(T * N, 4 * H)
-        self.grads["Wx"][...] = x_rows.T @ dz_rows
-        self.grads["Wh"][...] = hs[:-1].reshape(T * N, H).T @ dz_rows
+        self.grads["Wx"][...] = _matmul.matmul(x_rows.T, dz_rows)
+        self.grads["Wh"][...] = _matmul.matmul(hs[:-1].reshape(T * N, H).T, dz_rows)
         self.grads["b"][...] = dz_rows.sum(axis=0)
         self.dh_norms, self.dc_norms = _mean_norms(dh), _mean_norms(dc)
-        return (dz_rows @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+        return _matmul.matmul(dz_rows, Wx.T).reshape(T, N, D).transpose(1, 0, 2)
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
