@@ -247,39 +247,64 @@ class LSTM(Layer):
         half = np.array([0.5, 0.5, 0.5, 1.0], dtype=W.dtype).reshape(4, 1, 1)
         return W.reshape(-1, 4, H).transpose(1, 0, 2) * half
 
+    @staticmethod
+    def _forward_arrays(N: int, T: int, H: int, dtype) -> dict:
+        """The forward's arrays, and for every step t the views of them the loop reads and writes.
+
+        ``state[t] (5, N, H) = [i_t, f_t, o_t, g_t, c_{t-1}]``; ``c_{-1} = state[0, 4] = 0`` and ``h_{-1} =
+        hs[0] = 0`` are never written; ``c_t = state[t + 1, 4]``, ``h_t = hs[t + 1]``.
+        """
+        a = {"state": np.zeros((T + 1, 5, N, H), dtype=dtype), "hs": np.zeros((T + 1, N, H), dtype=dtype),
+             "tanh_c": np.empty((T, N, H), dtype=dtype), "z_in": np.empty((4, T * N, H), dtype=dtype),
+             "z_rec": np.empty((4, N, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype)}
+        state, hs, tanh_c = a["state"], a["hs"], a["tanh_c"]
+        a["steps"] = [(state[t, :4], state[t, :3], state[t, 0:2], state[t, 3:5], state[t, 2], state[t + 1, 4],
+                       tanh_c[t], hs[t], hs[t + 1]) for t in range(T)]
+        return a
+
     def forward(self, x) -> np.ndarray:
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
         x = _check_sequence(x, self.n_in, Wx.dtype, "LSTM.forward")
         N, T, _ = x.shape
         H, dtype = self.n_hidden, Wx.dtype
-        # state[t] (5, N, H) = [i_t, f_t, o_t, g_t, c_{t-1}]: first the input part of z_t (i, f, o halved)
-        # for every t, then, in the loop, z_t and, in place, the gate values. c_{-1} = state[0, 4] = 0 and
-        # h_{-1} = hs[0] = 0 are never written; c_{T-1} is state[T, 4] and h_t is hs[t + 1].
-        state, hs, tanh_c, z_in, z_rec, products = self._work.get("forward", (N, T, dtype), lambda: (
-            np.zeros((T + 1, 5, N, H), dtype=dtype), np.zeros((T + 1, N, H), dtype=dtype),
-            np.empty((T, N, H), dtype=dtype), np.empty((4, T * N, H), dtype=dtype),
-            np.empty((4, N, H), dtype=dtype), np.empty((2, N, H), dtype=dtype)))
+        a = self._work.get("forward", (N, T, dtype), lambda: self._forward_arrays(N, T, H, dtype))
+        state, z_rec, products = a["state"], a["z_rec"], a["products"]
+        # the input part of z_t (i, f, o halved) for every t, gate by gate; the loop adds h_{t-1} Wh and
+        # overwrites z_t with the gate values
         x_rows = _time_major_rows(x)                                       # (T*N, D)
-        np.matmul(x_rows, self._gate_major(Wx), out=z_in)                  # x_t Wx, gate by gate
-        np.add(z_in.reshape(4, T, N, H).transpose(1, 0, 2, 3), self._gate_major(b[None]), out=state[:T, :4])
+        np.matmul(x_rows, self._gate_major(Wx), out=a["z_in"])
+        np.add(a["z_in"].reshape(4, T, N, H).transpose(1, 0, 2, 3), self._gate_major(b[None]), out=state[:T, :4])
         Wh4 = self._gate_major(Wh)                                         # (4, H, H)
-        for t in range(T):
-            z, ifo = state[t, :4], state[t, :3]
-            np.matmul(hs[t], Wh4, out=z_rec)                       # h_{t-1} Wh, gate by gate
+        for z, ifo, i_f, g_c_prev, o, c, tanh_c, h_prev, h in a["steps"]:
+            np.matmul(h_prev, Wh4, out=z_rec)                      # h_{t-1} Wh, gate by gate
             np.add(z, z_rec, out=z)                                # z_t (i, f, o halved)
             np.tanh(z, out=z)
             np.multiply(ifo, 0.5, out=ifo)
             np.add(ifo, 0.5, out=ifo)                              # sigmoid(z) = (1 + tanh(z / 2)) / 2
-            np.multiply(state[t, 0:2], state[t, 3:5], out=products)   # [i * g, f * c_{t-1}]
-            c = state[t + 1, 4]
+            np.multiply(i_f, g_c_prev, out=products)               # [i * g, f * c_{t-1}]
             np.add(products[0], products[1], out=c)                # c_t = f * c_{t-1} + i * g
-            np.tanh(c, out=tanh_c[t])
-            np.multiply(state[t, 2], tanh_c[t], out=hs[t + 1])     # h_t = o * tanh(c_t)
-        self._cache = (x.shape, x_rows, state, tanh_c, hs)
+            np.tanh(c, out=tanh_c)
+            np.multiply(o, tanh_c, out=h)                          # h_t = o * tanh(c_t)
+        self._cache = (x.shape, x_rows, state, a["tanh_c"], a["hs"])
         self.gates = {k: state[:T, j].transpose(1, 0, 2) for j, k in enumerate("ifog")}
         self.cells = state[1:, 4].transpose(1, 0, 2)
-        self.hiddens = hs[1:].transpose(1, 0, 2)
-        return self.hiddens.copy() if self.return_sequences else hs[T].copy()
+        self.hiddens = a["hs"][1:].transpose(1, 0, 2)
+        return self.hiddens.copy() if self.return_sequences else a["hs"][T].copy()
+
+    @staticmethod
+    def _backward_arrays(N: int, T: int, H: int, dtype) -> dict:
+        """The backward's arrays, and for every step t (from T-1 down to 0) the views the loop uses.
+
+        ``grad[t + 1] = [dL/dh_t, dL/dc_{t+1}]`` and ``slope[t + 1] = [o_t tanh'(c_t), f_{t+1}]``, so that
+        ``dc_t = sum(grad[t + 1] * slope[t + 1])`` (``dc_T = 0``, ``f_T = 0``); ``dc_t`` is ``grad[t, 1]``.
+        """
+        a = {"grad": np.zeros((T + 1, 2, N, H), dtype=dtype), "slope": np.zeros((T + 1, 2, N, H), dtype=dtype),
+             "dz_slope": np.empty((T, 4, N, H), dtype=dtype), "dz_gates": np.empty((4, N, H), dtype=dtype),
+             "dz": np.empty((T, N, 4, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype)}
+        grad, slope, dz_slope, dz = a["grad"], a["slope"], a["dz_slope"], a["dz"]
+        a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz_slope[t], dz_slope[t, 2], dz[t],
+                       dz[t].reshape(N, 4 * H), grad[t, 0] if t > 0 else None) for t in range(T - 1, -1, -1)]
+        return a
 
     def backward(self, dout) -> np.ndarray:
         """BPTT. ``dout (N, H)`` (or ``(N, T, H)`` with return_sequences) -> ``dL/dx (N, T, D)``.
@@ -292,7 +317,7 @@ class LSTM(Layer):
             passed back:  dL/dh_{t-1} gets dz Wh^T
 
         The factors of ``dh`` and ``dc`` depend on the forward values only: they are computed for all steps
-        before the loop (``dc_slope``, ``dz_slope``), so a step costs a few products and one matmul.
+        before the loop (``slope``, ``dz_slope``), so a step costs a few products and one matmul.
         Then, over all steps at once: ``dWx = sum_t x_t^T dz_t``, ``dWh = sum_t h_{t-1}^T dz_t``,
         ``db = sum_t sum_n dz_t``, ``dx_t = dz_t Wx^T``.
         """
@@ -301,19 +326,13 @@ class LSTM(Layer):
         Wx, Wh = self.params["Wx"], self.params["Wh"]
         N, T, D = x_shape
         H, dtype = self.n_hidden, Wx.dtype
-        # grad[t + 1] = [dL/dh_t, dL/dc_{t+1}] and slope[t + 1] = [o_t tanh'(c_t), f_{t+1}], so that
-        # dc_t = sum(grad[t + 1] * slope[t + 1]) (dc_T = 0, f_T = 0); dc_t is written to grad[t, 1].
-        grad, slope, dz_slope, dz_gates, dz, products, dh_back = self._work.get(
-            "backward", (N, T, dtype), lambda: (
-                np.zeros((T + 1, 2, N, H), dtype=dtype), np.zeros((T + 1, 2, N, H), dtype=dtype),
-                np.empty((T, 4, N, H), dtype=dtype), np.empty((4, N, H), dtype=dtype),
-                np.empty((T, N, 4, H), dtype=dtype), np.empty((2, N, H), dtype=dtype),
-                np.empty((N, H), dtype=dtype)))
+        a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, H, dtype))
+        grad, slope, dz_slope, dz_gates, products = (a[k] for k in ("grad", "slope", "dz_slope", "dz_gates",
+                                                                     "products"))
         dh, dc = grad[1:, 0], grad[:T, 1]                                  # dh[t] = dL/dh_t, dc[t] = dL/dc_t
         _dout_time_major(dout, x_shape, H, self.return_sequences, dh, "LSTM.backward")
         gates = state[:T, :4]
         i, f, o, g = (gates[:, j] for j in range(4))                       # each (T, N, H)
-        c_prev = state[:T, 4]
         dc_slope = slope[1:, 0]
         np.square(tanh_c, out=dc_slope)
         np.subtract(1, dc_slope, out=dc_slope)
@@ -324,22 +343,23 @@ class LSTM(Layer):
         np.square(g, out=dz_slope[:, 3])
         np.subtract(1, dz_slope[:, 3], out=dz_slope[:, 3])                 # tanh' = 1 - g^2
         dz_slope[:, 0] *= g
-        dz_slope[:, 1] *= c_prev
+        dz_slope[:, 1] *= state[:T, 4]                                     # c_{t-1}
         dz_slope[:, 2] *= tanh_c
         dz_slope[:, 3] *= i
-        for t in range(T - 1, -1, -1):
-            np.multiply(grad[t + 1], slope[t + 1], out=products)
-            np.add(products[0], products[1], out=dc[t])                    # dc[t]: total gradient reaching c_t
-            np.multiply(dz_slope[t], dc[t], out=dz_gates)                  # dz_i, dz_f, dz_g (and o, redone:)
-            np.multiply(dz_slope[t, 2], dh[t], out=dz_gates[2])            # dz_o
-            np.copyto(dz[t], dz_gates.transpose(1, 0, 2))                  # as rows [i | f | o | g]
-            if t > 0:                                                      # dh[t-1]: total reaching h_{t-1}
-                dz_t = dz[t].reshape(N, 4 * H)
-                if self.return_sequences:
-                    np.add(dh[t - 1], np.matmul(dz_t, Wh.T, out=dh_back), out=dh[t - 1])
-                else:                                                      # only h_{T-1} is an output
-                    np.matmul(dz_t, Wh.T, out=dh[t - 1])
-        dz_rows = dz.reshape(T * N, 4 * H)
+        WhT = Wh.T
+        for grad_t, slope_t, dc_t, dh_t, dz_slope_t, dz_slope_o, dz_t, dz_t_rows, dh_prev in a["steps"]:
+            np.multiply(grad_t, slope_t, out=products)
+            np.add(products[0], products[1], out=dc_t)                     # total gradient reaching c_t
+            np.multiply(dz_slope_t, dc_t, out=dz_gates)                    # dz_i, dz_f, dz_g (and o, redone:)
+            np.multiply(dz_slope_o, dh_t, out=dz_gates[2])                 # dz_o
+            np.copyto(dz_t, dz_gates.transpose(1, 0, 2))                   # as rows [i | f | o | g]
+            if dh_prev is None:                                            # t = 0
+                break
+            if self.return_sequences:                                      # total reaching h_{t-1}
+                np.add(dh_prev, np.matmul(dz_t_rows, WhT, out=products[0]), out=dh_prev)
+            else:                                                          # only h_{T-1} is an output
+                np.matmul(dz_t_rows, WhT, out=dh_prev)
+        dz_rows = a["dz"].reshape(T * N, 4 * H)
         self.grads["Wx"][...] = _matmul.matmul(x_rows.T, dz_rows)
         self.grads["Wh"][...] = _matmul.matmul(hs[:-1].reshape(T * N, H).T, dz_rows)
         self.grads["b"][...] = dz_rows.sum(axis=0)
