@@ -302,6 +302,7 @@ class LSTM(Layer):
              "dz_slope": np.empty((T, 4, N, H), dtype=dtype), "dz_gates": np.empty((4, N, H), dtype=dtype),
              "dz": np.empty((T, N, 4, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype)}
         grad, slope, dz_slope, dz = a["grad"], a["slope"], a["dz_slope"], a["dz"]
+        a["dz_gates_as_rows"] = a["dz_gates"].transpose(1, 0, 2)
         a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz_slope[t], dz_slope[t, 2], dz[t],
                        dz[t].reshape(N, 4 * H), grad[t, 0] if t > 0 else None) for t in range(T - 1, -1, -1)]
         return a
@@ -327,8 +328,8 @@ class LSTM(Layer):
         N, T, D = x_shape
         H, dtype = self.n_hidden, Wx.dtype
         a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, H, dtype))
-        grad, slope, dz_slope, dz_gates, products = (a[k] for k in ("grad", "slope", "dz_slope", "dz_gates",
-                                                                     "products"))
+        grad, slope, dz_slope, dz_gates, dz_gates_as_rows, products = (
+            a[k] for k in ("grad", "slope", "dz_slope", "dz_gates", "dz_gates_as_rows", "products"))
         dh, dc = grad[1:, 0], grad[:T, 1]                                  # dh[t] = dL/dh_t, dc[t] = dL/dc_t
         _dout_time_major(dout, x_shape, H, self.return_sequences, dh, "LSTM.backward")
         gates = state[:T, :4]
@@ -352,7 +353,7 @@ class LSTM(Layer):
             np.add(products[0], products[1], out=dc_t)                     # total gradient reaching c_t
             np.multiply(dz_slope_t, dc_t, out=dz_gates)                    # dz_i, dz_f, dz_g (and o, redone:)
             np.multiply(dz_slope_o, dh_t, out=dz_gates[2])                 # dz_o
-            np.copyto(dz_t, dz_gates.transpose(1, 0, 2))                   # as rows [i | f | o | g]
+            np.copyto(dz_t, dz_gates_as_rows)                              # as rows [i | f | o | g]
             if dh_prev is None:                                            # t = 0
                 break
             if self.return_sequences:                                      # total reaching h_{t-1}
