@@ -5,7 +5,8 @@ import pytest
 from pyfadml.gradcheck import check_layer, numerical_gradient
 from pyfadml.layers import _matmul
 from pyfadml.layers.base import LAYERS
-from pyfadml.layers.recurrent import LSTM, RNN, LSTMNaive, RNNNaive
+from pyfadml.layers.recurrent import LSTM, RNN
+from pyfadml.layers.recurrent_naive import LSTMNaive, RNNNaive
 
 TOL = 1e-7
 
