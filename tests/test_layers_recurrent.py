@@ -1,4 +1,6 @@
 """RNN and LSTM: BPTT gradient checks, per-step gradient norms against an independent reference, gates, init."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -73,6 +75,23 @@ def test_outputs_do_not_change_with_the_next_call(cls):
     layer.backward(np.ones_like(out1))
     np.testing.assert_array_equal(out1, kept[0])
     np.testing.assert_array_equal(dx1, kept[1])
+
+
+@pytest.mark.parametrize("fast_cls,naive_cls", [(RNN, RNNNaive), (LSTM, LSTMNaive)])
+def test_copied_layers_compute_right(fast_cls, naive_cls):
+    """A deep copy (e.g. a kept checkpoint) gets its own arrays, and both layers keep computing right."""
+    rng = np.random.default_rng(12)
+    layer = _make(fast_cls, True, seed=13)
+    x = rng.normal(size=(3, 5, 3))
+    layer.forward(x)
+    layer.backward(np.ones((3, 5, 4)))
+    twin = copy.deepcopy(layer)
+    reference = _make(naive_cls, True, seed=13)
+    for model in (twin, layer, twin):
+        x = rng.normal(size=(3, 5, 3))
+        np.testing.assert_allclose(model.forward(x), reference.forward(x), rtol=1e-12, atol=1e-12)
+        dout = rng.normal(size=(3, 5, 4))
+        np.testing.assert_allclose(model.backward(dout), reference.backward(dout), rtol=1e-12, atol=1e-12)
 
 
 # ------------------------------------------------------------------ an independent forward, with a probe

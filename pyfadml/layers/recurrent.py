@@ -97,6 +97,11 @@ class _Workspace:
     def __init__(self):
         self._arrays = {}
 
+    def __reduce__(self):
+        # A copied (or pickled) layer starts with an empty workspace: copies of the per-step views would no
+        # longer share memory with copies of the arrays they view, and two layers must not share arrays.
+        return (_Workspace, ())
+
     def get(self, key: str, shape_key, make):
         entry = self._arrays.get(key)
         if entry is None or entry[0] != shape_key:
