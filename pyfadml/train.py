@@ -17,46 +17,13 @@ import time
 import numpy as np
 
 from pyfadml._checks import as_rng, check_array, check_finite, check_float, check_int
+from pyfadml.failsafe import DIVERGENCE_REASONS, Checkpoint, DivergenceError, Threshold
 from pyfadml.history import History
 from pyfadml.losses import get_loss, loss_name
 from pyfadml.optim import Optimizer, clip_grad_norm, get_optimizer, grad_norm
 
 METRICS = ("accuracy",)
 CLASSIFICATION_LOSSES = ("cross_entropy", "bce_logits")
-
-
-DIVERGENCE_REASONS = ("nonfinite", "loss_explosion", "update_explosion")
-
-
-class DivergenceError(RuntimeError):
-    """A training step was refused because training is diverging; the parameters were not updated.
-
-    Attributes: ``step`` (the refused step, counted from 1), ``quantity`` (what went wrong: "loss", "the
-    gradient of 0.W", "the update"), ``value`` (its offending number), ``reason`` (one of
-    :data:`DIVERGENCE_REASONS`: ``"nonfinite"`` NaN/inf, ``"loss_explosion"`` the loss grew far above its
-    starting level, ``"update_explosion"`` the update would move the weights by more than their own size),
-    ``last_good_step`` (the step of the checkpoint that :meth:`Trainer.recover` returns to, or None),
-    ``limit`` (the threshold that was crossed, or None), ``ratio`` (value / reference for the explosions),
-    ``grad_norm`` and ``weight_norm`` (for an update explosion: the gradient norm and ||W|| before it).
-    """
-
-    def __init__(self, step: int, quantity: str, value: float, reason: str = "nonfinite", *,
-                 last_good_step: int | None = None, limit: float | None = None, ratio: float | None = None,
-                 grad_norm: float | None = None, weight_norm: float | None = None):
-        if reason not in DIVERGENCE_REASONS:
-            raise ValueError(f"DivergenceError: reason must be one of {DIVERGENCE_REASONS}, got {reason!r}")
-        self.step, self.quantity, self.value, self.reason = step, quantity, value, reason
-        self.last_good_step, self.limit, self.ratio = last_good_step, limit, ratio
-        self.grad_norm, self.weight_norm = grad_norm, weight_norm
-        if reason == "loss_explosion":
-            what = f"the loss jumped to {value:.3g}, {ratio:.3g} times its starting level"
-        elif reason == "update_explosion":
-            what = f"the update would move the weights by {ratio:.3g} times their own size"
-        else:
-            what = f"{quantity} is {value}"
-        kept = "" if last_good_step is None else f" (the last good weights, from step {last_good_step}, are kept)"
-        super().__init__(f"Training diverged at step {step}: {what}. Lower the learning rate or turn on "
-                         f"gradient clipping{kept}.")
 
 
 def accuracy(output: np.ndarray, y: np.ndarray, loss: str | None) -> float:
@@ -77,6 +44,7 @@ def accuracy(output: np.ndarray, y: np.ndarray, loss: str | None) -> float:
 
 
 _UNCHANGED = object()
+__all__ = ["Trainer", "DivergenceError", "DIVERGENCE_REASONS", "run_for", "accuracy"]
 
 
 def run_for(step, seconds: float, *, max_steps: int | None = None, where: str = "train_for") -> int:
@@ -96,27 +64,6 @@ def run_for(step, seconds: float, *, max_steps: int | None = None, where: str = 
         if time.perf_counter() >= deadline:
             break
     return done
-
-
-class _Checkpoint:
-    """Copies of the trainable parameters after ``step`` steps, and where the mini-batches were."""
-
-    def __init__(self, trainer: "Trainer"):
-        self.step = trainer.step_count
-        self.params = {name: p.copy() for name, p, _ in trainer.model.parameters()}
-        self.position = (trainer._perm, trainer._pos, trainer.epoch, trainer.rng.bit_generator.state)
-        model_rng = getattr(trainer.model, "rng", None)
-        self.model_rng = model_rng.bit_generator.state if isinstance(model_rng, np.random.Generator) else None
-
-    def restore(self, trainer: "Trainer") -> None:
-        for name, p, _ in trainer.model.parameters():
-            if name in self.params:
-                p[...] = self.params[name]
-        trainer._perm, trainer._pos, trainer.epoch, rng_state = self.position
-        trainer.rng.bit_generator.state = rng_state
-        if self.model_rng is not None:
-            trainer.model.rng.bit_generator.state = self.model_rng
-        trainer.step_count = self.step
 
 
 class Trainer:
@@ -206,9 +153,7 @@ class Trainer:
             raise ValueError(f"Trainer: metrics {tuple(metrics)} need a classification loss "
                              f"(cross_entropy or bce_logits), got loss {self.loss_name!r}; use metrics=()")
         self.metrics = tuple(metrics)
-        if callable(callbacks):
-            callbacks = (callbacks,)
-        self.callbacks = list(callbacks)
+        self.callbacks = [callbacks] if callable(callbacks) else callbacks
         self._eval_every = None if eval_every is None else check_int(eval_every, "Trainer: eval_every")
         self.step_count = 0
         self.epoch = 0
@@ -220,8 +165,8 @@ class Trainer:
         self.updates = 0                  # successful steps ever taken (recover does not undo them)
         self._perm = np.empty(0, dtype=np.intp)
         self._pos = 0
-        self._good: _Checkpoint | None = None
-        self._pending: _Checkpoint | None = None
+        self._good: Checkpoint | None = None
+        self._pending: Checkpoint | None = None
 
     # ------------------------------------------------------------------------------------------
     # settings
@@ -236,33 +181,9 @@ class Trainer:
     def batch_size(self, value: int) -> None:
         self._batch_size = check_int(value, "Trainer: batch_size")
 
-    @property
-    def clip_norm(self) -> float | None:
-        """Gradient-norm clipping threshold (> 0), or None for no clipping; may be changed between steps."""
-        return self._clip_norm
-
-    @clip_norm.setter
-    def clip_norm(self, value: float | None) -> None:
-        self._clip_norm = None if value is None else check_float(value, "Trainer: clip_norm", minimum=0.0,
-                                                                 strict=True)
-
-    @property
-    def max_update_ratio(self) -> float | None:
-        return self._max_update_ratio
-
-    @max_update_ratio.setter
-    def max_update_ratio(self, value: float | None) -> None:
-        self._max_update_ratio = None if value is None else check_float(
-            value, "Trainer: max_update_ratio", minimum=0.0, strict=True)
-
-    @property
-    def max_loss_ratio(self) -> float | None:
-        return self._max_loss_ratio
-
-    @max_loss_ratio.setter
-    def max_loss_ratio(self, value: float | None) -> None:
-        self._max_loss_ratio = None if value is None else check_float(
-            value, "Trainer: max_loss_ratio", minimum=1.0, strict=True)
+    clip_norm = Threshold(0.0, "gradient-norm clipping threshold (None = no clipping)")
+    max_update_ratio = Threshold(0.0, "update-explosion limit ||delta W|| / max(||W||, 1) (None = off)")
+    max_loss_ratio = Threshold(1.0, "loss-explosion limit, loss / first loss (None = off)")
 
     @property
     def callbacks(self) -> list:
@@ -372,7 +293,7 @@ class Trainer:
         """
         t0 = time.perf_counter()
         if self._good is None:
-            self._good = _Checkpoint(self)
+            self._good = Checkpoint(self)
         position = (self._perm, self._pos, self.epoch, None)
         if self._pos >= self._perm.size:      # this step draws a new permutation: remember the rng
             position = position[:3] + (self.rng.bit_generator.state,)
@@ -473,7 +394,7 @@ class Trainer:
         if k % self.checkpoint_every == 0:
             if self._pending is not None:
                 self._good = self._pending       # checkpoint_every good steps followed it
-            self._pending = _Checkpoint(self)
+            self._pending = Checkpoint(self)
 
     def recover(self, lr=None, clip_norm=_UNCHANGED) -> int:
         """Go back to the last good checkpoint and continue from there, e.g. after a DivergenceError.
@@ -488,7 +409,7 @@ class Trainer:
         if clip_norm is not _UNCHANGED and clip_norm is not None:
             clip_norm = check_float(clip_norm, "Trainer.recover: clip_norm", minimum=0.0, strict=True)
         if self._good is None:
-            self._good = _Checkpoint(self)
+            self._good = Checkpoint(self)
         good = self._good
         good.restore(self)
         self._pending = None

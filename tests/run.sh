@@ -4,7 +4,9 @@
 #
 #   bash tests/run.sh [pytest args...]
 #
-# 1. Chromium from Debian (/usr/bin/chromium) if missing; iproute2 for the loopback namespace.
+# 1. From Debian when missing: Chromium (/usr/bin/chromium), npm (the build fetches the Pyodide
+#    core with `npm pack`), nginx (a browser test serves the site with it), iproute2 (the
+#    loopback namespace).
 # 2. .venv with the project installed editable, with its test extras.
 # 3. python build.py (downloads into .cache/ the first time; later builds reuse the cache).
 # 4. pytest on all tests, inside a network namespace that has only loopback (unshare -n), so the
@@ -29,6 +31,22 @@ if [ ! -x /usr/bin/chromium ]; then
   log "installing Debian chromium"
   apt_install chromium
 fi
+if ! command -v npm >/dev/null && [ ! -f .cache/npm/pyodide-0.27.7.tgz ]; then
+  log "installing Debian npm (and Node.js): the build fetches the Pyodide core with npm pack"
+  apt_install npm
+fi
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  log "installing Debian nginx (for tests/browser/test_nginx.py; not started as a service)"
+  # policy-rc.d: the package must not start nginx on port 80 as a side effect
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    apt_install nginx
+    as_root rm -f /usr/sbin/policy-rc.d
+  else
+    apt_install nginx
+  fi
+fi
 if ! command -v ip >/dev/null; then
   apt_install iproute2 || log "warning: iproute2 not installed"
 fi
@@ -44,7 +62,7 @@ fi
 # already what the venv imports and the test dependencies are there.
 if .venv/bin/python - "$PWD" <<'PY' 2>/dev/null; then
 import sys, pathlib
-import pyfadml, pytest, playwright, panel, bokeh  # noqa: F401
+import pyfadml, pytest, playwright, panel, bokeh, segno  # noqa: F401
 here = pathlib.Path(sys.argv[1]).resolve()
 sys.exit(0 if here in pathlib.Path(pyfadml.__file__).resolve().parents else 1)
 PY

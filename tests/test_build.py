@@ -7,9 +7,11 @@ import hashlib
 import importlib.util
 import io
 import json
+import gzip
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -130,6 +132,25 @@ def test_repack_is_deterministic_retags_and_regenerates_record(tmp_path, cache):
         assert sorted(r[0] for r in rows) == sorted(names)
 
 
+def test_a_corrupted_wheel_is_a_named_build_error_not_a_zlib_traceback(tmp_path, cache):
+    """A wheel whose bytes are damaged inside a compressed member (its sha256 matched a lock that was wrong
+    too) fails to unpack: BuildError naming the file and what to do, not zlib.error."""
+    src = tmp_path / "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("numpy/__init__.py", bytes(range(256)) * 400)
+        z.writestr("numpy-2.0.2.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        info = z.getinfo("numpy/__init__.py")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 5, start + 60):
+        data[i] ^= 0xA5
+    src.write_bytes(bytes(data))
+    with pytest.raises(build.BuildError, match=r"numpy-2.0.2-cp312.*\.whl cannot be unpacked, the file is corrupted "
+                                               r"\((error|BadZipFile)"):
+        build.repack_wheel(src, tmp_path / "out", retag=True)
+
+
 def test_render_template_insists_on_every_placeholder():
     assert build.render_template("a {{X}} b", {"X": "1"}, "t") == "a 1 b"
     with pytest.raises(build.BuildError, match="unknown placeholder"):
@@ -176,10 +197,10 @@ def test_site_lock_lists_exactly_the_shipped_wheels(site):
     assert not {"micropip", "pandas", "tornado"} & set(lock["packages"])
 
 
-def test_official_inputs_match_the_official_lock(site):
+def test_official_inputs_match_the_official_lock(site, tmp_path):
     """Every official input (numpy...) had the official sha256; provenance.json records it."""
-    official = json.loads((build.CACHE / f"pyodide-{build.PYODIDE_VERSION}" /
-                           "pyodide-lock.json").read_text())
+    core = build.pyodide_core(build.Network(offline=True), tmp_path / "core")
+    official = json.loads((core / "pyodide-lock.json").read_text())
     origin = json.loads((site / "pyodide" / "provenance.json").read_text())
     lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
     for name in build.official_closure(official, build.OFFICIAL_PACKAGES):
@@ -205,3 +226,137 @@ def test_build_outputs_are_gitignored():
     for path in ("site/index.html", ".cache/pypi/x.whl", "build/lib/x"):
         result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
         assert result.returncode == 0, f"{path} is not git-ignored"
+
+
+# --- only verified bytes: derived files in .cache/ ------------------------------------------
+
+def test_a_changed_repacked_wheel_is_made_again(tmp_path, cache, capsys):
+    src = _tiny_wheel(tmp_path / "demo-1.0-cp312-cp312-linux_x86_64.whl")
+    first = build.repack_wheel(src, tmp_path / "a", drop_suffixes=(".c",), retag=True)
+    [cached] = (cache / "repacked").glob("*/demo-1.0-py3-none-any.whl")
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 1                     # one changed byte
+    cached.write_bytes(bytes(data))
+    again = build.repack_wheel(src, tmp_path / "b", drop_suffixes=(".c",), retag=True)
+    assert again.read_bytes() == first.read_bytes()
+    assert cached.read_bytes() == first.read_bytes()
+    assert "demo-1.0-py3-none-any.whl changed after it was made" in capsys.readouterr().out
+
+
+def test_a_changed_gz_copy_is_made_again(tmp_path, cache):
+    site = tmp_path / "site"
+    site.mkdir()
+    text = ("console.log('x');\n" * 1000).encode()
+    (site / "a.js").write_bytes(text)
+    assert build.compress(site) == 1
+    [cached] = (cache / "gz").glob("*/a.js.gz")
+    cached.write_bytes(gzip.compress(b"tampered"))
+    (site / "a.js.gz").unlink()
+    build.compress(site)
+    assert gzip.decompress((site / "a.js.gz").read_bytes()) == text
+
+
+@pytest.mark.skipif(build.find_python312() is None, reason="no CPython 3.12 to precompile with")
+def test_a_changed_precompiled_stdlib_is_made_again(tmp_path, cache, capsys):
+    src = tmp_path / "python_stdlib.zip"
+    with zipfile.ZipFile(src, "w") as z:
+        z.writestr("mod.py", "X = 1\n")
+    python312 = build.find_python312()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = build.precompile_stdlib(src, tmp_path / "a" / src.name, python312)
+    [cached] = (cache / "stdlib").glob("*/python_stdlib.zip")
+    cached.write_bytes(cached.read_bytes()[:-1] + b"?")
+    again = build.precompile_stdlib(src, tmp_path / "b" / src.name, python312)
+    assert again.read_bytes() == first.read_bytes()
+    assert "python_stdlib.zip changed after it was made" in capsys.readouterr().out
+
+
+def _fake_pyodide_tarball(path: Path) -> str:
+    with tarfile.open(path, "w:gz") as tar:
+        for name in build.PYODIDE_CORE_FILES + ["pyodide-lock.json"]:
+            data = (json.dumps({"info": {"version": build.PYODIDE_VERSION}, "packages": {}})
+                    if name == "pyodide-lock.json" else f"official {name}").encode()
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_pyodide_core_comes_from_the_verified_tarball_every_time(cache, monkeypatch):
+    (cache / "npm").mkdir()
+    sha = _fake_pyodide_tarball(cache / "npm" / build.PYODIDE_NPM_TARBALL)
+    monkeypatch.setattr(build, "PYODIDE_NPM_SHA256", sha)
+    core = build.pyodide_core(build.Network(offline=True))
+    (core / "pyodide.asm.js").write_text("tampered")
+    stale = cache / f"pyodide-{build.PYODIDE_VERSION}"      # the layout of older builds
+    stale.mkdir()
+    (stale / "pyodide.asm.js").write_text("tampered")
+    core = build.pyodide_core(build.Network(offline=True))
+    assert (core / "pyodide.asm.js").read_text() == "official pyodide.asm.js"
+    assert stale in build.clean_cache() and not stale.exists()
+
+
+def test_unused_derived_files_are_removed(tmp_path, cache):
+    src = _tiny_wheel(tmp_path / "demo-1.0-cp312-cp312-linux_x86_64.whl")
+    build._used_derived.clear()
+    build.repack_wheel(src, tmp_path / "a", retag=True)
+    old = cache / "repacked" / "0123456789abcdef01234567"
+    old.mkdir()
+    (old / "pyfadml-0.1.0-py3-none-any.whl").write_bytes(b"from an older build")
+    assert build.clean_cache() == [old]
+    assert len(list((cache / "repacked").iterdir())) == 1
+
+
+def test_same_inputs_give_a_byte_identical_site_even_after_tampering(tmp_path, capsys):
+    """Two builds from the same inputs give the same SHA256SUMS; between them a byte is changed
+    in a cached repacked wheel, a cached .gz and the unpacked Pyodide core: all are made again."""
+    target = tmp_path / "site"
+    with build.build_lock():
+        build.build(offline=True, site=target)
+        first = (target / "SHA256SUMS").read_text()
+        for pattern in ("repacked/*/pyfadml-*.whl", "gz/*/pyodide.asm.js.gz"):
+            [victim] = build.CACHE.glob(pattern)
+            data = bytearray(victim.read_bytes())
+            data[100] ^= 1
+            victim.write_bytes(bytes(data))
+        core = build.CACHE / "work" / "pyodide-core" / "pyodide.asm.js"
+        core.write_text(core.read_text() + "// tampered")
+        capsys.readouterr()
+        build.build(offline=True, site=target)
+    log = capsys.readouterr().out
+    assert (target / "SHA256SUMS").read_text() == first
+    assert build.verify_checksums(target) == []
+    assert log.count("changed after it was made") == 2
+    assert "pyfadml-" in log and "pyodide.asm.js.gz" in log
+
+
+def test_missing_npm_is_named_with_how_to_install_it(tmp_path):
+    """A fresh machine without npm: build.py says so, with no traceback."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copy2(ROOT / "build.py", checkout / "build.py")
+    result = subprocess.run([sys.executable, str(checkout / "build.py")], cwd=checkout,
+                            capture_output=True, text=True, env={"PATH": str(bin_dir)})
+    assert result.returncode == 1
+    assert "npm is not installed" in result.stderr and "apt-get install npm" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+# --- the README ------------------------------------------------------------------------------
+
+def test_readme_starts_with_the_two_commands_and_links_only_inside_the_repository():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert block[0].startswith("python3 -m venv .venv") and "build.py --serve" in block[0]
+    assert block[1].startswith("bash tests/run.sh")
+    assert "../" not in text
+    import re
+    for target in re.findall(r"\]\(([^)]+)\)", text):
+        assert "://" not in target and not target.startswith("/"), target
+        assert (ROOT / target.split("#")[0]).exists(), target
+    for needed in ("--host 0.0.0.0", "npm", "~155 MB", ".venv", "_headers", "nginx.conf",
+                   "Share", "offline"):
+        assert needed in text, needed

@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 
 from pyfadml.gradcheck import check_layer
+from pyfadml.layers import _matmul
 from pyfadml.layers.base import LAYERS
-from pyfadml.layers.conv import Conv2D, Conv2DNaive, Flatten, MaxPool2D, conv2d_naive, correlate2d
+from pyfadml.layers.conv import (
+    Conv2D, Conv2DNaive, Flatten, MaxPool2D, MaxPool2DNaive, col2im, conv2d_naive, correlate2d, im2col,
+)
 
 TOL = 1e-7
 X_KERNEL = np.array([[1, -1, 1], [-1, 1, -1], [1, -1, 1]], dtype=float)
@@ -46,7 +49,9 @@ def test_conv2d_naive_gradcheck(k, s, p):
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_conv2d_equals_naive_twin(seed):
+@pytest.mark.parametrize("no_blas", [False, True], ids=["blas", "browser-products"])
+def test_conv2d_equals_naive_twin(seed, no_blas, monkeypatch):
+    monkeypatch.setattr(_matmul, "NO_BLAS", no_blas)   # True: the einsum products Pyodide uses
     rng = np.random.default_rng(seed)
     k, s = int(rng.choice([1, 2, 3, 4, 5])), int(rng.choice([1, 2, 3]))
     p = int(rng.integers(0, 3))
@@ -183,6 +188,48 @@ def test_maxpool_gradcheck(size, stride, H, W):
     x = rng.permutation(2 * 3 * H * W).reshape(2, 3, H, W) / 10.0  # distinct values: no ties within h = 1e-6
     errors = check_layer(MaxPool2D(size, stride), x, rng=rng)
     assert errors["x"] < TOL, errors
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_maxpool_equals_naive_twin(seed):
+    rng = np.random.default_rng(seed)
+    size, stride = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    H, W = (size + stride * int(rng.integers(0, 4)) for _ in range(2))
+    # few distinct values: many ties, which both must break the same way (first maximum, row-major)
+    x = rng.integers(0, 3, size=(2, 3, H, W)).astype(float)
+    fast, naive = MaxPool2D(size, stride), MaxPool2DNaive(size, stride)
+    out = fast.forward(x)
+    np.testing.assert_array_equal(out, naive.forward(x))
+    dout = rng.normal(size=out.shape)
+    np.testing.assert_array_equal(fast.backward(dout), naive.backward(dout))
+    assert naive.get_config() == fast.get_config()
+
+
+def test_maxpool_reads_channel_first_input():
+    """Conv2D's output is stored channel-first; pooling it gives what pooling a C-ordered copy gives."""
+    rng = np.random.default_rng(0)
+    z = Conv2D(2, 3, 3, padding=1, rng=0).forward(rng.normal(size=(4, 2, 6, 6)))
+    assert not z.flags.c_contiguous
+    a, b = MaxPool2D(2), MaxPool2D(2)
+    np.testing.assert_array_equal(a.forward(z), b.forward(np.ascontiguousarray(z)))
+    dout = rng.normal(size=(4, 3, 3, 3))
+    np.testing.assert_array_equal(a.backward(dout), b.backward(dout))
+
+
+def test_im2col_columns_and_col2im_adjoint():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 3, 5, 4))
+    k, s, p = 3, 2, 1
+    cols = im2col(x, k, s, p)
+    H_out, W_out = (5 + 2 * p - k) // s + 1, (4 + 2 * p - k) // s + 1
+    assert cols.shape == (3 * k * k, 2 * H_out * W_out)
+    x_pad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    n, i, j = 1, 2, 1                                   # column (n, i, j) is that window, channels first
+    np.testing.assert_array_equal(cols[:, (n * H_out + i) * W_out + j],
+                                  x_pad[n, :, s * i:s * i + k, s * j:s * j + k].ravel())
+    # col2im is the adjoint of im2col:  <im2col(x), d> = <x, col2im(d)>
+    d = rng.normal(size=cols.shape)
+    assert np.sum(cols * d) == pytest.approx(np.sum(x * col2im(d, x.shape, k, s, p)), rel=1e-12)
 
 
 def test_maxpool_values_and_routing():

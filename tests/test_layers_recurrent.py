@@ -1,10 +1,14 @@
 """RNN and LSTM: BPTT gradient checks, per-step gradient norms against an independent reference, gates, init."""
+import copy
+
 import numpy as np
 import pytest
 
 from pyfadml.gradcheck import check_layer, numerical_gradient
+from pyfadml.layers import _matmul
 from pyfadml.layers.base import LAYERS
 from pyfadml.layers.recurrent import LSTM, RNN
+from pyfadml.layers.recurrent_naive import LSTMNaive, RNNNaive
 
 TOL = 1e-7
 
@@ -16,7 +20,7 @@ def _make(cls, return_sequences, seed=0, D=3, H=4):
     return layer
 
 
-@pytest.mark.parametrize("cls", [RNN, LSTM])
+@pytest.mark.parametrize("cls", [RNN, LSTM, RNNNaive, LSTMNaive])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("T", [1, 5])
 def test_gradcheck(cls, return_sequences, T):
@@ -25,6 +29,69 @@ def test_gradcheck(cls, return_sequences, T):
     errors = check_layer(layer, rng.normal(size=(2, T, 3)), rng=rng)
     assert set(errors) == {"x", "Wx", "Wh", "b"}
     assert max(errors.values()) < TOL, errors
+
+
+# ------------------------------------------------------------------ the fast layers equal their step-by-step twins
+
+@pytest.mark.parametrize("fast_cls,naive_cls", [(RNN, RNNNaive), (LSTM, LSTMNaive)])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("no_blas", [False, True], ids=["blas", "browser-products"])
+def test_fast_equals_naive_twin(fast_cls, naive_cls, return_sequences, dtype, tol, no_blas, monkeypatch):
+    monkeypatch.setattr(_matmul, "NO_BLAS", no_blas)   # True: the einsum products Pyodide uses
+    rng = np.random.default_rng(8)
+    fast, naive = _make(fast_cls, return_sequences, seed=9, D=3, H=5), _make(naive_cls, return_sequences, seed=9, D=3, H=5)
+    for layer in (fast, naive):
+        for k in layer.params:
+            layer.params[k] = layer.params[k].astype(dtype)
+            layer.grads[k] = layer.grads[k].astype(dtype)
+    for N, T in [(4, 7), (1, 1), (3, 2), (4, 7)]:     # shapes change and come back: reused arrays stay right
+        x = 2 * rng.normal(size=(N, T, 3))
+        out_fast, out_naive = fast.forward(x), naive.forward(x)
+        assert out_fast.dtype == out_naive.dtype == dtype
+        np.testing.assert_allclose(out_fast, out_naive, rtol=tol, atol=tol)
+        dout = rng.normal(size=out_fast.shape)
+        np.testing.assert_allclose(fast.backward(dout), naive.backward(dout), rtol=tol, atol=tol)
+        for k in fast.grads:
+            np.testing.assert_allclose(fast.grads[k], naive.grads[k], rtol=tol, atol=tol * T * N, err_msg=k)
+        names = ["hiddens", "dh_norms"] + (["cells", "dc_norms"] if fast_cls is LSTM else [])
+        for name in names:
+            np.testing.assert_allclose(getattr(fast, name), getattr(naive, name), rtol=tol, atol=tol, err_msg=name)
+        if fast_cls is LSTM:
+            for k in "ifog":
+                np.testing.assert_allclose(fast.gates[k], naive.gates[k], rtol=tol, atol=tol, err_msg=k)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM])
+def test_outputs_do_not_change_with_the_next_call(cls):
+    """The layer reuses its arrays from call to call; what forward and backward return stays the caller's."""
+    rng = np.random.default_rng(10)
+    layer = _make(cls, True, seed=11)
+    x1, x2 = rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 4, 3))
+    out1 = layer.forward(x1)
+    dx1 = layer.backward(np.ones_like(out1))
+    kept = out1.copy(), dx1.copy()
+    layer.forward(x2)
+    layer.backward(np.ones_like(out1))
+    np.testing.assert_array_equal(out1, kept[0])
+    np.testing.assert_array_equal(dx1, kept[1])
+
+
+@pytest.mark.parametrize("fast_cls,naive_cls", [(RNN, RNNNaive), (LSTM, LSTMNaive)])
+def test_copied_layers_compute_right(fast_cls, naive_cls):
+    """A deep copy (e.g. a kept checkpoint) gets its own arrays, and both layers keep computing right."""
+    rng = np.random.default_rng(12)
+    layer = _make(fast_cls, True, seed=13)
+    x = rng.normal(size=(3, 5, 3))
+    layer.forward(x)
+    layer.backward(np.ones((3, 5, 4)))
+    twin = copy.deepcopy(layer)
+    reference = _make(naive_cls, True, seed=13)
+    for model in (twin, layer, twin):
+        x = rng.normal(size=(3, 5, 3))
+        np.testing.assert_allclose(model.forward(x), reference.forward(x), rtol=1e-12, atol=1e-12)
+        dout = rng.normal(size=(3, 5, 4))
+        np.testing.assert_allclose(model.backward(dout), reference.backward(dout), rtol=1e-12, atol=1e-12)
 
 
 # ------------------------------------------------------------------ an independent forward, with a probe

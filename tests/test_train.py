@@ -541,3 +541,35 @@ def test_train_for_takes_at_least_one_step_and_respects_max_steps():
     assert trainer.train_for(60.0, max_steps=0) == 0
     with pytest.raises(ValueError, match="seconds"):
         trainer.train_for(-1.0)
+
+
+def test_the_trainer_reports_its_batch_indices_timing_and_one_history_shape():
+    X, y = blobs(40)
+    seen = []
+
+    def spy(pred, target):
+        seen.append(target.copy())
+        from pyfadml import softmax_cross_entropy
+        return softmax_cross_entropy(pred, target)
+
+    tr = Trainer(small_mlp(), spy, Adam(), X, y, batch_size=8, rng=2)
+    assert tr.last_batch.size == 0 and tr.seconds == 0.0 and tr.steps_per_second == 0.0
+    for _ in range(3):
+        tr.step()
+        np.testing.assert_array_equal(y[tr.last_batch], seen[-1])
+    assert tr.seconds > 0 and tr.steps_per_second == pytest.approx(3 / tr.seconds)
+    lengths = {k: len(v) for k, v in tr.history.items()}
+    assert set(lengths.values()) == {3} and tr.history.last()["step"] == 3
+
+
+def test_frozen_layers_are_left_out_of_the_update_and_the_gradient_norm():
+    X, y = blobs()
+    model = small_mlp()
+    model.layers[0].trainable = False
+    frozen = model.layers[0].params["W"].copy()
+    assert [n for n, _, _ in model.parameters()] == ["2.W", "2.b", "4.W", "4.b"]
+    assert len(model.parameters(trainable_only=False)) == 6
+    tr = Trainer(model, "cross_entropy", Adam(lr=0.01), X, y, rng=0)
+    tr.fit(5)
+    np.testing.assert_array_equal(model.layers[0].params["W"], frozen)
+    assert not np.array_equal(model.layers[2].params["W"], small_mlp().layers[2].params["W"])

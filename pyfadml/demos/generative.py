@@ -46,6 +46,7 @@ from pyfadml.data.images import SHAPE_CLASSES, load_digits, make_shapes
 from pyfadml.data.toy2d import train_test_split
 from pyfadml.demos._live import TrainerDemo
 from pyfadml.history import History
+from pyfadml.losses import half_squared_errors
 from pyfadml.models import VAE, Autoencoder
 from pyfadml.optim import Adam
 from pyfadml.train import DivergenceError, Trainer
@@ -211,8 +212,7 @@ class GenerativeDemo(TrainerDemo):
     def errors(self, kind: str, X) -> np.ndarray:
         """Per-image reconstruction error 1/2 ||x - x'||^2 of model ``kind``: (N, D) -> (N,)."""
         X = self._images(X, "GenerativeDemo.errors: X")
-        diff = self.reconstruct(kind, X).astype(np.float64) - X
-        return 0.5 * np.sum(diff * diff, axis=1)
+        return half_squared_errors(self.reconstruct(kind, X), X)
 
     def test_pass(self, kind: str) -> dict:
         """Model ``kind`` on the whole test set, one encode and one decode, cached until the next step.
@@ -232,9 +232,8 @@ class GenerativeDemo(TrainerDemo):
         else:
             codes, logvar = self.ae.encode(self.X_test), None
         recon = model.decode(codes).astype(np.float64)
-        diff = recon - self.X_test
         out = {"codes": codes.astype(np.float64), "logvar": logvar, "recon": recon,
-               "errors": 0.5 * np.sum(diff * diff, axis=1)}
+               "errors": half_squared_errors(recon, self.X_test)}
         self._test_cache[kind] = (self.step_count, out)
         return out
 
@@ -246,7 +245,7 @@ class GenerativeDemo(TrainerDemo):
         """
         v, a = self.test_pass("vae"), self.test_pass("ae")
         mu, logvar = v["codes"], v["logvar"]
-        kl = float(np.mean(-0.5 * np.sum(1.0 + logvar - mu * mu - np.exp(logvar), axis=1)))
+        kl = float(np.mean(VAE.kl(mu, logvar)))
         row = {"step": self.step_count, "vae_recon": float(np.mean(v["errors"])),
                "vae_kl": kl, "ae_recon": float(np.mean(a["errors"]))}
         return self.eval_history.put(row)
@@ -257,8 +256,8 @@ class GenerativeDemo(TrainerDemo):
         This is what a collapsed VAE (beta too large) reaches, and close to where training starts.
         """
         if self._mean_image_error is None:
-            diff = self.X_test.astype(np.float64) - self.X_train.mean(axis=0, dtype=np.float64)
-            self._mean_image_error = float(np.mean(0.5 * np.sum(diff * diff, axis=1)))
+            mean_image = np.broadcast_to(self.X_train.mean(axis=0, dtype=np.float64), self.X_test.shape)
+            self._mean_image_error = float(np.mean(half_squared_errors(mean_image, self.X_test)))
         return self._mean_image_error
 
     def distance_to_data(self, images) -> np.ndarray:
@@ -514,7 +513,7 @@ class GenerativeDemo(TrainerDemo):
                              f"{np.nanmin(x):.3g} to {np.nanmax(x):.3g}")
         errs = self.error_distribution(kind) if errors is None else np.asarray(errors, dtype=np.float64)
         recon = self.reconstruct(kind, x)
-        err = float(0.5 * np.sum((recon.astype(np.float64) - x) ** 2))
+        err = float(half_squared_errors(recon, x)[0])
         threshold = float(np.percentile(errs, ANOMALY_PERCENTILE))
         return {"error": err, "percentile": float(100.0 * np.mean(errs < err)), "threshold": threshold,
                 "anomalous": bool(err > threshold), "recon": self.as_images(recon)[0].astype(np.float64)}

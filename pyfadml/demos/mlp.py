@@ -137,9 +137,6 @@ class MLPDemo(TrainerDemo):
         self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(
             X, y, test_fraction=self.test_fraction, rng=np.random.default_rng(split_ss))
         self.n_classes = int(y.max()) + 1
-        self._row_index: dict[bytes, int] = {}               # a training point -> its row (first, if repeated)
-        for i, row in enumerate(self.X_train):
-            self._row_index.setdefault(row.tobytes(), i)
         # A square view of the plane that holds every point with a margin, rounded to half units.
         self.extent = float(np.ceil((np.abs(X).max() + 0.3) * 2.0) / 2.0)
 
@@ -294,7 +291,7 @@ class MLPDemo(TrainerDemo):
             a = outs[d + 2]
             sigma = self.activation
         delta = gout[d]                            # dL/d(output of Dense l) = dL/dz^l
-        index = np.array([self._row_index[row.tobytes()] for row in np.ascontiguousarray(x)])
+        index = self.trainer.last_batch
         y = self.y_train[index]
         loss, _ = softmax_cross_entropy(z_L, y)
         out = {

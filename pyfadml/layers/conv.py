@@ -18,16 +18,25 @@ Backward, with delta = dL/dz of shape (N, c_out, H_out, W_out):
 Two implementations compute exactly this:
 
 * :func:`conv2d_naive` / :class:`Conv2DNaive`: plain loops over (n, o, i, j), read these first;
-* :class:`Conv2D`: the same maths as one matrix product (im2col): every window becomes a row of a matrix
-  ``cols`` (N*H_out*W_out, C*k*k), so ``z = cols W_rows^T + b`` -- a Dense layer applied to every window.
+* :class:`Conv2D`: the same maths as one matrix product (im2col): every window becomes a column of a
+  matrix ``cols`` (C*k*k, N*H_out*W_out), so ``z = W_rows cols + b`` with ``W_rows = W.reshape(c_out, -1)``
+  -- the lecture's Dense ``z = W a + b`` applied to every window.
+
+Likewise :class:`MaxPool2DNaive` is the loop twin of :class:`MaxPool2D`.
+
+Memory order: :class:`Conv2D` computes all output pixels of a channel as one row, so its output ``(N, c_out,
+H_out, W_out)`` is stored channel-first (a transposed view of a ``(c_out, N, H_out, W_out)`` array).
+Element-wise layers keep that order and the next im2col reads it directly; indexing and shapes are the
+usual ``(N, C, H, W)``, and ``np.ascontiguousarray`` gives a C-ordered copy where one is needed.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from pyfadml._checks import as_rng, check_array, check_int, require_forward
 from pyfadml.init import he_normal
+from pyfadml.layers import _matmul
 from pyfadml.layers.base import Layer
 
 
@@ -52,7 +61,10 @@ def _pad(x: np.ndarray, padding: int) -> np.ndarray:
     """Zero-pad the two spatial axes of ``(N, C, H, W)``."""
     if padding == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    N, C, H, W = x.shape
+    x_pad = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
+    x_pad[:, :, padding:padding + H, padding:padding + W] = x
+    return x_pad
 
 
 def conv2d_naive(x, W, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
@@ -94,33 +106,38 @@ def correlate2d(image, kernel, *, stride: int = 1, padding: int = 0) -> np.ndarr
 
 
 def im2col(x: np.ndarray, k: int, stride: int, padding: int) -> np.ndarray:
-    """Every ``k x k`` window of ``x (N, C, H, W)`` as a row: ``cols (N*H_out*W_out, C*k*k)``.
+    """Every ``k x k`` window of ``x (N, C, H, W)`` as a column: ``cols (C*k*k, N*H_out*W_out)``.
 
-    Row ``(n, i, j)`` holds the window under output pixel (i, j) of image n, channels first, in the same
-    order as ``W[o].ravel()``. ``sliding_window_view`` makes the windows without copying; the reshape copies.
+    Column ``(n, i, j)`` holds the window under output pixel (i, j) of image n, channels first, in the same
+    order as ``W[o].ravel()``, so ``W.reshape(c_out, -1) @ cols`` is every output pixel at once. The windows
+    are a strided view of the padded input (entry (c, u, v, n, i, j) is ``x_pad[n, c, s*i + u, s*j + v]``,
+    what ``sliding_window_view`` gives, built directly); the reshape copies them, row after row.
     """
     x_pad = _pad(x, padding)
-    windows = sliding_window_view(x_pad, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]  # (N, C, Ho, Wo, k, k)
-    N, C, H_out, W_out = windows.shape[:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * H_out * W_out, C * k * k)
+    N, C, Hp, Wp = x_pad.shape
+    H_out, W_out = (Hp - k) // stride + 1, (Wp - k) // stride + 1
+    sN, sC, sH, sW = x_pad.strides
+    windows = as_strided(x_pad, shape=(C, k, k, N, H_out, W_out),
+                         strides=(sC, sH, sW, sN, stride * sH, stride * sW), writeable=False)
+    return windows.reshape(C * k * k, N * H_out * W_out)
 
 
 def col2im(cols: np.ndarray, x_shape, k: int, stride: int, padding: int) -> np.ndarray:
-    """The adjoint of :func:`im2col`: add each row's entries back onto the pixels they were copied from.
+    """The adjoint of :func:`im2col`: add each column's entries back onto the pixels they were copied from.
 
     Overlapping windows share pixels, so contributions are summed. Instead of a loop over the windows we loop
     over the ``k*k`` kernel offsets (u, v): offset (u, v) of window (i, j) is pixel (s*i + u, s*j + v), so
     for a fixed offset all windows together hit the strided slice ``x_pad[:, :, u::s, v::s]`` once each.
+    Returns ``dx (N, C, H, W)``, stored channel-first (a transposed view of a ``(C, N, H, W)`` array).
     """
     N, C, H, W = x_shape
     H_out, W_out = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
-    d_windows = cols.reshape(N, H_out, W_out, C, k, k)
-    dx_pad = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    d_windows = cols.reshape(C, k, k, N, H_out, W_out)
+    dx_pad = np.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
     for u in range(k):
         for v in range(k):
-            dx_pad[:, :, u:u + stride * H_out:stride, v:v + stride * W_out:stride] += \
-                d_windows[:, :, :, :, u, v].transpose(0, 3, 1, 2)
-    return dx_pad[:, :, padding:padding + H, padding:padding + W]
+            dx_pad[:, :, u:u + stride * H_out:stride, v:v + stride * W_out:stride] += d_windows[:, u, v]
+    return dx_pad[:, :, padding:padding + H, padding:padding + W].transpose(1, 0, 2, 3)
 
 
 class Conv2D(Layer):
@@ -129,10 +146,11 @@ class Conv2D(Layer):
     Shapes: ``x (N, c_in, H, W) -> z (N, c_out, H_out, W_out)``, ``H_out = (H + 2*padding - k) / stride + 1``.
     Params: ``W (c_out, c_in, k, k)`` (He normal, fan_in = c_in*k*k), ``b (c_out,)`` (zeros).
 
-    Forward: ``cols = im2col(x)`` (N*H_out*W_out, c_in*k*k);  ``z = cols W_rows^T + b`` with
-    ``W_rows = W.reshape(c_out, -1)`` -- exactly a Dense layer applied to every window. So backward is the
-    Dense backward: ``dW_rows = delta_rows^T cols``, ``db = sum delta``, ``dcols = delta_rows W_rows``,
-    then :func:`col2im` adds ``dcols`` back onto the pixels.
+    Forward: ``cols = im2col(x)`` (c_in*k*k, N*H_out*W_out);  ``z = W_rows cols + b`` with
+    ``W_rows = W.reshape(c_out, -1)`` -- exactly a Dense layer applied to every window, one matrix product.
+    So backward is the Dense backward: with ``delta`` as ``(c_out, N*H_out*W_out)``,
+    ``dW_rows = delta cols^T``, ``db = sum delta``, ``dcols = W_rows^T delta``, then :func:`col2im` adds
+    ``dcols`` back onto the pixels. The output is stored channel-first (see the module docstring).
     """
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 0, rng):
@@ -167,10 +185,11 @@ class Conv2D(Layer):
         """``z = b + W (*) x`` via im2col;  ``(N, c_in, H, W) -> (N, c_out, H_out, W_out)``."""
         x, H_out, W_out = self._check_x(x, "Conv2D.forward")
         W, b = self.params["W"], self.params["b"]
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)   # (N*Ho*Wo, c_in*k*k)
-        z_rows = cols @ W.reshape(self.c_out, -1).T + b                  # (N*Ho*Wo, c_out)
+        cols = im2col(x, self.kernel_size, self.stride, self.padding)   # (c_in*k*k, N*Ho*Wo)
+        z = _matmul.matmul(W.reshape(self.c_out, -1), cols)              # (c_out, N*Ho*Wo)
+        z += b[:, None]
         self._cache = (x.shape, H_out, W_out, cols)
-        return z_rows.reshape(x.shape[0], H_out, W_out, self.c_out).transpose(0, 3, 1, 2)
+        return z.reshape(self.c_out, x.shape[0], H_out, W_out).transpose(1, 0, 2, 3)
 
     def backward(self, dout) -> np.ndarray:
         """Fills ``grads["W"]``, ``grads["b"]``; returns ``dL/dx (N, c_in, H, W)``."""
@@ -179,10 +198,10 @@ class Conv2D(Layer):
         delta = self._check_dout(dout, x_shape, H_out, W_out, "Conv2D.backward")
         W = self.params["W"]
         W_rows = W.reshape(self.c_out, -1)
-        delta_rows = delta.transpose(0, 2, 3, 1).reshape(-1, self.c_out)   # (N*Ho*Wo, c_out), rows as in cols
-        self.grads["W"][...] = (delta_rows.T @ cols).reshape(W.shape)
-        self.grads["b"][...] = delta_rows.sum(axis=0)
-        d_cols = delta_rows @ W_rows                                        # (N*Ho*Wo, c_in*k*k)
+        delta_rows = delta.transpose(1, 0, 2, 3).reshape(self.c_out, -1)  # (c_out, N*Ho*Wo), as the columns
+        self.grads["W"][...] = _matmul.matmul(delta_rows, cols.T).reshape(W.shape)
+        self.grads["b"][...] = delta_rows.sum(axis=1)
+        d_cols = _matmul.matmul(W_rows.T, delta_rows)                      # (c_in*k*k, N*Ho*Wo)
         return col2im(d_cols, x_shape, self.kernel_size, self.stride, self.padding)
 
     def get_config(self) -> dict:
@@ -235,39 +254,101 @@ class MaxPool2D(Layer):
     The maximum is differentiable in the winning entry only (slope 1) and flat in the others (slope 0), so
     backward routes each window's gradient to its argmax. Ties go to the first maximum in row-major order:
     exactly one winner per window.
+
+    No loop over windows: offset (u, v) of every window is the strided slice ``x[:, :, u::s, v::s]``, so a
+    loop over the ``size * size`` offsets compares all windows at once (forward keeps the running maximum
+    and the offset that holds it) and routes all gradients at once (backward). :class:`MaxPool2DNaive` is
+    the loop-over-windows twin.
     """
 
     def __init__(self, size: int = 2, stride: int | None = None):
         super().__init__()
-        self.size = check_int(size, "MaxPool2D: size")
-        self.stride = self.size if stride is None else check_int(stride, "MaxPool2D: stride")
+        name = type(self).__name__
+        self.size = check_int(size, f"{name}: size")
+        self.stride = self.size if stride is None else check_int(stride, f"{name}: stride")
         self._cache = None
 
-    def forward(self, x) -> np.ndarray:
-        x = check_array(x, "MaxPool2D.forward: x", ndim=4)
+    def _check_x(self, x, where: str):
+        x = check_array(x, f"{where}: x", ndim=4)
         k, s = self.size, self.stride
-        H_out, W_out = _output_size(x.shape, k, k, s, 0, "MaxPool2D.forward", what="window")
-        windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]       # (N, C, Ho, Wo, k, k)
-        windows = windows.reshape(x.shape[0], x.shape[1], H_out, W_out, k * k)
-        winner = np.argmax(windows, axis=-1)      # (N, C, Ho, Wo), index u*k + v of the first maximum
-        self._cache = (x.shape, x.dtype, winner)
-        return np.take_along_axis(windows, winner[..., None], axis=-1)[..., 0]
+        return x, _output_size(x.shape, k, k, s, 0, where, what="window")
+
+    def _check_dout(self, dout, shape, dtype, where: str) -> np.ndarray:
+        return check_array(dout, f"{where}: dout", shape=shape).astype(dtype, copy=False)
+
+    def _offset(self, a: np.ndarray, j: int, out_shape) -> np.ndarray:
+        """Entry ``j = u*size + v`` (offset (u, v)) of every window: a strided view of ``a`` of ``out_shape``."""
+        u, v = divmod(j, self.size)
+        s, (H_out, W_out) = self.stride, out_shape[2:]
+        return a[:, :, u:u + s * (H_out - 1) + 1:s, v:v + s * (W_out - 1) + 1:s]
+
+    def forward(self, x) -> np.ndarray:
+        x, (H_out, W_out) = self._check_x(x, "MaxPool2D.forward")
+        shape = x.shape[:2] + (H_out, W_out)
+        out = self._offset(x, 0, shape).copy(order="K")
+        winner = np.zeros(shape, dtype=np.min_scalar_type(self.size ** 2 - 1))  # offset u*k + v of the max
+        took = np.empty_like(winner)
+        for j in range(1, self.size ** 2):
+            x_j = self._offset(x, j, shape)
+            better = np.greater(x_j, out)      # strictly: a tie keeps the earlier offset
+            np.maximum(out, x_j, out=out)      # (maximum, not a masked copy: a NaN stays visible)
+            # winner = j where better: j exceeds every earlier offset, so max(winner, better * j) does it
+            np.maximum(winner, np.multiply(better, winner.dtype.type(j), out=took), out=winner)
+        self._cache = (x, winner)
+        return out
 
     def backward(self, dout) -> np.ndarray:
         require_forward(self._cache, "MaxPool2D.backward")
-        x_shape, dtype, winner = self._cache
-        dout = check_array(dout, "MaxPool2D.backward: dout", shape=winner.shape).astype(dtype, copy=False)
-        k, s = self.size, self.stride
-        H_out, W_out = winner.shape[2:]
-        dx = np.zeros(x_shape, dtype=dtype)
-        # As in col2im: offset (u, v) of every window is the strided slice x[:, :, u::s, v::s].
-        for u in range(k):
-            for v in range(k):
-                dx[:, :, u:u + s * H_out:s, v:v + s * W_out:s] += dout * (winner == u * k + v)
+        x, winner = self._cache
+        dout = self._check_dout(dout, winner.shape, x.dtype, "MaxPool2D.backward")
+        tiles = self.stride == self.size        # then every pixel is in exactly one window
+        dx = np.empty_like(x) if tiles else np.zeros_like(x)
+        for j in range(self.size ** 2):
+            dx_j = self._offset(dx, j, winner.shape)
+            if tiles:
+                np.multiply(dout, winner == j, out=dx_j)
+            else:                               # overlapping windows add up; pixels in none stay 0
+                dx_j += dout * (winner == j)
         return dx
 
     def get_config(self) -> dict:
         return {"size": self.size, "stride": self.stride}
+
+
+class MaxPool2DNaive(MaxPool2D):
+    """The readable twin of :class:`MaxPool2D`: same constructor and results, a loop over every window.
+
+    Forward: ``out[n, c, i, j] = max(window)``, the window ``x[n, c, s*i : s*i + k, s*j : s*j + k]``.
+    Backward: ``dx[n, c, window's argmax] += dout[n, c, i, j]`` (``np.argmax``: the first maximum in
+    row-major order).
+    """
+
+    def forward(self, x) -> np.ndarray:
+        x, (H_out, W_out) = self._check_x(x, "MaxPool2DNaive.forward")
+        k, s = self.size, self.stride
+        out = np.empty(x.shape[:2] + (H_out, W_out), dtype=x.dtype)
+        for n in range(x.shape[0]):
+            for c in range(x.shape[1]):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        out[n, c, i, j] = np.max(x[n, c, s * i:s * i + k, s * j:s * j + k])
+        self._cache = x
+        return out
+
+    def backward(self, dout) -> np.ndarray:
+        require_forward(self._cache, "MaxPool2DNaive.backward")
+        x = self._cache
+        k, s = self.size, self.stride
+        H_out, W_out = (x.shape[2] - k) // s + 1, (x.shape[3] - k) // s + 1
+        dout = self._check_dout(dout, x.shape[:2] + (H_out, W_out), x.dtype, "MaxPool2DNaive.backward")
+        dx = np.zeros_like(x)
+        for n in range(x.shape[0]):
+            for c in range(x.shape[1]):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        u, v = divmod(int(np.argmax(x[n, c, s * i:s * i + k, s * j:s * j + k])), k)
+                        dx[n, c, s * i + u, s * j + v] += dout[n, c, i, j]
+        return dx
 
 
 class Flatten(Layer):
@@ -283,7 +364,7 @@ class Flatten(Layer):
             raise ValueError(f"Flatten.forward: x must have a batch axis and at least one more, shape (N, ...), "
                              f"got {x.shape}")
         self._shape, self._dtype = x.shape, x.dtype
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))        # (not -1: N may be 0)
 
     def backward(self, dout) -> np.ndarray:
         require_forward(self._shape, "Flatten.backward")

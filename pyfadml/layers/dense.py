@@ -9,6 +9,11 @@ stored as *rows* of ``a`` (shape ``(N, n_in)``) the same map reads ``z = a W^T +
     dL/da = delta W            (N, n_in)        -- the lecture's (W^l)^T delta^l, as rows
 
 The activation's ``* sigma'(z^{l-1})`` is applied by the activation layer before this one.
+
+Weight layout. ``W`` is stored ``(n_out, n_in)``, as the lecture writes it: row j holds the weights into
+neuron j, and ``W[j, k]`` connects input k to neuron j. The recurrent layers (:mod:`pyfadml.layers.recurrent`)
+store ``Wx (D, H)`` instead, because they follow the row-vector RNN formula ``h_t = tanh(x_t Wx + h_{t-1} Wh +
+b)`` so that the LSTM's four gates are four blocks of columns; saved model files keep each layout as it is.
 """
 from __future__ import annotations
 

@@ -6,6 +6,14 @@
 //   document.body.dataset.appState  "loading" -> "ready" | "error"
 //   document.body.dataset.busy      "1" while widget changes wait for Python, else "0"
 //   window.pyfadmlStages            [{stage, t}] loading stages seen (t: ms since page start)
+//   document.body.dataset.offline   "" -> "installing" -> "ready" (this version is cached for
+//                                   offline use) | "update" (a newer version is cached: the
+//                                   notice offers a reload) | "unsupported" (no service workers:
+//                                   plain http to another computer) | "error"
+//
+// Also: the Share button (address + QR code, from the server's share.json when build.py --serve
+// serves the page, else this page's own address) and the service worker (sw.js) set up once the
+// app is ready, so it never competes with the first start.
 "use strict";
 
 (function () {
@@ -71,6 +79,11 @@
 
   const SHORTCUTS = { " ": ["live-play", "live-pause"], s: ["live-step"], arrowright: ["live-step"], r: ["live-reset"] };
 
+  let pointerButton = null;          // the button the mouse last pressed (it keeps the focus)
+  document.addEventListener("pointerdown", (event) => {
+    pointerButton = event.composedPath().find((el) => el.tagName === "BUTTON") || null;
+  }, true);
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || body.dataset.appState !== "ready") return;
     const target = event.composedPath()[0];
@@ -78,8 +91,9 @@
     if (["input", "select", "textarea"].includes(tag) || (target && target.isContentEditable)) return;
     const key = event.key.toLowerCase();
     if (key === "p") { togglePresenter(); event.preventDefault(); return; }
-    // Space on a button focused from the keyboard presses that button; after a mouse click it plays.
-    const keyboardFocus = tag === "button" && target.matches && target.matches(":focus-visible");
+    if (key === "tab") pointerButton = null;
+    // Space on a button reached with the keyboard presses that button; on one just clicked it plays.
+    const keyboardFocus = tag === "button" && target !== pointerButton;
     if (!(key in SHORTCUTS) || (key === " " && keyboardFocus)) return;
     for (const hostClass of SHORTCUTS[key]) {
       const button = visibleButton(hostClass);
@@ -174,6 +188,7 @@
       barEl.value = 1;
       timings.ready = Math.round(performance.now());
       body.dataset.appState = "ready";
+      setUpOffline();
     } else if (msg.type === "idle") {
       if (worker.queue.length) {
         const patch = jsdoc.create_json_patch(worker.queue);
@@ -203,4 +218,150 @@
 
   window.addEventListener("DOMContentLoaded", renderPrerendered);
   window.pyfadmlWorker = worker;
+
+  // --- offline: the service worker, versioned by the sha256 of SHA256SUMS ---------------------
+
+  const offlineEl = document.getElementById("pyfadml-offline-status");
+  const updateEl = document.getElementById("pyfadml-update");
+  const OFFLINE_TEXT = {
+    installing: "Saving this page for offline use…",
+    ready: "This page works offline on this device: it opens again without the server.",
+    update: "A newer version is saved: reload to use it.",
+    unsupported: "Offline use needs https or this computer's own address (localhost): " +
+      "browsers allow it nowhere else. Keep this tab open to keep working.",
+  };
+
+  function setOffline(state, text) {
+    body.dataset.offline = state;
+    offlineEl.textContent = text || OFFLINE_TEXT[state] || "";
+  }
+
+  async function sha256hex(buffer) {
+    const digest = await crypto.subtle.digest("SHA-256", buffer);
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function versionOf(sw) {
+    return sw ? new URL(sw.scriptURL).searchParams.get("v") : null;
+  }
+
+  function showUpdate(waiting) {
+    setOffline("update");
+    updateEl.hidden = false;
+    document.getElementById("pyfadml-update-reload").onclick = () => {
+      navigator.serviceWorker.addEventListener("controllerchange", () => location.reload());
+      waiting.postMessage("skipWaiting");
+    };
+  }
+
+  function follow(sw, controlled) {
+    const settle = () => {
+      if (sw.state === "installed" && controlled) showUpdate(sw);
+      else if (sw.state === "installed") sw.postMessage("skipWaiting");   // nothing older to keep
+      else if (sw.state === "activated" && !controlled) setOffline("ready");
+      else if (sw.state === "redundant") {
+        setOffline("error", "Saving this page for offline use failed; it is tried again on the next visit.");
+      }
+    };
+    sw.addEventListener("statechange", settle);
+    settle();
+  }
+
+  async function setUpOffline() {
+    if (!("serviceWorker" in navigator) || !window.isSecureContext) {
+      setOffline("unsupported");
+      return;
+    }
+    const container = navigator.serviceWorker;
+    const controlled = container.controller;
+    let version;
+    try {
+      const response = await fetch("SHA256SUMS", { cache: "no-store" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      version = await sha256hex(await response.arrayBuffer());
+    } catch (e) {                        // the server is gone: the offline copy is in use
+      setOffline(controlled ? "ready" : "error",
+                 controlled ? OFFLINE_TEXT.ready : "Not saved for offline use (no SHA256SUMS).");
+      return;
+    }
+    const registration = await container.getRegistration();
+    if (registration && registration.waiting && versionOf(registration.waiting) === version) {
+      if (controlled) return showUpdate(registration.waiting);
+    }
+    if (registration && versionOf(registration.active) === version) {
+      setOffline("ready");
+      return;
+    }
+    setOffline("installing");
+    try {
+      const reg = await container.register("sw.js?v=" + version, { updateViaCache: "none" });
+      const sw = reg.installing || reg.waiting || reg.active;
+      if (versionOf(sw) === version) follow(sw, controlled);
+      reg.addEventListener("updatefound", () => follow(reg.installing, controlled));
+    } catch (e) {
+      setOffline("error", "Saving this page for offline use failed: " + (e.message || e));
+    }
+  }
+
+  // --- Share: the address students open, large, with its QR code ------------------------------
+
+  const shareDialog = document.getElementById("pyfadml-share");
+  const shareUrlEl = document.getElementById("pyfadml-share-url");
+  const shareQrEl = document.getElementById("pyfadml-share-qr");
+  const shareMoreEl = document.getElementById("pyfadml-share-more");
+  const shareNoteEl = document.getElementById("pyfadml-share-note");
+  const isLoopback = (url) => /^https?:\/\/(127\.|localhost[:/]|\[::1\])/.test(url);
+
+  async function openShare() {
+    const here = location.href.split("#")[0];
+    let urls = [here];
+    let fromServer = false;
+    try {   // build.py --serve knows the room's addresses; other hosts answer 404
+      const response = await fetch("share.json", { cache: "no-store" });
+      if (response.ok) {
+        const data = await response.json();
+        if (Array.isArray(data.urls) && data.urls.length) {
+          urls = data.urls;
+          fromServer = true;
+        }
+      }
+    } catch (e) { /* offline copy, or a host without share.json */ }
+    const main = urls.includes(here) ? here : urls[0];
+    shareUrlEl.textContent = main;
+    shareMoreEl.replaceChildren(...urls.filter((u) => u !== main).map((u) => {
+      const li = document.createElement("li");
+      li.textContent = "or " + u;
+      return li;
+    }));
+    if (fromServer) {
+      shareQrEl.src = "share-qr.svg?url=" + encodeURIComponent(main);
+      shareQrEl.hidden = false;
+    } else {
+      shareQrEl.hidden = true;
+      shareQrEl.removeAttribute("src");
+    }
+    shareNoteEl.textContent = fromServer && isLoopback(main)
+      ? "Only this computer can open this address: serve the room with " +
+        "python3 build.py --serve-only --host 0.0.0.0"
+      : fromServer ? "" : "(QR code: shown when the page is served by build.py --serve)";
+    if (!body.dataset.offline) setOffline(window.isSecureContext && "serviceWorker" in navigator
+                                          ? "" : "unsupported");
+    shareDialog.showModal();
+  }
+
+  document.getElementById("pyfadml-share-button").addEventListener("click", openShare);
+  document.getElementById("pyfadml-share-close").addEventListener("click", () => shareDialog.close());
+  shareDialog.addEventListener("click", (e) => { if (e.target === shareDialog) shareDialog.close(); });
+  document.getElementById("pyfadml-share-copy").addEventListener("click", async (e) => {
+    try {
+      await navigator.clipboard.writeText(shareUrlEl.textContent);
+      e.target.textContent = "Copied";
+    } catch (err) {
+      getSelection().selectAllChildren(shareUrlEl);     // no clipboard on plain http: select it
+      e.target.textContent = "Selected: press Ctrl+C";
+    }
+  });
+  shareDialog.addEventListener("close", () => {
+    document.getElementById("pyfadml-share-copy").textContent = "Copy address";
+  });
 })();
