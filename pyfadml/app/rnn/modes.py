@@ -150,8 +150,10 @@ class ModesTab(pn.viewable.Viewer):
 
     def _on_new_demo(self, *, redraw: bool = True) -> None:
         d = self.demo
-        self._loss_src.data = dict(step=[], train=[], test=[])
-        self._first = self._row = None
+        row = self._first = self._row = d.evaluate()
+        # the curve starts with this point: a log axis with no data makes Bokeh log a warning at every change
+        self._loss_src.data = dict(step=[row["step"]], train=[max(row["train_loss"], 1e-6)],
+                                   test=[max(row["test_loss"], 1e-6)])
         if self.example >= min(EXAMPLES_M2O, d.n_test):
             self.example = 0
         self._layout_pred_fig()

@@ -143,7 +143,9 @@ class RaceTab(pn.viewable.Viewer):
         self.heat_figs["LSTM"].add_layout(bar, "right")
         self.heat_figs["LSTM"].width = 450
 
-        prof = ui.figure(width=430, height=260, y_axis_type="log", grid=True,
+        # explicit ranges: Bokeh finds no range in NaN data (no step yet) and logs a warning at every change
+        prof = ui.figure(width=430, height=260, y_axis_type="log", grid=True, x_range=Range1d(-0.5, 39.5),
+                         y_range=Range1d(1e-3, 10.0),
                          title="Latest step: ||dL/dh_t|| against t")
         self._profile_src = ColumnDataSource(dict(t=[], RNN=[], LSTM=[]))
         items = []
@@ -175,11 +177,12 @@ class RaceTab(pn.viewable.Viewer):
 
     def _on_new_demo(self, *, redraw: bool = True) -> None:
         r = self.demo
-        self._acc_src.data = dict(step=[], RNN=[], LSTM=[])
+        row = self._row = r.evaluate()
+        # the curve starts with this point: a range to find in no data makes Bokeh log a warning per change
+        self._acc_src.data = dict(step=[row["step"]], RNN=[row["RNN_acc"]], LSTM=[row["LSTM_acc"]])
         self._chance.location = r.chance
-        self._row = None
-        for name in MODELS:
-            self.heat_figs[name].x_range.start, self.heat_figs[name].x_range.end = -0.5, r.T - 0.5
+        for f in (*self.heat_figs.values(), self.profile_fig):
+            f.x_range.start, f.x_range.end = -0.5, r.T - 0.5
         if redraw:
             self.redraw()
 
@@ -221,7 +224,17 @@ class RaceTab(pn.viewable.Viewer):
             profile[name] = [float(v) if v > 0 and math.isfinite(v) else math.nan for v in norms[-1]]
             self._heat_info[name] = (len(steps), int(np.sum(np.all(np.isfinite(norms), axis=0))))
         self._profile_src.data = profile
+        self._fit_profile_range([v for m in MODELS for v in profile[m]])
         self._update_stats()
+
+    def _fit_profile_range(self, values: list[float]) -> None:
+        """The profile's log axis: whole decades around its finite positive values."""
+        seen = [v for v in values if v > 0 and math.isfinite(v)]
+        if not seen:
+            return
+        lo, hi = math.floor(math.log10(min(seen))), math.ceil(math.log10(max(seen)))
+        y = self.profile_fig.y_range
+        y.start, y.end = 10.0 ** lo, 10.0 ** max(hi, lo + 1)
 
     def grad_norms(self) -> dict:
         """Per model: ``(step, gradient norm)`` of its latest step, or of the step the guard refused.
@@ -245,7 +258,7 @@ class RaceTab(pn.viewable.Viewer):
         stats += [(f"race-{m.lower()}-acc", f"{m} test acc.", row[f"{m}_acc"], ui.pct(row[f"{m}_acc"]))
                   for m in MODELS]
         stats += [(f"race-{m.lower()}-gn", f"{m} grad. norm" + (f" (step {gn[m][0]})" if gn[m][0] else ""),
-                   gn[m][1], ui.num(gn[m][1])) for m in MODELS]
+                   gn[m][1], ui.num(gn[m][1]) if gn[m][0] else "–") for m in MODELS]
         rows = {m: self._heat_info[m][0] for m in MODELS}
         cols = {m: self._heat_info[m][1] for m in MODELS}
         clip = r.clip_norm
