@@ -34,12 +34,13 @@ time step, all sharing the same weights, and it learns by backpropagation throug
 """
 
 FORMULAS = {
-    "RNN": "<p data-testid='rnn-formula' data-cell='RNN'>The vanilla RNN cell: "
-           "\\(h_t = \\tanh(x_t W_x + h_{t-1} W_h + b)\\).</p>",
-    "LSTM": "<p data-testid='rnn-formula' data-cell='LSTM'>The LSTM cell: gates "
-            "\\(i_t, f_t, o_t = \\sigma(x_t W_x + h_{t-1} W_h + b)\\) (each its own weights), candidate "
-            "\\(g_t = \\tanh(x_t W_x^g + h_{t-1} W_h^g + b^g)\\), cell state "
-            "\\(c_t = f_t \\odot c_{t-1} + i_t \\odot g_t\\), hidden state \\(h_t = o_t \\odot \\tanh(c_t)\\).</p>",
+    "RNN": ('<p data-testid="rnn-formula" data-cell="RNN">The vanilla RNN cell: '
+            "\\(h_t = \\tanh(x_t W_x + h_{t-1} W_h + b)\\).</p>"),
+    "LSTM": ('<p data-testid="rnn-formula" data-cell="LSTM">The LSTM cell: gates '
+             "\\(i_t, f_t, o_t = \\sigma(x_t W_x + h_{t-1} W_h + b)\\) (each its own weights), candidate "
+             "\\(g_t = \\tanh(x_t W_x^g + h_{t-1} W_h^g + b^g)\\), cell state "
+             "\\(c_t = f_t \\odot c_{t-1} + i_t \\odot g_t\\), hidden state "
+             "\\(h_t = o_t \\odot \\tanh(c_t)\\).</p>"),
 }
 TABS = ("Three modes", "Vanishing & exploding gradients", "Inside the LSTM")
 
