@@ -61,6 +61,11 @@ def test_settings_reset_the_tab_they_belong_to_and_lr_reaches_the_demo():
     assert s.race.lr == 0.1 and s.race.demo.lr == 0.1 and s.race.demo.optimizer_name == "sgd"
     s.race.seq_len = 10
     assert s.race.demo.T == 10 and s.gates.param.t.bounds == (0, 9)
+    for tab in (s.modes, s.race):                     # the clipping control reaches the demo and its stats
+        tab.live.clip_norm = 0.0
+        assert tab.demo.clip_norm is None and 'data-clip="off"' in tab._stats.object
+        tab.live.clip_norm = 5.0
+        assert tab.demo.clip_norm == 5.0 and 'data-clip="5"' in tab._stats.object
 
 
 def test_prediction_axis_keeps_no_symbol_of_another_mode(section):

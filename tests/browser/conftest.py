@@ -387,3 +387,37 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers added for the RNN & LSTM section: tabs inside a section, data- attributes, sliders
+# ---------------------------------------------------------------------------------------------
+
+def tab(page, label: str) -> None:
+    """Show the tab (of a section's ``pn.Tabs``) whose title contains ``label``, then wait for Python."""
+    page.locator(".bk-tab").filter(has_text=label).first.click()
+    wait_for_python(page, 60_000)
+
+
+def dataset(page, selector: str) -> dict:
+    """Every ``data-`` attribute of the first element matching ``selector``, as ``element.dataset`` (camelCase
+    keys: ``data-eval-step`` -> ``evalStep``)."""
+    return page.locator(selector).first.evaluate("e => Object.assign({}, e.dataset)")
+
+
+def slide(page, label: str, key: str, times: int = 1) -> None:
+    """Press ``key`` (ArrowRight, ArrowLeft, Home, End) ``times`` on the slider titled ``label``, then wait
+    for Python (a throttled slider sends its value when the key is released)."""
+    handle = widget(page, label).locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+    wait_for_python(page)
+
+
+def slider_value(page, label: str) -> str:
+    """The value a slider titled ``label`` shows after its title (``"Hidden units: 16"`` -> ``"16"``)."""
+    return widget(page, label).locator(".bk-slider-title").first.inner_text().split(":")[-1].strip()
+
+
+HELPERS.update({f.__name__: f for f in (tab, dataset, slide, slider_value)})

@@ -96,7 +96,8 @@ class GatesTab(pn.viewable.Viewer):
         self._diagram.object = lstm_diagram_svg(v, t=t, unit=j)
         pred = int(np.argmax(g["probs"]))
         self._info.object = (
-            f'<p data-testid="lstm-info" {ui.attrs(example=ex, t=t, unit=j, f=ui.exact(v["f"]), i=ui.exact(v["i"]), o=ui.exact(v["o"]), c=ui.exact(v["c"]), step=g["step"])}>'
+            f'<p data-testid="lstm-info" {ui.attrs(example=ex, t=t, unit=j, step=g["step"])} '
+            f'{ui.attrs(**{k: ui.exact(v[k]) for k in ("f", "i", "o", "c")})}>'
             f'Test sequence {ex}: the class to remember is <b>{g["label"]}</b>; the LSTM says <b>{pred}</b> '
             f'({ui.pct(float(g["probs"][pred]), 0)}) after step {g["step"]:,} of training. Values of unit {j} '
             f'at t = {t} (red square in the heatmaps): the new cell state is f·c<sub>t−1</sub> + i·g = '

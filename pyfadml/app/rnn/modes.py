@@ -51,6 +51,7 @@ class ModesTab(pn.viewable.Viewer):
             refresh=[Refresh(self._draw_views, every=DRAW_EVERY), Refresh(self._evaluate, every=EVAL_EVERY)],
             lr=(self, "lr"))
         self.live.clip_norm = CLIP
+        self.live.param.watch(lambda event: self._update_stats(), "clip_norm")     # the stats name it
         self._build_layout(controls_css)
         self._on_new_demo()
 
@@ -209,13 +210,15 @@ class ModesTab(pn.viewable.Viewer):
         if d.is_classification:
             stats.append(("seq-test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"])))
         self._stats.object = ui.stats_html(
-            stats, testid="seq-stats", mode=d.mode, cell=d.cell, step=d.step_count,
+            stats, testid="seq-stats", mode=d.mode, cell=d.cell, step=d.step_count, lr=ui.exact(d.lr),
+            clip="off" if d.clip_norm is None else ui.exact(d.clip_norm),
             first_loss=ui.exact(first["test_loss"]), loss=ui.exact(row["test_loss"]), eval_step=row["step"],
             y_ticks=",".join(f"{t:g}" for t in self.pred_fig.yaxis[0].ticker.ticks),
             y_labels=",".join(self.pred_fig.yaxis[0].major_label_overrides.values())) + (
             f'<p class="muted" style="margin:4px 12px 0 12px">The {d.cell.upper()} with {d.hidden} hidden units, '
-            f'Adam, learning rate {ui.num(d.lr)}, batch {d.batch_size}; {len(d.X_train):,} training and '
-            f'{len(d.X_test):,} test sequences of {d.T} steps.</p>')
+            f'Adam, learning rate {ui.num(d.lr)}, batch {d.batch_size}, '
+            f'{"gradients clipped at " + ui.num(d.clip_norm) if d.clip_norm else "no clipping"}; '
+            f'{len(d.X_train):,} training and {len(d.X_test):,} test sequences of {d.T} steps.</p>')
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout
@@ -229,7 +232,7 @@ class ModesTab(pn.viewable.Viewer):
             "cell": W.RadioButtonGroup.from_param(p.cell, name="Cell", color="primary", variant="outline"),
             "hidden": W.IntSlider.from_param(p.hidden, name="Hidden units", throttled=True),
             "lr": W.Select.from_param(p.lr, name="Learning rate (Adam)",
-                                      options={ui.num(v): v for v in LEARNING_RATES}),
+                                      options={f"{v:g}": v for v in LEARNING_RATES}),
             "example": W.IntSlider.from_param(p.example, name="Test sequence shown", throttled=True),
         }
         for widget in w.values():

@@ -71,6 +71,7 @@ class RaceTab(pn.viewable.Viewer):
             refresh=[Refresh(self._draw_heatmaps, every=DRAW_EVERY), Refresh(self._evaluate, every=EVAL_EVERY)],
             lr=(self, "lr"))
         self.live.clip_norm = CLIP
+        self.live.param.watch(lambda event: self._update_stats(), "clip_norm")     # the stats name it
         self.live.add_recovery("Take the step anyway", self._take_step_anyway,
                                when=lambda exc: isinstance(exc, ExplodingGradientError),
                                css_class="live-recover-force")
@@ -288,7 +289,7 @@ class RaceTab(pn.viewable.Viewer):
                                                         step=0.25, format="0.00", throttled=True),
             "optimizer": W.RadioButtonGroup.from_param(p.optimizer, name="Optimizer", options=OPTIMIZERS,
                                                        color="primary", variant="outline"),
-            "lr": W.Select.from_param(p.lr, name="Learning rate", options={ui.num(v): v for v in LEARNING_RATES}),
+            "lr": W.Select.from_param(p.lr, name="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
         }
         for widget in w.values():
             widget.sizing_mode = "stretch_width"
