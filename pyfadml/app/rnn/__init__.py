@@ -16,7 +16,6 @@ from __future__ import annotations
 import panel as pn
 
 from pyfadml.app import theme
-from pyfadml.app.backprop.section import CONTROLS_CSS
 from pyfadml.app.live import LiveTraining
 from pyfadml.app.rnn.diagram import lstm_diagram_svg
 from pyfadml.app.rnn.lstm import GatesTab
@@ -52,10 +51,10 @@ class RNNSection(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.modes = ModesTab(controls_css=CONTROLS_CSS)
+        self.modes = ModesTab()
         self.gates = None
-        self.race = RaceTab(controls_css=CONTROLS_CSS, on_redraw=self._race_redrawn)
-        self.gates = GatesTab(lambda: self.race.demo, controls_css=CONTROLS_CSS)
+        self.race = RaceTab(on_redraw=self._race_redrawn)
+        self.gates = GatesTab(lambda: self.race.demo)
         for live in self.live_controllers:
             live.param.watch(self._one_at_a_time, "playing")
         self._intro = pn.pane.HTML(INTRO, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",

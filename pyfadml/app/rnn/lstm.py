@@ -15,6 +15,7 @@ from bokeh.palettes import Viridis256
 
 from pyfadml.app import theme, ui
 from pyfadml.app.rnn.diagram import lstm_diagram_svg, signed
+from pyfadml.app.rnn.parts import heading, prose, screen
 from pyfadml.demos.gradients import GradientRace
 
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c"}
@@ -40,11 +41,11 @@ class GatesTab(pn.viewable.Viewer):
     t = param.Integer(default=0, bounds=(0, 99))
     unit = param.Integer(default=0, bounds=(0, 31))
 
-    def __init__(self, race: Callable[[], GradientRace], *, controls_css: str, **params):
+    def __init__(self, race: Callable[[], GradientRace], **params):
         super().__init__(**params)
         self.race = race
         self._build_plots()
-        self._build_layout(controls_css)
+        self._build_layout()
         self.refresh()
 
     def _build_plots(self) -> None:
@@ -115,29 +116,20 @@ class GatesTab(pn.viewable.Viewer):
                     setattr(self, name, high)
                 self._widgets[name].value = high
 
-    def _build_layout(self, controls_css: str) -> None:
+    def _build_layout(self) -> None:
         W, p = pn.widgets, self.param
-        prose = [theme.PROSE_CSS]
         self._widgets = {
             "example": W.IntSlider.from_param(p.example, name="Test sequence", throttled=True),
             "t": W.IntSlider.from_param(p.t, name="Time step t", throttled=True),
             "unit": W.IntSlider.from_param(p.unit, name="Unit", throttled=True),
         }
-        for widget in self._widgets.values():
-            widget.sizing_mode = "stretch_width"
         self._diagram = pn.pane.HTML("", margin=(0, 5), width=640)
-        self._info = pn.pane.HTML("", stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5))
-        controls = pn.Column(
-            pn.pane.HTML("<h3>Show</h3>", stylesheets=prose, margin=(0, 5, 0, 5)), *self._widgets.values(),
-            pn.pane.HTML(HINT, stylesheets=prose, sizing_mode="stretch_width", margin=(10, 5, 0, 5)),
-            width=300, stylesheets=[controls_css], margin=(0, 16, 0, 0))
-        main = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", disable_math=False, margin=(0, 5)),
-            self._info, self._diagram,
-            pn.Row(pn.pane.Bokeh(self.figs["i"]), pn.pane.Bokeh(self.figs["f"])),
-            pn.Row(pn.pane.Bokeh(self.figs["o"]), pn.pane.Bokeh(self.figs["c"])),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        self._layout = pn.Row(controls, main, sizing_mode="stretch_width")
+        self._info = prose("")
+        self._layout = screen(
+            [heading("Show", 0), *self._widgets.values(), prose(HINT, margin=(10, 5, 0, 5))],
+            [prose(INTRO, math=True), self._info, self._diagram,
+             pn.Row(pn.pane.Bokeh(self.figs["i"]), pn.pane.Bokeh(self.figs["f"])),
+             pn.Row(pn.pane.Bokeh(self.figs["o"]), pn.pane.Bokeh(self.figs["c"]))])
 
     def __panel__(self):
         return self._layout

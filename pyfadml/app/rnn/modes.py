@@ -15,7 +15,7 @@ import param
 from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Range1d, Span
 
 from pyfadml.app import theme, ui
-from pyfadml.app.live import LiveTraining, Refresh
+from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.rnn.recover import recoverable
 from pyfadml.app.rnn.unfold import UnfoldedView
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
@@ -25,9 +25,6 @@ LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: generate a wave": "one-to-many",
                "Many-to-many: delayed copy": "many-to-many"}
 EXAMPLES_M2O = 16             # test sentences in the many-to-one prediction plot
-DRAW_EVERY = 0.3              # seconds between redraws of the unfolded sequence while playing
-EVAL_EVERY = 1.5              # seconds between evaluations on the whole train and test sets
-CLIP = 1.0                    # the demo's documented clipping (the controller's control starts there)
 
 
 class ModesTab(pn.viewable.Viewer):
@@ -39,20 +36,15 @@ class ModesTab(pn.viewable.Viewer):
     lr = param.Selector(default=0.01, objects=LEARNING_RATES)
     example = param.Integer(default=0, bounds=(0, 15))
 
-    def __init__(self, *, controls_css: str, **params):
+    def __init__(self, **params):
         super().__init__(**params)
         self.demo = self._new_demo()
         self._first: dict | None = None          # the evaluation at step 0 (the curve's start)
         self._row: dict | None = None            # the latest evaluation
         self.unfolded = UnfoldedView()
         self._build_plots()
-        self.live = LiveTraining(
-            "rnn-modes", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
-            refresh=[Refresh(self._draw_views, every=DRAW_EVERY), Refresh(self._evaluate, every=EVAL_EVERY)],
-            lr=(self, "lr"))
-        self.live.clip_norm = CLIP
-        self.live.param.watch(lambda event: self._update_stats(), "clip_norm")     # the stats name it
-        self._build_layout(controls_css)
+        self.live = live_training("rnn-modes", self)
+        self._build_layout()
         self._on_new_demo()
 
     # ------------------------------------------------------------------------------------------
@@ -224,10 +216,9 @@ class ModesTab(pn.viewable.Viewer):
     # widgets and layout
     # ------------------------------------------------------------------------------------------
 
-    def _build_layout(self, controls_css: str) -> None:
+    def _build_layout(self) -> None:
         W, p = pn.widgets, self.param
-        prose = [theme.PROSE_CSS]
-        w = {
+        w = self._widgets = {
             "mode": W.Select.from_param(p.mode, name="Mode", options=MODE_LABELS),
             "cell": W.RadioButtonGroup.from_param(p.cell, name="Cell", color="primary", variant="outline"),
             "hidden": W.IntSlider.from_param(p.hidden, name="Hidden units", throttled=True),
@@ -235,39 +226,23 @@ class ModesTab(pn.viewable.Viewer):
                                       options={f"{v:g}": v for v in LEARNING_RATES}),
             "example": W.IntSlider.from_param(p.example, name="Test sequence shown", throttled=True),
         }
-        for widget in w.values():
-            widget.sizing_mode = "stretch_width"
-        self._widgets = w
-
-        def heading(text, top=8):
-            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
-
-        def html(text, **kw):
-            kw.setdefault("sizing_mode", "stretch_width")
-            return pn.pane.HTML(text, stylesheets=prose, **kw)
-
-        controls = pn.Column(
-            self.live, heading("Task"), w["mode"],
-            pn.pane.HTML("<span class='muted'>Cell</span>", stylesheets=prose, margin=(6, 5, 0, 5)), w["cell"],
-            heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"],
-            width=300, stylesheets=[controls_css], margin=(0, 16, 0, 0))
-        self._task = html("", margin=(0, 5))
+        self._task = prose("")
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
                                    margin=(4, 5, 8, 5))
-        main = pn.Column(
-            self._task, self._stats,
-            html("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
-                 "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "
-                 "positive, orange negative; point at one to read its value), passed to the next step. "
-                 "Bottom: the inputs x<sub>t</sub>. Top: the outputs y<sub>t</sub> (green right, red wrong) "
-                 "and, above them, the targets.</p>", margin=(0, 5)),
-            pn.pane.Bokeh(self.unfolded.fig),
-            pn.Row(pn.Column(html("<h3>Loss</h3><p class='muted'>Mean loss on the whole train and test sets "
-                                  "(log scale).</p>", margin=(0, 5)), pn.pane.Bokeh(self.loss_fig)),
-                   pn.Column(html("<h3>Predictions against targets</h3><p class='muted'>□ target, ● the "
-                                  "network's prediction.</p>", margin=(0, 5)), pn.pane.Bokeh(self.pred_fig))),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        self._layout = pn.Row(controls, main, sizing_mode="stretch_width")
+        self._layout = screen(
+            [self.live, heading("Task"), w["mode"], prose("<span class='muted'>Cell</span>", margin=(6, 5, 0, 5)),
+             w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"]],
+            [self._task, self._stats,
+             prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
+                   "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "
+                   "positive, orange negative; point at one to read its value), passed to the next step. "
+                   "Bottom: the inputs x<sub>t</sub>. Top: the outputs y<sub>t</sub> (green right, red wrong) "
+                   "and, above them, the targets.</p>"),
+             pn.pane.Bokeh(self.unfolded.fig),
+             pn.Row(pn.Column(prose("<h3>Loss</h3><p class='muted'>Mean loss on the whole train and test sets "
+                                    "(log scale).</p>"), pn.pane.Bokeh(self.loss_fig)),
+                    pn.Column(prose("<h3>Predictions against targets</h3><p class='muted'>□ target, ● the "
+                                    "network's prediction.</p>"), pn.pane.Bokeh(self.pred_fig)))])
 
     def __panel__(self):
         return self._layout

@@ -19,7 +19,8 @@ from bokeh.models import ColorBar, ColumnDataSource, FixedTicker, Legend, Legend
 from bokeh.palettes import Viridis256
 
 from pyfadml.app import theme, ui
-from pyfadml.app.live import RECOVERY_CLIP, LiveTraining, Refresh
+from pyfadml.app.live import RECOVERY_CLIP
+from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.rnn.recover import recoverable
 from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace
 
@@ -29,9 +30,6 @@ OPT_NAMES = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD with momentum"}
 COLORS = {"RNN": "#D55E00", "LSTM": "#0072B2"}
 HEATMAP_ROWS = 240            # training steps shown in a gradient heatmap (evenly spread over the run)
 LOG_LOW, LOG_HIGH = -8.0, 4.0  # colour range of log10 ||dL/dh_t||
-DRAW_EVERY = 0.3
-EVAL_EVERY = 1.5
-CLIP = 1.0                    # the race's documented clipping (the controller's control starts there)
 
 INTRO = """
 <p class="secondary">Backpropagation through time sends the gradient from the loss at the last step back to
@@ -59,23 +57,18 @@ class RaceTab(pn.viewable.Viewer):
     recurrent_scale = param.Number(default=1.0, bounds=(0.25, 6.0), step=0.25)
     lr = param.Selector(default=DEFAULT_LR["adam"], objects=LEARNING_RATES)
 
-    def __init__(self, *, controls_css: str, on_redraw: Callable[[], None] = lambda: None, **params):
+    def __init__(self, *, on_redraw: Callable[[], None] = lambda: None, **params):
         super().__init__(**params)
         self.on_redraw = on_redraw
         self.demo = self._new_demo()
         self._row: dict | None = None
         self._heat_info = {m: (0, 0) for m in MODELS}
         self._build_plots()
-        self.live = LiveTraining(
-            "rnn-race", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
-            refresh=[Refresh(self._draw_heatmaps, every=DRAW_EVERY), Refresh(self._evaluate, every=EVAL_EVERY)],
-            lr=(self, "lr"))
-        self.live.clip_norm = CLIP
-        self.live.param.watch(lambda event: self._update_stats(), "clip_norm")     # the stats name it
+        self.live = live_training("rnn-race", self)
         self.live.add_recovery("Take the step anyway", self._take_step_anyway,
                                when=lambda exc: isinstance(exc, ExplodingGradientError),
                                css_class="live-recover-force")
-        self._build_layout(controls_css)
+        self._build_layout()
         self._on_new_demo()
 
     # ------------------------------------------------------------------------------------------
@@ -190,7 +183,7 @@ class RaceTab(pn.viewable.Viewer):
     def redraw(self) -> None:
         """Everything (after Pause, Step, Reset, a divergence and a recovery), and the LSTM's gates tab."""
         self._evaluate()
-        self._draw_heatmaps()
+        self._draw_views()
         self.on_redraw()
 
     def _evaluate(self) -> None:
@@ -200,7 +193,7 @@ class RaceTab(pn.viewable.Viewer):
             self._acc_src.stream(dict(step=[row["step"]], RNN=[row["RNN_acc"]], LSTM=[row["LSTM_acc"]]))
         self._update_stats()
 
-    def _draw_heatmaps(self) -> None:
+    def _draw_views(self) -> None:
         r = self.demo
         profile = {"t": list(range(r.T))}
         for name in MODELS:
@@ -280,10 +273,9 @@ class RaceTab(pn.viewable.Viewer):
     # widgets and layout
     # ------------------------------------------------------------------------------------------
 
-    def _build_layout(self, controls_css: str) -> None:
+    def _build_layout(self) -> None:
         W, p = pn.widgets, self.param
-        prose = [theme.PROSE_CSS]
-        w = {
+        w = self._widgets = {
             "seq_len": W.IntSlider.from_param(p.seq_len, name="Sequence length T", step=5, throttled=True),
             "recurrent_scale": W.FloatSlider.from_param(p.recurrent_scale, name="Recurrent scale (RNN)",
                                                         step=0.25, format="0.00", throttled=True),
@@ -291,36 +283,21 @@ class RaceTab(pn.viewable.Viewer):
                                                        color="primary", variant="outline"),
             "lr": W.Select.from_param(p.lr, name="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
         }
-        for widget in w.values():
-            widget.sizing_mode = "stretch_width"
-        self._widgets = w
-
-        def heading(text, top=8):
-            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
-
-        def html(text, **kw):
-            kw.setdefault("sizing_mode", "stretch_width")
-            return pn.pane.HTML(text, stylesheets=prose, disable_math=False, **kw)
-
-        controls = pn.Column(
-            self.live, heading("The task"), w["seq_len"], heading("The RNN"), w["recurrent_scale"],
-            heading("Training (both)"), w["optimizer"], w["lr"],
-            width=300, stylesheets=[controls_css], margin=(0, 16, 0, 0))
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
                                    margin=(4, 5, 4, 5))
         self._message = pn.pane.HTML("", stylesheets=[ui.NOTE_CSS], sizing_mode="stretch_width", margin=(0, 5))
-        main = pn.Column(
-            html(INTRO, margin=(0, 5)), self._stats, self._message,
-            html("<h3>Gradient reaching each time step</h3><p class='muted secondary'>Each row is one training "
-                 "step (newest at the top); each column a time step t. Colour: log<sub>10</sub> of the batch "
-                 "mean of ||dL/dh<sub>t</sub>|| as computed by backpropagation through time (before "
-                 "clipping). Dark on the left: the gradient vanished before reaching the first inputs; "
-                 "yellow: it exploded.</p>", margin=(0, 5)),
-            pn.Row(pn.pane.Bokeh(self.heat_figs["RNN"]), pn.pane.Bokeh(self.heat_figs["LSTM"])),
-            pn.Row(pn.pane.Bokeh(self.profile_fig), pn.pane.Bokeh(self.acc_fig)),
-            html(TRY, margin=(10, 5, 0, 5)),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        self._layout = pn.Row(controls, main, sizing_mode="stretch_width")
+        self._layout = screen(
+            [self.live, heading("The task"), w["seq_len"], heading("The RNN"), w["recurrent_scale"],
+             heading("Training (both)"), w["optimizer"], w["lr"]],
+            [prose(INTRO, math=True), self._stats, self._message,
+             prose("<h3>Gradient reaching each time step</h3><p class='muted secondary'>Each row is one training "
+                   "step (newest at the top); each column a time step t. Colour: log<sub>10</sub> of the batch "
+                   "mean of ||dL/dh<sub>t</sub>|| as computed by backpropagation through time (before "
+                   "clipping). Dark on the left: the gradient vanished before reaching the first inputs; "
+                   "yellow: it exploded.</p>"),
+             pn.Row(pn.pane.Bokeh(self.heat_figs["RNN"]), pn.pane.Bokeh(self.heat_figs["LSTM"])),
+             pn.Row(pn.pane.Bokeh(self.profile_fig), pn.pane.Bokeh(self.acc_fig)),
+             prose(TRY, margin=(10, 5, 0, 5))])
 
     def __panel__(self):
         return self._layout
