@@ -256,13 +256,15 @@ class RaceTab(pn.viewable.Viewer):
         rows = {m: self._heat_info[m][0] for m in MODELS}
         cols = {m: self._heat_info[m][1] for m in MODELS}
         clip = r.clip_norm
+        sps = r.steps_per_second()             # each model's own clock (tests/bench/bench_rnn.py reads it)
         self._stats.object = ui.stats_html(
             stats, testid="race-stats", step=r.step_count, T=r.T, scale=ui.exact(r.recurrent_scale),
             clip="off" if clip is None else ui.exact(clip), optimizer=r.optimizer_name, lr=ui.exact(r.lr),
             rnn_acc=ui.exact(row["RNN_acc"]), lstm_acc=ui.exact(row["LSTM_acc"]), eval_step=row["step"],
             chance=ui.exact(r.chance), rnn_rows=rows["RNN"], lstm_rows=rows["LSTM"], rnn_cols=cols["RNN"],
             lstm_cols=cols["LSTM"], exploded=int(isinstance(exc, ExplodingGradientError)),
-            rnn_gn=ui.exact(gn["RNN"][1]), lstm_gn=ui.exact(gn["LSTM"][1])) + (
+            rnn_gn=ui.exact(gn["RNN"][1]), lstm_gn=ui.exact(gn["LSTM"][1]),
+            rnn_sps=ui.exact(sps["RNN"]), lstm_sps=ui.exact(sps["LSTM"])) + (
             f'<p class="muted" style="margin:4px 12px 0 12px">T = {r.T}, RNN recurrent scale '
             f'{ui.num(r.recurrent_scale)}, {OPT_NAMES[r.optimizer_name]} with learning rate {ui.num(r.lr)}, '
             f'{"gradients clipped at " + ui.num(clip) if clip else "no clipping"}; chance is '
