@@ -13,12 +13,13 @@ EVAL_EVERY = 1.5              # seconds between evaluations on the whole test se
 CLIP = 1.0                    # both demos' documented clipping: the controllers' control starts there
 
 
-def live_training(key: str, tab) -> LiveTraining:
+def live_training(key: str, tab, **schedule) -> LiveTraining:
     """The controller of a trainable tab: ``tab`` has ``demo``, ``lr``, ``_reset_demo``, ``redraw``, the
-    refresh groups ``_draw_views`` and ``_evaluate``, and ``_update_stats`` (it names the clipping)."""
+    refresh groups ``_draw_views`` and ``_evaluate``, and ``_update_stats`` (it names the clipping);
+    ``schedule``: LiveTraining's ``burst`` and ``period``."""
     live = LiveTraining(key, demo=lambda: tab.demo, reset=tab._reset_demo, redraw=tab.redraw,
                         refresh=[Refresh(tab._draw_views, every=DRAW_EVERY), Refresh(tab._evaluate, every=EVAL_EVERY)],
-                        lr=(tab, "lr"))
+                        lr=(tab, "lr"), **schedule)
     live.clip_norm = CLIP
     live.param.watch(lambda event: tab._update_stats(), "clip_norm")
     return live

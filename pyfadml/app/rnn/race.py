@@ -30,6 +30,9 @@ OPT_NAMES = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD with momentum"}
 COLORS = {"RNN": "#D55E00", "LSTM": "#0072B2"}
 HEATMAP_ROWS = 240            # training steps shown in a gradient heatmap (evenly spread over the run)
 LOG_LOW, LOG_HIGH = -8.0, 4.0  # colour range of log10 ||dL/dh_t||
+# One step of both models takes ~55 ms in the page (tests/bench/bench_rnn.py): frames of a few steps each,
+# so the fixed cost of a frame (status line, sending it to the page) is paid less often.
+BURST, PERIOD = 0.15, 0.2
 
 INTRO = """
 <p class="secondary">Backpropagation through time sends the gradient from the loss at the last step back to
@@ -64,7 +67,7 @@ class RaceTab(pn.viewable.Viewer):
         self._row: dict | None = None
         self._heat_info = {m: (0, 0) for m in MODELS}
         self._build_plots()
-        self.live = live_training("rnn-race", self)
+        self.live = live_training("rnn-race", self, burst=BURST, period=PERIOD)
         self.live.add_recovery("Take the step anyway", self._take_step_anyway,
                                when=lambda exc: isinstance(exc, ExplodingGradientError),
                                css_class="live-recover-force")
