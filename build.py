@@ -66,6 +66,7 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -493,8 +494,13 @@ def _repack_wheel(src: Path, out: Path, *, drop_prefixes, drop_suffixes, retag, 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
-        with zipfile.ZipFile(src) as z:
-            z.extractall(tree)
+        try:
+            with zipfile.ZipFile(src) as z:
+                z.extractall(tree)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise BuildError(f"{src.name} cannot be unpacked, the file is corrupted ({type(exc).__name__}: {exc}); "
+                             f"delete it from {src.parent} (and check the lock whose sha256 it matched), then "
+                             f"build again") from None
         dist_info = next(tree.glob("*.dist-info"))
         for path in sorted(tree.rglob("*"), reverse=True):
             rel = path.relative_to(tree).as_posix()

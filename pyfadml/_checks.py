@@ -15,6 +15,8 @@ def as_rng(rng, where: str = "rng") -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"{where}: an int seed must be >= 0, got {rng}")
         return np.random.default_rng(int(rng))
     raise TypeError(f"{where}: expected a numpy Generator (np.random.default_rng(seed)) or an int seed, "
                     f"got {type(rng).__name__}")
@@ -62,6 +64,9 @@ def check_array(x, name: str, *, ndim=None, shape=None, dtype=None) -> np.ndarra
         raise TypeError(f"{name} must be an array, could not convert {type(x).__name__}: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}; pass x.real (or np.abs(x)) "
+                        f"if that is what you mean")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     elif not np.issubdtype(arr.dtype, np.floating):

@@ -3,7 +3,8 @@
 The loss is a Python ``float``, averaged over the batch; the gradient has the shape and dtype of the
 prediction, so ``model.backward(grad)`` can follow directly:
 
-* ``half_squared_error``  L = mean_n 1/2 ||x_n - x'_n||^2          (the lecture's eq. 1)
+* ``half_squared_error``  L = mean_n 1/2 ||x_n - x'_n||^2          (the lecture's eq. 1;
+  ``half_squared_errors`` gives the N terms themselves)
 * ``mse``                 L = mean over all elements of (x - x')^2
 * ``softmax_cross_entropy``  L = mean_n -log softmax(z_n)[y_n]     (logits, integer labels)
 * ``binary_cross_entropy_with_logits``  L = mean -[y log s(z) + (1-y) log(1-s(z))]
@@ -53,6 +54,16 @@ def half_squared_error(pred, target) -> tuple[float, np.ndarray]:
     diff = pred - target
     loss = 0.5 * float(np.sum(diff * diff)) / n
     return loss, diff / n
+
+
+def half_squared_errors(pred, target) -> np.ndarray:
+    """Lecture eq. (1) of every example, not averaged: ``e_n = 1/2 ||x_n - x'_n||^2``, shape (N,), float64.
+
+    Their mean is :func:`half_squared_error`'s loss. For per-image errors (anomaly scores, plots); no gradient.
+    """
+    pred, target = _pred_target(pred, target, "half_squared_errors")
+    diff = pred.astype(np.float64) - target
+    return 0.5 * np.sum((diff * diff).reshape(diff.shape[0], -1), axis=1)
 
 
 def mse(pred, target) -> tuple[float, np.ndarray]:

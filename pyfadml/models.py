@@ -17,7 +17,7 @@ import numpy as np
 
 from pyfadml._checks import as_rng, check_array, check_float, check_int
 from pyfadml.layers.activations import Sigmoid, get_activation
-from pyfadml.layers.base import LAYERS, Layer
+from pyfadml.layers.base import LAYERS, Layer, registry_name
 from pyfadml.layers.dense import Dense
 from pyfadml.losses import half_squared_error
 
@@ -34,21 +34,50 @@ def _check_dtype(dtype, where: str) -> np.dtype:
     return dt
 
 
+def layer_spec(layer: Layer) -> dict:
+    """``{"class": name, "config": kwargs}`` (and ``"trainable": False`` for a frozen layer)."""
+    spec = {"class": registry_name(type(layer)), "config": layer.get_config()}
+    if not layer.trainable:
+        spec["trainable"] = False
+    return spec
+
+
 def layer_from_spec(spec: dict) -> Layer:
     """Rebuild a layer from ``{"class": name, "config": kwargs}`` (weights are random until loaded).
 
     Layers that take an ``rng`` get a fixed seed: the weights are meant to be overwritten.
     """
-    if not isinstance(spec, dict) or "class" not in spec:
+    cls, kwargs = _layer_class(spec)
+    if "rng" in inspect.signature(cls).parameters and "rng" not in kwargs:
+        kwargs["rng"] = np.random.default_rng(0)
+    layer = cls(**kwargs)
+    layer.trainable = spec.get("trainable", True)
+    return layer
+
+
+def _layer_class(spec) -> tuple[type, dict]:
+    """The registered class and the config of a layer spec, checked."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise ValueError(f"layer spec must be a dict with 'class' and 'config', got {spec!r:.80}")
     name = spec["class"]
     if name not in LAYERS:
-        raise ValueError(f"unknown layer class {name!r}; known layers: {sorted(LAYERS)}")
-    cls = LAYERS[name]
-    kwargs = dict(spec.get("config") or {})
-    if "rng" in inspect.signature(cls).parameters and "rng" not in kwargs:
-        kwargs["rng"] = np.random.default_rng(0)
-    return cls(**kwargs)
+        raise ValueError(f"unknown layer class {name!r:.80}; known layers: {sorted(LAYERS)} (a layer class of "
+                         f"your own must be defined, i.e. imported, before load)")
+    config = spec.get("config", {})
+    if not isinstance(config, dict):
+        raise ValueError(f"the config of layer {name!r} must be a dict, got {type(config).__name__}")
+    if not isinstance(spec.get("trainable", True), bool):
+        raise ValueError(f"'trainable' of layer {name!r} must be true or false, got {spec['trainable']!r:.40}")
+    return LAYERS[name], dict(config)
+
+
+def layer_param_shapes(spec: dict) -> dict[str, tuple[int, ...]]:
+    """The param shapes of the layer ``spec`` describes; built only when its class cannot tell them."""
+    cls, config = _layer_class(spec)
+    shapes = cls.param_shapes(config)
+    if shapes is None:
+        shapes = {k: p.shape for k, p in layer_from_spec(spec).params.items()}
+    return shapes
 
 
 class Model:
@@ -59,10 +88,11 @@ class Model:
     def _parts(self) -> list[tuple[str, "Sequential"]]:
         raise NotImplementedError
 
-    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """``[(name, param, grad)]`` over all layers, names like ``"encoder.0.W"``."""
-        return [(f"{prefix}.{name}", p, g)
-                for prefix, part in self._parts() for name, p, g in part.parameters()]
+    def parameters(self, *, trainable_only: bool = True) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``[(name, param, grad)]`` over the trainable layers (all with ``trainable_only=False``), names
+        like ``"encoder.0.W"``."""
+        return [(f"{prefix}.{name}", p, g) for prefix, part in self._parts()
+                for name, p, g in part.parameters(trainable_only=trainable_only)]
 
     def zero_grad(self) -> None:
         for _, part in self._parts():
@@ -105,12 +135,12 @@ class Model:
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the parameters (float64 unless ``astype`` was called)."""
-        for _, p, _ in self.parameters():
+        for _, p, _ in self.parameters(trainable_only=False):
             return p.dtype
         return np.dtype(np.float64)
 
     def n_params(self) -> int:
-        """Number of learnable scalars."""
+        """Number of learnable scalars (of the trainable layers)."""
         return int(sum(p.size for _, p, _ in self.parameters()))
 
     def get_config(self) -> dict:
@@ -131,9 +161,15 @@ class Sequential(Model):
     def __init__(self, layers):
         if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
             raise TypeError(f"Sequential: layers must be a list of Layer objects, got {type(layers).__name__}")
+        seen: dict[int, int] = {}
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: layers[{i}] must be a Layer, got {type(layer).__name__}")
+            if id(layer) in seen:
+                raise ValueError(f"Sequential: layers[{i}] is the same object as layers[{seen[id(layer)]}]; a "
+                                 f"layer caches its input for backward, so each position needs its own layer "
+                                 f"object (make a new {type(layer).__name__})")
+            seen[id(layer)] = i
         if not layers:
             raise ValueError("Sequential: layers must hold at least one Layer, got an empty list")
         self.layers: list[Layer] = list(layers)
@@ -161,10 +197,16 @@ class Sequential(Model):
     def __call__(self, x):
         return self.forward(x)
 
-    def parameters(self):
-        """``[(f"{i}.{k}", param, grad)]`` for layer index i and parameter name k (e.g. ``"0.W"``)."""
+    def parameters(self, *, trainable_only: bool = True):
+        """``[(f"{i}.{k}", param, grad)]`` for layer index i and parameter name k (e.g. ``"0.W"``).
+
+        What an optimizer updates: layers with ``trainable = False`` (frozen) are left out unless
+        ``trainable_only=False`` (what :func:`pyfadml.io.save` stores).
+        """
         out = []
         for i, layer in enumerate(self.layers):
+            if trainable_only and not layer.trainable:
+                continue
             for k, p in layer.params.items():
                 g = layer.grads.get(k)
                 if g is None or g.shape != p.shape:
@@ -203,8 +245,15 @@ class Sequential(Model):
 
     def get_config(self) -> dict:
         """``{"layers": [{"class": name, "config": layer.get_config()}, ...]}``"""
-        return {"layers": [{"class": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self.layers]}
+        return {"layers": [layer_spec(layer) for layer in self.layers]}
+
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """``{"0.W": shape, ...}`` of the model :meth:`from_config` would build, without building it."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"Sequential: config must be {{'layers': [...]}}, got {config!r:.80}")
+        return {f"{i}.{k}": shape for i, spec in enumerate(config["layers"])
+                for k, shape in layer_param_shapes(spec).items()}
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
@@ -243,6 +292,19 @@ def _check_sizes(D, d, hidden, where: str):
     return D, d, hidden
 
 
+def _encoder_decoder_shapes(cls, config: dict, code_width: int) -> dict[str, tuple[int, ...]]:
+    """Param shapes of an Autoencoder / VAE built from ``config`` (Dense layers at the even indices)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{cls.__name__}: config must be a dict, got {type(config).__name__}")
+    D, d, hidden = _check_sizes(config.get("D"), config.get("d"), config.get("hidden", (64,)), cls.__name__)
+    shapes = {}
+    for prefix, sizes in (("encoder", (D, *hidden, code_width * d)), ("decoder", (d, *hidden[::-1], D))):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            shapes[f"{prefix}.{2 * i}.W"] = (n_out, n_in)
+            shapes[f"{prefix}.{2 * i}.b"] = (n_out,)
+    return shapes
+
+
 def _mlp(sizes, activation: str, rng, *, final: Layer | None) -> Sequential:
     """Dense layers through ``sizes`` with ``activation`` between them and ``final`` (or nothing) at the end."""
     init = "he" if activation in ("relu", "leaky_relu") else "xavier"
@@ -268,6 +330,7 @@ class Autoencoder(Model):
     def __init__(self, D: int, d: int, hidden=(64,), *, activation: str = "relu", rng):
         D, d, hidden = _check_sizes(D, d, hidden, "Autoencoder")
         get_activation(activation)  # ValueError listing the known names
+        activation = activation.lower()
         rng = as_rng(rng, "Autoencoder: rng")
         self.D, self.d, self.hidden, self.activation = D, d, hidden, activation
         self.encoder = _mlp((D, *hidden, d), activation, rng, final=None)
@@ -308,6 +371,10 @@ class Autoencoder(Model):
     def from_config(cls, config: dict):
         return cls(**config, rng=0)
 
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        return _encoder_decoder_shapes(cls, config, 1)
+
 
 class VAE(Model):
     """Variational autoencoder.
@@ -329,6 +396,7 @@ class VAE(Model):
         D, d, hidden = _check_sizes(D, d, hidden, "VAE")
         self.beta = check_float(beta, "VAE: beta", minimum=0.0)
         get_activation(activation)
+        activation = activation.lower()
         self.rng = as_rng(rng, "VAE: rng")
         self.D, self.d, self.hidden, self.activation = D, d, hidden, activation
         self.encoder = _mlp((D, *hidden, 2 * d), activation, self.rng, final=None)
@@ -355,6 +423,9 @@ class VAE(Model):
     def forward(self, x):
         """x (N, D) -> x' (N, D); caches mu, logvar, eps and sets ``last_parts``."""
         x = check_array(x, "VAE.forward: x", shape=(None, self.D))
+        if x.shape[0] == 0:
+            raise ValueError(f"VAE.forward: x must hold at least one sample (the loss is a mean over the batch), "
+                             f"got shape {x.shape}")
         h = self.encoder.forward(x)
         mu, logvar = h[:, :self.d], h[:, self.d:]
         if self.training:
@@ -365,7 +436,7 @@ class VAE(Model):
         z = mu + sigma * eps
         x_hat = self.decoder.forward(z)
         n = x.shape[0]
-        kl = -0.5 * float(np.sum(1.0 + logvar - mu * mu - sigma * sigma)) / n
+        kl = float(np.mean(self.kl(mu, logvar)))
         recon, _ = half_squared_error(x_hat, x)
         self.last_parts = {"recon": recon, "kl": kl}
         self._cache = (mu, logvar, sigma, eps, n)
@@ -373,6 +444,15 @@ class VAE(Model):
 
     def __call__(self, x):
         return self.forward(x)
+
+    @staticmethod
+    def kl(mu, logvar) -> np.ndarray:
+        """KL(N(mu, sigma^2) || N(0, I)) of every example: -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)).
+
+        mu, logvar: (N, d) -> (N,). The training loss uses their mean; ``VAE.kl(*vae.encode(x))`` scores x.
+        """
+        mu, logvar = np.asarray(mu), np.asarray(logvar)
+        return -0.5 * np.sum(1.0 + logvar - mu * mu - np.exp(logvar), axis=-1)
 
     def aux_loss(self) -> float:
         """beta * KL of the last forward (the Trainer adds it to the reconstruction loss)."""
@@ -416,6 +496,10 @@ class VAE(Model):
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config, rng=0)
+
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        return _encoder_decoder_shapes(cls, config, 2)
 
 
 MODELS = {"Sequential": Sequential, "Autoencoder": Autoencoder, "VAE": VAE}

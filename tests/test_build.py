@@ -130,6 +130,25 @@ def test_repack_is_deterministic_retags_and_regenerates_record(tmp_path, cache):
         assert sorted(r[0] for r in rows) == sorted(names)
 
 
+def test_a_corrupted_wheel_is_a_named_build_error_not_a_zlib_traceback(tmp_path, cache):
+    """A wheel whose bytes are damaged inside a compressed member (its sha256 matched a lock that was wrong
+    too) fails to unpack: BuildError naming the file and what to do, not zlib.error."""
+    src = tmp_path / "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("numpy/__init__.py", bytes(range(256)) * 400)
+        z.writestr("numpy-2.0.2.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        info = z.getinfo("numpy/__init__.py")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 5, start + 60):
+        data[i] ^= 0xA5
+    src.write_bytes(bytes(data))
+    with pytest.raises(build.BuildError, match=r"numpy-2.0.2-cp312.*\.whl cannot be unpacked, the file is corrupted "
+                                               r"\((error|BadZipFile)"):
+        build.repack_wheel(src, tmp_path / "out", retag=True)
+
+
 def test_render_template_insists_on_every_placeholder():
     assert build.render_template("a {{X}} b", {"X": "1"}, "t") == "a 1 b"
     with pytest.raises(build.BuildError, match="unknown placeholder"):

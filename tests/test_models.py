@@ -377,3 +377,21 @@ def test_model_configs():
     assert VAE(10, 3, beta=0.5, rng=0).get_config() == {
         "D": 10, "d": 3, "hidden": [64], "beta": 0.5, "activation": "relu"}
     assert "VAE(D=10" in repr(VAE(10, 3, rng=0))
+
+
+def test_vae_kl_and_the_per_example_loss():
+    from pyfadml import half_squared_errors
+    rng = np.random.default_rng(0)
+    mu, logvar = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    kl = VAE.kl(mu, logvar)
+    by_hand = [-0.5 * sum(1 + lv - m * m - np.exp(lv) for m, lv in zip(mu[n], logvar[n])) for n in range(5)]
+    np.testing.assert_allclose(kl, by_hand, rtol=1e-12)
+    assert np.all(VAE.kl(np.zeros((2, 3)), np.zeros((2, 3))) == 0.0)
+    vae = VAE(6, 3, rng=0).eval()
+    x = rng.random((4, 6))
+    vae.forward(x)
+    assert vae.last_parts["kl"] == pytest.approx(float(np.mean(VAE.kl(*vae.encode(x)))), rel=1e-12)
+    a, b = rng.random((4, 2, 3)), rng.random((4, 2, 3))
+    e = half_squared_errors(a, b)
+    assert e.shape == (4,) and e[1] == pytest.approx(0.5 * np.sum((a[1] - b[1]) ** 2))
+    assert float(np.mean(e)) == pytest.approx(half_squared_error(a, b)[0])
