@@ -105,11 +105,14 @@ def test_explosion_is_a_divergence_and_stat_and_message_show_the_same_norm():
 
 def test_take_the_step_anyway_wrecks_the_rnn_and_clip_and_continue_trains():
     s = RNNSection()
-    explode(s)
+    refused = explode(s).grad_norm
     before = s.race.demo.layers["RNN"].params["Wh"].copy()
     s.force_step()
     live = s.race.live
     assert live.state == "paused" and s.race.demo.step_count == 1 and "without the guard" in live._status.object
+    # the step taken is the refused one (same mini-batch): the same gradient norm, now in the history
+    assert s.race.demo.history["RNN_grad_norm"][-1] == refused
+    assert f'data-rnn-gn="{refused!r}"' in s.race._stats.object and "(step 1)" in s.race._stats.object
     moved = np.linalg.norm(s.race.demo.layers["RNN"].params["Wh"] - before) / np.linalg.norm(before)
     assert moved > 10                                 # the refused update, taken: far beyond the weights' size
     assert 'data-exploded="0"' in s.race._stats.object and s.race._message.object.count("Exploding") == 0

@@ -332,7 +332,8 @@ class LiveTraining(pn.viewable.Viewer):
 
     @staticmethod
     def _last_good(exc: DivergenceError) -> int:
-        return int(getattr(exc, "last_good_step", exc.step - 1))
+        good = getattr(exc, "last_good_step", None)       # None: an error that does not say (the step before)
+        return int(exc.step - 1 if good is None else good)
 
     def _smaller_lr(self) -> float:
         if self.lr_owner is None:

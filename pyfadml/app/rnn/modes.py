@@ -16,7 +16,6 @@ from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Rang
 
 from pyfadml.app import theme, ui
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
-from pyfadml.app.rnn.recover import recoverable
 from pyfadml.app.rnn.unfold import UnfoldedView
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
 from pyfadml.losses import softmax
@@ -52,8 +51,8 @@ class ModesTab(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _new_demo(self) -> SequenceDemo:
-        return recoverable(SequenceDemo(mode=self.mode, cell=self.cell.lower(), hidden=int(self.hidden),
-                                        lr=float(self.lr), clip_norm=CLIP))
+        return SequenceDemo(mode=self.mode, cell=self.cell.lower(), hidden=int(self.hidden), lr=float(self.lr),
+                            clip_norm=CLIP)
 
     def _reset_demo(self) -> None:
         self.demo = self._new_demo()

@@ -21,7 +21,6 @@ from bokeh.palettes import Viridis256
 from pyfadml.app import theme, ui
 from pyfadml.app.live import RECOVERY_CLIP
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
-from pyfadml.app.rnn.recover import recoverable
 from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
@@ -80,8 +79,8 @@ class RaceTab(pn.viewable.Viewer):
 
     def _new_demo(self) -> GradientRace:
         scale = round(float(self.recurrent_scale) * 4) / 4      # the slider's steps of 0.25, without float drift
-        return recoverable(GradientRace(T=int(self.seq_len), recurrent_scale=scale, clip_norm=CLIP,
-                                        optimizer=self.optimizer, lr=float(self.lr)))
+        return GradientRace(T=int(self.seq_len), recurrent_scale=scale, clip_norm=CLIP, optimizer=self.optimizer,
+                            lr=float(self.lr))
 
     def _reset_demo(self) -> None:
         self.demo = self._new_demo()
