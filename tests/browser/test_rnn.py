@@ -21,6 +21,8 @@ Thresholds (tests/test_demo_gradients.py runs the same race natively):
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -41,6 +43,11 @@ GAP = 0.3
 TRAIN_TIMEOUT_S = 150
 
 
+def equals(value: str):
+    """A predicate for ``ui.wait_attr``: the page's patches may arrive after Python said it is idle."""
+    return lambda v: v == value
+
+
 @pytest.fixture
 def rnn(ui):
     """The app with the RNN section showing and Python idle (the ``ui`` helpers bound to its page)."""
@@ -58,7 +65,8 @@ def _explode(ui) -> dict:
     assert ui.slider_value("Recurrent scale (RNN)") == "5.00"
     ui.select("Gradient clipping", "off")
     ui.wait_attr(RACE, "data-clip", lambda v: v == "off", what="clipping off")
-    assert (ui.attr(RACE, "data-optimizer"), ui.attr(RACE, "data-scale")) == ("sgd", "5")
+    ui.wait_attr(RACE, "data-optimizer", equals("sgd"))
+    ui.wait_attr(RACE, "data-scale", equals("5"))
     ui.click("Play")
     ui.wait_attr(RACE_LIVE, "data-diverged", lambda v: v == "1", timeout_s=60, what="the explosion")
     return ui.dataset(RACE)
@@ -70,12 +78,13 @@ def test_each_mode_trains_in_the_page(rnn):
         if ui.attr(SEQ, "data-mode") != mode:
             ui.select("Mode", label)
             ui.wait_attr(SEQ, "data-mode", lambda v: v == mode, what="the new mode")
-        assert ui.attr(SEQ, "data-step") == "0"
+        ui.wait_attr(SEQ, "data-step", equals("0"))
         ui.click("Play")
         ui.wait_attr(SEQ, "data-eval-step", lambda v: int(v) >= MODE_STEPS[mode], timeout_s=TRAIN_TIMEOUT_S,
                      what=f"{mode} training")
         ui.click("Pause")
-        assert ui.live_state("rnn-modes") == "paused" and ui.live_state("rnn-modes", "data-diverged") == "0"
+        ui.wait_attr(MODES_LIVE, "data-state", equals("paused"))
+        assert ui.live_state("rnn-modes", "data-diverged") == "0"
         d = ui.dataset(SEQ)
         first, last = float(d["firstLoss"]), float(d["loss"])
         assert last < 0.7 * first, f"{mode}: test loss {first:.4f} -> {last:.4f} after {d['evalStep']} steps"
@@ -83,7 +92,7 @@ def test_each_mode_trains_in_the_page(rnn):
     # issue 9, item 6: back to many-to-one after many-to-many, the y axis shows probabilities, not symbols
     ui.select("Mode", MODE_LABELS["many-to-one"])
     ui.wait_attr(SEQ, "data-mode", lambda v: v == "many-to-one", what="many-to-one again")
-    assert ui.attr(SEQ, "data-y-labels") == "0,0.25,0.5,0.75,1"
+    ui.wait_attr(SEQ, "data-y-labels", equals("0,0.25,0.5,0.75,1"))
 
 
 def test_lstm_beats_rnn_on_the_memory_task_and_the_gates_tab_shows_it(rnn):
@@ -125,7 +134,8 @@ def test_exploding_gradients_pause_say_one_number_and_every_way_out_works(rnn):
     # way out 1: take the step anyway (the wreck)
     ui.click("Take the step anyway")
     ui.wait_attr(RACE_LIVE, "data-state", lambda v: v == "paused", what="the forced step")
-    assert ui.live_state("rnn-race", "data-step") == "1" and "without the guard" in ui.text(RACE_LIVE)
+    ui.wait_attr(RACE_LIVE, "data-step", equals("1"))
+    assert "without the guard" in ui.text(RACE_LIVE)
     assert ui.page.locator('[data-testid="race-message"]').count() == 0 or ui.text('[data-testid="race-message"]') == ""
     # way out 2: restore and clip (the divergence box's own button), then Play trains on
     ui.click("Reset")
@@ -134,11 +144,13 @@ def test_exploding_gradients_pause_say_one_number_and_every_way_out_works(rnn):
     ui.page.locator(".live-recover-clip button:visible").first.click()
     ui.wait_for_python()
     ui.wait_attr(RACE_LIVE, "data-diverged", lambda v: v == "0", what="recovered")
-    assert "Restored the weights" in ui.text(RACE_LIVE) and ui.attr(RACE, "data-clip") == "1"
+    ui.wait_attr(RACE, "data-clip", equals("1"))
+    assert "Restored the weights" in ui.text(RACE_LIVE)
     ui.click("Play")
     ui.wait_attr(RACE_LIVE, "data-step", lambda v: int(v) >= 5, timeout_s=60, what="training with clipping")
     ui.click("Pause")
-    assert ui.live_state("rnn-race") == "paused" and ui.attr(RACE, "data-exploded") == "0"
+    ui.wait_attr(RACE_LIVE, "data-state", equals("paused"))
+    assert ui.attr(RACE, "data-exploded") == "0"
 
 
 def test_a_restless_student_breaks_nothing(rnn):
@@ -149,10 +161,11 @@ def test_a_restless_student_breaks_nothing(rnn):
     page = ui.page
     for mode, label in MODE_LABELS.items():
         ui.select("Mode", label)
-        assert ui.attr(SEQ, "data-mode") == mode
+        ui.wait_attr(SEQ, "data-mode", equals(mode))
     for cell in ("LSTM", "RNN", "LSTM"):
         ui.click(cell)
-        assert ui.attr(SEQ, "data-cell") == cell.lower() and ui.attr('[data-testid="rnn-formula"]', "data-cell") == cell
+        ui.wait_attr(SEQ, "data-cell", equals(cell.lower()))
+        ui.wait_attr('[data-testid="rnn-formula"]', "data-cell", equals(cell))
     for key, value in (("Home", "4"), ("End", "32")):
         ui.slide("Hidden units", key)
         assert ui.slider_value("Hidden units") == value
@@ -164,14 +177,16 @@ def test_a_restless_student_breaks_nothing(rnn):
     assert ui.slider_value("Test sequence shown") == "15"
     ui.click("Play")
     ui.click("Step")                                   # Step while playing: pauses, then one step
-    assert ui.live_state("rnn-modes") == "paused"
+    ui.wait_attr(MODES_LIVE, "data-state", equals("paused"), what="Step while playing")
     k = int(ui.live_state("rnn-modes", "data-step"))
-    assert k >= 1 and ui.attr(SEQ, "data-step") == str(k)
+    assert k >= 1
+    ui.wait_attr(SEQ, "data-step", equals(str(k)))
     ui.click("Play")
     ui.click("Reset")                                  # Reset while playing
-    assert ui.live_state("rnn-modes") == "paused" and ui.live_state("rnn-modes", "data-step") == "0"
-    ui.click("Reset")                                  # Reset twice, Pause while paused
-    ui.click("Pause") if page.locator("button.bk-btn:visible").filter(has_text="Pause").first.is_enabled() else None
+    ui.wait_attr(MODES_LIVE, "data-state", equals("paused"), what="Reset while playing")
+    ui.wait_attr(MODES_LIVE, "data-step", equals("0"))
+    ui.click("Reset")                                  # Reset twice; Pause is off while paused
+    assert page.locator("button.bk-btn:visible").filter(has_text=re.compile(r"^\s*Pause\s*$")).first.is_disabled()
     ui.click("Play")
     ui.wait_attr(MODES_LIVE, "data-step", lambda v: int(v) > 0, what="modes training")
     # the race while the modes train: playing it pauses the modes
@@ -179,17 +194,19 @@ def test_a_restless_student_breaks_nothing(rnn):
     for key in ("Home", "End"):
         ui.slide("Sequence length T", key)
         ui.slide("Recurrent scale (RNN)", key)
-    assert ui.attr(RACE, "data-t") == "100" and ui.attr(RACE, "data-scale") == "6"
+    ui.wait_attr(RACE, "data-t", equals("100"))
+    ui.wait_attr(RACE, "data-scale", equals("6"))
     ui.click("SGD")
-    assert ui.attr(RACE, "data-optimizer") == "sgd" and ui.attr(RACE, "data-lr") == "0.1"
+    ui.wait_attr(RACE, "data-optimizer", equals("sgd"))
+    ui.wait_attr(RACE, "data-lr", equals("0.1"))                    # SGD starts at its own default
     ui.select("Learning rate", "1")
     ui.click("Adam")
-    assert ui.attr(RACE, "data-lr") == "0.01"
+    ui.wait_attr(RACE, "data-lr", equals("0.01"))
     ui.slide("Sequence length T", "Home")
     ui.click("Play")
     ui.wait_attr(RACE_LIVE, "data-step", lambda v: int(v) > 0, what="race training")
     ui.tab(MODES_TAB)
-    assert ui.live_state("rnn-modes") == "paused"     # only one trains at a time
+    ui.wait_attr(MODES_LIVE, "data-state", equals("paused"), what="one trains at a time")
     ui.tab(GATES_TAB)
     for label in ("Test sequence", "Time step t", "Unit"):
         ui.slide(label, "End")
@@ -200,7 +217,8 @@ def test_a_restless_student_breaks_nothing(rnn):
     ui.open_section("Backprop & decision boundaries")  # leave mid-training and come back
     ui.open_section(SECTION)
     ui.tab(RACE_TAB)
-    assert ui.live_state("rnn-race") == "away" and "while you were away" in ui.text(RACE_LIVE)
+    ui.wait_attr(RACE_LIVE, "data-state", equals("away"))
+    assert "while you were away" in ui.text(RACE_LIVE)
     k = int(ui.live_state("rnn-race", "data-step"))
     ui.tab(GATES_TAB)                                  # a round trip through Python and back
     ui.tab(RACE_TAB)
