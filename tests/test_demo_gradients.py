@@ -256,16 +256,16 @@ def test_the_section_draws_these_values():
     from pyfadml.app.rnn import RNNSection
 
     s = RNNSection()
-    s.seq_len = 10
+    s.race.seq_len = 10
     for _ in range(3):
-        s.step_race()
-    r = s.race
+        s.race.live.step()
+    r = s.race.demo
     for name in MODELS:
         steps, norms = r.grad_heatmap(name)
-        np.testing.assert_allclose(s._heat_src[name].data["image"][0], np.log10(norms).astype(np.float32))
+        np.testing.assert_allclose(s.race._heat_src[name].data["image"][0], np.log10(norms).astype(np.float32))
         np.testing.assert_array_equal(norms[-1], r.layers[name].dh_norms)
-    g = r.gates(int(s.lstm_example))
+    g = r.gates(int(s.gates.example))
     for k in "ifo":
-        np.testing.assert_array_equal(s._gate_src[k].data["image"][0], g["gates"][k].T.astype(np.float32))
-    np.testing.assert_array_equal(s._gate_src["c"].data["image"][0], g["c"].T.astype(np.float32))
-    assert f'data-rnn-acc="{r.evals["RNN_acc"][-1]!r}"' in s._race_stats.object
+        np.testing.assert_array_equal(s.gates._src[k].data["image"][0], g["gates"][k].T.astype(np.float32))
+    np.testing.assert_array_equal(s.gates._src["c"].data["image"][0], g["c"].T.astype(np.float32))
+    assert f'data-rnn-acc="{r.evals["RNN_acc"][-1]!r}"' in s.race._stats.object

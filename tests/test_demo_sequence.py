@@ -204,12 +204,13 @@ def test_the_section_draws_these_values():
     from pyfadml.app.rnn import RNNSection
 
     s = RNNSection()
-    s.mode = "many-to-many"
-    s.step_seq()
-    u = s.seq.unfold(int(s.example))
-    cells = s._u_cells.data
+    tab = s.modes
+    tab.mode = "many-to-many"
+    tab.live.step()
+    u = tab.demo.unfold(int(tab.example))
+    cells = tab.unfolded.cells.data
     np.testing.assert_array_equal(np.array(cells["v"]).reshape(u["h"].shape), u["h"])
-    np.testing.assert_array_equal(u["h"], s.seq.layer.hiddens[0])        # the last forward was unfold's
-    np.testing.assert_array_equal(s._pred_src.data["pred"], u["pred"].astype(float))
-    np.testing.assert_array_equal(s._pred_src.data["target"], u["target"].astype(float))
-    assert f'data-step="{s.seq.step_count}"' in s._seq_stats.object
+    np.testing.assert_array_equal(u["h"], tab.demo.layer.hiddens[0])        # the last forward was unfold's
+    np.testing.assert_array_equal(tab._pred_src.data["pred"], u["pred"].astype(float))
+    np.testing.assert_array_equal(tab._pred_src.data["target"], u["target"].astype(float))
+    assert f'data-step="{tab.demo.step_count}"' in tab._stats.object

@@ -198,6 +198,36 @@ def test_play_after_changing_the_rate_restores_and_goes_on():
     assert live.state == "playing" and demo.step_count > 3 and demo.recovered
 
 
+
+def test_a_section_adds_its_own_recovery_shown_only_for_the_divergences_it_fits():
+    live, demo, owner, _ = make(FakeDemo(explode_at=2))
+    taken = []
+
+    def force():                                     # e.g. the RNN race's "take the step anyway"
+        taken.append(demo.step_count)
+        demo.step_count += 1
+        return f"Took step {demo.step_count} anyway."
+
+    button = live.add_recovery("Take the step anyway", force, when=lambda exc: exc.value > 1e6)
+    other = live.add_recovery("Never offered", lambda: None, when=lambda exc: False)
+    assert not button.visible and not live._recovery.visible
+    live.step()
+    live.step()
+    assert live.state == "diverged" and live._recovery.visible and button.visible and not other.visible
+    live.playing = True                              # a click also pauses
+    button.clicks += 1
+    assert taken == [1] and demo.step_count == 2 and not live.playing
+    assert live.state == "paused" and "Took step 2 anyway." in status(live) and not live._recovery.visible
+    demo.explode_at = 3
+    live.step()
+    assert live.state == "diverged"
+
+    def explodes_again():
+        raise DivergenceError(3, "loss", 1e12)
+
+    live.run_recovery(explodes_again)                # the action diverges again: the box comes back
+    assert live.state == "diverged" and live.divergence.value == 1e12 and button.visible
+
 @pytest.mark.parametrize("current, expected", [(10.0, 1.0), (1.0, 0.1), (0.1, 0.01), (0.003, 0.001),
                                                 (0.001, 0.0001)])
 def test_smaller_option_is_about_ten_times_smaller(current, expected):

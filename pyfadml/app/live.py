@@ -26,7 +26,8 @@ which holds the document lock as server callbacks must.
 **Divergence**: the library stops a step whose loss or update explodes before it touches the weights. The
 controller then pauses, says what happened, and offers what works: restore the last good weights and go on
 with a smaller learning rate, or with gradient clipping (a control that is always on the page). Pressing
-Play (or Step) after changing either also restores and goes on.
+Play (or Step) after changing either also restores and goes on. A section can add its own way out with
+:meth:`LiveTraining.add_recovery` (the RNN race's "take the step anyway").
 """
 from __future__ import annotations
 
@@ -143,6 +144,7 @@ class LiveTraining(pn.viewable.Viewer):
         self._clip_btn.on_click(lambda event: self.recover(clip_norm=RECOVERY_CLIP))
         self._recovery = pn.Column(self._lr_btn, self._clip_btn, visible=False, margin=(2, 0),
                                    sizing_mode="stretch_width")
+        self._extra_recovery: list[tuple[Any, Callable[[DivergenceError], bool]]] = []
         self._layout = pn.Column(
             pn.Row(self._play, self._pause, self._step, self._reset_btn, margin=0, sizing_mode="stretch_width",
                    styles={"flex-wrap": "wrap"}),
@@ -230,6 +232,32 @@ class LiveTraining(pn.viewable.Viewer):
         self._redraw()
         return step
 
+    def add_recovery(self, label: str, action: Callable[[], str | None], *,
+                     when: Callable[[DivergenceError], bool] = lambda exc: True, css_class: str = "live-recover-extra"):
+        """A section's own way out of a divergence: a button in the divergence box, shown when ``when(exc)``
+        holds for the divergence. A click pauses, clears the divergence, runs ``action()`` (which may raise
+        :class:`DivergenceError` again: the box comes back) and redraws; the string it returns, if any, is
+        the status line's note. Returns the button."""
+        button = pn.widgets.Button(label=label, color="danger", variant="outline", sizing_mode="stretch_width",
+                                   css_classes=[css_class], visible=False)
+        button.on_click(lambda event: self.run_recovery(action))
+        self._extra_recovery.append((button, when))
+        self._recovery.append(button)
+        return button
+
+    def run_recovery(self, action: Callable[[], str | None]) -> None:
+        """Pause, clear the divergence and run ``action()`` (see :meth:`add_recovery`), then redraw."""
+        self._stop()
+        self.away = False
+        self.divergence = None
+        try:
+            note = action()
+        except DivergenceError as exc:
+            self._diverged(exc)
+            return
+        self.note = note or ""
+        self._redraw()
+
     # ------------------------------------------------------------------------------------------
     # the schedule
     # ------------------------------------------------------------------------------------------
@@ -298,11 +326,14 @@ class LiveTraining(pn.viewable.Viewer):
         self.note = ""
         self._lr_btn.label = f"Restore step {self._last_good(exc):,}, learning rate {self._smaller_lr():g}"
         self._clip_btn.label = f"Restore step {self._last_good(exc):,}, clip gradients at {RECOVERY_CLIP:g}"
+        for button, when in self._extra_recovery:
+            button.visible = bool(when(exc))
         self._redraw()
 
     @staticmethod
     def _last_good(exc: DivergenceError) -> int:
-        return int(getattr(exc, "last_good_step", exc.step - 1))
+        good = getattr(exc, "last_good_step", None)       # None: an error that does not say (the step before)
+        return int(exc.step - 1 if good is None else good)
 
     def _smaller_lr(self) -> float:
         if self.lr_owner is None:

@@ -468,8 +468,7 @@ def click_plot(page, selector: str, fx: float, fy: float) -> None:
 def slider_key(page, label: str, key: str) -> None:
     """Press ``key`` (e.g. "Home", "End", "ArrowRight") on the handle of the slider titled ``label``,
     then wait for Python: the way to reach a slider's extremes."""
-    widget(page, label).locator(".noUi-handle").first.press(key)
-    wait_for_python(page)
+    slide(page, label, key)
 
 
 def fill_text_area(page, label: str, text: str) -> None:
@@ -491,3 +490,37 @@ def set_checkbox(page, label: str, on: bool = True) -> None:
 
 HELPERS.update({f.__name__: f for f in (grid_values, grid_edits, click_grid_cell, slider_key, fill_text_area,
                                         set_checkbox)})
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers added for the RNN & LSTM section: tabs inside a section, data- attributes, sliders
+# ---------------------------------------------------------------------------------------------
+
+def tab(page, label: str) -> None:
+    """Show the tab (of a section's ``pn.Tabs``) whose title contains ``label``, then wait for Python."""
+    page.locator(".bk-tab:visible").filter(has_text=label).first.click()
+    wait_for_python(page, 60_000)
+
+
+def dataset(page, selector: str) -> dict:
+    """Every ``data-`` attribute of the first element matching ``selector``, as ``element.dataset`` (camelCase
+    keys: ``data-eval-step`` -> ``evalStep``)."""
+    return page.locator(selector).first.evaluate("e => Object.assign({}, e.dataset)")
+
+
+def slide(page, label: str, key: str, times: int = 1) -> None:
+    """Press ``key`` (ArrowRight, ArrowLeft, Home, End) ``times`` on the slider titled ``label``, then wait
+    for Python (a throttled slider sends its value when the key is released)."""
+    handle = widget(page, label).locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+    wait_for_python(page)
+
+
+def slider_value(page, label: str) -> str:
+    """The value a slider titled ``label`` shows after its title (``"Hidden units: 16"`` -> ``"16"``)."""
+    return widget(page, label).locator(".bk-slider-title").first.inner_text().split(":")[-1].strip()
+
+
+HELPERS.update({f.__name__: f for f in (tab, dataset, slide, slider_value)})

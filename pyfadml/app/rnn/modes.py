@@ -1,0 +1,247 @@
+"""Tab "Three modes": an RNN or LSTM trained live on many-to-one, one-to-many or many-to-many.
+
+Everything drawn comes from :class:`pyfadml.demos.sequence.SequenceDemo`: the network unrolled over one test
+sequence (:class:`~pyfadml.app.rnn.unfold.UnfoldedView`), the loss curves and the predictions against the
+targets. Play / Pause / Step / Reset, clipping and divergence are the shared
+:class:`~pyfadml.app.live.LiveTraining` (key ``rnn-modes``).
+"""
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Range1d, Span
+
+from pyfadml.app import theme, ui
+from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
+from pyfadml.app.rnn.unfold import UnfoldedView
+from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
+from pyfadml.losses import softmax
+
+LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: generate a wave": "one-to-many",
+               "Many-to-many: delayed copy": "many-to-many"}
+EXAMPLES_M2O = 16             # test sentences in the many-to-one prediction plot
+
+
+class ModesTab(pn.viewable.Viewer):
+    """Controls on the left; the task, the numbers, the unfolded network, loss and predictions."""
+
+    mode = param.Selector(default="many-to-one", objects=list(MODES))
+    cell = param.Selector(default="RNN", objects=["RNN", "LSTM"])
+    hidden = param.Integer(default=16, bounds=(4, 32))
+    lr = param.Selector(default=0.01, objects=LEARNING_RATES)
+    example = param.Integer(default=0, bounds=(0, 15))
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.demo = self._new_demo()
+        self._first: dict | None = None          # the evaluation at step 0 (the curve's start)
+        self._row: dict | None = None            # the latest evaluation
+        self.unfolded = UnfoldedView()
+        self._build_plots()
+        self.live = live_training("rnn-modes", self)
+        self._build_layout()
+        self._on_new_demo()
+
+    # ------------------------------------------------------------------------------------------
+    # the demo
+    # ------------------------------------------------------------------------------------------
+
+    def _new_demo(self) -> SequenceDemo:
+        return SequenceDemo(mode=self.mode, cell=self.cell.lower(), hidden=int(self.hidden), lr=float(self.lr),
+                            clip_norm=CLIP)
+
+    def _reset_demo(self) -> None:
+        self.demo = self._new_demo()
+        self._on_new_demo(redraw=False)
+
+    @param.depends("mode", "cell", "hidden", watch=True)
+    def _settings_changed(self) -> None:
+        self.live.reset()
+
+    @param.depends("lr", watch=True)
+    def _lr_changed(self) -> None:
+        self.demo.lr = float(self.lr)
+        self._update_stats()
+
+    @param.depends("example", watch=True)
+    def _example_changed(self) -> None:
+        self._draw_views()
+
+    # ------------------------------------------------------------------------------------------
+    # plots (built once)
+    # ------------------------------------------------------------------------------------------
+
+    def _build_plots(self) -> None:
+        loss = ui.figure(width=430, height=250, y_axis_type="log", grid=True)
+        self._loss_src = ColumnDataSource(dict(step=[], train=[], test=[]))
+        loss.line("step", "train", source=self._loss_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
+                  legend_label="train loss")
+        loss.line("step", "test", source=self._loss_src, color=theme.TEST_LOSS_COLOR, line_width=2,
+                  line_dash="dashed", legend_label="test loss")
+        ui.style_legend(loss, "top_left")
+        loss.legend[0].orientation = "horizontal"
+        loss.add_layout(loss.legend[0], "above")          # above the plot: it never covers a curve
+        loss.xaxis.axis_label = "step"
+        self.loss_fig = loss
+
+        pred = ui.figure(width=430, height=250, x_range=Range1d(-0.7, 15.7), y_range=Range1d(-0.08, 1.08))
+        self._pred_src = ColumnDataSource(dict(x=[], pred=[], target=[]))
+        self._target_line = pred.line("x", "target", source=self._pred_src, color="#94a3b8", line_width=1.5)
+        t_marks = pred.scatter("x", "target", source=self._pred_src, marker="square", size=10, fill_color=None,
+                               line_color=theme.INK, line_width=1.4)
+        self._pred_line = pred.line("x", "pred", source=self._pred_src, color=theme.ACCENT, line_width=2)
+        p_marks = pred.scatter("x", "pred", source=self._pred_src, size=7, color=theme.ACCENT)
+        self._half = Span(location=0.5, dimension="width", line_color=theme.MUTED, line_dash="dashed", line_width=1)
+        pred.add_layout(self._half)
+        pred.add_layout(Legend(items=[LegendItem(label="target", renderers=[t_marks]),
+                                      LegendItem(label="prediction", renderers=[p_marks])],
+                               orientation="horizontal", label_text_font_size="11px", padding=2, margin=2,
+                               border_line_color=None), "above")
+        self.pred_fig = pred
+
+    def _set_y_axis(self, ticks: list[float], labels: list[str], label: str) -> None:
+        """The prediction plot's y axis for this mode: its ticks, a label for *every* tick, its title.
+
+        Every tick gets its label explicitly, so no label of another mode can survive a mode change
+        (issue 9, item 6: the symbols A/B stayed on the many-to-one axis after visiting many-to-many)."""
+        axis = self.pred_fig.yaxis[0]
+        axis.ticker = FixedTicker(ticks=list(ticks), minor_ticks=[])
+        axis.major_label_overrides = {float(t): text for t, text in zip(ticks, labels)}
+        axis.axis_label = label
+
+    def _layout_pred_fig(self) -> None:
+        d, f = self.demo, self.pred_fig
+        if d.mode == "many-to-one":
+            f.x_range.start, f.x_range.end = -0.7, EXAMPLES_M2O - 0.3
+            f.y_range.start, f.y_range.end = -0.08, 1.08
+            f.xaxis.axis_label = f"test sentence (the first {EXAMPLES_M2O})"
+            ticks = [0, 0.25, 0.5, 0.75, 1]
+            self._set_y_axis(ticks, [ui.num(t) for t in ticks], "P(positive)")
+        elif d.mode == "one-to-many":
+            f.x_range.start, f.x_range.end = -0.5, d.T - 0.5
+            f.y_range.start, f.y_range.end = -1.1, 1.1
+            f.xaxis.axis_label = "time step t"
+            ticks = [-1, -0.5, 0, 0.5, 1]
+            self._set_y_axis(ticks, [ui.num(t) for t in ticks], "y_t")
+        else:
+            k = len(d.class_names)
+            f.x_range.start, f.x_range.end = -0.5, d.T - 0.5
+            f.y_range.start, f.y_range.end = -0.5, k - 0.5
+            f.xaxis.axis_label = "time step t"
+            self._set_y_axis(list(range(k)), list(d.class_names), "symbol")
+        self._half.visible = d.mode == "many-to-one"
+        self._pred_line.visible = self._target_line.visible = d.mode == "one-to-many"
+
+    # ------------------------------------------------------------------------------------------
+    # drawing
+    # ------------------------------------------------------------------------------------------
+
+    def _on_new_demo(self, *, redraw: bool = True) -> None:
+        d = self.demo
+        row = self._first = self._row = d.evaluate()
+        # the curve starts with this point: a log axis with no data makes Bokeh log a warning at every change
+        self._loss_src.data = dict(step=[row["step"]], train=[max(row["train_loss"], 1e-6)],
+                                   test=[max(row["test_loss"], 1e-6)])
+        if self.example >= min(EXAMPLES_M2O, d.n_test):
+            self.example = 0
+        self._layout_pred_fig()
+        info = MODE_INFO[d.mode]
+        self._task.object = (f"<h3>{escape(d.mode.capitalize())}: {escape(info['task'])}</h3>"
+                             f"<p>The {self.cell} {escape(info['what'])}</p>")
+        if redraw:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Everything (after Pause, Step, Reset and a recovery)."""
+        self._evaluate()
+        self._draw_views()
+
+    def _evaluate(self) -> None:
+        row = self._row = self.demo.evaluate()
+        if self._first is None:
+            self._first = row
+        data = self._loss_src.data
+        if not data["step"] or data["step"][-1] != row["step"]:
+            self._loss_src.stream(dict(step=[row["step"]], train=[max(row["train_loss"], 1e-6)],
+                                       test=[max(row["test_loss"], 1e-6)]))
+        self._update_stats()
+
+    def _draw_views(self) -> None:
+        u = self.demo.unfold(int(self.example))
+        self.unfolded.draw(u)
+        self._draw_predictions(u)
+        self._update_stats()
+
+    def _draw_predictions(self, u: dict) -> None:
+        d = self.demo
+        if d.mode == "many-to-one":
+            n = min(EXAMPLES_M2O, d.n_test)
+            with np.errstate(over="ignore", invalid="ignore"):
+                probs = softmax(d.model.predict(d.X_test[:n]))[:, 1]
+            self._pred_src.data = dict(x=list(range(n)), pred=probs.tolist(),
+                                       target=d.Y_test[:n].astype(float).tolist())
+        elif d.mode == "one-to-many":
+            self._pred_src.data = dict(x=list(range(d.T)), pred=u["y"].tolist(), target=u["target"].tolist())
+        else:
+            self._pred_src.data = dict(x=list(range(d.T)), pred=u["pred"].astype(float).tolist(),
+                                       target=u["target"].astype(float).tolist())
+
+    def _update_stats(self) -> None:
+        d, row = self.demo, self._row
+        if row is None:
+            return
+        first = self._first or row
+        stats = [("seq-step", "Step", d.step_count, f"{d.step_count:,}"),
+                 ("seq-train-loss", "Train loss", row["train_loss"], ui.loss_text(row["train_loss"])),
+                 ("seq-test-loss", "Test loss", row["test_loss"], ui.loss_text(row["test_loss"]))]
+        if d.is_classification:
+            stats.append(("seq-test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"])))
+        self._stats.object = ui.stats_html(
+            stats, testid="seq-stats", mode=d.mode, cell=d.cell, step=d.step_count, lr=ui.exact(d.lr),
+            clip="off" if d.clip_norm is None else ui.exact(d.clip_norm),
+            first_loss=ui.exact(first["test_loss"]), loss=ui.exact(row["test_loss"]), eval_step=row["step"],
+            y_ticks=",".join(f"{t:g}" for t in self.pred_fig.yaxis[0].ticker.ticks),
+            y_labels=",".join(self.pred_fig.yaxis[0].major_label_overrides.values())) + (
+            f'<p class="muted" style="margin:4px 12px 0 12px">The {d.cell.upper()} with {d.hidden} hidden units, '
+            f'Adam, learning rate {ui.num(d.lr)}, batch {d.batch_size}, '
+            f'{"gradients clipped at " + ui.num(d.clip_norm) if d.clip_norm else "no clipping"}; '
+            f'{len(d.X_train):,} training and {len(d.X_test):,} test sequences of {d.T} steps.</p>')
+
+    # ------------------------------------------------------------------------------------------
+    # widgets and layout
+    # ------------------------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        W, p = pn.widgets, self.param
+        w = self._widgets = {
+            "mode": W.Select.from_param(p.mode, name="Mode", options=MODE_LABELS),
+            "cell": W.RadioButtonGroup.from_param(p.cell, name="Cell", color="primary", variant="outline"),
+            "hidden": W.IntSlider.from_param(p.hidden, name="Hidden units", throttled=True),
+            "lr": W.Select.from_param(p.lr, name="Learning rate (Adam)",
+                                      options={f"{v:g}": v for v in LEARNING_RATES}),
+            "example": W.IntSlider.from_param(p.example, name="Test sequence shown", throttled=True),
+        }
+        self._task = prose("")
+        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
+                                   margin=(4, 5, 8, 5))
+        self._layout = screen(
+            [self.live, heading("Task"), w["mode"], prose("<span class='muted'>Cell</span>", margin=(6, 5, 0, 5)),
+             w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"]],
+            [self._task, self._stats,
+             prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
+                   "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "
+                   "positive, orange negative; point at one to read its value), passed to the next step. "
+                   "Bottom: the inputs x<sub>t</sub>. Top: the outputs y<sub>t</sub> (green right, red wrong) "
+                   "and, above them, the targets.</p>"),
+             pn.pane.Bokeh(self.unfolded.fig),
+             pn.Row(pn.Column(prose("<h3>Loss</h3><p class='muted'>Mean loss on the whole train and test sets "
+                                    "(log scale).</p>"), pn.pane.Bokeh(self.loss_fig)),
+                    pn.Column(prose("<h3>Predictions against targets</h3><p class='muted'>□ target, ● the "
+                                    "network's prediction.</p>"), pn.pane.Bokeh(self.pred_fig)))])
+
+    def __panel__(self):
+        return self._layout
