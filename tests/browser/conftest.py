@@ -387,3 +387,36 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+
+
+# ---------------------------------------------------------------------------------------------
+# added with the VAE section's tests (issue 9): numbers, clicks inside figures, training to a step
+# ---------------------------------------------------------------------------------------------
+
+def value(page, testid: str) -> float:
+    """The full value (``data-value``) of the stat ``[data-testid=testid]``."""
+    return float(attr(page, f'[data-testid="{testid}"]', "data-value"))
+
+
+def click_at(page, selector: str, fx: float, fy: float) -> None:
+    """Click the first ``selector`` (a figure, a pixel grid) at fractions (fx, fy) of its box from its top
+    left, after scrolling it into view. Does not wait for Python (two quick clicks make a double tap)."""
+    target = page.locator(selector).first
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    target.click(position={"x": fx * box["width"], "y": fy * box["height"]})
+
+
+def train_to(page, key: str, steps: int, timeout_s: float = 240.0) -> int:
+    """Press Play, wait until controller ``key`` is at ``steps`` steps or more, press Pause; returns the step
+    it paused at (everything redrawn, Python idle)."""
+    sel = live(page, key)
+    click(page, "Play")
+    wait_attr(page, sel, "data-step", lambda v: int(v) >= steps, timeout_s=timeout_s, what=f"{steps} steps")
+    click(page, "Pause")
+    wait_attr(page, sel, "data-state", lambda v: v == "paused", what="paused")
+    wait_for_python(page)
+    return int(attr(page, sel, "data-step"))
+
+
+HELPERS.update({f.__name__: f for f in (value, click_at, train_to)})

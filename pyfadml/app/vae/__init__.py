@@ -16,6 +16,8 @@ Play / Pause / Step / Reset, the schedule and divergence are the shared
 """
 from __future__ import annotations
 
+import time
+
 import panel as pn
 import param
 
@@ -90,15 +92,13 @@ class VAESection(pn.viewable.Viewer):
         self.variations = Variations(demo, lambda: self.anomaly.editor.value, self.planes)
         self.anomaly = AnomalyView(demo, self.variations.test_index)
         self.anomaly.editor.param.watch(lambda event: self.variations.drawing_changed(), "value")
-        every = REFRESH_EVERY
+        self.refresh_ms: dict[str, float] = {}           # what each group took, last time (data-refresh-ms)
+        draw = {"numbers": self._draw_numbers, "reconstructions": self.training.draw_reconstructions,
+                "latent": self.planes.draw, "samples": self._draw_samples,
+                "anomaly": lambda: self.anomaly.draw(recompute=True), "scores": self._draw_scores}
         self.live = LiveTraining(
             "vae", demo=demo, reset=self._reset_demo, redraw=self.redraw, burst=BURST_SECONDS, lr=(self, "lr"),
-            refresh=[Refresh(self._draw_numbers, every=every["numbers"]),
-                     Refresh(self.training.draw_reconstructions, every=every["reconstructions"]),
-                     Refresh(self.planes.draw, every=every["latent"]),
-                     Refresh(self._draw_samples, every=every["samples"]),
-                     Refresh(lambda: self.anomaly.draw(recompute=True), every=every["anomaly"]),
-                     Refresh(self._draw_scores, every=every["scores"])])
+            refresh=[Refresh(self._timed(name, draw[name]), every=every) for name, every in REFRESH_EVERY.items()])
         self._build_layout()
         self._on_new_demo()
         self.redraw()
@@ -151,6 +151,13 @@ class VAESection(pn.viewable.Viewer):
     # drawing (the refresh groups)
     # ------------------------------------------------------------------------------------------
 
+    def _timed(self, name: str, draw):
+        def timed():
+            t0 = time.perf_counter()
+            draw()
+            self.refresh_ms[name] = 1000.0 * (time.perf_counter() - t0)
+        return timed
+
     def redraw(self) -> None:
         """Everything (after Pause, Step, Reset and a recovery)."""
         self.training.draw_losses()
@@ -164,7 +171,7 @@ class VAESection(pn.viewable.Viewer):
     def _draw_numbers(self) -> None:
         self.training.draw_losses()
         self.training.draw_test()
-        self.training.draw_stats()
+        self.training.draw_stats(refresh_ms=" ".join(f"{k}:{v:.0f}" for k, v in self.refresh_ms.items()))
 
     def _draw_samples(self) -> None:
         self.planes.draw_decoded()

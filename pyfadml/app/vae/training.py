@@ -172,7 +172,8 @@ class TrainingView:
         with np.errstate(all="ignore"):
             self.recognised = self.demo().recognised_fraction("vae")
 
-    def draw_stats(self) -> None:
+    def draw_stats(self, **data) -> None:
+        """The numbers bar; ``data``: more ``data-`` attributes for it."""
         row, d = self.row, self.demo()
         if row is None:
             return
@@ -183,7 +184,7 @@ class TrainingView:
                  ("ae-recon", "AE ½‖x−x′‖²", row["ae_recon"], ui.loss_text(row["ae_recon"])),
                  ("mean-image", "Mean image", base, ui.loss_text(base)),
                  ("recognised", "Recognised", self.recognised, ui.pct(self.recognised, 0))]
-        self.stats.object = ui.stats_html(stats, testid="vae-stats", step=row["step"]) + (
+        self.stats.object = ui.stats_html(stats, testid="vae-stats", step=row["step"], **data) + (
             f'<p class="muted secondary" style="margin:4px 12px 0 12px">D = {d.D} pixels → d = {d.latent} → D; '
             f'hidden layers {list(d.hidden)}; {len(d.X_train)} training and {len(d.X_test)} test images; '
             f'{d.batch_size} images per step, learning rate {d.lr:g}, β = {d.beta:g}. Test-set errors are means '
