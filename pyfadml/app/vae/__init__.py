@@ -31,13 +31,15 @@ from pyfadml.demos.generative import DATASETS, HIDDEN_CHOICES, GenerativeDemo
 
 __all__ = ["VAESection"]
 
-BURST_SECONDS = 0.03         # training per frame (a VAE and an AE step: ~1 ms natively, a few in the browser)
-REFRESH_EVERY = {"numbers": 0.5, "reconstructions": 1.5, "latent": 2.0, "samples": 3.0, "anomaly": 4.0,
-                 "scores": 4.0}
+BURST_SECONDS = 0.05         # training per frame (a VAE and an AE step: ~1 ms natively, a few in the browser)
+PERIOD_SECONDS = 0.07        # a frame: the burst, the due views, a yield (kept short: Pause waits for it)
+REFRESH_EVERY = {"numbers": 0.5, "reconstructions": 1.5, "latent-ae": 2.0, "latent-vae": 2.0, "prior": 3.0,
+                 "variations": 3.0, "anomaly": 4.0, "recognised": 4.0, "realism": 6.0}
 """While playing, each view is redrawn at most this often (seconds), the most overdue first, within a frame:
-the loss curves and the numbers, the reconstruction grid, the latent planes, the decoded images (click,
-prior samples, variations), the drawing's verdict, and the nearest-neighbour scores. On Pause, Step and
-Reset everything is redrawn."""
+the loss curves and the numbers, the reconstruction grid, each latent plane, the decoded images (click and
+prior samples), the variations, the drawing's verdict, and the two nearest-neighbour scores. Each costs a
+few tens of milliseconds in the browser: small groups keep every frame short, so a click (Pause) is
+answered within about a tenth of a second. On Pause, Step and Reset everything is redrawn."""
 
 LATENT_SIZES = [2, 3, 4, 8, 16]
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1]
@@ -94,10 +96,13 @@ class VAESection(pn.viewable.Viewer):
         self.anomaly.editor.param.watch(lambda event: self.variations.drawing_changed(), "value")
         self.refresh_ms: dict[str, float] = {}           # what each group took, last time (data-refresh-ms)
         draw = {"numbers": self._draw_numbers, "reconstructions": self.training.draw_reconstructions,
-                "latent": self.planes.draw, "samples": self._draw_samples,
-                "anomaly": lambda: self.anomaly.draw(recompute=True), "scores": self._draw_scores}
+                "latent-ae": lambda: self.planes.draw(("ae",)), "latent-vae": lambda: self.planes.draw(("vae",)),
+                "prior": self._draw_prior, "variations": self.variations.draw,
+                "anomaly": lambda: self.anomaly.draw(recompute=True), "recognised": self._draw_recognised,
+                "realism": self.prior.draw_realism}
         self.live = LiveTraining(
-            "vae", demo=demo, reset=self._reset_demo, redraw=self.redraw, burst=BURST_SECONDS, lr=(self, "lr"),
+            "vae", demo=demo, reset=self._reset_demo, redraw=self.redraw, burst=BURST_SECONDS, period=PERIOD_SECONDS,
+            lr=(self, "lr"),
             refresh=[Refresh(self._timed(name, draw[name]), every=every) for name, every in REFRESH_EVERY.items()])
         self._build_layout()
         self._on_new_demo()
@@ -164,24 +169,27 @@ class VAESection(pn.viewable.Viewer):
         self.training.draw_test()
         self.training.draw_reconstructions()
         self.planes.draw()
-        self._draw_samples()
+        self._draw_prior()
+        self.variations.draw()
         self.anomaly.draw(recompute=True)
-        self._draw_scores()
+        self.prior.draw_realism()
+        self._draw_recognised()
 
     def _draw_numbers(self) -> None:
         self.training.draw_losses()
         self.training.draw_test()
+        self._draw_stats()
+
+    def _draw_stats(self) -> None:
         self.training.draw_stats(refresh_ms=" ".join(f"{k}:{v:.0f}" for k, v in self.refresh_ms.items()))
 
-    def _draw_samples(self) -> None:
+    def _draw_prior(self) -> None:
         self.planes.draw_decoded()
         self.prior.draw()
-        self.variations.draw()
 
-    def _draw_scores(self) -> None:
+    def _draw_recognised(self) -> None:
         self.training.draw_scores()
-        self.prior.draw_realism()
-        self.training.draw_stats()
+        self._draw_stats()
 
     # ------------------------------------------------------------------------------------------
     # layout
@@ -208,10 +216,13 @@ class VAESection(pn.viewable.Viewer):
         def heading(text):
             return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(8, 5, 0, 5))
 
+        def pair(a, b):                                 # two controls side by side: all fit at 1280x720
+            return pn.Row(w[a], w[b], margin=0, sizing_mode="stretch_width")
+
         controls = pn.Column(
             self.live,
-            heading("Training"), w["lr"], w["beta"], w["batch_size"],
-            heading("Data and models"), w["dataset"], w["seed"], w["latent"], w["hidden"],
+            heading("Training"), pair("lr", "batch_size"), w["beta"],
+            heading("Data and models"), pair("dataset", "seed"), pair("latent", "hidden"),
             pn.pane.HTML(NOTES, stylesheets=prose, margin=(4, 5)),
             width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
         self._layout = pn.Row(

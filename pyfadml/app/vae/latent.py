@@ -47,6 +47,7 @@ class LatentView:
         self.extent = EXTENT
         self._prior_z: np.ndarray | None = None
         self._var: tuple[np.ndarray, np.ndarray] | None = None     # (z (n, d), mu (d,))
+        self._stats: dict[str, dict] = {}                          # kind -> the codes' mean and std
         self._cls_cmap = linear_cmap("cls", CLASS_PALETTE, low=0, high=len(CLASS_PALETTE) - 1)
         # the two planes share their ranges: the same scale makes the comparison honest
         self._xr, self._yr = Range1d(-EXTENT, EXTENT), Range1d(-EXTENT, EXTENT)
@@ -135,6 +136,7 @@ class LatentView:
         d = self.demo()
         self.click = None
         self._prior_z, self._var = None, None
+        self._stats = {}
         for kind in MODEL_KINDS:
             self._click_pts[kind].data = dict(x=[], y=[])
             self._prior_pts[kind].data = dict(x=[], y=[], text=[])
@@ -150,13 +152,13 @@ class LatentView:
             f"background:{CLASS_PALETTE[i % len(CLASS_PALETTE)]};margin-right:5px'></span>{escape(name)}</span>"
             for i, name in enumerate(d.class_names))
 
-    def draw(self) -> None:
-        """The test set's codes on both planes (the projection is refitted for d > 2), and the marks."""
+    def draw(self, kinds=MODEL_KINDS) -> None:
+        """The test set's codes on the planes of ``kinds`` (the projection is refitted for d > 2), the marks,
+        and the codes' means and spreads."""
         d = self.demo()
         extent = self.extent
-        stats = {}
         with np.errstate(all="ignore"):
-            for kind in MODEL_KINDS:
+            for kind in kinds:
                 lp = d.latent_plane(kind)
                 self._codes[kind].data = dict(x=lp["u"], y=lp["v"], cls=lp["label"].astype(np.int32))
                 centre, axes = d.projection(kind)
@@ -170,7 +172,7 @@ class LatentView:
                 if finite.any():
                     m = float(np.max(np.abs(np.concatenate([lp["u"][finite], lp["v"][finite]]))))
                     extent = max(extent, m * 1.08)
-                stats[kind] = {"mean": lp["codes"].mean(axis=0), "std": lp["codes"].std(axis=0)}
+                self._stats[kind] = {"mean": lp["codes"].mean(axis=0), "std": lp["codes"].std(axis=0)}
                 f = self.figs[kind]
                 f.xaxis.axis_label, f.yaxis.axis_label = lp["axis_labels"]
         if np.isfinite(extent) and extent > self.extent:   # grow only, in half units: clicks stay put
@@ -179,6 +181,12 @@ class LatentView:
             self._yr.start, self._yr.end = -self.extent, self.extent
         self.show_prior(self._prior_z)
         self.show_variations(*(self._var or (None,)))
+        self._draw_code_stats()
+
+    def _draw_code_stats(self) -> None:
+        stats = self._stats
+        if set(stats) != set(MODEL_KINDS):
+            return
 
         def csv(v):
             return ",".join(f"{x:.4f}" for x in v)
