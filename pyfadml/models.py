@@ -17,7 +17,7 @@ import numpy as np
 
 from pyfadml._checks import as_rng, check_array, check_float, check_int
 from pyfadml.layers.activations import Sigmoid, get_activation
-from pyfadml.layers.base import LAYERS, Layer
+from pyfadml.layers.base import LAYERS, Layer, registry_name
 from pyfadml.layers.dense import Dense
 from pyfadml.losses import half_squared_error
 
@@ -34,21 +34,50 @@ def _check_dtype(dtype, where: str) -> np.dtype:
     return dt
 
 
+def layer_spec(layer: Layer) -> dict:
+    """``{"class": name, "config": kwargs}`` (and ``"trainable": False`` for a frozen layer)."""
+    spec = {"class": registry_name(type(layer)), "config": layer.get_config()}
+    if not layer.trainable:
+        spec["trainable"] = False
+    return spec
+
+
 def layer_from_spec(spec: dict) -> Layer:
     """Rebuild a layer from ``{"class": name, "config": kwargs}`` (weights are random until loaded).
 
     Layers that take an ``rng`` get a fixed seed: the weights are meant to be overwritten.
     """
-    if not isinstance(spec, dict) or "class" not in spec:
+    cls, kwargs = _layer_class(spec)
+    if "rng" in inspect.signature(cls).parameters and "rng" not in kwargs:
+        kwargs["rng"] = np.random.default_rng(0)
+    layer = cls(**kwargs)
+    layer.trainable = spec.get("trainable", True)
+    return layer
+
+
+def _layer_class(spec) -> tuple[type, dict]:
+    """The registered class and the config of a layer spec, checked."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise ValueError(f"layer spec must be a dict with 'class' and 'config', got {spec!r:.80}")
     name = spec["class"]
     if name not in LAYERS:
-        raise ValueError(f"unknown layer class {name!r}; known layers: {sorted(LAYERS)}")
-    cls = LAYERS[name]
-    kwargs = dict(spec.get("config") or {})
-    if "rng" in inspect.signature(cls).parameters and "rng" not in kwargs:
-        kwargs["rng"] = np.random.default_rng(0)
-    return cls(**kwargs)
+        raise ValueError(f"unknown layer class {name!r:.80}; known layers: {sorted(LAYERS)} (a layer class of "
+                         f"your own must be defined, i.e. imported, before load)")
+    config = spec.get("config", {})
+    if not isinstance(config, dict):
+        raise ValueError(f"the config of layer {name!r} must be a dict, got {type(config).__name__}")
+    if not isinstance(spec.get("trainable", True), bool):
+        raise ValueError(f"'trainable' of layer {name!r} must be true or false, got {spec['trainable']!r:.40}")
+    return LAYERS[name], dict(config)
+
+
+def layer_param_shapes(spec: dict) -> dict[str, tuple[int, ...]]:
+    """The param shapes of the layer ``spec`` describes; built only when its class cannot tell them."""
+    cls, config = _layer_class(spec)
+    shapes = cls.param_shapes(config)
+    if shapes is None:
+        shapes = {k: p.shape for k, p in layer_from_spec(spec).params.items()}
+    return shapes
 
 
 class Model:
@@ -59,10 +88,11 @@ class Model:
     def _parts(self) -> list[tuple[str, "Sequential"]]:
         raise NotImplementedError
 
-    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """``[(name, param, grad)]`` over all layers, names like ``"encoder.0.W"``."""
-        return [(f"{prefix}.{name}", p, g)
-                for prefix, part in self._parts() for name, p, g in part.parameters()]
+    def parameters(self, *, trainable_only: bool = True) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``[(name, param, grad)]`` over the trainable layers (all with ``trainable_only=False``), names
+        like ``"encoder.0.W"``."""
+        return [(f"{prefix}.{name}", p, g) for prefix, part in self._parts()
+                for name, p, g in part.parameters(trainable_only=trainable_only)]
 
     def zero_grad(self) -> None:
         for _, part in self._parts():
@@ -105,12 +135,12 @@ class Model:
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the parameters (float64 unless ``astype`` was called)."""
-        for _, p, _ in self.parameters():
+        for _, p, _ in self.parameters(trainable_only=False):
             return p.dtype
         return np.dtype(np.float64)
 
     def n_params(self) -> int:
-        """Number of learnable scalars."""
+        """Number of learnable scalars (of the trainable layers)."""
         return int(sum(p.size for _, p, _ in self.parameters()))
 
     def get_config(self) -> dict:
@@ -161,10 +191,16 @@ class Sequential(Model):
     def __call__(self, x):
         return self.forward(x)
 
-    def parameters(self):
-        """``[(f"{i}.{k}", param, grad)]`` for layer index i and parameter name k (e.g. ``"0.W"``)."""
+    def parameters(self, *, trainable_only: bool = True):
+        """``[(f"{i}.{k}", param, grad)]`` for layer index i and parameter name k (e.g. ``"0.W"``).
+
+        What an optimizer updates: layers with ``trainable = False`` (frozen) are left out unless
+        ``trainable_only=False`` (what :func:`pyfadml.io.save` stores).
+        """
         out = []
         for i, layer in enumerate(self.layers):
+            if trainable_only and not layer.trainable:
+                continue
             for k, p in layer.params.items():
                 g = layer.grads.get(k)
                 if g is None or g.shape != p.shape:
@@ -203,8 +239,15 @@ class Sequential(Model):
 
     def get_config(self) -> dict:
         """``{"layers": [{"class": name, "config": layer.get_config()}, ...]}``"""
-        return {"layers": [{"class": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self.layers]}
+        return {"layers": [layer_spec(layer) for layer in self.layers]}
+
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """``{"0.W": shape, ...}`` of the model :meth:`from_config` would build, without building it."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"Sequential: config must be {{'layers': [...]}}, got {config!r:.80}")
+        return {f"{i}.{k}": shape for i, spec in enumerate(config["layers"])
+                for k, shape in layer_param_shapes(spec).items()}
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
@@ -241,6 +284,19 @@ def _check_sizes(D, d, hidden, where: str):
         raise TypeError(f"{where}: hidden must be a tuple of layer widths, got {type(hidden).__name__}")
     hidden = tuple(check_int(h, f"{where}: hidden[{i}]") for i, h in enumerate(hidden))
     return D, d, hidden
+
+
+def _encoder_decoder_shapes(cls, config: dict, code_width: int) -> dict[str, tuple[int, ...]]:
+    """Param shapes of an Autoencoder / VAE built from ``config`` (Dense layers at the even indices)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{cls.__name__}: config must be a dict, got {type(config).__name__}")
+    D, d, hidden = _check_sizes(config.get("D"), config.get("d"), config.get("hidden", (64,)), cls.__name__)
+    shapes = {}
+    for prefix, sizes in (("encoder", (D, *hidden, code_width * d)), ("decoder", (d, *hidden[::-1], D))):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            shapes[f"{prefix}.{2 * i}.W"] = (n_out, n_in)
+            shapes[f"{prefix}.{2 * i}.b"] = (n_out,)
+    return shapes
 
 
 def _mlp(sizes, activation: str, rng, *, final: Layer | None) -> Sequential:
@@ -307,6 +363,10 @@ class Autoencoder(Model):
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config, rng=0)
+
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        return _encoder_decoder_shapes(cls, config, 1)
 
 
 class VAE(Model):
@@ -416,6 +476,10 @@ class VAE(Model):
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config, rng=0)
+
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        return _encoder_decoder_shapes(cls, config, 2)
 
 
 MODELS = {"Sequential": Sequential, "Autoencoder": Autoencoder, "VAE": VAE}

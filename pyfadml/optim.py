@@ -4,6 +4,10 @@ An optimizer acts on the list of ``(name, param, grad)`` triples that ``model.pa
 after ``model.backward`` has filled the grads, and updates every ``param`` in place. Its state (velocity,
 moments) is kept per parameter *name*, so it survives the list being rebuilt each step.
 
+``step(params, guard=...)`` first computes every update ``delta W`` (and the new state) without touching
+anything, hands them to ``guard(params, deltas)``, and only then applies ``W <- W + delta W``: a guard that
+raises (the Trainer's divergence check) leaves the parameters and the state exactly as they were.
+
 * SGD:       v <- mu v - lr g;  W <- W + v        (mu = 0: plain gradient descent  W <- W - lr g)
 * Adam:      m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
              W <- W - lr mhat / (sqrt(vhat) + eps),  mhat = m / (1 - b1^t),  vhat = v / (1 - b2^t)
@@ -57,22 +61,45 @@ class Optimizer:
     def lr(self, value: float) -> None:
         self._lr = check_float(value, f"{type(self).__name__}: lr", minimum=0.0, strict=True)
 
-    def _state_for(self, name: str, p: np.ndarray, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    def _state_of(self, name: str, p: np.ndarray, keys: tuple[str, ...]) -> list[np.ndarray]:
+        """The current state arrays of parameter ``name`` (zeros before its first update); read only."""
         st = self.state.get(name)
         if st is None:
-            st = {k: np.zeros_like(p) for k in keys}
-            self.state[name] = st
-        elif st[keys[0]].shape != p.shape:
+            return [np.zeros_like(p) for _ in keys]
+        if st[keys[0]].shape != p.shape:
             raise ValueError(f"{type(self).__name__}.step: parameter {name!r} changed shape from "
                              f"{st[keys[0]].shape} to {p.shape}; call reset() or make a new optimizer")
-        return st
+        return [st[k] for k in keys]
 
     def reset(self) -> None:
         """Forget all state (velocities, moments, step count)."""
         self.state.clear()
 
-    def step(self, params) -> None:
+    def updates(self, params) -> tuple[list[np.ndarray], dict]:
+        """``(deltas, new_state)``: the update of every param (same order) and the state after it.
+
+        Pure: neither the params nor ``self`` change. :meth:`step` applies both.
+        """
+        return self._updates(_check_triples(params, f"{type(self).__name__}.updates"))
+
+    def _updates(self, triples) -> tuple[list[np.ndarray], dict]:
         raise NotImplementedError
+
+    def _commit(self, new_state: dict) -> None:
+        self.state.update(new_state)
+
+    def step(self, params, *, guard=None) -> None:
+        """Update every param in place: ``W <- W + delta W``.
+
+        ``guard(params, deltas)``, if given, sees the updates first; if it raises, nothing has changed.
+        """
+        triples = _check_triples(params, f"{type(self).__name__}.step")
+        deltas, new_state = self._updates(triples)
+        if guard is not None:
+            guard(triples, deltas)
+        self._commit(new_state)
+        for (_, p, _), d in zip(triples, deltas):
+            p += d
 
     def get_config(self) -> dict:
         return {"lr": self.lr}
@@ -95,16 +122,18 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         self.momentum = momentum
 
-    def step(self, params) -> None:
-        """Update every param in place from its grad."""
-        for name, p, g in _check_triples(params, "SGD.step"):
+    def _updates(self, triples):
+        """delta W = -lr g (plain), or the new velocity v = momentum v - lr g."""
+        deltas, new_state = [], {}
+        for name, p, g in triples:
             if self.momentum == 0.0:
-                p -= self.lr * g
+                deltas.append(-self.lr * g)
                 continue
-            v = self._state_for(name, p, ("v",))["v"]
-            v *= self.momentum
-            v -= self.lr * g
-            p += v
+            (v,) = self._state_of(name, p, ("v",))
+            v = self.momentum * v - self.lr * g
+            deltas.append(v)
+            new_state[name] = {"v": v}
+        return deltas, new_state
 
     def get_config(self) -> dict:
         return {"lr": self.lr, "momentum": self.momentum}
@@ -131,21 +160,24 @@ class Adam(Optimizer):
         super().reset()
         self.t = 0
 
-    def step(self, params) -> None:
-        """One Adam update of every param in place."""
-        triples = _check_triples(params, "Adam.step")
-        self.t += 1
+    def _updates(self, triples):
+        """delta W = -lr mhat / (sqrt(vhat) + eps) with the moments of step t + 1."""
+        t = self.t + 1
         b1, b2 = self.beta1, self.beta2
-        c1 = 1.0 - b1 ** self.t
-        c2 = 1.0 - b2 ** self.t
+        c1 = 1.0 - b1 ** t
+        c2 = 1.0 - b2 ** t
+        deltas, new_state = [], {"t": t}
         for name, p, g in triples:
-            st = self._state_for(name, p, ("m", "v"))
-            m, v = st["m"], st["v"]
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+            m, v = self._state_of(name, p, ("m", "v"))
+            m = b1 * m + (1.0 - b1) * g
+            v = b2 * v + (1.0 - b2) * (g * g)
+            deltas.append(-self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps))
+            new_state[name] = {"m": m, "v": v}
+        return deltas, new_state
+
+    def _commit(self, new_state: dict) -> None:
+        self.t = new_state.pop("t")
+        super()._commit(new_state)
 
     def get_config(self) -> dict:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from html import unescape
 from html.parser import HTMLParser
 
 import numpy as np
@@ -77,7 +78,7 @@ def test_shell_lists_the_lecture_sections_and_only_live_ones_open():
     assert [b.disabled for b in shell._buttons.values()] == [s.factory is None for s in SECTIONS]
     assert "current" in shell._buttons["backprop"].css_classes
     assert isinstance(shell.view(), BackpropSection)
-    assert shell._content.objects == [shell.view().__panel__()]
+    assert [slot.objects for slot in shell._content.objects] == [[shell.view().__panel__()]]
 
 
 def test_a_coming_section_is_shown_as_such_and_cannot_open():
@@ -123,8 +124,48 @@ def test_switching_sections_pauses_the_one_left():
     backprop.live.playing = True
     shell.section = "other"
     assert not backprop.live.playing and backprop.live.state == "away"
-    assert shell._content.objects[0].object == "other"
+    assert [slot.visible for slot in shell._content.objects] == [False, True]     # backprop hidden, kept
+    assert shell._content.objects[1].objects[0].object == "other"
     assert "current" in shell._buttons["other"].css_classes
+
+
+def _tap_patch(model, x: float, y: float) -> dict:
+    """The JSON patch BokehJS sends for a click on ``model`` (as the page's worker receives it)."""
+    values = {"type": "map", "entries": [
+        ["model", {"id": model.id}], ["sx", 0], ["sy", 0], ["x", x], ["y", y],
+        ["modifiers", {"type": "map", "entries": [["shift", False], ["ctrl", False], ["alt", False]]}]]}
+    return {"events": [{"kind": "MessageSent", "msg_type": "bokeh_event",
+                        "msg_data": {"type": "event", "name": "tap", "values": values}}]}
+
+
+def test_figures_keep_their_click_callbacks_across_navigation():
+    """Issue 9, item 1: after leaving a section and coming back, clicks still reach Python.
+
+    Every figure of the document that asks BokehJS for taps (``subscribed_events``) must still have a
+    Python callback for them after each section was left and shown again twice (Panel used to empty
+    ``_event_callbacks`` of a figure taken out of the page), and a tap sent the way the browser sends
+    it edits the CNN's input grid.
+    """
+    from bokeh.document import Document
+
+    doc = Document()
+    shell = AppShell()
+    doc.add_root(shell.__panel__().get_root(doc))
+    live = [s.key for s in SECTIONS if s.factory]
+    for key in live * 2:                      # every section shown and left, twice
+        shell.section = key
+    tapped = set()
+    for key in live:                          # ... and shown a third time: what is in the page now?
+        shell.section = key
+        tapped |= {m for m in doc.models if "tap" in m.subscribed_events}
+    assert [m for m in tapped if not m._event_callbacks.get("tap")] == []
+    assert len(tapped) >= 6          # the CNN's editable grids and heatmaps, the VAE's two latent planes
+    shell.section = "cnn"
+    grid = next(m for m in tapped if "pe-conv-input" in m.css_classes)
+    caption = next(m for m in doc.models if "data-grid='conv-input'" in unescape(str(getattr(m, "text", ""))))
+    assert "data-edits='0'" in unescape(caption.text)
+    doc.apply_json_patch(_tap_patch(grid, 4.5, 4.5), setter="js")      # the centre pixel of the X
+    assert "data-edits='1'" in unescape(caption.text)
 
 
 def test_step_advances_exactly_one_step_and_shows_its_numbers(section):

@@ -493,9 +493,10 @@ def test_section_divergence_pauses_and_explains(section):
     assert s.live.state == "paused" and s.demo.step_count == 0 and _status(s, "data-diverged") == "0"
 
 
-@pytest.mark.skipif(not hasattr(GenerativeDemo, "recover"), reason="GenerativeDemo.recover comes with lib-safe")
 def test_section_recovers_from_a_divergence_with_a_smaller_rate(section):
     s = section
+    s.demo.step(25)
+    s.redraw()                                 # the curves reach step 25
     s.lr = 0.1
     s.demo.lr = 1e4
     s.live.playing = True
@@ -507,6 +508,8 @@ def test_section_recovers_from_a_divergence_with_a_smaller_rate(section):
     assert s.live.state == "diverged"
     step = s.live.recover(lr=0.01)
     assert s.lr == 0.01 and s.demo.lr == 0.01 and s.live.state == "paused"
+    assert step < 25 and max(s.training._loss_src.data["step"]) <= step   # the curves go back there too
+    assert "Restored the weights" in s.live._status.object
     s.live.step()
     assert s.demo.step_count == step + 1 and s.live.state == "paused"
 

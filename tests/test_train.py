@@ -225,13 +225,15 @@ def test_validation_is_recorded_once_per_epoch_by_default():
     Xv, yv = blobs(30, seed=1)
     tr = Trainer(small_mlp(), "cross_entropy", Adam(lr=0.01), X, y, batch_size=16, rng=0, X_val=Xv, y_val=yv)
     records = [tr.step() for _ in range(8)]
-    assert tr.history["val_step"] == [4, 8]
-    assert len(tr.history["val_loss"]) == len(tr.history["val_accuracy"]) == 2
+    assert tr.val_history["step"] == [4, 8]
+    assert set(tr.val_history) == {"step", "loss", "accuracy"} and len(tr.val_history["accuracy"]) == 2
     assert "val_loss" in records[3] and "val_loss" not in records[2]
-    assert tr.history["val_loss"][-1] == pytest.approx(tr.evaluate(Xv, yv)["loss"])
+    assert records[7]["val_loss"] == tr.val_history["loss"][-1]
+    assert tr.val_history["loss"][-1] == pytest.approx(tr.evaluate(Xv, yv)["loss"])
+    assert "val_loss" not in tr.history and tr.history["step"] == list(range(1, 9))   # one row shape
     tr2 = Trainer(small_mlp(), "cross_entropy", Adam(), X, y, rng=0, X_val=Xv, y_val=yv, eval_every=3)
     tr2.fit(7)
-    assert tr2.history["val_step"] == [3, 6]
+    assert tr2.val_history["step"] == [3, 6]
 
 
 # ---------------------------------------------------------------- clipping
@@ -253,55 +255,165 @@ def regression_data(n=120, seed=0):
     return X, X[:, :1] * X[:, 1:]
 
 
-def test_huge_learning_rate_raises_divergence_and_leaves_params_finite():
-    # Gradient descent on a squared error with lr far above 2/curvature grows the weights geometrically
-    # until the loss overflows. (With the stable cross-entropy the loss only grows linearly in the logits.)
-    X, y = regression_data()
-    model = small_mlp(n_out=1)
-    snapshots = []
-    tr = Trainer(model, "mse", SGD(lr=1e6), X, y, rng=0,
-                 callbacks=lambda t, r: snapshots.append(params_copy(t.model)))
+def max_abs(model):
+    return max(float(np.abs(p).max()) for _, p, _ in model.parameters())
+
+
+@pytest.mark.parametrize("loss, data, n_out", [("mse", regression_data, 1), ("cross_entropy", blobs, 2)])
+def test_sgd_at_lr_1e6_is_refused_before_it_touches_the_weights(loss, data, n_out):
+    """Before: with mse the error came at step 3 with |W| ~ 1e34 kept; with cross-entropy it never came
+    (|W| ~ 1e46 after 100 steps). Now the first update is refused: the weights are the initial ones."""
+    X, y = data()
+    model = small_mlp(n_out=n_out)
+    before = params_copy(model)
+    tr = Trainer(model, loss, SGD(lr=1e6), X, y, rng=0)
     with pytest.raises(DivergenceError) as info:
         tr.fit(100)
     err = info.value
+    assert (err.step, err.reason, err.quantity, err.last_good_step) == (1, "update_explosion", "the update", 0)
+    assert err.ratio > 1e4 and err.limit == 10.0 and err.grad_norm > 0 and err.weight_norm > 0
     msg = str(err)
-    assert f"step {err.step}" in msg and "learning rate" in msg and "clip" in msg
-    assert str(err.value) in msg
-    assert not np.isfinite(err.value)
-    assert tr.diverged
-    assert err.step == tr.step_count + 1
-    for name, p, _ in model.parameters():
-        assert np.all(np.isfinite(p)), name
-    last = snapshots[-1] if snapshots else None
-    if last is not None:  # the failing step did not touch the parameters
-        for name, p, _ in model.parameters():
-            np.testing.assert_array_equal(last[name], p)
+    assert msg.startswith("Training diverged at step 1: the update would move the weights by")
+    assert "learning rate" in msg and "clipping" in msg and msg.count(". ") <= 2
+    assert tr.diverged and tr.divergence is err and tr.step_count == 0 and tr.history["step"] == []
+    for n, p, _ in model.parameters():
+        np.testing.assert_array_equal(before[n], p)
+    assert max_abs(model) < 3
 
 
-def test_training_can_resume_after_lowering_the_learning_rate():
+def test_a_loss_explosion_is_caught_while_the_weights_are_still_finite():
+    X, y = regression_data()
+    model = small_mlp(n_out=1)
+    tr = Trainer(model, "mse", SGD(lr=10.0), X, y, rng=0, max_update_ratio=None)
+    with pytest.raises(DivergenceError) as info:
+        tr.fit(100)
+    err = info.value
+    assert err.reason == "loss_explosion" and err.quantity == "loss" and err.ratio > 1e3 and err.limit == 1e3
+    assert err.value == pytest.approx(err.ratio * tr.history["loss"][0])
+    assert "times its starting level" in str(err)
+    assert max_abs(model) < 1e3 and all(np.all(np.isfinite(p)) for _, p, _ in model.parameters())
+
+
+def test_a_refused_step_leaves_weights_optimizer_state_and_batch_position_as_they_were():
+    X, y = blobs()
+    for opt in (SGD(lr=0.1, momentum=0.9), Adam(lr=0.01)):
+        model = small_mlp()
+        tr = Trainer(model, "cross_entropy", opt, X, y, batch_size=16, rng=0)
+        tr.fit(3)
+        weights = params_copy(model)
+        state = {k: {n: a.copy() for n, a in st.items()} for k, st in opt.state.items()}
+        t = getattr(opt, "t", None)
+        batches = []
+        tr.callbacks = [lambda t_, r: batches.append(t_.last_batch.copy())]
+        opt.lr = 1e9
+        with pytest.raises(DivergenceError, match="update would move"):
+            tr.step()
+        refused = tr.last_batch.copy()
+        for n, p, _ in model.parameters():
+            np.testing.assert_array_equal(weights[n], p)
+        assert getattr(opt, "t", None) == t and opt.state.keys() == state.keys()
+        for k, st in opt.state.items():
+            for n, a in st.items():
+                np.testing.assert_array_equal(a, state[k][n])
+        opt.lr = 0.01                       # the retry takes the batch that was refused
+        tr.step()
+        np.testing.assert_array_equal(batches[-1], refused)
+        assert not tr.diverged and tr.step_count == 4
+
+
+def test_recover_with_a_smaller_learning_rate_trains_again():
     X, y = regression_data()
     model = small_mlp(n_out=1)
     tr = Trainer(model, "mse", SGD(lr=1e6), X, y, rng=0)
     with pytest.raises(DivergenceError):
         tr.fit(100)
-    n_ok = tr.step_count
-    # the big steps left huge (finite) weights: restart them small, keep the trainer
-    for _, p, _ in model.parameters():
-        p[...] = np.clip(p, -1, 1)
-    tr.optimizer.lr = 1e-3
-    tr.step()
-    assert not tr.diverged and tr.step_count == n_ok + 1
+    # without recover, the same step is refused again: nothing changed
+    with pytest.raises(DivergenceError):
+        tr.step()
+    assert tr.recover(lr=0.01) == 0
+    assert not tr.diverged and tr.divergence is None and tr.optimizer.lr == 0.01 and tr.step_count == 0
+    tr.fit(150)
+    loss = tr.history["loss"]
+    assert tr.history["step"] == list(range(1, 151))
+    assert np.mean(loss[-10:]) < 0.5 * loss[0]
 
 
-def test_nan_in_the_data_is_caught_at_step_one_with_params_untouched():
+@pytest.mark.parametrize("loss, data, n_out, lr", [("cross_entropy", blobs, 2, 100.0), ("mse", regression_data, 1, 10.0)])
+def test_recover_with_clipping_trains_again(loss, data, n_out, lr):
+    X, y = data()
+    tr = Trainer(small_mlp(n_out=n_out), loss, SGD(lr=lr), X, y, rng=0)
+    with pytest.raises(DivergenceError):
+        tr.fit(50)
+    assert tr.recover(clip_norm=0.01) == 0
+    assert tr.clip_norm == 0.01 and tr.optimizer.lr == lr
+    tr.fit(100)
+    assert np.mean(tr.history["loss"][-10:]) < 0.5 * tr.history["loss"][0]
+
+
+def test_recover_goes_back_to_the_checkpoint_and_replays_the_same_batches():
+    """Checkpoints every 10 steps; one becomes the last good one after 10 more good steps. recover() restores
+    its weights and the mini-batch order exactly, so (plain SGD, no state) the run repeats bit for bit."""
+    X, y = blobs()
+    model = small_mlp()
+    tr = Trainer(model, "cross_entropy", SGD(lr=0.1), X, y, batch_size=16, rng=0, X_val=X[:20], y_val=y[:20],
+                 eval_every=4)
+    assert tr.checkpoint_every == 10 and tr.last_good_step == 0
+    tr.fit(10)
+    assert tr.last_good_step == 0
+    at10 = params_copy(model)
+    tr.fit(15)
+    assert tr.last_good_step == 10
+    loss_11_to_25 = tr.history["loss"][10:]
+    opt_lr = tr.optimizer.lr
+    assert tr.recover() == 10
+    assert tr.step_count == 10 and tr.history["step"] == list(range(1, 11)) and tr.val_history["step"] == [4, 8]
+    assert tr.optimizer.lr == opt_lr
+    for n, p, _ in model.parameters():
+        np.testing.assert_array_equal(at10[n], p)
+    tr.fit(15)
+    assert tr.history["loss"][10:] == loss_11_to_25
+    assert tr.val_history["step"] == [4, 8, 12, 16, 20, 24]
+
+
+def test_recover_and_clip_norm_refuse_bad_values_and_change_nothing():
+    tr = make()
+    tr.fit(2)
+    for kwargs, exc in (({"lr": -1.0}, ValueError), ({"lr": "big"}, TypeError), ({"clip_norm": 0.0}, ValueError),
+                        ({"clip_norm": "1"}, TypeError)):
+        with pytest.raises(exc, match="recover"):
+            tr.recover(**kwargs)
+        assert tr.step_count == 2
+    with pytest.raises(ValueError, match="clip_norm must be > 0"):
+        tr.clip_norm = -1.0
+    tr.clip_norm = 2
+    assert tr.clip_norm == 2.0
+    tr.clip_norm = None
+    assert tr.recover(lr=0.5, clip_norm=3.0) == 0 and (tr.optimizer.lr, tr.clip_norm) == (0.5, 3.0)
+    assert tr.recover(clip_norm=None) == 0 and tr.clip_norm is None
+    with pytest.raises(ValueError, match="max_update_ratio"):
+        make(max_update_ratio=0.0)
+    with pytest.raises(ValueError, match="max_loss_ratio"):
+        make(max_loss_ratio=0.5)
+
+
+def test_nan_in_the_data_is_refused_when_the_trainer_is_made():
     X, y = blobs(8)
     X[3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Trainer: X contains 1 NaN or inf value\(s\)"):
+        Trainer(small_mlp(), "cross_entropy", Adam(), X, y, rng=0)
+
+
+def test_a_nan_that_appears_later_is_caught_at_that_step_with_params_untouched():
+    X, y = blobs(8)
     model = small_mlp()
     before = params_copy(model)
     tr = Trainer(model, "cross_entropy", Adam(), X, y, batch_size=8, rng=0)
-    with pytest.raises(DivergenceError, match=r"training diverged at step 1: loss is nan"):
+    tr.X = X.copy()
+    tr.X[3, 0] = np.nan
+    with pytest.raises(DivergenceError, match=r"Training diverged at step 1: loss is nan") as info:
         tr.step()
-    assert tr.diverged and tr.step_count == 0 and tr.history == {}
+    assert info.value.reason == "nonfinite"
+    assert tr.diverged and tr.step_count == 0 and tr.history["step"] == []
     for n, p, _ in model.parameters():
         np.testing.assert_array_equal(before[n], p)
 

@@ -5,6 +5,9 @@ time it is shown (so the browser pays only for what is opened) and kept while th
 without a class yet is listed as "coming" and cannot be opened: the page never pretends it works.
 When it navigates away, the shell pauses the section's ``live_controllers`` (no training in the background
 of a hidden section; the section says "paused while you were away" when it is shown again).
+
+Every section built stays in the page: navigation only shows one and hides the others (see
+:meth:`AppShell._show` for why a section must never be taken out of the page and put back).
 """
 from __future__ import annotations
 
@@ -93,6 +96,7 @@ class AppShell(pn.viewable.Viewer):
         if self.section not in self.sections or not self.sections[self.section].factory:
             raise ValueError(f"AppShell: section must be one of the live sections {live}, got {self.section!r}")
         self._views: dict[str, pn.viewable.Viewer] = {}
+        self._slots: dict[str, pn.Column] = {}     # key -> the section's wrapper in the page, once built
         self._buttons: dict[str, pn.widgets.Button] = {}
         for s in sections:
             b = pn.widgets.Button(
@@ -136,14 +140,32 @@ class AppShell(pn.viewable.Viewer):
 
     @param.depends("section", watch=True)
     def _show(self) -> None:
+        """Show the current section and hide the others; each built section stays in the page.
+
+        Why sections are hidden, never removed: when Panel takes a pane out of a layout it calls the
+        pane's ``_cleanup(root)`` (panel/reactive.py, ``Syncable._cleanup``), which pops the pane's Bokeh
+        model and empties ``model._callbacks`` and ``model._event_callbacks``. For its own widgets that
+        is harmless, because Panel builds them a new model next time. But a ``pn.pane.Bokeh`` hands
+        Bokeh the *user's* figure itself (``_get_model`` returns ``self.object``), so the figure loses
+        every Python ``on_event`` callback (the pixel grids' Tap/Pan, the VAE's latent planes) while its
+        ``subscribed_events`` stay set. Shown again, the same figure returns to the document: BokehJS still
+        sends each tap to Python, ``Document.callbacks.trigger_event`` still routes it to the figure, and
+        the figure finds no callback: the click vanishes with no error (holoviz/panel#8365,
+        bokeh/bokeh#14773). Keeping every section in the layout and switching ``visible`` means no
+        section is ever cleaned up, and showing it again sends one property instead of the section.
+        """
         for key, view in self._views.items():
             if key != self.section:
                 for live in getattr(view, "live_controllers", ()):
                     live.pause(away=True)         # "paused while you were away" when the student comes back
                 if not hasattr(view, "live_controllers") and callable(getattr(view, "pause", None)):
                     view.pause()                  # TODO(issue 9): goes when every section uses LiveTraining
-        view = self.view()
-        self._content.objects = [view]
+        view = self.view()                      # built first: the section left stays until then
+        for key, slot in self._slots.items():   # hide before adding, so two never show at once
+            slot.visible = key == self.section
+        if self.section not in self._slots:
+            self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
+            self._content.append(self._slots[self.section])
         for key, b in self._buttons.items():
             classes = ["coming"] if self.sections[key].factory is None else []
             if key == self.section:

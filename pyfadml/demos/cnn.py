@@ -28,7 +28,6 @@ and the same number of steps always give the same weights.
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -40,7 +39,8 @@ from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
-from pyfadml.optim import get_optimizer
+from pyfadml.history import History
+from pyfadml.optim import OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
 __all__ = ["CNNDemo", "DATASETS", "FIRST_LAYER_MODES", "OPTIMIZERS", "LECTURE_VARIATIONS", "PRESET_ORDER",
@@ -49,7 +49,6 @@ __all__ = ["CNNDemo", "DATASETS", "FIRST_LAYER_MODES", "OPTIMIZERS", "LECTURE_VA
 DATASETS = ("shapes", "digits")
 """``shapes``: :func:`pyfadml.data.images.make_shapes` (6 classes); ``digits``: the UCI 8x8 digits (10 classes)."""
 FIRST_LAYER_MODES = ("learned", "presets", "presets_frozen")
-OPTIMIZERS = ("sgd", "momentum", "adam")
 KERNEL_SIZES = (3, 5)
 LECTURE_VARIATIONS = ("orientation", "brightness", "occlusion", "shades")
 """The four properties of data the lecture says feature extraction must cope with."""
@@ -89,20 +88,6 @@ def preset_names(n_filters: int) -> list[str]:
     """The labels of :func:`preset_bank`'s filters, e.g. ``"Vertical edges (Sobel)"`` or ``"-Sharpen"``."""
     return [("" if i < len(PRESET_ORDER) else "-") + KERNEL_PRESETS[PRESET_ORDER[i % len(PRESET_ORDER)]]["label"]
             for i in range(n_filters)]
-
-
-class _CNN(Sequential):
-    """A Sequential whose ``parameters()`` leaves out the layers listed in ``frozen``.
-
-    The optimizer and the gradient norm only see ``parameters()``, so a frozen layer keeps its weights.
-    """
-
-    def __init__(self, layers, frozen=()):
-        super().__init__(layers)
-        self.frozen = frozenset(frozen)
-
-    def parameters(self):
-        return [t for t in super().parameters() if int(t[0].split(".", 1)[0]) not in self.frozen]
 
 
 class CNNDemo(TrainerDemo):
@@ -170,19 +155,15 @@ class CNNDemo(TrainerDemo):
                   Flatten(), Dense(f2 * side * side, self.n_classes, rng=init_rng, init="xavier")]
         if self.first_layer != "learned":
             layers[0].params["W"][...] = preset_bank(f1, k)
-        self.model = _CNN(layers, frozen=(0,) if self.first_layer == "presets_frozen" else ())
+        layers[0].trainable = self.first_layer != "presets_frozen"
+        self.model = Sequential(layers)
         self.model.astype(self.dtype)
         self.initial_kernels = self.kernels(0)
 
-        if self.optimizer_name == "momentum":
-            opt = get_optimizer("sgd", lr=lr, momentum=0.9)
-        else:
-            opt = get_optimizer(self.optimizer_name, lr=lr)
-        self.trainer = Trainer(self.model, "cross_entropy", opt, self.X_train, self.y_train,
-                               batch_size=batch_size, rng=np.random.default_rng(batch_ss))
-        self.history: dict[str, list] = {k: [] for k in
-                                         ("step", "train_loss", "test_loss", "train_acc", "test_acc")}
-        self.train_seconds = 0.0          # wall time spent in step()/train_for(), for steps_per_second
+        self.trainer = Trainer(self.model, "cross_entropy", get_optimizer(self.optimizer_name, lr=lr),
+                               self.X_train, self.y_train, batch_size=batch_size, rng=np.random.default_rng(batch_ss))
+        self.history = History(("step", "train_loss", "test_loss", "train_acc", "test_acc"))
+        self._test_pred = None
 
     # ------------------------------------------------------------------------------------------
     # settings and state
@@ -228,42 +209,23 @@ class CNNDemo(TrainerDemo):
         """
         n = check_int(n, "CNNDemo.step: n", minimum=0)
         record = None
-        t0 = time.perf_counter()
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                for _ in range(n):
-                    record = self.trainer.step()
-        finally:
-            self.train_seconds += time.perf_counter() - t0
+        for _ in range(n):
+            record = self.trainer.step()
         return record
 
-    def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
-        """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done.
+    def _recovered(self, step: int) -> None:
+        super()._recovered(step)
+        self._test_pred = None
 
-        Returns the number of steps taken; the steps are those ``step(n)`` would take, only their number
-        depends on the clock. A DivergenceError propagates.
-        """
-        seconds = check_float(seconds, "CNNDemo.train_for: seconds", minimum=0.0)
-        if max_steps is not None:
-            max_steps = check_int(max_steps, "CNNDemo.train_for: max_steps", minimum=0)
-        t0 = time.perf_counter()
-        deadline = t0 + seconds
-        done = 0
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                while max_steps is None or done < max_steps:
-                    self.trainer.step()
-                    done += 1
-                    if time.perf_counter() >= deadline:
-                        break
-        finally:
-            self.train_seconds += time.perf_counter() - t0
-        return done
+    @property
+    def train_seconds(self) -> float:
+        """Wall-clock time spent training so far."""
+        return self.trainer.seconds
 
     @property
     def steps_per_second(self) -> float:
         """Training steps per second of training time so far (0 before the first step)."""
-        return self.step_count / self.train_seconds if self.train_seconds > 0 else 0.0
+        return self.trainer.steps_per_second
 
     def evaluate(self, *, train_samples: int | None = 300) -> dict:
         """Loss and accuracy on the test set and on (the first ``train_samples`` of) the training set.
@@ -278,22 +240,13 @@ class CNNDemo(TrainerDemo):
         tr_loss, tr_acc, _ = self._evaluate_set(self.X_train[:n_tr], self.y_train[:n_tr])
         te_loss, te_acc, pred = self._evaluate_set(self.X_test, self.y_test)
         self._test_pred = (self.step_count, pred)
-        row = {"step": self.step_count, "train_loss": tr_loss, "test_loss": te_loss,
-               "train_acc": tr_acc, "test_acc": te_acc}
-        h = self.history
-        if h["step"] and h["step"][-1] == row["step"]:
-            for key, v in row.items():
-                h[key][-1] = v
-        else:
-            for key, v in row.items():
-                h[key].append(v)
-        return row
+        return self.history.put({"step": self.step_count, "train_loss": tr_loss, "test_loss": te_loss,
+                                 "train_acc": tr_acc, "test_acc": te_acc})
 
     def _evaluate_set(self, X, y, chunk: int = 1024):
         """Mean cross-entropy, accuracy and the predicted classes on (X, y), in eval mode."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            logits = np.concatenate([self.model.predict(X[i:i + chunk]) for i in range(0, len(y), chunk)])
-            loss, _ = softmax_cross_entropy(logits.astype(np.float64), y)
+        logits = np.concatenate([self.model.predict(X[i:i + chunk]) for i in range(0, len(y), chunk)])
+        loss, _ = softmax_cross_entropy(logits.astype(np.float64), y)
         pred = np.argmax(logits, axis=1)
         return float(loss), float(np.mean(pred == y)), pred
 
@@ -336,12 +289,11 @@ class CNNDemo(TrainerDemo):
         model.eval()
         try:
             a = x
-            with np.errstate(over="ignore", invalid="ignore"):
-                for i, layer in enumerate(model.layers):
-                    a = layer.forward(a)
-                    if i < len(names):
-                        out.append({"name": names[i], "label": labels[i], "maps": a[0].astype(np.float64)})
-                probs = softmax(a.astype(np.float64))[0]
+            for i, layer in enumerate(model.layers):
+                a = layer.forward(a)
+                if i < len(names):
+                    out.append({"name": names[i], "label": labels[i], "maps": a[0].astype(np.float64)})
+            probs = softmax(a.astype(np.float64))[0]
         finally:
             if was_training:
                 model.train()
@@ -351,13 +303,12 @@ class CNNDemo(TrainerDemo):
     def predict_proba(self, image) -> np.ndarray:
         """Class probabilities (softmax of the logits): (H, W) or (1, H, W) -> (K,); (N, 1, H, W) -> (N, K)."""
         x = self._as_batch(image, "CNNDemo.predict_proba")
-        with np.errstate(over="ignore", invalid="ignore"):
-            p = softmax(self.model.predict(x).astype(np.float64))
+        p = softmax(self.model.predict(x).astype(np.float64))
         return p[0] if np.ndim(image) < 4 else p
 
     def confusion(self) -> np.ndarray:
         """Test-set confusion matrix ``C (K, K)`` of counts: ``C[i, j]`` = images of class i predicted as j."""
-        cached = getattr(self, "_test_pred", None)
+        cached = self._test_pred
         if cached is not None and cached[0] == self.step_count:
             pred = cached[1]
         else:

@@ -38,13 +38,14 @@ the AE initialisation and the mini-batch order (one seed, so both Trainers see t
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
 from pyfadml._checks import as_rng, check_array, check_choice, check_float, check_int
 from pyfadml.data.images import SHAPE_CLASSES, load_digits, make_shapes
 from pyfadml.data.toy2d import train_test_split
+from pyfadml.demos._live import TrainerDemo
+from pyfadml.history import History
 from pyfadml.models import VAE, Autoencoder
 from pyfadml.optim import Adam
 from pyfadml.train import DivergenceError, Trainer
@@ -90,7 +91,7 @@ def load_images(name: str, *, rng, test_fraction: float = 0.2):
             "image_shape": tuple(int(s) for s in shape), "class_names": classes}
 
 
-class GenerativeDemo:
+class GenerativeDemo(TrainerDemo):
     """An Autoencoder and a VAE of the same size, trained together on one image data set.
 
     Settings (keyword-only): ``dataset`` (one of :data:`DATASETS`), ``latent`` d (2..16, and d < D),
@@ -142,9 +143,8 @@ class GenerativeDemo:
                           rng=np.random.default_rng(batch_ss), metrics=())
             for kind, model in self.models.items()
         }
-        self.history: dict[str, list] = {k: [] for k in ("step", "vae_loss", "vae_recon", "vae_kl", "ae_recon")}
-        self.eval_history: dict[str, list] = {k: [] for k in
-                                              ("step", "vae_recon", "vae_kl", "ae_recon")}
+        self.history = History(("step", "vae_loss", "vae_recon", "vae_kl", "ae_recon"))
+        self.eval_history = History(("step", "vae_recon", "vae_kl", "ae_recon"))
         self._projection: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._test_cache: dict[str, tuple[int, dict]] = {}
         self._mean_image_error: float | None = None
@@ -161,37 +161,12 @@ class GenerativeDemo:
                     batch_size=self.batch_size, seed=self.seed, dtype=str(self.dtype))
 
     @property
-    def lr(self) -> float:
-        return self.trainers["vae"].optimizer.lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        value = check_float(value, "GenerativeDemo: lr", minimum=0.0, strict=True)
-        for tr in self.trainers.values():
-            tr.optimizer.lr = value
-
-    @property
     def beta(self) -> float:
         return self.vae.beta
 
     @beta.setter
     def beta(self, value: float) -> None:
         self.vae.beta = check_float(value, "GenerativeDemo: beta", minimum=0.0)
-
-    @property
-    def batch_size(self) -> int:
-        return self.trainers["vae"].batch_size
-
-    @batch_size.setter
-    def batch_size(self, value: int) -> None:
-        value = check_int(value, "GenerativeDemo: batch_size")
-        for tr in self.trainers.values():
-            tr.batch_size = value
-
-    @property
-    def step_count(self) -> int:
-        """Completed training steps (each step updates both models on the same mini-batch)."""
-        return self.trainers["vae"].step_count
 
     @property
     def image_size(self) -> int:
@@ -210,43 +185,22 @@ class GenerativeDemo:
         Each row: ``step``, ``vae_loss`` (= recon + beta * KL, what the VAE minimises), ``vae_recon``
         (1/2 ||x - x'||^2, batch mean), ``vae_kl`` (KL, batch mean, before the beta weight), ``ae_recon``.
         A :class:`~pyfadml.train.DivergenceError` propagates with the failing model's parameters untouched;
-        if only the AE diverged, the VAE's step is kept and its row has ``ae_recon = nan``.
+        if only the AE diverged, the VAE keeps its step and the next call completes the step for the AE
+        (the row is appended then).
         """
         n = check_int(n, "GenerativeDemo.step: n", minimum=0)
         row = None
         for _ in range(n):
-            rv = self.trainers["vae"].step()
-            try:
-                ra = self.trainers["ae"].step()
-            except DivergenceError:
-                self._append(rv, math.nan)
-                raise
-            row = self._append(rv, ra["loss"])
+            rec = self._step_all()
+            rv = rec["vae"]
+            row = self.history.append({"step": rv["step"], "vae_loss": rv["loss"], "vae_recon": rv["recon"],
+                                       "vae_kl": rv["kl"], "ae_recon": rec["ae"]["loss"]})
         return row
 
-    def _append(self, rv: dict, ae_recon: float) -> dict:
-        row = {"step": rv["step"], "vae_loss": rv["loss"], "vae_recon": rv["recon"], "vae_kl": rv["kl"],
-               "ae_recon": ae_recon}
-        for k, v in row.items():
-            self.history[k].append(v)
-        return row
-
-    def train_for(self, seconds: float, *, max_steps: int | None = None) -> int:
-        """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done.
-
-        Returns the number of steps taken; the steps are those :meth:`step` would take.
-        """
-        seconds = check_float(seconds, "GenerativeDemo.train_for: seconds", minimum=0.0)
-        if max_steps is not None:
-            max_steps = check_int(max_steps, "GenerativeDemo.train_for: max_steps", minimum=0)
-        deadline = time.perf_counter() + seconds
-        done = 0
-        while max_steps is None or done < max_steps:
-            self.step()
-            done += 1
-            if time.perf_counter() >= deadline:
-                break
-        return done
+    def _recovered(self, step: int) -> None:
+        super()._recovered(step)
+        self.eval_history.truncate(step)
+        self._test_cache.clear()
 
     def reconstruct(self, kind: str, X) -> np.ndarray:
         """x' = decoder(code(x)) of model ``kind`` ("vae" decodes mu), in eval mode: (N, D) -> (N, D)."""
@@ -295,14 +249,7 @@ class GenerativeDemo:
         kl = float(np.mean(-0.5 * np.sum(1.0 + logvar - mu * mu - np.exp(logvar), axis=1)))
         row = {"step": self.step_count, "vae_recon": float(np.mean(v["errors"])),
                "vae_kl": kl, "ae_recon": float(np.mean(a["errors"]))}
-        h = self.eval_history
-        if h["step"] and h["step"][-1] == row["step"]:
-            for k, v in row.items():
-                h[k][-1] = v
-        else:
-            for k, v in row.items():
-                h[k].append(v)
-        return row
+        return self.eval_history.put(row)
 
     def mean_image_error(self) -> float:
         """The error of always drawing the training set's mean image: the bar a useful code must beat.

@@ -22,8 +22,8 @@ A tanh RNN's gradient can become enormous (1e8 at T = 50 with ``recurrent_scale 
 tanh keeps every hidden value in [-1, 1], so nothing overflows to inf or NaN. The damage is done by the
 *update*: SGD moves the weights by ``lr * ||g||``, here millions of times their own size; every tanh unit
 then saturates (``tanh' = 0``), the gradient dies and the RNN never learns again. The race therefore runs
-each optimizer step under a guard: when an update would move the weights by more than ``max_update_ratio``
-times their own norm, the update is undone and :class:`ExplodingGradientError` (a
+each step under the Trainer's update guard: when an update would move the weights by more than
+``max_update_ratio`` times their own norm, it is not applied and :class:`ExplodingGradientError` (a
 :class:`~pyfadml.train.DivergenceError`) is raised, so the page pauses *before* the damage and can offer
 gradient clipping (which bounds the step by ``lr * clip_norm``) or a reset. ``step(guard=False)`` takes the
 step anyway, to watch the wreck. A real NaN/inf loss or gradient raises the Trainer's own DivergenceError.
@@ -36,112 +36,45 @@ the same batches in the same order).
 """
 from __future__ import annotations
 
-import copy
 import math
-import time
 
 import numpy as np
 
 from pyfadml._checks import check_bool, check_choice, check_float, check_int
 from pyfadml.data.sequences import make_memory_task, memory_task_chance
+from pyfadml.demos._live import TrainerDemo
+from pyfadml.history import History
 from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.models import Sequential
-from pyfadml.optim import Optimizer, get_optimizer
-from pyfadml.train import DivergenceError, Trainer
+from pyfadml.optim import OPTIMIZERS, get_optimizer
+from pyfadml.train import DivergenceError, Trainer, run_for
 
-__all__ = ["GradientRace", "ExplodingGradientError", "GuardedOptimizer", "MODELS", "explain_divergence",
-           "DivergenceError"]
+__all__ = ["GradientRace", "ExplodingGradientError", "MODELS", "explain_divergence", "DivergenceError"]
 
 MODELS = ("RNN", "LSTM")
-OPTIMIZERS = ("sgd", "momentum", "adam")
 DEFAULT_LR = {"adam": 1e-2, "sgd": 0.1, "momentum": 0.03}
 """Learning rate used when none is given (Adam's: see :class:`GradientRace` for why 1e-2)."""
 MIN_T, MAX_T = 5, 100
 
 
-def _quiet_overflow():
-    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
-
-
-def _norm(arrays) -> float:
-    return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
-
-
 class ExplodingGradientError(DivergenceError):
-    """An optimizer update would have thrown the weights far away (it was undone).
+    """The Trainer refused an update that would have thrown the weights far away (reason "update_explosion").
 
-    Attributes: ``step`` (the training step, from 1), ``quantity`` ("the update"), ``value`` (the norm of
-    the update), ``grad_norm`` (the gradient norm that caused it), ``weight_norm`` (||theta|| before it),
-    ``ratio`` = value / weight_norm, ``model`` (set by :class:`GradientRace`: "RNN" or "LSTM").
+    Attributes (besides DivergenceError's ``step``, ``quantity`` = "the update", ``value`` = the norm of the
+    update, ``ratio`` = value / weight_norm, ``last_good_step``): ``grad_norm`` (the gradient norm that caused
+    it), ``weight_norm`` (||theta|| before it), ``max_ratio`` (the guard's limit) and ``model`` ("RNN" or
+    "LSTM").
     """
 
-    def __init__(self, step: int, update_norm: float, grad_norm: float, weight_norm: float,
-                 max_ratio: float):
-        self.step, self.quantity, self.value = step, "the update", update_norm
-        self.grad_norm, self.weight_norm = grad_norm, weight_norm
-        self.ratio = update_norm / weight_norm if weight_norm > 0 else math.inf
-        self.max_ratio = max_ratio
-        self.model = None
-        RuntimeError.__init__(
-            self, f"exploding gradient at step {step}: the gradient norm is {grad_norm:.3g}, so the update "
-                  f"would move the weights by {update_norm:.3g}, {self.ratio:.3g} times their own size "
-                  f"({weight_norm:.3g}; the limit is {max_ratio:g} times). The update was undone. "
-                  f"Turn on gradient clipping (clip_norm) or lower the learning rate.")
-
-
-class GuardedOptimizer(Optimizer):
-    """Wraps an optimizer; refuses any update larger than ``max_update_ratio * ||theta||``.
-
-    ``step(params)`` takes the inner optimizer's step, measures ``||delta theta||`` over all parameters and, if
-    it is too large, restores the parameters and the optimizer's state exactly and raises
-    :class:`ExplodingGradientError`. ``enabled = False`` lets every update through. ``lr`` is the inner
-    optimizer's. ``step_number`` is set by the caller so the error can name the training step.
-    """
-
-    def __init__(self, inner: Optimizer, *, max_update_ratio: float = 1.0):
-        if not isinstance(inner, Optimizer):
-            raise TypeError(f"GuardedOptimizer: inner must be an Optimizer, got {type(inner).__name__}")
-        self.inner = inner
-        self.max_update_ratio = check_float(max_update_ratio, "GuardedOptimizer: max_update_ratio",
-                                            minimum=0.0, strict=True)
-        self.enabled = True
-        self.step_number = 0
-        self.state = inner.state
-
-    @property
-    def lr(self) -> float:
-        return self.inner.lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self.inner.lr = value
-
-    def reset(self) -> None:
-        self.inner.reset()
-        self.state = self.inner.state
-
-    def step(self, params) -> None:
-        triples = list(params)
-        if not self.enabled:
-            self.inner.step(triples)
-            return
-        before = [p.copy() for _, p, _ in triples]
-        saved = copy.deepcopy(self.inner.__dict__)
-        self.inner.step(triples)
-        with _quiet_overflow():
-            update = _norm(p - b for (_, p, _), b in zip(triples, before))
-            weights = _norm(before)
-        if not (update <= self.max_update_ratio * weights):        # also catches a NaN update
-            for (_, p, _), b in zip(triples, before):
-                p[...] = b
-            self.inner.__dict__.clear()
-            self.inner.__dict__.update(saved)
-            self.state = self.inner.state
-            raise ExplodingGradientError(self.step_number, update, _norm(g for _, _, g in triples), weights,
-                                         self.max_update_ratio)
-
-    def get_config(self) -> dict:
-        return {"inner": self.inner.get_config(), "max_update_ratio": self.max_update_ratio}
+    def __init__(self, err: DivergenceError, model: str | None = None):
+        super().__init__(err.step, err.quantity, err.value, "update_explosion", last_good_step=err.last_good_step,
+                         limit=err.limit, ratio=err.ratio, grad_norm=err.grad_norm, weight_norm=err.weight_norm)
+        self.max_ratio = err.limit
+        self.model = model
+        self.args = (f"exploding gradient at step {err.step}: the gradient norm is {err.grad_norm:.3g}, so the "
+                     f"update would move the weights by {err.value:.3g}, {err.ratio:.3g} times their own size "
+                     f"({err.weight_norm:.3g}; the limit is {err.limit:g} times). The update was not applied. "
+                     f"Turn on gradient clipping (clip_norm) or lower the learning rate.",)
 
 
 def explain_divergence(err: DivergenceError, *, model: str, clip_norm: float | None, recurrent_scale: float,
@@ -168,7 +101,7 @@ def explain_divergence(err: DivergenceError, *, model: str, clip_norm: float | N
     return text
 
 
-class GradientRace:
+class GradientRace(TrainerDemo):
     """A vanilla RNN and an LSTM trained side by side on the long-range memory task.
 
     Settings (keyword-only): ``T`` sequence length (5-100), ``recurrent_scale`` of the RNN's ``Wh``
@@ -245,25 +178,23 @@ class GradientRace:
             "LSTM": Sequential([LSTM(D, H, forget_bias=self.forget_bias, rng=lstm_rng),
                                 Dense(H, K, rng=lstm_rng)]),
         }
+        self.max_update_ratio = max_update_ratio
         self.trainers: dict[str, Trainer] = {}
         for name, model in self.models.items():
-            if self.optimizer_name == "momentum":
-                inner = get_optimizer("sgd", lr=lr, momentum=self.momentum)
-            else:
-                inner = get_optimizer(self.optimizer_name, lr=lr)
-            opt = GuardedOptimizer(inner, max_update_ratio=max_update_ratio)
-            # Each trainer gets an identical copy of the batch stream: same batches, same order.
+            opt = get_optimizer(self.optimizer_name, lr=lr,
+                                **({"momentum": self.momentum} if self.optimizer_name == "momentum" else {}))
+            # Each trainer gets an identical copy of the batch stream: same batches, same order. The guard is
+            # the update check alone (the lesson); a forced, wrecking step may leave a huge loss behind.
             self.trainers[name] = Trainer(model, "cross_entropy", opt, self.X_train, self.y_train,
                                           batch_size=batch_size, rng=np.random.default_rng(batch_ss),
-                                          clip_norm=clip_norm)
+                                          clip_norm=clip_norm, max_update_ratio=max_update_ratio,
+                                          max_loss_ratio=None)
         self.grad_rows: dict[str, list[np.ndarray]] = {m: [] for m in MODELS}
         self.grad_steps: dict[str, list[int]] = {m: [] for m in MODELS}
-        self.history: dict[str, list] = {"step": [], **{f"{m}_{k}": [] for m in MODELS
-                                                        for k in ("loss", "acc", "grad_norm")}}
-        self.evals: dict[str, list] = {"step": [], **{f"{m}_{k}": [] for m in MODELS for k in ("loss", "acc")}}
+        self.history = History([f"{m}_{k}" for m in MODELS for k in ("loss", "acc", "grad_norm")])
+        self.evals = History([f"{m}_{k}" for m in MODELS for k in ("loss", "acc")])
         self.last_error: DivergenceError | None = None
-        self.seconds = {m: 0.0 for m in MODELS}        # wall-clock time spent in each model's steps
-        self.timed_steps = {m: 0 for m in MODELS}      # ... and how many steps that was
+        self._records: dict[str, dict] = {}           # the records of a step that only one model completed
 
     # ------------------------------------------------------------------------------------------
     # settings and state
@@ -272,11 +203,10 @@ class GradientRace:
     @property
     def settings(self) -> dict:
         """The keyword arguments that rebuild this race from scratch (current lr and clipping)."""
-        tr = self.trainers["RNN"]
         return dict(T=self.T, recurrent_scale=self.recurrent_scale, clip_norm=self.clip_norm, hidden=self.hidden,
                     lr=self.lr, optimizer=self.optimizer_name, momentum=self.momentum,
-                    batch_size=tr.batch_size, forget_bias=self.forget_bias, n_train=self.n_train,
-                    n_test=self.n_test, max_update_ratio=tr.optimizer.max_update_ratio, seed=self.seed,
+                    batch_size=self.batch_size, forget_bias=self.forget_bias, n_train=self.n_train,
+                    n_test=self.n_test, max_update_ratio=self.max_update_ratio, seed=self.seed,
                     task=dict(self.task))
 
     @property
@@ -285,35 +215,9 @@ class GradientRace:
         return {m: self.models[m].layers[0] for m in MODELS}
 
     @property
-    def lr(self) -> float:
-        return self.trainers["RNN"].optimizer.lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        value = check_float(value, "GradientRace: lr", minimum=0.0, strict=True)
-        for tr in self.trainers.values():
-            tr.optimizer.lr = value
-
-    @property
-    def clip_norm(self) -> float | None:
-        return self.trainers["RNN"].clip_norm
-
-    @clip_norm.setter
-    def clip_norm(self, value: float | None) -> None:
-        if value is not None:
-            value = check_float(value, "GradientRace: clip_norm", minimum=0.0, strict=True)
-        for tr in self.trainers.values():
-            tr.clip_norm = value
-
-    @property
-    def step_count(self) -> int:
-        """Steps completed by *both* models (they advance in lock-step)."""
-        return min(tr.step_count for tr in self.trainers.values())
-
-    @property
-    def diverged(self) -> bool:
-        """True after a step failed (a DivergenceError or an exploding update), until a step succeeds."""
-        return self.last_error is not None
+    def divergence(self) -> DivergenceError | None:
+        """The error of the last failed step (an ExplodingGradientError for a refused update), or None."""
+        return self.last_error
 
     # ------------------------------------------------------------------------------------------
     # training
@@ -339,77 +243,62 @@ class GradientRace:
         """
         n = check_int(n, "GradientRace.step: n", minimum=0)
         guard = check_bool(guard, "GradientRace.step: guard")
+        for tr in self.trainers.values():
+            tr.max_update_ratio = self.max_update_ratio if guard else None
         out = None
-        with _quiet_overflow():
-            for _ in range(n):
-                k = self.step_count + 1
-                records = {}
-                for name in MODELS:
-                    tr = self.trainers[name]
-                    if tr.step_count >= k:
-                        continue
-                    tr.optimizer.enabled = guard
-                    tr.optimizer.step_number = k
-                    t0 = time.perf_counter()
-                    try:
-                        records[name] = tr.step()
-                    except DivergenceError as err:
-                        err.model = name
-                        if self.layers[name].dh_norms is not None and len(self.layers[name].dh_norms) == self.T:
-                            self._record_grads(name, k)
-                        self.last_error = err
-                        raise
-                    self.seconds[name] += time.perf_counter() - t0
-                    self.timed_steps[name] += 1
-                    self._record_grads(name, k)
-                self.last_error = None
-                h = self.history
-                h["step"].append(k)
-                for name in MODELS:
-                    rec = records.get(name) or {"loss": math.nan, "accuracy": math.nan, "grad_norm": math.nan}
-                    h[f"{name}_loss"].append(rec["loss"])
-                    h[f"{name}_acc"].append(rec["accuracy"])
-                    h[f"{name}_grad_norm"].append(rec["grad_norm"])
-                out = {"step": k, **records}
+        for _ in range(n):
+            k = self.step_count + 1
+            for name in MODELS:
+                tr = self.trainers[name]
+                if tr.step_count >= k:
+                    continue
+                try:
+                    self._records[name] = tr.step()
+                except DivergenceError as exc:
+                    err = ExplodingGradientError(exc) if exc.reason == "update_explosion" else exc
+                    err.model = name
+                    if self.layers[name].dh_norms is not None and len(self.layers[name].dh_norms) == self.T:
+                        self._record_grads(name, k)
+                    tr.divergence = self.last_error = err
+                    raise err from None
+                self._record_grads(name, k)
+            records, self._records = self._records, {}
+            self.last_error = None
+            self.history.append({"step": k, **{f"{m}_{key}": records[m][rec_key] for m in MODELS
+                                               for key, rec_key in (("loss", "loss"), ("acc", "accuracy"),
+                                                                    ("grad_norm", "grad_norm"))}})
+            out = {"step": k, **records}
         return out
 
     def train_for(self, seconds: float, *, max_steps: int | None = None, guard: bool = True) -> int:
         """Train until ``seconds`` have passed (at least one step) or ``max_steps`` are done; returns the
         number of completed steps. A DivergenceError propagates."""
-        seconds = check_float(seconds, "GradientRace.train_for: seconds", minimum=0.0)
-        if max_steps is not None:
-            max_steps = check_int(max_steps, "GradientRace.train_for: max_steps", minimum=0)
-        deadline = time.perf_counter() + seconds
-        done = 0
-        while max_steps is None or done < max_steps:
-            self.step(1, guard=guard)
-            done += 1
-            if time.perf_counter() >= deadline:
-                break
-        return done
+        return run_for(lambda: self.step(1, guard=guard), seconds, max_steps=max_steps,
+                       where="GradientRace.train_for")
+
+    def _recovered(self, step: int) -> None:
+        super()._recovered(step)
+        self.evals.truncate(step)
+        for m in MODELS:
+            keep = sum(1 for s in self.grad_steps[m] if s <= step)
+            del self.grad_steps[m][keep:], self.grad_rows[m][keep:]
+        self.last_error = None
+        self._records = {}
 
     def evaluate(self) -> dict:
         """Test loss and accuracy of both models with the current weights, appended to :attr:`evals` (one
         row per distinct step count). Returns ``{"step", "RNN_loss", "RNN_acc", "LSTM_loss", "LSTM_acc"}``."""
         row = {"step": self.step_count}
-        with _quiet_overflow():
-            for name in MODELS:
-                ev = self.trainers[name].evaluate(self.X_test, self.y_test)
-                row[f"{name}_loss"] = ev["loss"]
-                row[f"{name}_acc"] = ev["accuracy"]
-        e = self.evals
-        if e["step"] and e["step"][-1] == row["step"]:
-            for k, v in row.items():
-                e[k][-1] = v
-        else:
-            for k, v in row.items():
-                e[k].append(v)
-        return row
+        for name in MODELS:
+            ev = self.trainers[name].evaluate(self.X_test, self.y_test)
+            row[f"{name}_loss"] = ev["loss"]
+            row[f"{name}_acc"] = ev["accuracy"]
+        return self.evals.put(row)
 
     def steps_per_second(self) -> dict:
         """Training steps per second of each model so far (its forward, backward and update on one
         mini-batch; NaN before the first step): what the page and the benchmark report."""
-        return {m: (self.timed_steps[m] / self.seconds[m] if self.seconds[m] > 0 else math.nan) for m in MODELS}
+        return {m: (self.trainers[m].steps_per_second if self.trainers[m].updates else math.nan) for m in MODELS}
 
     # ------------------------------------------------------------------------------------------
     # what the page draws
@@ -448,8 +337,7 @@ class GradientRace:
         from pyfadml.losses import softmax
         model = self.models["LSTM"]
         x = self.X_test[index]
-        with _quiet_overflow():
-            logits = model.predict(x[None])
+        logits = model.predict(x[None])
         layer = self.layers["LSTM"]
         return {"step": self.step_count, "index": index, "x": x.copy(), "label": int(self.y_test[index]),
                 "gates": {k: v[0].copy() for k, v in layer.gates.items()}, "c": layer.cells[0].copy(),

@@ -42,7 +42,8 @@ from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import Dense, get_activation
 from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
-from pyfadml.optim import get_optimizer
+from pyfadml.history import History
+from pyfadml.optim import OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
 __all__ = ["MLPDemo", "DATASETS", "ACTIVATIONS", "OPTIMIZERS", "DivergenceError"]
@@ -50,14 +51,7 @@ __all__ = ["MLPDemo", "DATASETS", "ACTIVATIONS", "OPTIMIZERS", "DivergenceError"
 DATASETS = tuple(TOY_DATASETS)
 """The 2-D toy sets of :mod:`pyfadml.data.toy2d`: xor, circles, moons, spiral, gaussians."""
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
-OPTIMIZERS = ("sgd", "momentum", "adam")
 MAX_DEPTH, MAX_BREADTH = 4, 16
-
-
-def _quiet_overflow():
-    """Too large a learning rate overflows float64 on the way to NaN. The Trainer detects that and raises
-    DivergenceError, which the caller reports, so NumPy's RuntimeWarnings would only repeat it as noise."""
-    return np.errstate(over="ignore", invalid="ignore")
 
 
 class _CapturingMLP(Sequential):
@@ -158,14 +152,9 @@ class MLPDemo(TrainerDemo):
         layers.append(Dense(n_in, self.n_classes, rng=init_rng, init="xavier"))
         self.model = _CapturingMLP(layers)
 
-        if self.optimizer_name == "momentum":
-            opt = get_optimizer("sgd", lr=lr, momentum=0.9)
-        else:
-            opt = get_optimizer(self.optimizer_name, lr=lr)
-        self.trainer = Trainer(self.model, "cross_entropy", opt, self.X_train, self.y_train,
-                               batch_size=batch_size, rng=np.random.default_rng(batch_ss))
-        self.history: dict[str, list] = {k: [] for k in
-                                         ("step", "train_loss", "test_loss", "train_acc", "test_acc")}
+        self.trainer = Trainer(self.model, "cross_entropy", get_optimizer(self.optimizer_name, lr=lr),
+                               self.X_train, self.y_train, batch_size=batch_size, rng=np.random.default_rng(batch_ss))
+        self.history = History(("step", "train_loss", "test_loss", "train_acc", "test_acc"))
         self._grid_cache: tuple[int, dict] | None = None
 
     # ------------------------------------------------------------------------------------------
@@ -201,10 +190,14 @@ class MLPDemo(TrainerDemo):
         """
         n = check_int(n, "MLPDemo.step: n", minimum=0)
         record = None
-        with _quiet_overflow():
-            for _ in range(n):
-                record = self.trainer.step()
+        for _ in range(n):
+            record = self.trainer.step()
         return record
+
+    def _recovered(self, step: int) -> None:
+        super()._recovered(step)
+        self._grid_cache = None
+        self.model.capture = None
 
     def evaluate(self) -> dict:
         """Loss and accuracy on the whole train and test sets with the current weights.
@@ -212,19 +205,10 @@ class MLPDemo(TrainerDemo):
         Appended to :attr:`history` (one row per distinct step count). Returns
         ``{"step", "train_loss", "test_loss", "train_acc", "test_acc"}``.
         """
-        with _quiet_overflow():
-            tr = self.trainer.evaluate(self.X_train, self.y_train)
-            te = self.trainer.evaluate(self.X_test, self.y_test)
-        row = {"step": self.step_count, "train_loss": tr["loss"], "test_loss": te["loss"],
-               "train_acc": tr["accuracy"], "test_acc": te["accuracy"]}
-        h = self.history
-        if h["step"] and h["step"][-1] == row["step"]:
-            for k, v in row.items():
-                h[k][-1] = v
-        else:
-            for k, v in row.items():
-                h[k].append(v)
-        return row
+        tr = self.trainer.evaluate(self.X_train, self.y_train)
+        te = self.trainer.evaluate(self.X_test, self.y_test)
+        return self.history.put({"step": self.step_count, "train_loss": tr["loss"], "test_loss": te["loss"],
+                                 "train_acc": tr["accuracy"], "test_acc": te["accuracy"]})
 
     # ------------------------------------------------------------------------------------------
     # what the plane looks like to the network
@@ -255,12 +239,11 @@ class MLPDemo(TrainerDemo):
         was_training = model.training
         model.eval()
         try:
-            with _quiet_overflow():
-                for i, layer in enumerate(model.layers):
-                    a = layer.forward(a)
-                    if i % 2 == 1:                           # after each hidden activation
-                        hidden.append(a.reshape(g, g, -1))
-                probs = softmax(a).reshape(g, g, -1)
+            for i, layer in enumerate(model.layers):
+                a = layer.forward(a)
+                if i % 2 == 1:                           # after each hidden activation
+                    hidden.append(a.reshape(g, g, -1))
+            probs = softmax(a).reshape(g, g, -1)
         finally:
             if was_training:
                 model.train()

@@ -42,14 +42,14 @@ from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.losses import softmax
 from pyfadml.models import Sequential
-from pyfadml.optim import get_optimizer
+from pyfadml.history import History
+from pyfadml.optim import OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
 __all__ = ["SequenceDemo", "MODES", "CELLS", "OPTIMIZERS", "MODE_INFO", "DivergenceError"]
 
 MODES = ("many-to-one", "one-to-many", "many-to-many")
 CELLS = ("rnn", "lstm")
-OPTIMIZERS = ("sgd", "momentum", "adam")
 MAX_HIDDEN = 32
 
 MODE_INFO = {
@@ -78,12 +78,6 @@ MODE_INFO = {
 _DELAY = 3
 _SYMBOLS = ("A", "B", "C", "D")
 _N_ONE_TO_MANY_CLASSES = 3
-
-
-def _quiet_overflow():
-    """Too large a learning rate overflows on the way to NaN; the Trainer raises DivergenceError for that,
-    so NumPy's RuntimeWarnings would only repeat it."""
-    return np.errstate(over="ignore", invalid="ignore")
 
 
 class SequenceDemo(TrainerDemo):
@@ -127,16 +121,13 @@ class SequenceDemo(TrainerDemo):
         n_out = 1 if self.mode == "one-to-many" else len(self.class_names)
         self.model = Sequential([cell_cls(self.n_in, self.hidden, return_sequences=seq_out, rng=init_rng),
                                  Dense(self.hidden, n_out, rng=init_rng)])
-        if self.optimizer_name == "momentum":
-            opt = get_optimizer("sgd", lr=lr, momentum=0.9)
-        else:
-            opt = get_optimizer(self.optimizer_name, lr=lr)
-        self.trainer = Trainer(self.model, self.loss_name, opt, self.X_train, self.Y_train,
-                               batch_size=batch_size, rng=np.random.default_rng(batch_ss), clip_norm=clip_norm)
+        self.trainer = Trainer(self.model, self.loss_name, get_optimizer(self.optimizer_name, lr=lr),
+                               self.X_train, self.Y_train, batch_size=batch_size,
+                               rng=np.random.default_rng(batch_ss), clip_norm=clip_norm)
         keys = ["step", "train_loss", "test_loss"]
         if self.is_classification:
             keys += ["train_acc", "test_acc"]
-        self.history: dict[str, list] = {k: [] for k in keys}
+        self.history = History(keys)
 
     def _make_data(self, n: int, rng: np.random.Generator):
         if self.mode == "many-to-one":
@@ -174,16 +165,6 @@ class SequenceDemo(TrainerDemo):
         """The recurrent layer (RNN or LSTM)."""
         return self.model.layers[0]
 
-    @property
-    def clip_norm(self) -> float | None:
-        return self.trainer.clip_norm
-
-    @clip_norm.setter
-    def clip_norm(self, value: float | None) -> None:
-        if value is not None:
-            value = check_float(value, "SequenceDemo: clip_norm", minimum=0.0, strict=True)
-        self.trainer.clip_norm = value
-
     # ------------------------------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------------------------------
@@ -195,29 +176,20 @@ class SequenceDemo(TrainerDemo):
         """
         n = check_int(n, "SequenceDemo.step: n", minimum=0)
         record = None
-        with _quiet_overflow():
-            for _ in range(n):
-                record = self.trainer.step()
+        for _ in range(n):
+            record = self.trainer.step()
         return record
 
     def evaluate(self) -> dict:
         """Loss (and accuracy, for classification) on the whole train and test sets, appended to ``history``
         (one row per distinct step count)."""
-        with _quiet_overflow():
-            tr = self.trainer.evaluate(self.X_train, self.Y_train)
-            te = self.trainer.evaluate(self.X_test, self.Y_test)
+        tr = self.trainer.evaluate(self.X_train, self.Y_train)
+        te = self.trainer.evaluate(self.X_test, self.Y_test)
         row = {"step": self.step_count, "train_loss": tr["loss"], "test_loss": te["loss"]}
         if self.is_classification:
             row["train_acc"] = tr["accuracy"]
             row["test_acc"] = te["accuracy"]
-        h = self.history
-        if h["step"] and h["step"][-1] == row["step"]:
-            for k, v in row.items():
-                h[k][-1] = v
-        else:
-            for k, v in row.items():
-                h[k].append(v)
-        return row
+        return self.history.put(row)
 
     # ------------------------------------------------------------------------------------------
     # the unfolded network on one sequence
@@ -253,8 +225,7 @@ class SequenceDemo(TrainerDemo):
         if index >= self.n_test:
             raise ValueError(f"SequenceDemo.unfold: index must be < n_test ({self.n_test}), got {index}")
         x = self.X_test[index]
-        with _quiet_overflow():
-            out = self.model.predict(x[None])
+        out = self.model.predict(x[None])
         layer = self.layer
         h = layer.hiddens[0].copy()
         c = gates = None

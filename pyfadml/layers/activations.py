@@ -28,7 +28,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-class Activation(Layer):
+class Activation(Layer, register=False):
     """Base of the element-wise activations: ``a = function(z)``, ``dL/dz = dL/da * derivative(z)``.
 
     Shapes: any, ``z (...) -> a (...)``. Subclasses define static ``function`` and ``derivative``.

@@ -189,6 +189,12 @@ class Conv2D(Layer):
         return {"c_in": self.c_in, "c_out": self.c_out, "kernel_size": self.kernel_size,
                 "stride": self.stride, "padding": self.padding}
 
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        c_in, c_out = check_int(config["c_in"], "Conv2D: c_in"), check_int(config["c_out"], "Conv2D: c_out")
+        k = check_int(config["kernel_size"], "Conv2D: kernel_size")
+        return {"W": (c_out, c_in, k, k), "b": (c_out,)}
+
 
 class Conv2DNaive(Conv2D):
     """The readable twin of :class:`Conv2D`: same constructor, params and results, plain loops.

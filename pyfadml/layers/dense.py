@@ -68,3 +68,8 @@ class Dense(Layer):
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        n_in, n_out = check_int(config["n_in"], "Dense: n_in"), check_int(config["n_out"], "Dense: n_out")
+        return {"W": (n_out, n_in), "b": (n_out,)}

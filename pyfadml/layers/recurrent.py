@@ -131,6 +131,11 @@ class RNN(Layer):
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
                 "recurrent_scale": self.recurrent_scale}
 
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        D, H = check_int(config["n_in"], "RNN: n_in"), check_int(config["n_hidden"], "RNN: n_hidden")
+        return {"Wx": (D, H), "Wh": (H, H), "b": (H,)}
+
 
 class LSTM(Layer):
     """Long short-term memory. With ``a_t = x_t Wx + h_{t-1} Wh + b`` split into four blocks of H columns:
@@ -245,3 +250,8 @@ class LSTM(Layer):
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
                 "forget_bias": self.forget_bias}
+
+    @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        D, H = check_int(config["n_in"], "LSTM: n_in"), check_int(config["n_hidden"], "LSTM: n_hidden")
+        return {"Wx": (D, 4 * H), "Wh": (H, 4 * H), "b": (4 * H,)}

@@ -41,7 +41,7 @@ def native(seconds: float) -> dict:
         race = GradientRace(T=T)
         race.step(3)                                   # warm-up
         for m in MODELS:
-            race.seconds[m], race.timed_steps[m] = 0.0, 0
+            race.trainers[m].seconds, race.trainers[m].updates = 0.0, 0
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             race.step(1)

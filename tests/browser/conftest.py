@@ -267,7 +267,7 @@ def wait_for_python(page, timeout_ms: int = 30_000) -> None:
 
 
 def widget(page, label: str):
-    """The Bokeh input group (slider, select, text input, checkbox...) whose title is ``label``.
+    """The visible Bokeh input group (slider, select, text input, checkbox...) whose title is ``label``.
 
     Returns a Locator of the group: use ``.locator('select')``, ``.locator('input')``,
     ``.locator('.noUi-handle')`` on it.  The match is on the title text, ignoring a trailing
@@ -275,13 +275,13 @@ def widget(page, label: str):
     """
     pattern = re.compile(r"^\s*" + re.escape(label) + r"\s*(:.*)?$", re.S)
     title = page.locator("label, .bk-slider-title").filter(has_text=pattern)
-    return page.locator(".bk-input-group").filter(has=title).first
+    return page.locator(".bk-input-group:visible").filter(has=title).first
 
 
 def click_button(page, label: str) -> None:
-    """Click the (Panel/Bokeh) button whose text is ``label``."""
+    """Click the visible (Panel/Bokeh) button whose text is ``label`` (hidden sections have theirs)."""
     exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
-    page.locator("button.bk-btn").filter(has_text=exact).first.click()
+    page.locator("button.bk-btn:visible").filter(has_text=exact).first.click()
 
 
 def section_link(page, label: str):
@@ -390,21 +390,85 @@ def pytest_collection_modifyitems(items):
 
 
 # ---------------------------------------------------------------------------------------------
-# added with the VAE section's tests (issue 9): numbers, clicks inside figures, training to a step
+# helpers for grids, plots and navigation (generic: any section, any test)
+#
+# The shell keeps every section it has built in the page and hides the ones not shown, so a
+# selector that several sections match (a "Play" button, a "Learning rate" select) must ask for
+# the visible element: the helpers below (and ``click_button``/``widget`` above) do.
+# ---------------------------------------------------------------------------------------------
+
+def wait_attr(page, selector: str, name: str, predicate, timeout_s: float = 30.0, what: str = "") -> str:
+    """Poll attribute ``name`` of the first ``selector`` until ``predicate(value)``; return the value.
+
+    (The site's CSP rules out ``wait_for_function``.)  Raises AssertionError naming ``what`` and the
+    last value seen on timeout.
+    """
+    deadline = time.monotonic() + timeout_s
+    value = None
+    while True:
+        loc = page.locator(selector)
+        if loc.count():
+            value = loc.first.get_attribute(name)
+            if value is not None and predicate(value):
+                return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what or selector} "
+                                 f"([{name}] of {selector}); last value {value!r}")
+        page.wait_for_timeout(150)
+
+
+def open_section(page, title: str, ready: str, timeout_ms: int = 90_000) -> None:
+    """Click the navigation entry ``title``, wait until ``ready`` (a selector inside the section) is
+    visible and Python has answered."""
+    section_link(page, title).click()
+    page.locator(ready).first.wait_for(state="visible", timeout=timeout_ms)
+    wait_for_python(page, timeout_ms)
+
+
+def _grid_caption(grid_id: str) -> str:
+    return f".cap[data-grid='{grid_id}']"
+
+
+def grid_values(page, grid_id: str):
+    """A PixelEditor's pixels as a NumPy array, from its caption's ``data-values``."""
+    import numpy as np
+
+    text = page.locator(_grid_caption(grid_id)).first.get_attribute("data-values")
+    return np.array([[float(v) for v in row.split()] for row in text.split(";")])
+
+
+def grid_edits(page, grid_id: str) -> int:
+    """How many edits clicks made on a PixelEditor (its caption's ``data-edits``)."""
+    return int(page.locator(_grid_caption(grid_id)).first.get_attribute("data-edits"))
+
+
+def click_grid_cell(page, grid_id: str, row: int, col: int) -> None:
+    """Click the centre of cell (row, col) of the PixelEditor ``grid_id`` (its shape is read from
+    the caption's ``data-shape``), as a user's mouse would."""
+    h, w = (int(n) for n in page.locator(_grid_caption(grid_id)).first.get_attribute("data-shape").split("x"))
+    grid = page.locator(f".pe-{grid_id}").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    cw, ch = (box["width"] - 2) / w, (box["height"] - 2) / h
+    page.mouse.click(box["x"] + 1 + (col + 0.5) * cw, box["y"] + 1 + (row + 0.5) * ch)
+
+
+def click_plot(page, selector: str, fx: float, fy: float) -> None:
+    """Click the Bokeh plot ``selector`` at fractions (fx, fy) of its width and height."""
+    plot = page.locator(selector).first
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    plot.click(position={"x": fx * box["width"], "y": fy * box["height"]})
+
+
+# ---------------------------------------------------------------------------------------------
+# added with the VAE section's tests (issue 9): a stat's value, training to a step; the ``ui`` fixture
+# also gets the grid and plot helpers above
 # ---------------------------------------------------------------------------------------------
 
 def value(page, testid: str) -> float:
     """The full value (``data-value``) of the stat ``[data-testid=testid]``."""
     return float(attr(page, f'[data-testid="{testid}"]', "data-value"))
-
-
-def click_at(page, selector: str, fx: float, fy: float) -> None:
-    """Click the first ``selector`` (a figure, a pixel grid) at fractions (fx, fy) of its box from its top
-    left, after scrolling it into view. Does not wait for Python (two quick clicks make a double tap)."""
-    target = page.locator(selector).first
-    target.scroll_into_view_if_needed()
-    box = target.bounding_box()
-    target.click(position={"x": fx * box["width"], "y": fy * box["height"]})
 
 
 def train_to(page, key: str, steps: int, timeout_s: float = 240.0) -> int:
@@ -419,4 +483,4 @@ def train_to(page, key: str, steps: int, timeout_s: float = 240.0) -> int:
     return int(attr(page, sel, "data-step"))
 
 
-HELPERS.update({f.__name__: f for f in (value, click_at, train_to)})
+HELPERS.update({f.__name__: f for f in (value, train_to, click_plot, click_grid_cell, grid_values, grid_edits)})

@@ -206,15 +206,16 @@ def test_a_restless_student_breaks_nothing(backprop):
     assert page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*l = 2 \(output\)\s*$")).count() == 1
     ui.click("Play")
     ui.click("Step")                                            # Step while playing: pauses, one step
-    assert ui.live_state("backprop") == "paused"
+    ui.wait_attr(LIVE, "data-state", lambda v: v == "paused", what="paused by Step")
     ui.click("Play")
     ui.click("Reset")                                           # Reset while playing
-    assert ui.live_state("backprop") == "paused" and ui.live_state("backprop", "data-step") == "0"
+    ui.wait_attr(LIVE, "data-step", lambda v: v == "0", what="step 0 after Reset")
+    assert ui.live_state("backprop") == "paused"
     ui.click("Play")
     ui.wait_attr(LIVE, "data-step", lambda v: int(v) > 0, what="training")
     ui.open_section("Convolution & CNN")                        # leave mid-training and come back
     ui.open_section(SECTION)
-    assert ui.live_state("backprop") == "away"
+    ui.wait_attr(LIVE, "data-state", lambda v: v == "away", what="paused while away")
     assert "while you were away" in page.locator(LIVE).first.inner_text()
     k = int(ui.live_state("backprop", "data-step"))
     page.wait_for_timeout(500)

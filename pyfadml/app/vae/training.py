@@ -8,6 +8,7 @@ and, as dots, the whole test set. Their axis is logarithmic; its range and ticks
 """
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Callable
 
@@ -135,19 +136,30 @@ class TrainingView:
         self.recon.fit(d.image_shape, 3, len(d.showcase_indices()), ("input", "VAE", "AE"), label_px=44)
 
     def draw_losses(self) -> None:
-        """Append the mean of the rows trained since the last call as one point of each curve."""
+        """Append the mean of the rows trained since the last point as one point of each curve (after a
+        recovery went back to an earlier step, the curves first drop what came after it)."""
         h = self.demo().history
-        start = self._streamed
-        if len(h["step"]) <= start:
+        steps = h["step"]
+        if self._streamed > self.demo().step_count:
+            self._cut(self.demo().step_count)
+        start = bisect.bisect_right(steps, self._streamed)
+        if start >= len(steps):
             return
-        self._streamed = len(h["step"])
+        self._streamed = steps[-1]
         with np.errstate(all="ignore"):
-            point = dict(step=[h["step"][-1]],
+            point = dict(step=[steps[-1]],
                          vae_recon=[float(np.mean(h["vae_recon"][start:]))],
                          vae_kl=[max(float(np.mean(h["vae_kl"][start:])), 1e-6)],
                          ae_recon=[float(np.nanmean(h["ae_recon"][start:]))])
         self._loss_src.stream(point, rollover=LOSS_POINTS)
         self._extend_axis(point)
+
+    def _cut(self, step: int) -> None:
+        """Keep the points of both curves up to ``step``."""
+        for src in (self._loss_src, self._eval_src):
+            keep = np.asarray(src.data["step"]) <= step
+            src.data = {k: np.asarray(v)[keep] for k, v in src.data.items()}
+        self._streamed = step
 
     def draw_test(self) -> None:
         """Evaluate both models on the test set: a dot on each curve and the numbers."""

@@ -71,6 +71,11 @@
 
   const SHORTCUTS = { " ": ["live-play", "live-pause"], s: ["live-step"], arrowright: ["live-step"], r: ["live-reset"] };
 
+  let pointerButton = null;          // the button the mouse last pressed (it keeps the focus)
+  document.addEventListener("pointerdown", (event) => {
+    pointerButton = event.composedPath().find((el) => el.tagName === "BUTTON") || null;
+  }, true);
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || body.dataset.appState !== "ready") return;
     const target = event.composedPath()[0];
@@ -78,7 +83,10 @@
     if (["input", "select", "textarea"].includes(tag) || (target && target.isContentEditable)) return;
     const key = event.key.toLowerCase();
     if (key === "p") { togglePresenter(); event.preventDefault(); return; }
-    if (!(key in SHORTCUTS) || (key === " " && tag === "button")) return;
+    if (key === "tab") pointerButton = null;
+    // Space on a button reached with the keyboard presses that button; on one just clicked it plays.
+    const keyboardFocus = tag === "button" && target !== pointerButton;
+    if (!(key in SHORTCUTS) || (key === " " && keyboardFocus)) return;
     for (const hostClass of SHORTCUTS[key]) {
       const button = visibleButton(hostClass);
       if (button) { button.click(); event.preventDefault(); return; }
