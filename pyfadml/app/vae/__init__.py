@@ -33,10 +33,10 @@ __all__ = ["VAESection"]
 
 BURST_SECONDS = 0.05         # training per frame (a VAE and an AE step: ~1 ms natively, a few in the browser)
 PERIOD_SECONDS = 0.07        # a frame: the burst, the due views, a yield (kept short: Pause waits for it)
-REFRESH_EVERY = {"numbers": 0.5, "reconstructions": 1.5, "latent-ae": 2.0, "latent-vae": 2.0, "prior": 3.0,
-                 "variations": 3.0, "anomaly": 4.0, "recognised": 4.0, "realism": 6.0}
+REFRESH_EVERY = {"curves": 0.5, "test": 1.5, "latent-ae": 2.0, "latent-vae": 2.0, "prior": 3.0, "variations": 3.0,
+                 "anomaly": 4.0, "recognised": 4.0, "realism": 6.0}
 """While playing, each view is redrawn at most this often (seconds), the most overdue first, within a frame:
-the loss curves and the numbers, the reconstruction grid, each latent plane, the decoded images (click and
+the loss curves, the test set's numbers and reconstructions, each latent plane, the decoded images (click and
 prior samples), the variations, the drawing's verdict, and the two nearest-neighbour scores. Each costs a
 few tens of milliseconds in the browser: small groups keep every frame short, so a click (Pause) is
 answered within about a tenth of a second. On Pause, Step and Reset everything is redrawn."""
@@ -95,7 +95,7 @@ class VAESection(pn.viewable.Viewer):
         self.anomaly = AnomalyView(demo, self.variations.test_index)
         self.anomaly.editor.param.watch(lambda event: self.variations.drawing_changed(), "value")
         self.refresh_ms: dict[str, float] = {}           # what each group took, last time (data-refresh-ms)
-        draw = {"numbers": self._draw_numbers, "reconstructions": self.training.draw_reconstructions,
+        draw = {"curves": self._draw_curves, "test": self._draw_test,
                 "latent-ae": lambda: self.planes.draw(("ae",)), "latent-vae": lambda: self.planes.draw(("vae",)),
                 "prior": self._draw_prior, "variations": self.variations.draw,
                 "anomaly": lambda: self.anomaly.draw(recompute=True), "recognised": self._draw_recognised,
@@ -175,9 +175,13 @@ class VAESection(pn.viewable.Viewer):
         self.prior.draw_realism()
         self._draw_recognised()
 
-    def _draw_numbers(self) -> None:
+    def _draw_curves(self) -> None:
         self.training.draw_losses()
+
+    def _draw_test(self) -> None:
+        """The test set through both models once: the numbers, a dot on each curve, the reconstructions."""
         self.training.draw_test()
+        self.training.draw_reconstructions()
         self._draw_stats()
 
     def _draw_stats(self) -> None:
