@@ -367,108 +367,6 @@ def test_recognised_fraction_is_the_nearest_neighbour_rule(trained8):
     assert g.recognised_fraction("vae") == pytest.approx(expected, abs=2 / len(g.y_test))   # float32 ties
 
 
-# ----------------------------------------------------------------------------------------------------------
-# the Panel section, natively (its ticks and clicks driven through its methods)
-
-
-def _data(html: str, name: str) -> str:
-    import re
-    return re.search(rf'{name}="([^"]*)"', html).group(1)
-
-
-def _pixels(text: str) -> np.ndarray:
-    return np.array([[float(v) for v in img.split(",")] for img in text.split(";")])
-
-
-def _run(coro) -> None:
-    """Run a coroutine to completion in a thread of its own: the browser tests' Playwright keeps an event
-    loop running in the main thread for the whole session, and asyncio.run refuses to nest."""
-    import asyncio
-    import threading
-
-    errors = []
-
-    def target():
-        try:
-            asyncio.run(coro)
-        except BaseException as exc:       # re-raised in the test's thread
-            errors.append(exc)
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if errors:
-        raise errors[0]
-
-
-def test_section_trains_in_ticks_and_shows_the_library_values():
-    pytest.importorskip("panel")
-    from types import SimpleNamespace
-
-    from pyfadml.app.vae import VAESection
-
-    s = VAESection()
-    assert _data(s._stats.object, "data-step") == "0"
-    s.playing = True
-    for _ in range(3):
-        _run(s._tick())
-    s.pause()
-    d = s.demo
-    assert d.step_count > 0 and _data(s._stats.object, "data-step") == str(d.step_count)
-    ev = d.evaluate()
-    assert float(_data(s._stats.object.split('data-testid="vae-recon"')[1], "data-value")) == ev["vae_recon"]
-    # a click on the plane: the caption holds the decoder's output at that point
-    s._on_tap(SimpleNamespace(x=0.5, y=-1.0))
-    cap = s._decoded_caption["vae"].object
-    np.testing.assert_allclose(_pixels(_data(cap, "data-pixels"))[0], d.decode_point("vae", 0.5, -1.0).ravel(),
-                               atol=6e-5)
-    # the perturbation slider at 0: every variation is the reconstruction decode(mu)
-    s.scale = 0.0
-    cap = s._var_caption.object
-    recon = _pixels(_data(cap, "data-recon"))[0]
-    np.testing.assert_allclose(recon, d.vae.reconstruct(d.X_test[:1])[0], atol=6e-5)
-    assert np.abs(_pixels(_data(cap, "data-images")) - recon).max() <= 1e-4
-    # prior samples: in [0, 1], two differ
-    s.sample()
-    vae = _pixels(_data(s._prior_caption.object, "data-vae-pixels"))
-    assert vae.shape == (8, 64) and vae.min() >= 0 and vae.max() <= 1 and np.abs(vae[0] - vae[1]).max() > 0.01
-
-
-def test_section_divergence_pauses_and_explains():
-    pytest.importorskip("panel")
-    from pyfadml.app.vae import VAESection
-
-    s = VAESection()
-    s.demo.lr = 1e4                          # far beyond the page's choices, to force a NaN
-    s.playing = True
-    with np.errstate(all="ignore"):
-        for _ in range(20):
-            _run(s._tick())
-            if s.error:
-                break
-    assert s.error and "diverged" in s.error and not s.playing
-    assert _data(s._stats.object, "data-diverged") == "1" and "Reset" in s._stats.object
-    s.play()                                 # refused until a reset
-    assert not s.playing
-    s.reset()
-    assert s.error is None and s.demo.step_count == 0 and _data(s._stats.object, "data-diverged") == "0"
-
-
-def test_section_settings_rebuild_the_models():
-    pytest.importorskip("panel")
-    from pyfadml.app.vae import VAESection
-
-    s = VAESection()
-    s.demo.step(3)
-    s.dataset = "shapes"
-    assert s.demo.image_shape == (SHAPES_SIZE, SHAPES_SIZE) and s.demo.step_count == 0
-    assert s.editor.value.shape == (SHAPES_SIZE, SHAPES_SIZE)
-    s.latent = 8
-    assert s.demo.latent == 8 and "principal axis 1" in s.latent_figs["vae"].xaxis[0].axis_label
-    s.beta = 1.0
-    assert s.demo.beta == 1.0
-
-
 def test_prior_realism_the_vae_can_be_sampled_the_ae_less(trained8):
     g = trained8
     r = g.prior_realism(200, seed=0)
@@ -481,3 +379,205 @@ def test_prior_realism_the_vae_can_be_sampled_the_ae_less(trained8):
     assert r["test"] == pytest.approx(np.median(g.distance_to_data(g.X_test)))
     # d = 8: the VAE's prior draws decode much closer to real digits than the AE's
     assert r["test"] < r["vae"] < r["ae"] and r["ae"] - r["vae"] > 0.2
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the Panel section, natively (its frames and clicks driven through its methods)
+
+
+def _data(html: str, name: str) -> str:
+    import re
+    return re.search(rf'{name}="([^"]*)"', html).group(1)
+
+
+def _pixels(text: str) -> np.ndarray:
+    return np.array([[float(v) for v in img.split(",")] for img in text.split(";")])
+
+
+@pytest.fixture
+def section():
+    pytest.importorskip("panel")
+    from pyfadml.app.vae import VAESection
+
+    return VAESection()
+
+
+def _status(s, name: str = "data-state") -> str:
+    return _data(s.live._status.object, name)
+
+
+def test_section_trains_in_frames_and_shows_the_library_values(section):
+    from types import SimpleNamespace
+
+    s = section
+    assert _data(s.training.stats.object, "data-step") == "0" and _status(s) == "paused"
+    s.live.playing = True
+    for _ in range(3):
+        s.live.frame()
+    s.live.pause()
+    d = s.demo
+    assert d.step_count > 0 and _data(s.training.stats.object, "data-step") == str(d.step_count)
+    assert _status(s, "data-step") == str(d.step_count) and _status(s, "data-playing") == "0"
+    ev = d.evaluate()
+    assert float(_data(s.training.stats.object.split('data-testid="vae-recon"')[1], "data-value")) == ev["vae_recon"]
+    s.live.frame()                                           # a late frame after Pause trains nothing
+    assert d.step_count == int(_status(s, "data-step"))
+    # a click on the plane: the caption holds the decoder's output at that point
+    s.planes._on_tap(SimpleNamespace(x=0.5, y=-1.0))
+    cap = s.planes.decoded_caption["vae"].object
+    np.testing.assert_allclose(_pixels(_data(cap, "data-pixels"))[0], d.decode_point("vae", 0.5, -1.0).ravel(),
+                               atol=6e-5)
+    # the perturbation slider at 0: every variation is the reconstruction decode(mu)
+    s.variations.scale = 0.0
+    cap = s.variations.caption.object
+    recon = _pixels(_data(cap, "data-recon"))[0]
+    np.testing.assert_allclose(recon, d.vae.reconstruct(d.X_test[:1])[0], atol=6e-5)
+    assert np.abs(_pixels(_data(cap, "data-images")) - recon).max() <= 1e-4
+    # prior samples: in [0, 1], two differ, a new draw differs
+    old = _pixels(_data(s.prior.caption.object, "data-vae-pixels"))
+    s.prior.sample()
+    vae = _pixels(_data(s.prior.caption.object, "data-vae-pixels"))
+    assert vae.shape == (8, 64) and vae.min() >= 0 and vae.max() <= 1 and np.abs(vae[0] - vae[1]).max() > 0.01
+    assert np.abs(vae - old).max() > 0.01
+
+
+def test_section_refresh_groups_are_the_documented_ones(section):
+    from pyfadml.app.vae import REFRESH_EVERY
+
+    assert [g.every for g in section.live.refresh_groups] == list(REFRESH_EVERY.values())
+    assert section.live_controllers == (section.live,)
+
+
+def test_section_step_trains_exactly_one_step_and_redraws_everything(section):
+    s = section
+    prior = _data(s.prior.caption.object, "data-vae-pixels")
+    s.live.step()
+    s.live.step()
+    assert s.demo.step_count == 2 and _status(s, "data-step") == "2"
+    assert _data(s.training.stats.object, "data-step") == "2"
+    assert _data(s.prior.caption.object, "data-vae-pixels") != prior          # the decoders changed
+    native = GenerativeDemo()
+    native.step(2)
+    assert float(_data(s.training.stats.object.split('data-testid="ae-recon"')[1], "data-value")) == \
+        pytest.approx(native.evaluate()["ae_recon"], rel=1e-6)
+
+
+def test_section_leaving_pauses_and_says_so(section):
+    s = section
+    s.live.play()
+    s.live.frame()
+    step = s.demo.step_count
+    s.live.pause(away=True)
+    assert _status(s) == "away" and "while you were away" in s.live._status.object
+    s.live.frame()
+    assert s.demo.step_count == step                          # nothing trains in the background
+    s.live.play()
+    assert _status(s) == "playing"
+    s.live.reset()                                            # Reset while playing: paused at step 0
+    assert _status(s) == "paused" and s.demo.step_count == 0 and not s.live.playing
+
+
+def test_section_divergence_pauses_and_explains(section):
+    s = section
+    s.demo.lr = 1e4                          # far beyond the page's choices, to force a blow-up
+    s.live.playing = True
+    with np.errstate(all="ignore"):
+        for _ in range(50):
+            s.live.frame()
+            if not s.live.playing:
+                break
+    assert s.live.state == "diverged" and _status(s, "data-diverged") == "1"
+    assert "diverged" in s.live._status.object
+    assert np.isfinite(float(_data(s.training.stats.object.split('data-testid="vae-recon"')[1], "data-value")))
+    s.live.reset()
+    assert s.live.state == "paused" and s.demo.step_count == 0 and _status(s, "data-diverged") == "0"
+
+
+def test_section_recovers_from_a_divergence_with_a_smaller_rate(section):
+    s = section
+    s.demo.step(25)
+    s.redraw()                                 # the curves reach step 25
+    s.lr = 0.1
+    s.demo.lr = 1e4
+    s.live.playing = True
+    with np.errstate(all="ignore"):
+        for _ in range(50):
+            s.live.frame()
+            if not s.live.playing:
+                break
+    assert s.live.state == "diverged"
+    step = s.live.recover(lr=0.01)
+    assert s.lr == 0.01 and s.demo.lr == 0.01 and s.live.state == "paused"
+    assert step < 25 and max(s.training._loss_src.data["step"]) <= step   # the curves go back there too
+    assert "Restored the weights" in s.live._status.object
+    s.live.step()
+    assert s.demo.step_count == step + 1 and s.live.state == "paused"
+
+
+def test_section_settings_rebuild_the_models(section):
+    s = section
+    s.live.step()
+    s.dataset = "shapes"
+    assert s.demo.image_shape == (SHAPES_SIZE, SHAPES_SIZE) and s.demo.step_count == 0
+    assert s.anomaly.editor.value.shape == (SHAPES_SIZE, SHAPES_SIZE)
+    assert _data(s.variations.caption.object, "data-images").count(";") == 7
+    s.latent = 8
+    assert s.demo.latent == 8 and "principal axis 1" in s.planes.figs["vae"].xaxis[0].axis_label
+    s.live.step()
+    s.beta = 1.0                              # applies to the next step, no reset
+    assert s.demo.beta == 1.0 and s.demo.step_count == 1
+    s.batch_size = 16
+    assert s.demo.batch_size == 16 and s.demo.step_count == 1
+
+
+def test_section_empty_seed_box_answers_inline_and_keeps_the_seed(section):
+    s = section
+    box, note = s._widgets["seed"].objects
+    box.value = None                                          # the student empties the box, Enter
+    assert s.seed == 0 and box.value == 0 and "empty" in note.object
+    box.value = 7
+    assert s.seed == 7 and s.demo.seed == 7 and note.object == ""
+
+
+def test_section_drawing_feeds_the_variations_and_the_verdict(section):
+    s = section
+    s.variations.source = "drawing"
+    s.anomaly.clear()
+    assert float(_data(s.anomaly.caption.object, "data-error")) > 0
+    assert _data(s.anomaly.caption.object, "data-anomalous") == "1"           # a blank page is no digit
+    blank = _pixels(_data(s.variations.caption.object, "data-recon"))
+    np.testing.assert_allclose(blank[0], s.demo.vae.reconstruct(np.zeros((1, 64)))[0], atol=6e-5)
+    s.anomaly.copy_test_image()
+    assert np.abs(_pixels(_data(s.variations.caption.object, "data-recon")) - blank).max() > 0.01
+    s.anomaly.model = "ae"
+    assert float(_data(s.anomaly.caption.object, "data-error")) == pytest.approx(
+        float(s.demo.errors("ae", s.demo.X_test[:1])[0]), rel=1e-6)
+
+
+@pytest.mark.parametrize("low, high", [(0.3, 6.5), (1.1, 1.9), (1.27, 1.28), (1e-6, 10.0), (2.0, 2.0),
+                                       (0.02, 84689.9), (5.0, 6.0)])
+def test_loss_axis_ticks_are_few_apart_and_labelled_once(low, high):
+    pytest.importorskip("panel")
+    from pyfadml.app.vae.training import MAX_TICKS, log_ticks, tick_labels, visible_range
+
+    lo, hi = visible_range(low, high)
+    assert lo < low and high < hi and hi / lo >= 3.0 * (1 - 1e-9)
+    ticks = log_ticks(lo, hi)
+    assert 2 <= len(ticks) <= MAX_TICKS and all(lo <= t <= hi for t in ticks)
+    # on a 270 px axis, neighbouring labels are at least 11% of its height (~30 px) apart: no overlap
+    gaps = np.diff(np.log(ticks)) / np.log(hi / lo)
+    assert gaps.min() > 0.1
+    labels = tick_labels(ticks)
+    assert len(set(labels.values())) == len(ticks)
+
+
+def test_section_loss_axis_uses_its_ticks(section):
+    s = section
+    fig = s.training.loss_fig
+    assert fig.yaxis[0].ticker.ticks == s.training._ticks and len(s.training._ticks) >= 2
+    assert all(fig.y_range.start <= t <= fig.y_range.end for t in s.training._ticks)
+    s.live.step()
+    values = [v for key, vs in s.training._loss_src.data.items() if key != "step" for v in vs]
+    assert fig.y_range.start < min(values) and max(values) < fig.y_range.end     # every point is shown
+    legend = fig.legend[0]
+    assert legend in fig.above                                  # above the plot: it covers no curve

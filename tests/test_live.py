@@ -126,6 +126,17 @@ def test_pause_stops_frames_and_redraws_and_a_late_frame_does_nothing():
     assert redraws >= 1 and 'data-playing="0"' in status(live)
 
 
+def test_pause_says_paused_before_the_redraw():
+    """The page shows Pause at once: the status changes before a redraw that may take a while."""
+    seen = []
+    live, demo, owner, _ = make()
+    live.redraw = lambda: seen.append((live._status.object, live._pause.disabled))
+    live.playing = True
+    live.frame()
+    live.pause()
+    assert 'data-state="paused"' in seen[-1][0] and seen[-1][1]
+
+
 def test_leaving_the_section_says_paused_while_away_and_play_clears_it():
     live, demo, _, _ = make()
     live.playing = True

@@ -183,6 +183,7 @@ class LiveTraining(pn.viewable.Viewer):
         if was_playing:
             self.away = away
             self._paused_at = time.time()
+            self.update_status()           # the page says "paused" at once, before a redraw that may be slow
             self._redraw()
         else:
             self.update_status()

@@ -12,8 +12,10 @@ one step of each. Natively BLAS is limited to one thread; Pyodide in the page ha
 Run:  .venv/bin/python tests/bench/bench_vae.py [--seconds 3] [--page] [--page-seconds 40] [--site site]
 
 ``--page`` serves the built site on 127.0.0.1, opens the section in headless Chromium, presses Play and reads
-the section's own counters every second (``data-step``, ``data-train-steps``/``data-train-seconds`` = steps per
-second inside the training bursts, ``recognised``). Not collected by pytest; it asserts nothing.
+the controller's status every second (``data-step``; at the end ``data-steps-per-s`` over the last second and
+``data-frame-ms``), the ``recognised`` stat, each refresh group's last cost (``data-refresh-ms`` of the
+stats) and how long Pause takes to show ("paused" on the status line). Not collected by pytest; it asserts
+nothing.
 """
 from __future__ import annotations
 
@@ -93,35 +95,36 @@ def in_page(seconds: float, target: float, site: Path, latents=(2, 8)) -> list[d
             stats = page.locator("[data-testid=vae-stats]").first
             stats.wait_for(state="attached", timeout=90_000)
             helpers.wait_for_python(page, 90_000)
+            live = page.locator('[data-testid="vae-live"]').first
             for d in latents:
                 _set_latent(page, helpers, d)
                 helpers.wait_for_python(page, 90_000)
-                page.locator("[data-testid=vae-stats][data-step='0']").wait_for(state="attached", timeout=60_000)
+                page.locator('[data-testid="vae-live"][data-step="0"]').wait_for(state="attached", timeout=60_000)
                 helpers.click_button(page, "Play")
                 t0, reached, trace = time.monotonic(), None, []
                 while time.monotonic() - t0 < seconds:
                     page.wait_for_timeout(1000)
                     wall = time.monotonic() - t0
                     rec = float(page.locator("[data-testid=recognised]").first.get_attribute("data-value"))
-                    step = int(stats.get_attribute("data-step"))
+                    step = int(live.get_attribute("data-step"))
                     trace.append((wall, step, rec))
                     if reached is None and rec >= target:
                         reached = (wall, step)
+                frame_ms, sps = live.get_attribute("data-frame-ms"), live.get_attribute("data-steps-per-s")
+                t_pause = time.monotonic()
                 helpers.click_button(page, "Pause")
-                page.locator("[data-testid=vae-stats][data-playing='0']").wait_for(state="attached",
-                                                                                 timeout=30_000)
+                page.locator('[data-testid="vae-live"][data-state="paused"]').wait_for(state="attached",
+                                                                                      timeout=30_000)
+                pause_s = time.monotonic() - t_pause
                 helpers.wait_for_python(page, 60_000)
-                steps = int(stats.get_attribute("data-train-steps"))
-                train_s = float(stats.get_attribute("data-train-seconds"))
-                wall = time.monotonic() - t0
-                rows.append({"config": f"latent={d}", "pair_sps_bursts": steps / train_s,
-                             "pair_sps_wall": int(stats.get_attribute("data-step")) / wall,
-                             "reached": reached, "trace": trace,
+                wall = t_pause - t0
+                rows.append({"config": f"latent={d}", "pair_sps_status": float(sps),
+                             "pair_sps_wall": int(live.get_attribute("data-step")) / wall,
+                             "reached": reached, "trace": trace, "pause_s": pause_s,
                              "recognised": float(page.locator("[data-testid=recognised]").first
                                                  .get_attribute("data-value")),
-                             "refresh_ms": " ".join([stats.get_attribute("data-refresh-ms"),
-                                                     "cycle:" + stats.get_attribute("data-cycle-ms"),
-                                                     "tick:" + stats.get_attribute("data-tick-ms")])})
+                             "refresh_ms": " ".join([stats.get_attribute("data-refresh-ms") or "",
+                                                     f"frame:{frame_ms}"])})
             browser.close()
     finally:
         server.shutdown()
@@ -145,12 +148,12 @@ def main(argv=None) -> int:
         print(f"{r['config']:<28} {r['vae_sps']:>12.0f} {r['pair_sps']:>13.0f} {when:>26}")
     if args.page:
         print(f"\nin the page (Pyodide, no BLAS), {args.page_seconds:.0f} s of Play per latent size")
-        print(f"{'config':<12} {'pair steps/s (bursts)':>22} {'(wall)':>8} {'recognisable after':>26} "
-              f"{'final':>6}  refresh ms")
+        print(f"{'config':<12} {'pair steps/s (status)':>22} {'(wall)':>8} {'recognisable after':>26} "
+              f"{'final':>6} {'Pause':>7}  refresh ms")
         for r in in_page(args.page_seconds, args.target, args.site):
             when = f"{r['reached'][0]:.0f} s ({r['reached'][1]} steps)" if r["reached"] else "not reached"
-            print(f"{r['config']:<12} {r['pair_sps_bursts']:>22.0f} {r['pair_sps_wall']:>8.0f} {when:>26} "
-                  f"{r['recognised']:>6.0%}  {r['refresh_ms']}")
+            print(f"{r['config']:<12} {r['pair_sps_status']:>22.0f} {r['pair_sps_wall']:>8.0f} {when:>26} "
+                  f"{r['recognised']:>6.0%} {r['pause_s']:>6.2f}s  {r['refresh_ms']}")
             print("   trace (s, step, recognised): " +
                   " ".join(f"{w:.0f}/{s}/{q:.2f}" for w, s, q in r["trace"][::5]))
     return 0

@@ -524,3 +524,28 @@ def slider_value(page, label: str) -> str:
 
 
 HELPERS.update({f.__name__: f for f in (tab, dataset, slide, slider_value)})
+
+
+# ---------------------------------------------------------------------------------------------
+# added with the VAE section's tests (issue 9): a stat's value, training to a step; the ``ui`` fixture
+# also gets the grid and plot helpers above
+# ---------------------------------------------------------------------------------------------
+
+def value(page, testid: str) -> float:
+    """The full value (``data-value``) of the stat ``[data-testid=testid]``."""
+    return float(attr(page, f'[data-testid="{testid}"]', "data-value"))
+
+
+def train_to(page, key: str, steps: int, timeout_s: float = 240.0) -> int:
+    """Press Play, wait until controller ``key`` is at ``steps`` steps or more, press Pause; returns the step
+    it paused at (everything redrawn, Python idle)."""
+    sel = live(page, key)
+    click(page, "Play")
+    wait_attr(page, sel, "data-step", lambda v: int(v) >= steps, timeout_s=timeout_s, what=f"{steps} steps")
+    click(page, "Pause")
+    wait_attr(page, sel, "data-state", lambda v: v == "paused", what="paused")
+    wait_for_python(page)
+    return int(attr(page, sel, "data-step"))
+
+
+HELPERS.update({f.__name__: f for f in (value, train_to, click_plot, click_grid_cell, grid_values, grid_edits)})
