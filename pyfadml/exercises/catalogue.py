@@ -41,37 +41,40 @@ def _activation(name: str, doc: str, cache: str, todo: str, solution: str) -> tu
     """{doc}"""
 
     def __init__(self):
-        self.params, self.grads = {{}}, {{}}      # an activation has no parameters
+        self.params, self.grads = {{}}, {{}}   # no parameters
 
     def forward(self, z):
 {cache}
 
     def backward(self, dout):
-        """dout = dL/da, shape (N, n)  ->  return dL/dz, shape (N, n)."""
+        """dout = dL/da, shape (N, n) -> return dL/dz, shape (N, n)."""
 '''
     template = head + f"        # TODO: {todo}\n        dz = np.zeros_like(dout)\n        return dz\n"
     return template, head + f"        dz = {solution}\n        return dz\n"
 
 
 SIGMOID = _activation(
-    "Sigmoid", "a = sigma(z) = 1 / (1 + exp(-z)), element by element.  Shapes: z (N, n) -> a (N, n).",
-    "        self.a = 1.0 / (1.0 + np.exp(-z))      # cached: sigma'(z) can be written with a\n"
+    "Sigmoid", "a = sigma(z) = 1 / (1 + exp(-z)), element by element.\n    Shapes: z (N, n) -> a (N, n).",
+    "        self.a = 1.0 / (1.0 + np.exp(-z))   # cached: sigma'(z) is written with a\n"
     "        return self.a",
-    "dL/dz = dL/da * sigma'(z), element by element, with sigma'(z) = sigma(z) (1 - sigma(z))",
+    "dL/dz = dL/da * sigma'(z), element by element,\n"
+    "        #       with sigma'(z) = sigma(z) (1 - sigma(z))",
     "dout * self.a * (1.0 - self.a)")
 
 TANH = _activation(
-    "Tanh", "a = tanh(z), element by element.  Shapes: z (N, n) -> a (N, n).",
-    "        self.a = np.tanh(z)                    # cached: tanh'(z) can be written with a\n"
+    "Tanh", "a = tanh(z), element by element.\n    Shapes: z (N, n) -> a (N, n).",
+    "        self.a = np.tanh(z)      # cached: tanh'(z) is written with a\n"
     "        return self.a",
-    "dL/dz = dL/da * tanh'(z), element by element, with tanh'(z) = 1 - tanh(z)^2",
+    "dL/dz = dL/da * tanh'(z), element by element,\n"
+    "        #       with tanh'(z) = 1 - tanh(z)^2",
     "dout * (1.0 - self.a ** 2)")
 
 RELU = _activation(
-    "ReLU", "a = max(0, z), element by element.  Shapes: z (N, n) -> a (N, n).",
-    "        self.z = z                             # cached: the derivative depends on the sign of z\n"
+    "ReLU", "a = max(0, z), element by element.\n    Shapes: z (N, n) -> a (N, n).",
+    "        self.z = z               # cached: relu'(z) depends on the sign of z\n"
     "        return np.maximum(z, 0.0)",
-    "dL/dz = dL/da * relu'(z): the derivative is 1 where z > 0 and 0 where z <= 0",
+    "dL/dz = dL/da * relu'(z), element by element,\n"
+    "        #       with relu'(z) = 1 where z > 0 and 0 where z <= 0",
     "dout * (self.z > 0)")
 
 _DENSE_HEAD = '''class Dense:
@@ -80,20 +83,23 @@ _DENSE_HEAD = '''class Dense:
     Shapes: a (N, n_in) -> z (N, n_out).  Params: W (n_out, n_in), b (n_out,)."""
 
     def __init__(self, n_in, n_out, rng):
-        self.params = {"W": rng.standard_normal((n_out, n_in)) / np.sqrt(n_in), "b": np.zeros(n_out)}
+        self.params = {"W": rng.standard_normal((n_out, n_in)) / np.sqrt(n_in),
+                       "b": np.zeros(n_out)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def forward(self, a):
-        self.a = a                              # a^{l-1}, needed for dL/dW
+        self.a = a          # a^{l-1}, cached: needed for dL/dW
         return a @ self.params["W"].T + self.params["b"]
 
     def backward(self, delta):
-        """delta = dL/dz, shape (N, n_out): fill grads["W"] and grads["b"]; return dL/da, shape (N, n_in)."""
+        """delta = dL/dz, shape (N, n_out): fill grads["W"] and grads["b"];
+        return dL/da, shape (N, n_in)."""
         W = self.params["W"]
 '''
-DENSE = (_DENSE_HEAD + '''        # TODO: dL/dW = delta^T a   (the lecture's delta^l (a^{l-1})^T, summed over the batch)
+DENSE = (_DENSE_HEAD + '''        # TODO: dL/dW = delta^T a  (the lecture's delta^l (a^{l-1})^T,
+        #                           summed over the batch)
         #       dL/db = delta summed over the batch (axis 0)
-        #       dL/da = delta W     (the lecture's (W^l)^T delta^l, as rows)
+        #       dL/da = delta W    (the lecture's (W^l)^T delta^l, as rows)
         self.grads["W"] = np.zeros_like(W)
         self.grads["b"] = np.zeros_like(self.params["b"])
         da = np.zeros_like(self.a)
@@ -113,14 +119,15 @@ _SCE_HEAD = '''class SoftmaxCrossEntropy:
         self.params, self.grads = {}, {}
 
     def forward(self, z):
-        shifted = z - z.max(axis=1, keepdims=True)      # the same softmax, without overflow
+        shifted = z - z.max(axis=1, keepdims=True)   # no overflow in exp
         e = np.exp(shifted)
-        self.p = e / e.sum(axis=1, keepdims=True)       # cached: the gradient is written with p
+        self.p = e / e.sum(axis=1, keepdims=True)    # cached: softmax(z)
         N = z.shape[0]
         return -np.mean(np.log(self.p[np.arange(N), self.y]))
 
     def backward(self, dout=1.0):
-        """dout = the gradient arriving at L (1.0 when L is the loss itself)  ->  return dL/dz, shape (N, K)."""
+        """dout = the gradient arriving at L (1.0 when L is the loss itself)
+        -> return dL/dz, shape (N, K)."""
         N = self.p.shape[0]
 '''
 SOFTMAX_CE = (_SCE_HEAD + '''        # TODO: dL/dz = (p - onehot(y)) / N, times dout
@@ -134,16 +141,18 @@ SOFTMAX_CE = (_SCE_HEAD + '''        # TODO: dL/dz = (p - onehot(y)) / N, times 
 ''')
 
 _CONV_HEAD = '''class Conv2D:
-    """One channel, one k x k kernel, stride 1, no padding (a cross-correlation, as in the lecture):
-    z[n, i, j] = sum_{p, q} W[p, q] x[n, i + p, j + q] + b.
-    Shapes: x (N, rows, cols) -> z (N, rows - k + 1, cols - k + 1).  Params: W (k, k), b (1,)."""
+    """One channel, one k x k kernel, stride 1, no padding
+    (a cross-correlation, as in the lecture):
+        z[n, i, j] = sum_{p, q} W[p, q] x[n, i + p, j + q] + b.
+    Shapes: x (N, rows, cols) -> z (N, rows - k + 1, cols - k + 1).
+    Params: W (k, k), b (1,)."""
 
     def __init__(self, k, rng):
         self.params = {"W": rng.standard_normal((k, k)) / k, "b": np.zeros(1)}
         self.grads = {key: np.zeros_like(v) for key, v in self.params.items()}
 
     def forward(self, x):
-        self.x = x                              # cached: every window of x is needed for dL/dW
+        self.x = x          # cached: every window of x is needed for dL/dW
         W, b = self.params["W"], self.params["b"]
         k = W.shape[0]
         N, rows, cols = x.shape
@@ -154,8 +163,8 @@ _CONV_HEAD = '''class Conv2D:
         return z
 
     def backward(self, delta):
-        """delta = dL/dz, shape (N, rows - k + 1, cols - k + 1): fill grads["W"] and grads["b"];
-        return dL/dx, shape (N, rows, cols)."""
+        """delta = dL/dz, shape (N, rows - k + 1, cols - k + 1):
+        fill grads["W"] and grads["b"]; return dL/dx, shape (N, rows, cols)."""
         x, W = self.x, self.params["W"]
         k = W.shape[0]
         dW = np.zeros_like(W)
@@ -163,12 +172,13 @@ _CONV_HEAD = '''class Conv2D:
         for i in range(delta.shape[1]):
             for j in range(delta.shape[2]):
 '''
-CONV = (_CONV_HEAD + '''                # TODO: output (i, j) saw the window x[n, i:i+k, j:j+k] through W, so
+CONV = (_CONV_HEAD + '''                # TODO: output (i, j) saw the window x[n, i:i+k, j:j+k]
+                #       through W, so
                 #       dW += delta[n, i, j] * window,  summed over the examples n
                 #       dx[n, i:i+k, j:j+k] += delta[n, i, j] * W,  for every n
                 pass
         self.grads["W"] = dW
-        self.grads["b"] = np.zeros(1)           # TODO: dL/db = delta summed over everything
+        self.grads["b"] = np.zeros(1)   # TODO: dL/db = the sum of all of delta
         return dx
 ''', _CONV_HEAD + '''                window = x[:, i:i + k, j:j + k]                  # (N, k, k)
                 dW += np.tensordot(delta[:, i, j], window, axes=1)
@@ -180,8 +190,9 @@ CONV = (_CONV_HEAD + '''                # TODO: output (i, j) saw the window x[n
 
 _RNN_HEAD = '''class RNNStep:
     """One time step of the vanilla RNN (rows are examples):
-    h = tanh(z),   z = x Wx + h_prev Wh + b.
-    Shapes: x (N, D), h_prev (N, H) -> h (N, H).  Params: Wx (D, H), Wh (H, H), b (H,)."""
+        h = tanh(z),   z = x Wx + h_prev Wh + b.
+    Shapes: x (N, D), h_prev (N, H) -> h (N, H).
+    Params: Wx (D, H), Wh (H, H), b (H,)."""
 
     def __init__(self, D, H, rng):
         self.params = {"Wx": rng.standard_normal((D, H)) / np.sqrt(D),
@@ -190,16 +201,18 @@ _RNN_HEAD = '''class RNNStep:
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def forward(self, x, h_prev):
-        self.x, self.h_prev = x, h_prev         # cached for dWx and dWh
-        self.h = np.tanh(x @ self.params["Wx"] + h_prev @ self.params["Wh"] + self.params["b"])
+        self.x, self.h_prev = x, h_prev     # cached for dWx and dWh
+        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
+        self.h = np.tanh(x @ Wx + h_prev @ Wh + b)   # cached for tanh'
         return self.h
 
     def backward(self, dh):
         """dh = dL/dh, shape (N, H): fill grads["Wx"], grads["Wh"], grads["b"];
-        return (dL/dx (N, D), dL/dh_prev (N, H)): backpropagation through time passes dh_prev on."""
+        return (dL/dx (N, D), dL/dh_prev (N, H)): backpropagation through
+        time passes dh_prev on to the step before."""
         Wx, Wh = self.params["Wx"], self.params["Wh"]
 '''
-RNN_STEP = (_RNN_HEAD + '''        # TODO: dz = dh * (1 - h^2)             (through tanh)
+RNN_STEP = (_RNN_HEAD + '''        # TODO: dz = dh * (1 - h^2)      (through tanh)
         #       dWx = x^T dz,  dWh = h_prev^T dz,  db = dz summed over the batch
         #       dx = dz Wx^T,  dh_prev = dz Wh^T
         self.grads["Wx"] = np.zeros_like(Wx)
@@ -219,7 +232,8 @@ RNN_STEP = (_RNN_HEAD + '''        # TODO: dz = dh * (1 - h^2)             (thro
 
 _REPARAM_HEAD = '''class Reparameterize:
     """The VAE's sampling step, written so that gradients reach the encoder:
-    z = mu + sigma * eps,   sigma = exp(logvar / 2),   eps ~ N(0, I) drawn outside (an input, not a weight).
+        z = mu + sigma * eps,   sigma = exp(logvar / 2),
+    with eps ~ N(0, I) drawn outside (an input, not a weight).
     Shapes: mu (N, d), logvar (N, d) -> z (N, d)."""
 
     def __init__(self, eps):
@@ -227,13 +241,14 @@ _REPARAM_HEAD = '''class Reparameterize:
         self.params, self.grads = {}, {}
 
     def forward(self, mu, logvar):
-        self.sigma = np.exp(0.5 * logvar)       # cached for the backward pass
+        self.sigma = np.exp(0.5 * logvar)   # cached for backward
         return mu + self.sigma * self.eps
 
     def backward(self, dz):
-        """dz = dL/dz, shape (N, d)  ->  return (dL/dmu, dL/dlogvar), both (N, d)."""
+        """dz = dL/dz, shape (N, d) -> return (dL/dmu, dL/dlogvar), both (N, d)."""
 '''
-REPARAM = (_REPARAM_HEAD + '''        # TODO: dz/dmu = 1, and dz/dlogvar = eps * sigma / 2  (d exp(logvar/2) / dlogvar = sigma / 2)
+REPARAM = (_REPARAM_HEAD + '''        # TODO: dz/dmu = 1 and dz/dlogvar = eps * sigma / 2,
+        #       since d exp(logvar / 2) / dlogvar = sigma / 2
         dmu = np.zeros_like(dz)
         dlogvar = np.zeros_like(dz)
         return dmu, dlogvar

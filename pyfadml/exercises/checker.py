@@ -234,13 +234,13 @@ def check(exercise, code: str, *, time_limit_s: float = TIME_LIMIT, seed: int = 
             order = [*result.params, *result.inputs]      # the lecture's order: dW, db, then what flows back
             first = min(failing, key=order.index)
             result.kind = "gradient"
-            result.message = ("Not yet: " + ", ".join(f"dL/d{k}" for k in failing) +
+            result.message = (", ".join(f"dL/d{k}" for k in failing) +
                               f" disagree{'s' if len(failing) == 1 else ''} with the numerical gradient.")
             result.hint = ex.hint(first)
         else:
             result.passed, result.kind = True, "pass"
             result.message = ("Correct: every gradient agrees with the numerical gradient "
-                              f"(relative error below {TOLERANCE:g}).")
+                              f"(relative error below {TOLERANCE:.0e}).".replace("e-0", "e-"))
     finally:
         _STAGE[0] = ""
         result.seconds = time.perf_counter() - start
