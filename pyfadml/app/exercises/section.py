@@ -63,7 +63,7 @@ class ExercisesSection(pn.viewable.Viewer):
         self._writing = False
         prose = [theme.PROSE_CSS]
         W = pn.widgets
-        self._chooser = W.Select(name="Exercise", options=LABELS, value=self.exercise,
+        self._chooser = W.Select(label="Exercise", options=LABELS, value=self.exercise,
                                  sizing_mode="stretch_width", margin=(4, 5, 8, 5))
         self._chooser.param.watch(lambda e: setattr(self, "exercise", e.new), "value")
         self._progress = pn.pane.HTML("", stylesheets=[PROGRESS_CSS], sizing_mode="stretch_width", margin=(0, 5))
