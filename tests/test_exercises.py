@@ -183,3 +183,17 @@ def test_check_does_not_touch_global_numpy_state():
     np.random.seed(123)
     check("dense", get("dense").solution)
     assert np.random.random() == before
+
+
+def test_exit_input_and_unreadable_code_get_messages_and_leave_no_trace():
+    sig = get("sigmoid").solution
+    stdin = sys.stdin
+    exited = check("sigmoid", _with_line("sigmoid", "        dz = dout", "        exit()\n"))
+    assert exited.kind == "exception" and "exit()" in exited.message and exited.code_line == "exit()"
+    waiting = check("sigmoid", _with_line("sigmoid", "        dz = dout", "        input()\n"))
+    assert waiting.kind == "exception" and "EOFError" in waiting.message       # never waits for a keyboard
+    nul = check("sigmoid", "x = 1\x00")
+    assert nul.kind == "syntax" and "null" in nul.message
+    settings = np.geterr()
+    assert check("sigmoid", 'np.seterr(all="raise")\n' + sig).passed
+    assert np.geterr() == settings and sys.stdin is stdin

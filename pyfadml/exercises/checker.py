@@ -190,14 +190,22 @@ def check(exercise, code: str, *, time_limit_s: float = TIME_LIMIT, seed: int = 
     try:
         try:
             compiled = compile(code, FILENAME, "exec")
+        except ValueError as exc:         # e.g. a NUL character (Python 3.11 raises ValueError for it)
+            result.kind, result.message = "syntax", f"Python cannot read this code: {exc}."
+            result.hint = "Delete the character Python names, or Reset to template."
+            return result
         except SyntaxError as exc:
             result.kind, result.line = "syntax", exc.lineno
-            result.code_line = (exc.text or "").rstrip("\n")
-            result.message = f"Syntax error on line {exc.lineno}: {exc.msg}."
+            result.code_line = (exc.text or "").strip()
+            where = f" on line {exc.lineno}" if exc.lineno else ""
+            result.message = f"Syntax error{where}: {exc.msg}."
             result.hint = "Python could not read the code: look at that line and the one before it " \
                           "(a missing bracket, colon or quote, or an indentation that does not line up)."
             return result
-        with contextlib.redirect_stdout(output), warnings.catch_warnings(record=True) as caught, \
+        # print() is kept for the page, input() gets an empty line at once (never waits), numpy's error
+        # settings and the warnings filters are restored afterwards.
+        with contextlib.redirect_stdout(output), _no_stdin(), np.errstate(), \
+                warnings.catch_warnings(record=True) as caught, \
                 time_limit(time_limit_s, tight_lines=one_line_loops(compiled)):
             warnings.simplefilter("always")
             stage = "running your code"
@@ -221,12 +229,13 @@ def check(exercise, code: str, *, time_limit_s: float = TIME_LIMIT, seed: int = 
                       "far larger than the arrays."
     except _Fail as fail:
         result.kind, result.message, result.hint = fail.kind, fail.message, fail.hint or ex.hint()
-    except Exception as exc:   # anything the student's code raised (or made numpy raise)
+    except BaseException as exc:   # anything the student's code raised, made numpy raise, or exit()
         result.kind = "exception"
         result.line, result.code_line = _student_line(exc, lines)
         where = f" on line {result.line} of your code" if result.line else ""
-        result.message = (f"{type(exc).__name__}{where} while {_STAGE[0] or stage}: "
-                          f"{str(exc)[:300] or 'no message'}")
+        detail = ("exit() ends the program; the check needs your code to return normally"
+                  if isinstance(exc, SystemExit) else str(exc)[:300] or "no message")
+        result.message = f"{type(exc).__name__}{where} while {_STAGE[0] or stage}: {detail}"
         result.hint = ex.hint()
     else:
         failing = {k: v for k, v in result.errors.items() if not v < TOLERANCE}
@@ -311,6 +320,16 @@ def _run(ex: Exercise, cls, seed: int) -> tuple[tuple[str, ...], dict[str, float
         errors[k] = rel_error(analytic[k], numerical_gradient(loss, layer.params[k]))
     _set_stage("")
     return tuple(params), errors
+
+
+@contextlib.contextmanager
+def _no_stdin():
+    previous = sys.stdin
+    sys.stdin = io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = previous
 
 
 def _student_line(exc: BaseException, lines: list[str]) -> tuple[int | None, str]:

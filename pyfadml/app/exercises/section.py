@@ -36,7 +36,7 @@ returns the gradient for the layer's input. <b>Check</b> compares your gradients
 EDITOR_CSS = """
 textarea {
   font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace;
-  font-size: calc(12.5px * var(--pf-scale, 1)); line-height: 1.4; tab-size: 4; white-space: pre;
+  font-size: calc(12.5px * min(var(--pf-scale, 1), 1.12)); line-height: 1.4;  /* 80 columns fit */ tab-size: 4; white-space: pre;
   background: #fcfcfd; color: #0f172a; resize: vertical;
 }
 """
