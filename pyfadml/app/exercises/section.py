@@ -59,7 +59,6 @@ class ExercisesSection(pn.viewable.Viewer):
         self.drafts: dict[str, str] = {}          # key -> the student's code before Show solution / Reset
         self.results: dict[str, CheckResult] = {}
         self.checks = 0
-        self._restored = False
         self._writing = False
         prose = [theme.PROSE_CSS]
         W = pn.widgets
@@ -199,7 +198,6 @@ class ExercisesSection(pn.viewable.Viewer):
             if self.code == ex.template and self.exercise in self.codes:
                 self._set_editor(self.codes[self.exercise])
             self._update_progress()
-        self._restored = True
 
     def __panel__(self):
         return self._layout
