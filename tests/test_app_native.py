@@ -74,7 +74,8 @@ def test_create_app_builds_a_document():
 def test_shell_lists_the_lecture_sections_and_only_live_ones_open():
     shell = AppShell()
     titles = [b.label for b in shell._buttons.values()]
-    assert titles == ["Backprop & decision boundaries", "Convolution & CNN", "RNN & LSTM", "Autoencoder & VAE"]
+    assert titles == ["Backprop & decision boundaries", "Convolution & CNN", "RNN & LSTM", "Autoencoder & VAE",
+                      "Exercises"]
     assert [b.disabled for b in shell._buttons.values()] == [s.factory is None for s in SECTIONS]
     assert "current" in shell._buttons["backprop"].css_classes
     assert isinstance(shell.view(), BackpropSection)

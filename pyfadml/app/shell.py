@@ -35,6 +35,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("cnn", "Convolution & CNN", "pyfadml.app.cnn:CNNSection"),
     Section("rnn", "RNN & LSTM", "pyfadml.app.rnn:RNNSection"),
     Section("autoencoder", "Autoencoder & VAE", "pyfadml.app.vae:VAESection"),
+    Section("exercises", "Exercises", "pyfadml.app.exercises:ExercisesSection"),
 )
 
 HEADER_CSS = f"""

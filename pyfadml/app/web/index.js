@@ -216,6 +216,59 @@
               (event.filename ? ` (${event.filename}:${event.lineno})` : ""), true);
   };
 
+  // ---- Exercises section (issue 13, item 7): progress kept in local storage, Tab in the code editor ----
+  // Python runs in a worker and cannot reach localStorage.  The Exercises section writes its progress
+  // (JSON) into a hidden text input with the CSS class "pyfadml-exercise-store".  After each patch from
+  // Python this block looks for that model (at most every 500 ms until the section exists); when it first
+  // appears, the value saved in this browser is written into it (a change Python receives and merges),
+  // and from then on every value Python writes there is saved.
+  const EXERCISE_STORE = { key: "pyfadml-exercises", cls: "pyfadml-exercise-store", model: null, last: null,
+                           searchedAt: -1e9, timer: null };
+  function syncExerciseStore() {
+    if (!jsdoc) return;
+    const store = EXERCISE_STORE;
+    if (!store.model) {
+      const now = performance.now();
+      if (now - store.searchedAt < 500) {
+        if (!store.timer) store.timer = setTimeout(() => { store.timer = null; syncExerciseStore(); }, 500);
+        return;
+      }
+      store.searchedAt = now;
+      for (const model of jsdoc.all_models) {
+        if (Array.isArray(model.css_classes) && model.css_classes.includes(store.cls)) { store.model = model; break; }
+      }
+      if (!store.model) return;
+      let saved = null;
+      try { saved = localStorage.getItem(store.key); } catch (e) { /* storage disabled */ }
+      store.last = saved;
+      if (saved && saved !== store.model.value) store.model.value = saved;   // sent to Python, which merges
+      return;
+    }
+    const value = store.model.value;
+    if (value && value !== store.last) {
+      store.last = value;
+      try { localStorage.setItem(store.key, value); } catch (e) { /* storage full or disabled */ }
+    }
+  }
+  worker.addEventListener("message", (event) => {
+    if (event.data.type === "patch" || event.data.type === "linked") syncExerciseStore();
+  });
+  // Tab indents (four spaces) in the exercise editor instead of leaving it; Shift+Tab still leaves.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab" || event.shiftKey || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.composedPath()[0];
+    const root = target && target.getRootNode ? target.getRootNode() : null;
+    if (!target || target.tagName !== "TEXTAREA" || !root || !root.host || !root.host.classList.contains("pyfadml-code")) return;
+    event.preventDefault();
+    target.setRangeText("    ", target.selectionStart, target.selectionEnd, "end");
+    target.dispatchEvent(new Event("input", { bubbles: true }));
+  }, true);
+  document.addEventListener("focusin", (event) => {
+    const target = event.composedPath()[0];
+    if (target && target.tagName === "TEXTAREA") target.spellcheck = false;   // code, not prose
+  });
+  // ---- end of the Exercises block ----
+
   window.addEventListener("DOMContentLoaded", renderPrerendered);
   window.pyfadmlWorker = worker;
 
