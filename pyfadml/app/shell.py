@@ -159,8 +159,6 @@ class AppShell(pn.viewable.Viewer):
             if key != self.section:
                 for live in getattr(view, "live_controllers", ()):
                     live.pause(away=True)         # "paused while you were away" when the student comes back
-                if not hasattr(view, "live_controllers") and callable(getattr(view, "pause", None)):
-                    view.pause()                  # TODO(issue 9): goes when every section uses LiveTraining
         view = self.view()                      # built first: the section left stays until then
         for key, slot in self._slots.items():   # hide before adding, so two never show at once
             slot.visible = key == self.section
