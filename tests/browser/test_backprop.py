@@ -34,7 +34,7 @@ def _wait_python(page, timeout_ms: int = 60_000) -> None:
 
 def _click(page, label: str) -> None:
     exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
-    page.locator("button.bk-btn").filter(has_text=exact).first.click()
+    page.locator("button.bk-btn:visible").filter(has_text=exact).first.click()
     _wait_python(page)
 
 

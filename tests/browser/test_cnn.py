@@ -140,12 +140,12 @@ def test_live_training_reaches_90_percent_and_predicts_a_drawing(app_page, ui):
         select.select_option(label=default)
         _wait_python(page)
 
-    page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*Play\s*$")).first.click()
+    page.locator("button.bk-btn:visible").filter(has_text=re.compile(r"^\s*Play\s*$")).first.click()
     t0 = time.monotonic()
     acc = _wait_attr(page, stats, "data-test-acc", lambda v: float(v) >= 0.9, timeout_s=TRAIN_TIMEOUT_S,
                      what="90% test accuracy")
     elapsed = time.monotonic() - t0
-    page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*Pause\s*$")).first.click()
+    page.locator("button.bk-btn:visible").filter(has_text=re.compile(r"^\s*Pause\s*$")).first.click()
     _wait_attr(page, stats, "data-playing", lambda v: v == "0", what="pause")
     _wait_python(page)
     steps = int(_attr(page, stats, "data-step"))

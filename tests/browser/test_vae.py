@@ -37,7 +37,7 @@ def _wait_python(page, timeout_ms: int = 60_000) -> None:
 
 
 def _button(page, label: str):
-    return page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*" + re.escape(label) + r"\s*$")).first
+    return page.locator("button.bk-btn:visible").filter(has_text=re.compile(r"^\s*" + re.escape(label) + r"\s*$")).first
 
 
 def _open_section(page) -> None:
