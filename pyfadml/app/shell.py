@@ -154,6 +154,9 @@ class AppShell(pn.viewable.Viewer):
         the figure finds no callback: the click vanishes with no error (holoviz/panel#8365,
         bokeh/bokeh#14773). Keeping every section in the layout and switching ``visible`` means no
         section is ever cleaned up, and showing it again sends one property instead of the section.
+        The price: BokehJS lays out the whole page, hidden sections included, whenever a layout property
+        changes anywhere (``LayoutDOMView.invalidate_layout``), so such a change costs more once several
+        sections have been visited.
         """
         for key, view in self._views.items():
             if key != self.section:
