@@ -301,15 +301,23 @@ def attr(page, selector: str, name: str) -> str | None:
 
 
 def wait_attr(page, selector: str, name: str, predicate, timeout_s: float = 30.0, what: str = "") -> str:
-    """Poll an attribute until ``predicate(value)`` holds (the CSP rules out wait_for_function)."""
+    """Poll attribute ``name`` of the first ``selector`` until ``predicate(value)``; return the value.
+
+    (The site's CSP rules out ``wait_for_function``.)  An element not in the page yet counts as no value.
+    Raises AssertionError naming ``what`` and the last value seen on timeout.
+    """
     deadline = time.monotonic() + timeout_s
     value = None
-    while time.monotonic() < deadline:
-        value = attr(page, selector, name)
-        if value is not None and predicate(value):
-            return value
+    while True:
+        loc = page.locator(selector)
+        if loc.count():
+            value = loc.first.get_attribute(name)
+            if value is not None and predicate(value):
+                return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what or selector} "
+                                 f"([{name}] of {selector}); last value {value!r}")
         page.wait_for_timeout(100)
-    raise AssertionError(f"timed out waiting for {what or name} of {selector}; last value {value!r}")
 
 
 def click(page, label: str) -> None:
@@ -339,10 +347,13 @@ def type_into(page, label: str, text: str) -> None:
     wait_for_python(page)
 
 
-def open_section(page, title: str) -> None:
-    """Show the section named ``title`` and wait until Python is idle."""
+def open_section(page, title: str, ready: str | None = None, timeout_ms: int = 120_000) -> None:
+    """Click the navigation entry ``title``; wait until ``ready`` (a selector inside the section), if
+    given, is visible, and until Python has answered."""
     section_link(page, title).click()
-    wait_for_python(page, 120_000)
+    if ready:
+        page.locator(ready).first.wait_for(state="visible", timeout=timeout_ms)
+    wait_for_python(page, timeout_ms)
 
 
 def live(page, key: str) -> str:
@@ -396,34 +407,6 @@ def pytest_collection_modifyitems(items):
 # selector that several sections match (a "Play" button, a "Learning rate" select) must ask for
 # the visible element: the helpers below (and ``click_button``/``widget`` above) do.
 # ---------------------------------------------------------------------------------------------
-
-def wait_attr(page, selector: str, name: str, predicate, timeout_s: float = 30.0, what: str = "") -> str:
-    """Poll attribute ``name`` of the first ``selector`` until ``predicate(value)``; return the value.
-
-    (The site's CSP rules out ``wait_for_function``.)  Raises AssertionError naming ``what`` and the
-    last value seen on timeout.
-    """
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while True:
-        loc = page.locator(selector)
-        if loc.count():
-            value = loc.first.get_attribute(name)
-            if value is not None and predicate(value):
-                return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what or selector} "
-                                 f"([{name}] of {selector}); last value {value!r}")
-        page.wait_for_timeout(150)
-
-
-def open_section(page, title: str, ready: str, timeout_ms: int = 90_000) -> None:
-    """Click the navigation entry ``title``, wait until ``ready`` (a selector inside the section) is
-    visible and Python has answered."""
-    section_link(page, title).click()
-    page.locator(ready).first.wait_for(state="visible", timeout=timeout_ms)
-    wait_for_python(page, timeout_ms)
-
 
 def _grid_caption(grid_id: str) -> str:
     return f".cap[data-grid='{grid_id}']"

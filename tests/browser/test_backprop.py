@@ -43,14 +43,6 @@ def _assert_close(shown: np.ndarray, expected: np.ndarray, what: str) -> None:
     np.testing.assert_allclose(shown, expected, rtol=1e-6, atol=1e-9 * scale, err_msg=what)
 
 
-def _stats(page, name: str) -> str:
-    return page.locator(STATS).first.get_attribute(name)
-
-
-def _value(page, key: str) -> float:
-    return float(page.locator(f'[data-testid="{key}"]').first.get_attribute("data-value"))
-
-
 @pytest.fixture
 def backprop(ui):
     """The app with the backprop section showing and Python idle (the ``ui`` helpers bound to its page)."""
@@ -62,8 +54,8 @@ def backprop(ui):
 def test_section_is_interactive_with_rendered_formulas(backprop):
     ui = backprop
     page = ui.page
-    assert _stats(page, "data-step") == "0" and ui.live_state("backprop", "data-playing") == "0"
-    assert 0.6 < _value(page, "train-loss") < 0.8             # about log 2: an untrained classifier
+    assert ui.attr(STATS, "data-step") == "0" and ui.live_state("backprop", "data-playing") == "0"
+    assert 0.6 < ui.value("train-loss") < 0.8             # about log 2: an untrained classifier
     assert page.locator("canvas").count() >= 3                 # boundary, loss, neurons
     # the lecture's formulas are typeset by MathJax, not left as $$ source
     text = page.locator(".bk-panel-models-layout-Column").first.inner_text()
@@ -77,50 +69,50 @@ def test_section_is_interactive_with_rendered_formulas(backprop):
 def test_step_advances_exactly_one_step(backprop):
     ui = backprop
     page = ui.page
-    checksum = _stats(page, "data-boundary-checksum")
+    checksum = ui.attr(STATS, "data-boundary-checksum")
     ui.click("Step")
     assert ui.wait_attr(STATS, "data-step", lambda v: v != "0") == "1"
     ui.click("Step")
     assert ui.wait_attr(STATS, "data-step", lambda v: v != "1") == "2"
     page.wait_for_timeout(500)
-    assert _stats(page, "data-step") == "2"                    # and nothing more
-    assert _stats(page, "data-boundary-checksum") != checksum
+    assert ui.attr(STATS, "data-step") == "2"                    # and nothing more
+    assert ui.attr(STATS, "data-boundary-checksum") != checksum
     native = MLPDemo()
     native.step(2)
     row = native.evaluate()
-    assert _value(page, "train-loss") == pytest.approx(row["train_loss"], rel=1e-6)
-    assert _value(page, "test-loss") == pytest.approx(row["test_loss"], rel=1e-6)
+    assert ui.value("train-loss") == pytest.approx(row["train_loss"], rel=1e-6)
+    assert ui.value("test-loss") == pytest.approx(row["test_loss"], rel=1e-6)
 
 
 def test_play_trains_and_pause_stops(backprop):
     ui = backprop
     page = ui.page
-    checksum = _stats(page, "data-boundary-checksum")
+    checksum = ui.attr(STATS, "data-boundary-checksum")
     ui.click("Play")
     ui.wait_attr(LIVE, "data-playing", lambda v: v == "1", what="playing")
     deadline = time.monotonic() + PLAY_TIMEOUT_S
-    while _value(page, "train-loss") >= LOSS_TARGET:
-        assert time.monotonic() < deadline, f"train loss still {_value(page, 'train-loss')} after play"
+    while ui.value("train-loss") >= LOSS_TARGET:
+        assert time.monotonic() < deadline, f"train loss still {ui.value('train-loss')} after play"
         page.wait_for_timeout(250)
     frames = int(ui.live_state("backprop", "data-frames"))
     page.wait_for_timeout(600)
     assert int(ui.live_state("backprop", "data-frames")) > frames           # the plots keep refreshing while playing
-    assert _stats(page, "data-boundary-checksum") != checksum  # the decision boundary has changed
+    assert ui.attr(STATS, "data-boundary-checksum") != checksum  # the decision boundary has changed
 
     ui.click("Pause")
     ui.wait_attr(LIVE, "data-playing", lambda v: v == "0", what="paused")
-    k = int(_stats(page, "data-step"))
+    k = int(ui.attr(STATS, "data-step"))
     frames = ui.live_state("backprop", "data-frames")
     page.wait_for_timeout(1000)
-    assert int(_stats(page, "data-step")) == k and ui.live_state("backprop", "data-frames") == frames
+    assert int(ui.attr(STATS, "data-step")) == k and ui.live_state("backprop", "data-frames") == frames
 
     # what the page shows at step k is what pyfadml computes natively after k steps
     native = MLPDemo()
     native.step(k)
     row = native.evaluate()
     assert row["train_loss"] < LOSS_TARGET
-    assert _value(page, "train-loss") == pytest.approx(row["train_loss"], rel=1e-6)
-    assert _value(page, "test-acc") == row["test_acc"]
+    assert ui.value("train-loss") == pytest.approx(row["train_loss"], rel=1e-6)
+    assert ui.value("test-acc") == row["test_acc"]
     page.locator(f'[data-testid="inspector-step"][data-step="{k}"]').first.wait_for(state="attached")
     _assert_close(_table(page, "dW"), native.inspect(1)["dW"], "dL/dW^1 after pause")
 
@@ -175,7 +167,7 @@ def test_divergence_pauses_says_what_to_do_and_a_smaller_rate_trains_again(backp
     # the Trainer refuses step 2, whose update would move the weights by about 20 times their size (the
     # loss would only turn NaN at step 12, with weights ~1e60 by then): step 1's weights are kept
     assert k == 1 and "step 2" in message
-    assert np.isfinite(_value(page, "train-loss"))
+    assert np.isfinite(ui.value("train-loss"))
     button = page.locator(".live-recover-lr button").first
     assert button.is_visible() and "learning rate 1" in button.inner_text()
     button.click()

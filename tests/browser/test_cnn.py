@@ -37,10 +37,6 @@ def cnn(ui):
     return ui
 
 
-def _attr(page, selector: str, name: str) -> str:
-    return page.locator(selector).first.get_attribute(name)
-
-
 def _fmap(ui) -> np.ndarray:
     return ui.grid_values("conv-fmap")
 
@@ -48,8 +44,8 @@ def _fmap(ui) -> np.ndarray:
 def test_lecture_x_feature_map_and_pixel_edits(cnn):
     ui, page = cnn, cnn.page
     # the lecture's X with the X kernel: 9 at the centre of the 7x7 map, and only there
-    assert float(_attr(page, SUMMARY, "data-max")) == 9.0
-    assert _attr(page, SUMMARY, "data-argmax") == "3,3"
+    assert float(ui.attr(SUMMARY, "data-max")) == 9.0
+    assert ui.attr(SUMMARY, "data-argmax") == "3,3"
     fm = _fmap(ui)
     assert fm.shape == (7, 7) and fm[3, 3] == 9.0 and np.sum(fm == 9.0) == 1
     np.testing.assert_array_equal(fm, conv.feature_map(lecture_x(), X_KERNEL))
@@ -76,8 +72,8 @@ def test_lecture_x_feature_map_and_pixel_edits(cnn):
     # step-through: the maximum's zone, nine products of +1, sum 9 = the library's value
     ui.click("Go to the maximum")
     ui.wait_attr(STEP, "data-row", lambda v: v == "3", what="the step-through")
-    assert _attr(page, STEP, "data-col") == "3"
-    assert float(_attr(page, STEP, "data-total")) == 9.0 == float(_attr(page, STEP, "data-library"))
+    assert ui.attr(STEP, "data-col") == "3"
+    assert float(ui.attr(STEP, "data-total")) == 9.0 == float(ui.attr(STEP, "data-library"))
     products = page.locator("table.mx[data-name=products] td").all()
     assert [float(td.get_attribute("data-v")) for td in products] == [1.0] * 9
 
@@ -98,8 +94,8 @@ def test_lecture_x_feature_map_and_pixel_edits(cnn):
 def test_live_training_reaches_90_percent_and_predicts_a_drawing(cnn):
     ui, page = cnn, cnn.page
     ui.click(SCREEN_2)
-    assert _attr(page, STATS, "data-step") == "0" and ui.live_state("cnn") == "paused"
-    start_kernels = _attr(page, "[data-testid=kernels-caption]", "data-checksum")
+    assert ui.attr(STATS, "data-step") == "0" and ui.live_state("cnn") == "paused"
+    start_kernels = ui.attr("[data-testid=kernels-caption]", "data-checksum")
     # the rate and batch controls are plain selects (a DiscreteSlider evals JS, which the CSP refuses):
     # moving them away and back must raise no CSP violation (the fixture fails the test on one)
     for label, other, default in (("Batch size", "64", "32"), ("Learning rate", "0.003", "0.01")):
@@ -118,16 +114,16 @@ def test_live_training_reaches_90_percent_and_predicts_a_drawing(cnn):
     print(f"\nCNN section: test accuracy {float(acc):.3f} after {steps} steps, {elapsed:.1f} s in the page")
     assert float(acc) >= 0.9 and steps > 0
     # (training went on until Pause took effect: the last evaluation may sit a little either side of 90 %)
-    assert float(_attr(page, STATS, "data-test-acc")) >= 0.8
+    assert float(ui.attr(STATS, "data-test-acc")) >= 0.8
     # the kernels shown were updated by training, the confusion matrix agrees with the accuracy
-    assert _attr(page, "[data-testid=kernels-caption]", "data-checksum") != start_kernels
+    assert ui.attr("[data-testid=kernels-caption]", "data-checksum") != start_kernels
     cm = "[data-testid=confusion]"
-    correct, total = int(_attr(page, cm, "data-correct")), int(_attr(page, cm, "data-total"))
-    assert total == 300 and correct / total == pytest.approx(float(_attr(page, STATS, "data-test-acc")))
+    correct, total = int(ui.attr(cm, "data-correct")), int(ui.attr(cm, "data-total"))
+    assert total == 300 and correct / total == pytest.approx(float(ui.attr(STATS, "data-test-acc")))
 
     # draw a thick horizontal bar on the pad: the prediction follows the drawing
     pred = "[data-testid=prediction]"
-    before = _attr(page, pred, "data-probs")
+    before = ui.attr(pred, "data-probs")
     for col in range(3, 13):
         for row in (7, 8):
             ui.click_grid_cell("cnn-draw", row, col)
@@ -135,10 +131,10 @@ def test_live_training_reaches_90_percent_and_predicts_a_drawing(cnn):
     ui.wait_for_python()
     drawing = ui.grid_values("cnn-draw")
     assert drawing.sum() == 20 and drawing[7:9, 3:13].sum() == 20
-    probs = np.array([float(p) for p in _attr(page, pred, "data-probs").split(",")])
+    probs = np.array([float(p) for p in ui.attr(pred, "data-probs").split(",")])
     assert probs.shape == (len(SHAPE_CLASSES),) and probs.sum() == pytest.approx(1.0, abs=1e-4)
-    assert _attr(page, pred, "data-probs") != before
-    label = _attr(page, pred, "data-class")
+    assert ui.attr(pred, "data-probs") != before
+    label = ui.attr(pred, "data-class")
     assert label == SHAPE_CLASSES[int(np.argmax(probs))]
     print(f"drawn bar predicted as {label!r} ({probs.max():.0%})")
 
@@ -174,7 +170,7 @@ def test_a_restless_student_breaks_nothing(cnn):
     ui.set_checkbox("Max pooling")
     assert (_fmap(ui) >= 0).all() and page.locator(".cap[data-grid='conv-pool']").first.is_visible()
     ui.slider_key("Kernel position", "End")
-    assert _attr(page, STEP, "data-row") == "6" and _attr(page, STEP, "data-col") == "6"
+    assert ui.attr(STEP, "data-row") == "6" and ui.attr(STEP, "data-col") == "6"
     ui.click("Next ▶")                                                      # wraps around
     ui.wait_attr(STEP, "data-row", lambda v: v == "0", what="Next after the last position")
     ui.click("◀ Previous")
@@ -184,9 +180,9 @@ def test_a_restless_student_breaks_nothing(cnn):
     ui.wait_attr(STEP, "data-col", lambda v: int(v) >= 2, what="the sliding kernel")
     ui.open_section("Backprop & decision boundaries")                        # leave mid-animation
     ui.open_section(SECTION)
-    where = (_attr(page, STEP, "data-row"), _attr(page, STEP, "data-col"))
+    where = (ui.attr(STEP, "data-row"), ui.attr(STEP, "data-col"))
     page.wait_for_timeout(1000)                                             # two animation periods
-    assert (_attr(page, STEP, "data-row"), _attr(page, STEP, "data-col")) == where, "the kernel kept sliding"
+    assert (ui.attr(STEP, "data-row"), ui.attr(STEP, "data-col")) == where, "the kernel kept sliding"
     for grid, cell in (("conv-input", (0, 0)), ("conv-kernel", (1, 1))):    # grids still answer clicks
         edits = ui.grid_edits(grid)
         ui.click_grid_cell(grid, *cell)
