@@ -477,15 +477,20 @@ def test_section_leaving_pauses_and_says_so(section):
     assert _status(s) == "paused" and s.demo.step_count == 0 and not s.live.playing
 
 
-def test_section_divergence_pauses_and_explains(section):
-    s = section
-    s.demo.lr = 1e4                          # far beyond the page's choices, to force a blow-up
+def _play_until_diverged(s) -> None:
+    """Frames at a learning rate far beyond the page's choices, until the controller stops on a blow-up."""
+    s.demo.lr = 1e4
     s.live.playing = True
     with np.errstate(all="ignore"):
         for _ in range(50):
             s.live.frame()
             if not s.live.playing:
                 break
+
+
+def test_section_divergence_pauses_and_explains(section):
+    s = section
+    _play_until_diverged(s)
     assert s.live.state == "diverged" and _status(s, "data-diverged") == "1"
     assert "diverged" in s.live._status.object
     assert np.isfinite(float(_data(s.training.stats.object.split('data-testid="vae-recon"')[1], "data-value")))
@@ -498,13 +503,7 @@ def test_section_recovers_from_a_divergence_with_a_smaller_rate(section):
     s.demo.step(25)
     s.redraw()                                 # the curves reach step 25
     s.lr = 0.1
-    s.demo.lr = 1e4
-    s.live.playing = True
-    with np.errstate(all="ignore"):
-        for _ in range(50):
-            s.live.frame()
-            if not s.live.playing:
-                break
+    _play_until_diverged(s)
     assert s.live.state == "diverged"
     step = s.live.recover(lr=0.01)
     assert s.lr == 0.01 and s.demo.lr == 0.01 and s.live.state == "paused"
