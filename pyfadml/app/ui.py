@@ -192,3 +192,20 @@ def whole_number(label: str, low: int, high: int) -> Callable[[Any], int]:
             raise ValueError(f"{label}: {value:g} is not a whole number from {low} to {high}.")
         return int(v)
     return parse
+
+
+def loss_figure(*, width: int = 430, height: int = 250):
+    """Train (solid) and test (dashed) loss against the step on a log axis, the legend above the plot so it
+    never covers a curve. Returns the figure and its source (columns ``step``, ``train``, ``test``)."""
+    from bokeh.models import ColumnDataSource
+
+    fig = figure(width=width, height=height, y_axis_type="log", grid=True)
+    source = ColumnDataSource(dict(step=[], train=[], test=[]))
+    fig.line("step", "train", source=source, color=theme.TRAIN_LOSS_COLOR, line_width=2, legend_label="train loss")
+    fig.line("step", "test", source=source, color=theme.TEST_LOSS_COLOR, line_width=2, line_dash="dashed",
+             legend_label="test loss")
+    style_legend(fig, "top_left")
+    fig.legend[0].orientation = "horizontal"
+    fig.add_layout(fig.legend[0], "above")
+    fig.xaxis.axis_label = "step"
+    return fig, source

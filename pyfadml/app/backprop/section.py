@@ -164,16 +164,7 @@ class BackpropSection(pn.viewable.Viewer):
                     line_color=theme.INK, line_width=1.0)
         self.boundary_fig = fig
 
-        loss = ui.figure(width=430, height=270, y_axis_type="log", grid=True)
-        self._loss_src = ColumnDataSource(dict(step=[], train=[], test=[]))
-        loss.line("step", "train", source=self._loss_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
-                  legend_label="train loss")
-        loss.line("step", "test", source=self._loss_src, color=theme.TEST_LOSS_COLOR, line_width=2,
-                  line_dash="dashed", legend_label="test loss")
-        ui.style_legend(loss, "top_left")
-        loss.legend[0].orientation = "horizontal"
-        loss.add_layout(loss.legend[0], "above")          # above the plot: it never covers a curve
-        loss.xaxis.axis_label = "step"
+        loss, self._loss_src = ui.loss_figure(height=270)
         loss.yaxis.axis_label = "cross-entropy loss"
         self.loss_fig = loss
 

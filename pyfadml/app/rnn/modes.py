@@ -76,16 +76,7 @@ class ModesTab(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _build_plots(self) -> None:
-        loss = ui.figure(width=430, height=250, y_axis_type="log", grid=True)
-        self._loss_src = ColumnDataSource(dict(step=[], train=[], test=[]))
-        loss.line("step", "train", source=self._loss_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
-                  legend_label="train loss")
-        loss.line("step", "test", source=self._loss_src, color=theme.TEST_LOSS_COLOR, line_width=2,
-                  line_dash="dashed", legend_label="test loss")
-        ui.style_legend(loss, "top_left")
-        loss.legend[0].orientation = "horizontal"
-        loss.add_layout(loss.legend[0], "above")          # above the plot: it never covers a curve
-        loss.xaxis.axis_label = "step"
+        loss, self._loss_src = ui.loss_figure(height=250)
         self.loss_fig = loss
 
         pred = ui.figure(width=430, height=250, x_range=Range1d(-0.7, 15.7), y_range=Range1d(-0.08, 1.08))
