@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 
@@ -9,7 +10,8 @@ import pytest
 
 pytest.importorskip("panel")
 
-from pyfadml.app.live import LiveTraining, Refresh, smaller_option  # noqa: E402
+from pyfadml.app.live import LiveTraining, Refresh
+from pyfadml.app.recovery import smaller_option  # noqa: E402
 from pyfadml.train import DivergenceError  # noqa: E402
 
 
@@ -59,9 +61,9 @@ class Owner:
 
         class P(param.Parameterized):
             lr = param.Selector(default=1.0, objects=[0.001, 0.01, 0.1, 1.0])
+            seed = param.Integer(default=0)
 
         self.p = P()
-        self.p.param.watch(lambda e: setattr(demo, "lr", e.new), "lr")
         self.redraws = 0
         self.resets = 0
 
@@ -78,7 +80,8 @@ def make(demo=None, **kw):
     def redraw():
         owner.redraws += 1
 
-    live = LiveTraining("t", demo=lambda: demo, reset=reset, redraw=redraw, lr=(owner.p, "lr"),
+    live = LiveTraining("t", demo=lambda: demo, reset=reset, redraw=redraw, settings=owner.p, resets=("seed",),
+                        applies=("lr",), applied=lambda: counts.__setitem__("applied", counts.get("applied", 0) + 1),
                         refresh=[Refresh(lambda: counts.__setitem__("fast", counts["fast"] + 1)),
                                  Refresh(lambda: counts.__setitem__("slow", counts["slow"] + 1), every=3600)],
                         **kw)
@@ -97,6 +100,18 @@ def test_step_trains_one_batch_and_redraws():
     assert 'data-step="2"' in status(live) and 'data-state="paused"' in status(live)
 
 
+def test_settings_apply_to_the_next_step_or_start_again():
+    live, demo, owner, counts = make()
+    live.step()
+    owner.p.lr = 0.01                          # applies: onto the demo, same weights, the section is told
+    assert demo.lr == 0.01 and isinstance(demo.lr, float) and demo.step_count == 1
+    assert counts["applied"] == 1 and owner.resets == 0
+    live.playing = True
+    owner.p.seed = 3                           # resets: paused, step 0
+    assert owner.resets == 1 and demo.step_count == 0 and not live.playing
+    assert 'data-step="0"' in status(live)
+
+
 def test_frames_train_in_bursts_and_draw_only_what_is_due():
     live, demo, _, counts = make(burst=0.01)
     live.playing = True
@@ -106,6 +121,23 @@ def test_frames_train_in_bursts_and_draw_only_what_is_due():
     assert counts["fast"] == 5                 # every frame
     assert counts["slow"] == 1                 # once, then not due again for an hour
     assert 'data-state="playing"' in status(live) and 'data-frames="5"' in status(live)
+
+
+def test_a_burst_is_shortened_only_in_frames_that_draw_something_slow():
+    demo = FakeDemo(step_seconds=0.002)
+    drawn = []
+    live = LiveTraining("t", demo=lambda: demo, reset=lambda: None, redraw=lambda: None, burst=0.05, period=0.07,
+                        refresh=[Refresh(lambda: (drawn.append(1), time.sleep(0.05)), every=3600)])
+    live.playing = True
+    live.frame()                       # the slow group is due (never drawn): its cost is unknown, full burst
+    first = demo.step_count
+    assert drawn == [1] and live.refresh_groups[0].cost >= 0.04
+    live.frame()                       # nothing due: a full burst again
+    second = demo.step_count - first
+    live.refresh_groups[0].last = -math.inf
+    live.frame()                       # the slow group is due: the burst leaves it room
+    third = demo.step_count - first - second
+    assert first >= 15 and second >= 15 and third <= 6, (first, second, third)
 
 
 def test_max_steps_bounds_a_burst():
@@ -171,14 +203,14 @@ def test_divergence_pauses_offers_recovery_and_a_smaller_rate_trains_again():
     for _ in range(10):
         live.frame()
     assert not live.playing and live.state == "diverged" and demo.step_count == 3
-    assert 'data-diverged="1"' in status(live) and live._recovery.visible
-    assert "learning rate 0.1" in live._lr_btn.label and "step 3" in live._lr_btn.label
+    assert 'data-diverged="1"' in status(live) and live.box.visible
+    assert "learning rate 0.1" in live.box.lr_button.label and "step 3" in live.box.lr_button.label
     live.play()                                      # Play with the same settings: restores, explodes again
     live.frame()
     assert live.state == "diverged" and demo.recovered == [(None, None)]
-    live.recover(lr=live._smaller_lr())              # the button: 1 -> 0.1 is still too large here
+    live.recover(lr=live.smaller_lr())              # the button: 1 -> 0.1 is still too large here
     assert owner.p.lr == 0.1 and demo.lr == 0.1 and "Restored the weights of step 3" in status(live)
-    live.recover(lr=live._smaller_lr())              # 0.1 -> 0.01: safe
+    live.recover(lr=live.smaller_lr())              # 0.1 -> 0.01: safe
     live.play()
     live.frame()
     assert live.state == "playing" and demo.step_count > 4
@@ -221,14 +253,14 @@ def test_a_section_adds_its_own_recovery_shown_only_for_the_divergences_it_fits(
 
     button = live.add_recovery("Take the step anyway", force, when=lambda exc: exc.value > 1e6)
     other = live.add_recovery("Never offered", lambda: None, when=lambda exc: False)
-    assert not button.visible and not live._recovery.visible
+    assert not button.visible and not live.box.visible
     live.step()
     live.step()
-    assert live.state == "diverged" and live._recovery.visible and button.visible and not other.visible
+    assert live.state == "diverged" and live.box.visible and button.visible and not other.visible
     live.playing = True                              # a click also pauses
     button.clicks += 1
     assert taken == [1] and demo.step_count == 2 and not live.playing
-    assert live.state == "paused" and "Took step 2 anyway." in status(live) and not live._recovery.visible
+    assert live.state == "paused" and "Took step 2 anyway." in status(live) and not live.box.visible
     demo.explode_at = 3
     live.step()
     assert live.state == "diverged"

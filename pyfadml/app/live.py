@@ -6,17 +6,20 @@ A section declares *what* to train and *what* to draw; the controller does the r
     self.live = LiveTraining(
         "backprop", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
         refresh=[Refresh(self._draw_boundary), Refresh(self._draw_loss, every=0.15)],
-        lr=(self, "lr"))
+        settings=self, resets=("dataset", "seed", "depth"), applies=("lr", "batch_size"))
 
 ``demo()`` returns the object being trained, with the interface of :class:`pyfadml.demos._live.TrainerDemo`:
 ``train_for(seconds, max_steps=)``, ``step(n)``, ``step_count``, ``clip_norm`` and
 ``recover(lr=, clip_norm=)``; training raises :class:`pyfadml.train.DivergenceError` when it blows up.
-``reset()`` rebuilds it from the section's settings; ``redraw()`` draws everything (after Pause, Step, Reset
+``reset()`` rebuilds it from the section's settings (a change of one of ``settings``' parameters named in
+``resets`` does it too; those in ``applies`` are set on the demo for the next step, then ``applied()`` runs);
+``redraw()`` draws everything (after Pause, Step, Reset
 and a recovery); each :class:`Refresh` is a group of views redrawn while playing, at most every ``every``
 seconds.
 
 **Schedule** (the same in the browser and under ``panel serve``): a *frame* is a training burst of at most
-``burst`` seconds (shortened when drawing is slow, so a slow machine loses training speed, not frame rate),
+``burst`` seconds (shortened by what the groups due in this frame took last time, so a slow machine loses
+training speed, not frame rate, and only in the frames that draw),
 then the refresh groups that are due, most overdue first, within the frame's budget, then a yield. In the
 browser (Python in a Web Worker) the frames come from one asyncio coroutine that sleeps after every frame and
 ends by itself when ``playing`` turns False — no task is cancelled, so a Pause logs nothing; a click on Pause
@@ -43,6 +46,7 @@ import panel as pn
 import param
 
 from pyfadml.app import theme, ui
+from pyfadml.app.recovery import DivergenceBox, smaller_option
 from pyfadml.train import DivergenceError
 
 IN_BROWSER = sys.platform == "emscripten"
@@ -50,7 +54,6 @@ MIN_BURST = 0.008        # a frame always trains at least this long (at least on
 MIN_YIELD = 0.004        # the browser loop always sleeps at least this long between frames
 CLIP_OPTIONS = {"off": 0.0, "0.5": 0.5, "1": 1.0, "5": 5.0}   # 0: no clipping
 BUTTON_WIDTH = 58
-RECOVERY_CLIP = 1.0      # what "clip gradients" in the divergence box sets
 
 
 @dataclass
@@ -60,32 +63,12 @@ class Refresh:
     draw: Callable[[], None]
     every: float = 0.0
     last: float = field(default=-math.inf, repr=False)
+    cost: float = field(default=0.0, repr=False)       # seconds a draw takes (a running average)
+
+    def due(self, now: float) -> bool:
+        return now - self.last >= self.every
 
 
-LIVE_CSS = f"""
-.live-state {{ font-size: 13px; color: {theme.MUTED}; margin: 2px 4px; line-height: 1.4; }}
-.live-state .dot {{ display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 6px;
-                   background: {theme.MUTED}; vertical-align: 0; }}
-.live-state.playing .dot {{ background: #15803d; }}
-.live-state.away {{ color: {theme.INK}; }}
-.live-state.away .dot {{ background: #b45309; }}
-.live-state.diverged {{ color: {theme.DANGER}; font-weight: 600; }}
-.live-state.diverged .dot {{ background: {theme.DANGER}; }}
-.live-state.recovered {{ color: {theme.INK}; }}
-.live-state b {{ font-variant-numeric: tabular-nums; }}
-"""
-
-
-def smaller_option(options, current: float, factor: float = 10.0) -> float:
-    """The largest of ``options`` at most ``current / factor`` (else the smallest option below ``current``,
-    else ``current / factor``): the learning rate the divergence box offers."""
-    below = sorted(float(v) for v in options if float(v) < current)
-    target = [v for v in below if v <= current / factor * (1 + 1e-9)]
-    if target:
-        return target[-1]
-    if below:
-        return below[0]
-    return current / factor
 
 
 class LiveTraining(pn.viewable.Viewer):
@@ -101,54 +84,50 @@ class LiveTraining(pn.viewable.Viewer):
                                doc="Gradient clipping: the joint L2 norm of all gradients is capped at this.")
 
     def __init__(self, key: str, *, demo: Callable[[], Any], reset: Callable[[], None],
-                 redraw: Callable[[], None], refresh: list[Refresh] = (), lr: tuple[Any, str] | None = None,
+                 redraw: Callable[[], None], refresh: list[Refresh] = (), settings: Any = None,
+                 resets: tuple[str, ...] = (), applies: tuple[str, ...] = (), applied: Callable[[], None] = None,
                  burst: float = 0.035, period: float = 0.08, max_steps: Callable[[], int | None] | None = None,
                  step_label: str = "Step", **params):
         super().__init__(**params)
         self.key, self.demo, self._reset, self.redraw = key, demo, reset, redraw
         self.refresh_groups = list(refresh)
-        self.lr_owner = lr
+        self.lr_owner = (settings, "lr") if "lr" in applies else None
+        self._applied = applied
+        if resets:
+            settings.param.watch(lambda *events: self.reset(), list(resets))
+        if applies:
+            settings.param.watch(self._apply, list(applies))
         self.burst, self.period, self.max_steps = burst, period, max_steps
         self.frames = 0
         self.frame_ms = 0.0
         self.divergence: DivergenceError | None = None
         self.note = ""                 # a one-off line for the status (e.g. "Restored the weights of step 11")
         self.away = False
-        self._refresh_s = 0.0
         self._paused_at = 0.0
         self._run_id = 0
         self._cb = None
         self._rate = (time.perf_counter(), 0)     # (time, step) where the steps/s window starts
         self.steps_per_s = 0.0
         W = pn.widgets
-        self._play = W.Button(label="Play", color="success", width=BUTTON_WIDTH, margin=(4, 3), css_classes=["live-play"])
-        self._pause = W.Button(label="Pause", color="warning", width=BUTTON_WIDTH, margin=(4, 3), disabled=True,
-                               css_classes=["live-pause"])
-        self._step = W.Button(label=step_label, color="primary", variant="outline", width=BUTTON_WIDTH, margin=(4, 3),
-                              css_classes=["live-step"])
-        self._reset_btn = W.Button(label="Reset", color="default", width=BUTTON_WIDTH, margin=(4, 3), css_classes=["live-reset"])
-        self._play.on_click(self.play)
-        self._pause.on_click(self.pause)
-        self._step.on_click(self.step)
-        self._reset_btn.on_click(self.reset)
+
+        def button(label, css_class, action, **kw):
+            b = W.Button(label=label, width=BUTTON_WIDTH, margin=(4, 3), css_classes=[css_class], **kw)
+            b.on_click(action)
+            return b
+        self._play = button("Play", "live-play", self.play, color="success")
+        self._pause = button("Pause", "live-pause", self.pause, color="warning", disabled=True)
+        self._step = button(step_label, "live-step", self.step, color="primary", variant="outline")
+        self._reset_btn = button("Reset", "live-reset", self.reset)
         self._clip = W.Select.from_param(self.param.clip_norm, label="Gradient clipping", options=CLIP_OPTIONS,
                                          sizing_mode="stretch_width", margin=(6, 5, 0, 5),
                                          description="Caps the length of the whole gradient vector before each "
                                                      "update: large gradients keep their direction but not their size.")
-        self._status = pn.pane.HTML("", stylesheets=[LIVE_CSS], sizing_mode="stretch_width", margin=(6, 5, 0, 5))
-        self._lr_btn = W.Button(label="Restore, smaller learning rate", color="primary", sizing_mode="stretch_width",
-                                css_classes=["live-recover-lr"])
-        self._clip_btn = W.Button(label=f"Restore, clip gradients at {RECOVERY_CLIP:g}", color="primary",
-                                  variant="outline", sizing_mode="stretch_width", css_classes=["live-recover-clip"])
-        self._lr_btn.on_click(lambda event: self.recover(lr=self._smaller_lr()))
-        self._clip_btn.on_click(lambda event: self.recover(clip_norm=RECOVERY_CLIP))
-        self._recovery = pn.Column(self._lr_btn, self._clip_btn, visible=False, margin=(2, 0),
-                                   sizing_mode="stretch_width")
-        self._extra_recovery: list[tuple[Any, Callable[[DivergenceError], bool]]] = []
+        self._status = pn.pane.HTML("", stylesheets=[theme.LIVE_CSS], sizing_mode="stretch_width", margin=(6, 5, 0, 5))
+        self.box = DivergenceBox(self)
         self._layout = pn.Column(
             pn.Row(self._play, self._pause, self._step, self._reset_btn, margin=0, sizing_mode="stretch_width",
                    styles={"flex-wrap": "wrap"}),
-            self._status, self._recovery, self._clip, sizing_mode="stretch_width", margin=0)
+            self._status, self.box, self._clip, sizing_mode="stretch_width", margin=0)
         self.update_status()
 
     def __panel__(self):
@@ -216,7 +195,7 @@ class LiveTraining(pn.viewable.Viewer):
         self._stop()
         if lr is not None and self.lr_owner is not None:
             owner, name = self.lr_owner
-            setattr(owner, name, lr)             # the section's own watcher passes it to the demo
+            setattr(owner, name, lr)             # applied to the demo by _apply
         if clip_norm != "unchanged":
             self.clip_norm = clip_norm
         d = self.demo()
@@ -239,12 +218,7 @@ class LiveTraining(pn.viewable.Viewer):
         holds for the divergence. A click pauses, clears the divergence, runs ``action()`` (which may raise
         :class:`DivergenceError` again: the box comes back) and redraws; the string it returns, if any, is
         the status line's note. Returns the button."""
-        button = pn.widgets.Button(label=label, color="danger", variant="outline", sizing_mode="stretch_width",
-                                   css_classes=[css_class], visible=False)
-        button.on_click(lambda event: self.run_recovery(action))
-        self._extra_recovery.append((button, when))
-        self._recovery.append(button)
-        return button
+        return self.box.add(label, action, when=when, css_class=css_class)
 
     def run_recovery(self, action: Callable[[], str | None]) -> None:
         """Pause, clear the divergence and run ``action()`` (see :meth:`add_recovery`), then redraw."""
@@ -259,6 +233,17 @@ class LiveTraining(pn.viewable.Viewer):
         self.note = note or ""
         self._redraw()
 
+    def _apply(self, *events) -> None:
+        """A setting that applies to the next step (learning rate, batch size, β): onto the demo, no reset."""
+        d = self.demo()
+        for event in events:
+            current = getattr(d, event.name)
+            convert = type(current) if isinstance(current, (int, float)) and not isinstance(current, bool) else None
+            setattr(d, event.name, convert(event.new) if convert else event.new)
+        if self._applied is not None:
+            self._applied()
+        self.update_status()
+
     # ------------------------------------------------------------------------------------------
     # the schedule
     # ------------------------------------------------------------------------------------------
@@ -268,7 +253,8 @@ class LiveTraining(pn.viewable.Viewer):
         if not self.playing:
             return
         t0 = time.perf_counter()
-        burst = min(self.burst, max(MIN_BURST, self.period - self._refresh_s - 0.01))
+        drawing = sum(g.cost for g in self.refresh_groups if g.due(t0 + self.burst))
+        burst = min(self.burst, max(MIN_BURST, self.period - drawing - 0.01))
         d = self.demo()
         self._sync_clip(d)
         try:
@@ -279,7 +265,6 @@ class LiveTraining(pn.viewable.Viewer):
         t1 = time.perf_counter()
         self.draw_due(t1, budget=max(self.period - (t1 - t0), 0.5 * self.period))
         t2 = time.perf_counter()
-        self._refresh_s = 0.7 * self._refresh_s + 0.3 * (t2 - t1)
         self.frame_ms = 1000.0 * (t2 - t0)
         self.frames += 1
         start, step0 = self._rate
@@ -297,8 +282,10 @@ class LiveTraining(pn.viewable.Viewer):
         for lateness, i in late:
             if lateness < 0 or (done and time.perf_counter() - now > budget):
                 break
-            self.refresh_groups[i].draw()
-            self.refresh_groups[i].last = now
+            group, t = self.refresh_groups[i], time.perf_counter()
+            group.draw()
+            group.cost = 0.7 * group.cost + 0.3 * (time.perf_counter() - t) if group.cost else time.perf_counter() - t
+            group.last = now
             done.append(i)
         return done
 
@@ -325,18 +312,11 @@ class LiveTraining(pn.viewable.Viewer):
         self._stop()
         self.divergence = exc
         self.note = ""
-        self._lr_btn.label = f"Restore step {self._last_good(exc):,}, learning rate {self._smaller_lr():g}"
-        self._clip_btn.label = f"Restore step {self._last_good(exc):,}, clip gradients at {RECOVERY_CLIP:g}"
-        for button, when in self._extra_recovery:
-            button.visible = bool(when(exc))
+        self.box.show(exc)
         self._redraw()
 
-    @staticmethod
-    def _last_good(exc: DivergenceError) -> int:
-        good = getattr(exc, "last_good_step", None)       # None: an error that does not say (the step before)
-        return int(exc.step - 1 if good is None else good)
-
-    def _smaller_lr(self) -> float:
+    def smaller_lr(self) -> float:
+        """The learning rate the divergence box offers: the next option at least ten times smaller."""
         if self.lr_owner is None:
             return float(self.demo().lr) / 10.0
         owner, name = self.lr_owner
@@ -404,7 +384,7 @@ class LiveTraining(pn.viewable.Viewer):
 
     def update_status(self) -> None:
         state = self.state
-        self._recovery.visible = state == "diverged"
+        self.box.visible = state == "diverged"
         self._status.object = (
             f'<div class="live-state {state}{" recovered" if self.note else ""}" role="status" '
             f'data-testid="{self.key}-live" '
