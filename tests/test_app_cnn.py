@@ -228,7 +228,7 @@ def _diverge(t) -> int:
     assert "diverged" in t.live._status.object
     for _, p, _ in t.demo.model.parameters():
         assert np.all(np.isfinite(p))
-    assert f"Restore step {t.live.divergence.last_good_step}" in t.live._lr_btn.label
+    assert f"Restore step {t.live.divergence.last_good_step}" in t.live.box.lr_button.label
     return t.live.divergence.last_good_step
 
 

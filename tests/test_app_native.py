@@ -272,7 +272,7 @@ def test_divergence_pauses_with_a_message_and_a_smaller_rate_recovers(section):
             break
     assert section.live.state == "diverged" and live(section, "data-diverged") == "1"
     assert "learning rate" in section.live._status.object
-    step = section.live.recover(lr=section.live._smaller_lr())
+    step = section.live.recover(lr=section.live.smaller_lr())
     assert section.lr == 1.0 and section.demo.lr == 1.0 and step == section.demo.step_count
     section.live.step()
     assert section.live.state == "paused" and section.demo.step_count == step + 1

@@ -100,7 +100,7 @@ def test_explosion_is_a_divergence_and_stat_and_message_show_the_same_norm():
     assert f'data-testid="race-rnn-gn" data-value="{exc.grad_norm!r}"' in stats and "(step 1)" in stats
     assert message.count(f"{exc.grad_norm:.2e}") == 1 and "Exploding gradients." in message
     live = s.race.live
-    assert live._recovery.visible and s.race.live._extra_recovery[0][0].visible    # "Take the step anyway"
+    assert live.box.visible and s.race.live.box.extra[0][0].visible    # "Take the step anyway"
 
 
 def test_take_the_step_anyway_wrecks_the_rnn_and_clip_and_continue_trains():

@@ -86,6 +86,12 @@ CARD_CSS = f"""
 }}
 """
 
+CONTROLS_CSS = CARD_CSS + """
+:host { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
+"""
+"""A section's controls column: it stays in view while the page scrolls (Play and the main controls always
+visible at 1280x720)."""
+
 # Presenter mode (a class on the page's <body>) sets --pf-scale and --pf-secondary; custom properties are
 # inherited into the shadow roots Panel renders into, so every stylesheet below follows it.
 PROSE_CSS = f"""
@@ -140,4 +146,18 @@ NAV_CSS = f"""
 }}
 :host(.coming) .bk-btn[disabled] {{ opacity: 1; color: #94a3b8; cursor: default; }}
 .bk-btn {{ font-size: 15px; border-radius: 8px; }}
+"""
+
+# The live-training status line (pyfadml.app.live)
+LIVE_CSS = f"""
+.live-state {{ font-size: 13px; color: {MUTED}; margin: 2px 4px; line-height: 1.4; }}
+.live-state .dot {{ display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 6px;
+                   background: {MUTED}; vertical-align: 0; }}
+.live-state.playing .dot {{ background: #15803d; }}
+.live-state.away {{ color: {INK}; }}
+.live-state.away .dot {{ background: #b45309; }}
+.live-state.diverged {{ color: {DANGER}; font-weight: 600; }}
+.live-state.diverged .dot {{ background: {DANGER}; }}
+.live-state.recovered {{ color: {INK}; }}
+.live-state b {{ font-variant-numeric: tabular-nums; }}
 """

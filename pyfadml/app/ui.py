@@ -209,3 +209,17 @@ def loss_figure(*, width: int = 430, height: int = 250):
     fig.add_layout(fig.legend[0], "above")
     fig.xaxis.axis_label = "step"
     return fig, source
+
+
+def heading(text: str, top: int = 8) -> pn.pane.HTML:
+    """A heading in a section's controls column or card."""
+    return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=[theme.PROSE_CSS], margin=(top, 5, 0, 5))
+
+
+def controls(*items, width: int = 300) -> pn.Column:
+    """A section's controls column, left of its card: sticky, so Play and the main controls stay in view at
+    1280x720. Widgets among ``items`` stretch to its width."""
+    for item in items:
+        if isinstance(item, pn.widgets.Widget):
+            item.sizing_mode = "stretch_width"
+    return pn.Column(*items, width=width, stylesheets=[theme.CONTROLS_CSS], margin=(0, 16, 0, 0))

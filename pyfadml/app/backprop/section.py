@@ -69,10 +69,6 @@ offers to restore the last good weights with a smaller rate or with gradient cli
 </ul></div>
 """
 
-CONTROLS_CSS = theme.CARD_CSS + """
-:host { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
-"""
-
 
 class BackpropSection(pn.viewable.Viewer):
     """The live section: controls on the left, decision boundary, loss curves, neurons and inspector."""
@@ -100,7 +96,8 @@ class BackpropSection(pn.viewable.Viewer):
             "backprop", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
             refresh=[Refresh(self._draw_boundary), Refresh(self._draw_neurons, every=0.15),
                      Refresh(self._draw_loss, every=0.15)],
-            lr=(self, "lr"), burst=BURST_SECONDS, max_steps=lambda: int(self.steps_per_frame))
+            settings=self, resets=("dataset", "noise", "seed", "depth", "breadth", "activation"),
+            applies=("lr", "batch_size"), burst=BURST_SECONDS, max_steps=lambda: int(self.steps_per_frame))
         self.live.param.watch(self._playing_changed, "playing")
         self._build_layout()
         self._on_new_demo(architecture_changed=True)
@@ -126,19 +123,6 @@ class BackpropSection(pn.viewable.Viewer):
         self.demo = self._new_demo()
         self._on_new_demo(architecture_changed=(old.depth, old.breadth) != (self.demo.depth, self.demo.breadth),
                           redraw=False)
-
-    @param.depends("dataset", "noise", "seed", "depth", "breadth", "activation", watch=True)
-    def _settings_changed(self):
-        self.live.reset()
-
-    @param.depends("lr", watch=True)
-    def _lr_changed(self):
-        self.demo.lr = float(self.lr)
-        self.live.update_status()
-
-    @param.depends("batch_size", watch=True)
-    def _batch_size_changed(self):
-        self.demo.batch_size = int(self.batch_size)
 
     def _playing_changed(self, event) -> None:
         if event.new:
@@ -319,15 +303,11 @@ class BackpropSection(pn.viewable.Viewer):
             widget.sizing_mode = "stretch_width"
         self._widgets = w
 
-        def heading(text, top=8):
-            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
-
-        controls = pn.Column(
+        controls = ui.controls(
             self.live,
-            heading("Training"), w["lr"], w["batch_size"], w["steps_per_frame"],
-            heading("Data"), w["dataset"], w["noise"], w["seed"],
-            heading("Network"), w["depth"], w["breadth"], w["activation"],
-            width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+            ui.heading("Training"), w["lr"], w["batch_size"], w["steps_per_frame"],
+            ui.heading("Data"), w["dataset"], w["noise"], w["seed"],
+            ui.heading("Network"), w["depth"], w["breadth"], w["activation"])
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
                                    margin=(4, 5, 12, 5))
         boundary = pn.Column(

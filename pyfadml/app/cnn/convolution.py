@@ -13,7 +13,7 @@ import panel as pn
 import param
 
 from pyfadml.app import theme, ui
-from pyfadml.app.cnn.helpers import CONTROLS_CSS, SECTION_CSS, small_matrix
+from pyfadml.app.cnn.helpers import SECTION_CSS, small_matrix
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.data.images import lecture_x, lecture_x_variant
 from pyfadml.demos import conv
@@ -334,15 +334,12 @@ class ConvolutionScreen(pn.viewable.Viewer):
     def _build_layout(self):
         prose = [theme.PROSE_CSS]
 
-        def heading(text, top=8):
-            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
-
-        controls = pn.Column(
-            heading("Image and kernel", 0), self._image_select, self._kernel_select, self._kernel_text,
+        controls = ui.controls(
+            ui.heading("Image and kernel", 0), self._image_select, self._kernel_select, self._kernel_text,
             self._kernel_msg, self._relu_box, self._pool_box,
-            heading("Step through the scan"), self._pos_slider,
+            ui.heading("Step through the scan"), self._pos_slider,
             pn.Row(self._prev_btn, self._next_btn, margin=(0, 2)), self._max_btn, self._slide_btn,
-            width=260, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+            width=260)
         grids = pn.Row(self.image_editor, pn.Column(self.kernel_editor, margin=(0, 10)), self.fmap_view,
                        self.pool_view, sizing_mode="stretch_width")
         main = pn.Column(

@@ -26,11 +26,6 @@ table.cm th.corner {{ text-align: right; }}
 .pred b {{ font-size: calc(22px * var(--pf-scale, 1)); }}
 """
 
-CONTROLS_CSS = theme.CARD_CSS + """
-:host { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
-"""
-"""A controls column that stays in view while the page scrolls (Play and the main controls always visible)."""
-
 BUILDING_CSS = theme.PROSE_CSS + f"""
 .building {{ display: flex; align-items: center; gap: 14px; min-height: 320px; justify-content: center;
              color: {theme.TEXT}; font-size: calc(16px * var(--pf-scale, 1)); }}

@@ -17,7 +17,6 @@ from bokeh.core.properties import value as bk_value
 from bokeh.models import ColumnDataSource, DataRange1d, Range1d
 
 from pyfadml.app import theme, ui
-from pyfadml.app.cnn.helpers import CONTROLS_CSS
 from pyfadml.app.cnn.network import NetworkViews
 from pyfadml.app.live import LiveTraining, Refresh
 from pyfadml.data.images import SHAPE_VARIATIONS
@@ -77,7 +76,9 @@ class TrainingScreen(pn.viewable.Viewer):
             "cnn", demo=lambda: self.demo, reset=self._reset_demo, redraw=self.redraw,
             refresh=[Refresh(self.views.draw_kernels, every=KERNELS_EVERY),
                      Refresh(self.views.draw_maps, every=MAPS_EVERY), self._curves],
-            lr=(self, "lr"), burst=BURST_SECONDS, period=FRAME_SECONDS)
+            settings=self, resets=("dataset", "variations", "n_samples", "filters1", "filters2", "kernel_size",
+                                   "first_layer", "seed"),
+            applies=("lr", "batch_size"), applied=self._draw_stats, burst=BURST_SECONDS, period=FRAME_SECONDS)
         self._layout = self._build_layout()
         self._on_new_demo()
         self.redraw()
@@ -96,21 +97,6 @@ class TrainingScreen(pn.viewable.Viewer):
         self._keep_previous()
         self.demo = self._new_demo()
         self._on_new_demo()
-
-    @param.depends("dataset", "variations", "n_samples", "filters1", "filters2", "kernel_size", "first_layer",
-                   "seed", watch=True)
-    def _settings_changed(self):
-        self.live.reset()
-
-    @param.depends("lr", watch=True)
-    def _lr_changed(self):
-        self.demo.lr = float(self.lr)
-        self.live.update_status()
-
-    @param.depends("batch_size", watch=True)
-    def _batch_size_changed(self):
-        self.demo.batch_size = int(self.batch_size)
-        self._draw_stats()
 
     def _keep_previous(self) -> None:
         """Remember this run's test-accuracy curve, to compare the next run with (same dataset only)."""
@@ -232,21 +218,18 @@ class TrainingScreen(pn.viewable.Viewer):
         self._widgets = w
         self._digits_note = pn.pane.HTML("", stylesheets=prose, margin=(0, 5), visible=False)
 
-        def heading(text, top=8):
-            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
 
         def label(text):
             return pn.pane.HTML(f"<p class='muted' style='margin:0'>{text}</p>", stylesheets=prose, margin=(4, 5, 0, 5))
 
         self._variations = pn.Column(label("Variations of the shapes"), w["variations"], margin=0,
                                      sizing_mode="stretch_width")
-        controls = pn.Column(
+        controls = ui.controls(
             self.live,
-            heading("Training"), w["lr"], w["batch_size"],
-            heading("Data"), w["dataset"], self._digits_note, w["n_samples"], self._variations, w["seed"],
-            heading("Network"), w["filters1"], w["filters2"], label("Kernel size"), w["kernel_size"],
-            w["first_layer"],
-            width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+            ui.heading("Training"), w["lr"], w["batch_size"],
+            ui.heading("Data"), w["dataset"], self._digits_note, w["n_samples"], self._variations, w["seed"],
+            ui.heading("Network"), w["filters1"], w["filters2"], label("Kernel size"), w["kernel_size"],
+            w["first_layer"])
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width", margin=(4, 5, 8, 5))
         self._arch = pn.pane.HTML("", stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5))
         main = pn.Column(

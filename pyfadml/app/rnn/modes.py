@@ -42,7 +42,7 @@ class ModesTab(pn.viewable.Viewer):
         self._row: dict | None = None            # the latest evaluation
         self.unfolded = UnfoldedView()
         self._build_plots()
-        self.live = live_training("rnn-modes", self)
+        self.live = live_training("rnn-modes", self, resets=("mode", "cell", "hidden"))
         self._build_layout()
         self._on_new_demo()
 
@@ -57,15 +57,6 @@ class ModesTab(pn.viewable.Viewer):
     def _reset_demo(self) -> None:
         self.demo = self._new_demo()
         self._on_new_demo(redraw=False)
-
-    @param.depends("mode", "cell", "hidden", watch=True)
-    def _settings_changed(self) -> None:
-        self.live.reset()
-
-    @param.depends("lr", watch=True)
-    def _lr_changed(self) -> None:
-        self.demo.lr = float(self.lr)
-        self._update_stats()
 
     @param.depends("example", watch=True)
     def _example_changed(self) -> None:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from pyfadml.app import theme
-from pyfadml.app.backprop.section import CONTROLS_CSS
+from pyfadml.app import theme, ui
 from pyfadml.app.live import LiveTraining, Refresh
 
 PROSE = [theme.PROSE_CSS]
@@ -13,20 +12,20 @@ EVAL_EVERY = 1.5              # seconds between evaluations on the whole test se
 CLIP = 1.0                    # both demos' documented clipping: the controllers' control starts there
 
 
-def live_training(key: str, tab, **schedule) -> LiveTraining:
+def live_training(key: str, tab, resets: tuple[str, ...], **schedule) -> LiveTraining:
     """The controller of a trainable tab: ``tab`` has ``demo``, ``lr``, ``_reset_demo``, ``redraw``, the
-    refresh groups ``_draw_views`` and ``_evaluate``, and ``_update_stats`` (it names the clipping);
-    ``schedule``: LiveTraining's ``burst`` and ``period``."""
+    refresh groups ``_draw_views`` and ``_evaluate``, and ``_update_stats`` (it names the clipping and the
+    learning rate); a change of one of ``resets`` starts again; ``schedule``: LiveTraining's ``burst`` and
+    ``period``."""
     live = LiveTraining(key, demo=lambda: tab.demo, reset=tab._reset_demo, redraw=tab.redraw,
                         refresh=[Refresh(tab._draw_views, every=DRAW_EVERY), Refresh(tab._evaluate, every=EVAL_EVERY)],
-                        lr=(tab, "lr"), **schedule)
+                        settings=tab, resets=resets, applies=("lr",), applied=tab._update_stats, **schedule)
     live.clip_norm = CLIP
     live.param.watch(lambda event: tab._update_stats(), "clip_norm")
     return live
 
 
-def heading(text: str, top: int = 8) -> pn.pane.HTML:
-    return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=PROSE, margin=(top, 5, 0, 5))
+heading = ui.heading
 
 
 def prose(text: str, *, math: bool = False, **kw) -> pn.pane.HTML:
@@ -39,9 +38,6 @@ def prose(text: str, *, math: bool = False, **kw) -> pn.pane.HTML:
 def screen(controls: list, main: list) -> pn.Row:
     """A tab: the controls column on the left (sticky: Play and the main controls stay in view at 1280x720),
     the card with everything drawn on the right. Widgets in ``controls`` stretch to the column's width."""
-    for item in controls:
-        if isinstance(item, pn.widgets.Widget):
-            item.sizing_mode = "stretch_width"
-    left = pn.Column(*controls, width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+    left = ui.controls(*controls)
     right = pn.Column(*main, stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
     return pn.Row(left, right, sizing_mode="stretch_width")

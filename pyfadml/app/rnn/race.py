@@ -19,7 +19,7 @@ from bokeh.models import ColorBar, ColumnDataSource, FixedTicker, Legend, Legend
 from bokeh.palettes import Viridis256
 
 from pyfadml.app import theme, ui
-from pyfadml.app.live import RECOVERY_CLIP
+from pyfadml.app.recovery import RECOVERY_CLIP
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace
 
@@ -66,7 +66,7 @@ class RaceTab(pn.viewable.Viewer):
         self._row: dict | None = None
         self._heat_info = {m: (0, 0) for m in MODELS}
         self._build_plots()
-        self.live = live_training("rnn-race", self, burst=BURST, period=PERIOD)
+        self.live = live_training("rnn-race", self, resets=("seq_len", "recurrent_scale"), burst=BURST, period=PERIOD)
         self.live.add_recovery("Take the step anyway", self._take_step_anyway,
                                when=lambda exc: isinstance(exc, ExplodingGradientError),
                                css_class="live-recover-force")
@@ -90,15 +90,6 @@ class RaceTab(pn.viewable.Viewer):
     def _optimizer_changed(self) -> None:
         self.lr = DEFAULT_LR[self.optimizer]          # each optimizer starts at its own default
         self.live.reset()
-
-    @param.depends("seq_len", "recurrent_scale", watch=True)
-    def _settings_changed(self) -> None:
-        self.live.reset()
-
-    @param.depends("lr", watch=True)
-    def _lr_changed(self) -> None:
-        self.demo.lr = float(self.lr)
-        self._update_stats()
 
     def _take_step_anyway(self) -> str:
         rec = self.demo.step(1, guard=False)

@@ -66,10 +66,6 @@ VAE draws the average image for every input.</p>
 then the codes' two principal axes.</p></div>
 """
 
-CONTROLS_CSS = theme.CARD_CSS + """
-:host { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
-"""
-
 
 class VAESection(pn.viewable.Viewer):
     """The live section: controls left; training, latent space, variations and anomalies on the right."""
@@ -102,7 +98,8 @@ class VAESection(pn.viewable.Viewer):
                 "realism": self.prior.draw_realism}
         self.live = LiveTraining(
             "vae", demo=demo, reset=self._reset_demo, redraw=self.redraw, burst=BURST_SECONDS, period=PERIOD_SECONDS,
-            lr=(self, "lr"),
+            settings=self, resets=("dataset", "latent", "hidden", "seed"), applies=("lr", "beta", "batch_size"),
+            applied=self.training.draw_stats,
             refresh=[Refresh(self._timed(name, draw[name]), every=every) for name, every in REFRESH_EVERY.items()])
         self._build_layout()
         self._on_new_demo()
@@ -137,20 +134,6 @@ class VAESection(pn.viewable.Viewer):
         self.prior.reset()
         self.anomaly.reset()
         self.variations.reset()
-
-    @param.depends("dataset", "latent", "hidden", "seed", watch=True)
-    def _settings_changed(self):
-        """New data or architecture: fresh models at step 0."""
-        self.live.reset()
-
-    @param.depends("lr", "beta", "batch_size", watch=True)
-    def _training_settings_changed(self):
-        """These apply to the next step, without a reset."""
-        self.demo.lr = float(self.lr)
-        self.demo.beta = float(self.beta)
-        self.demo.batch_size = int(self.batch_size)
-        self.training.draw_stats()
-        self.live.update_status()
 
     # ------------------------------------------------------------------------------------------
     # drawing (the refresh groups)
@@ -217,18 +200,15 @@ class VAESection(pn.viewable.Viewer):
             widget.sizing_mode = "stretch_width"
         self._widgets = w
 
-        def heading(text):
-            return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(8, 5, 0, 5))
 
         def pair(a, b):                                 # two controls side by side: all fit at 1280x720
             return pn.Row(w[a], w[b], margin=0, sizing_mode="stretch_width")
 
-        controls = pn.Column(
+        controls = ui.controls(
             self.live,
-            heading("Training"), pair("lr", "batch_size"), w["beta"],
-            heading("Data and models"), pair("dataset", "seed"), pair("latent", "hidden"),
-            pn.pane.HTML(NOTES, stylesheets=prose, margin=(4, 5)),
-            width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
+            ui.heading("Training"), pair("lr", "batch_size"), w["beta"],
+            ui.heading("Data and models"), pair("dataset", "seed"), pair("latent", "hidden"),
+            pn.pane.HTML(NOTES, stylesheets=prose, margin=(4, 5)))
         self._layout = pn.Row(
             controls,
             pn.Column(self.training.panel(INTRO), self.planes.panel(self.prior.panel()), self.variations.panel(),
