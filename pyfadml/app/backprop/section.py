@@ -18,6 +18,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from pyfadml.app import theme, ui
 from pyfadml.app.backprop.inspector import Inspector
 from pyfadml.app.live import LiveTraining, Refresh
+from pyfadml.app.workio import TakeAway, copy_weights, layer_specs
 from pyfadml.demos.mlp import ACTIVATIONS, DATASETS, MAX_BREADTH, MAX_DEPTH, MLPDemo
 
 LOSS_POINTS = 5000           # the loss curve keeps its last 5000 points
@@ -34,6 +35,7 @@ DATASET_LABELS = {"XOR": "xor", "Circles": "circles", "Moons": "moons", "Spiral 
                   "Gaussian blobs": "gaussians"}
 ACTIVATION_LABELS = {"tanh": "tanh", "ReLU": "relu", "sigmoid": "sigmoid", "leaky ReLU": "leaky_relu"}
 ACTIVATION_NAMES = {v: k for k, v in ACTIVATION_LABELS.items()}
+ACTIVATION_CLASSES = {"Tanh": "tanh", "ReLU": "relu", "Sigmoid": "sigmoid", "LeakyReLU": "leaky_relu"}
 
 INTRO = """
 <h2>Backprop &amp; decision boundaries</h2>
@@ -102,12 +104,19 @@ class BackpropSection(pn.viewable.Viewer):
                      Refresh(self._draw_loss, every=0.15)],
             lr=(self, "lr"), burst=BURST_SECONDS, max_steps=lambda: int(self.steps_per_frame))
         self.live.param.watch(self._playing_changed, "playing")
+        self.takeaway = TakeAway("backprop", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
+                                 history=lambda: self.demo.history, accept=self.accept_model)
         self._build_layout()
         self._on_new_demo(architecture_changed=True)
 
     @property
     def live_controllers(self) -> tuple[LiveTraining, ...]:
         return (self.live,)
+
+    def scene_params(self) -> list:
+        """The settings the page's address holds (:mod:`pyfadml.app.scene`)."""
+        return [(name, self, name) for name in ("dataset", "noise", "seed", "depth", "breadth", "activation", "lr",
+                                                "batch_size", "steps_per_frame")]
 
     def pause(self, event=None) -> None:
         self.live.pause()
@@ -139,6 +148,58 @@ class BackpropSection(pn.viewable.Viewer):
     @param.depends("batch_size", watch=True)
     def _batch_size_changed(self):
         self.demo.batch_size = int(self.batch_size)
+
+    def accept_model(self, model, name: str = "the file") -> str:
+        """Show ``model`` (e.g. from ``pyfadml.load``) in this section: its depth, breadth and activation become
+        the settings (a reset, same data), then its weights replace the new ones (step 0). Raises ValueError
+        naming the mismatch, with nothing changed, if it is not an MLP this section can draw: Dense layers
+        with one activation between them, 2 inputs, 1-4 hidden layers of one size (1-16), as many outputs as
+        the dataset has classes."""
+        specs = layer_specs(model)
+        kinds = [c for c, _ in specs]
+        shape = "Dense, activation, ..., Dense"
+        if len(specs) < 3 or len(specs) % 2 == 0 or any(c != "Dense" for c in kinds[::2]):
+            raise ValueError(f"{name} does not fit: this section trains {shape} (1 to {MAX_DEPTH} hidden "
+                             f"layers); the file has {', '.join(kinds[:12])}.")
+        acts = {ACTIVATION_CLASSES.get(c, c) for c in kinds[1::2]}
+        if len(acts) != 1 or not acts <= set(ACTIVATIONS):
+            raise ValueError(f"{name} does not fit: its activations are {', '.join(sorted(acts))}; this section "
+                             f"uses one of {', '.join(ACTIVATION_LABELS)} between all layers.")
+        dense = [cfg for c, cfg in specs[::2]]
+        depth, breadth = len(dense) - 1, dense[0]["n_out"]
+        if dense[0]["n_in"] != 2:
+            raise ValueError(f"{name} does not fit: its input size is {dense[0]['n_in']}; the points of this "
+                             f"section have 2 coordinates (x, y).")
+        if depth > MAX_DEPTH or any(cfg["n_out"] != breadth for cfg in dense[:-1]) or breadth > MAX_BREADTH:
+            sizes = [dense[0]["n_in"]] + [cfg["n_out"] for cfg in dense]
+            raise ValueError(f"{name} does not fit: its layer sizes are {sizes}; this section draws 1 to "
+                             f"{MAX_DEPTH} hidden layers of one size from 1 to {MAX_BREADTH}.")
+        n_out = dense[-1]["n_out"]
+        if n_out != self.demo.n_classes:
+            label = {v: k for k, v in DATASET_LABELS.items()}[self.demo.dataset]
+            raise ValueError(f"{name} does not fit: it has {n_out} outputs, the dataset "
+                             f"{label} has {self.demo.n_classes} classes. Choose a dataset with "
+                             f"{n_out} classes first.")
+        settings = dict(depth=depth, breadth=breadth, activation=acts.pop())
+        template = MLPDemo(**{**self.demo.settings, **settings}).model
+        strip = lambda specs: [(c, {k: v for k, v in cfg.items() if k != "init"}) for c, cfg in specs]  # noqa: E731
+        if strip(layer_specs(template)) != strip(specs):
+            raise ValueError(f"{name} does not fit: its layers {strip(specs)} differ from this section's "
+                             f"{strip(layer_specs(template))}.")
+        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
+        if changed:
+            self.param.update(**changed)          # a reset: new demo with this architecture
+        else:
+            self.live.reset()
+        copy_weights(self.demo.model, model)
+        self.demo._grid_cache = None
+        self._on_new_demo(architecture_changed=True)
+        n = sum(p.size for _, p, _ in model.parameters(trainable_only=False))
+        message = (f"Loaded {name}: {depth} hidden layer{'s' if depth > 1 else ''} of {breadth} "
+                   f"({settings['activation']}), {n} weights, shown at step 0 of a new run.")
+        self.live.note = message
+        self.live.update_status()
+        return message
 
     def _playing_changed(self, event) -> None:
         if event.new:
@@ -327,6 +388,7 @@ class BackpropSection(pn.viewable.Viewer):
             heading("Training"), w["lr"], w["batch_size"], w["steps_per_frame"],
             heading("Data"), w["dataset"], w["noise"], w["seed"],
             heading("Network"), w["depth"], w["breadth"], w["activation"],
+            heading("Model and history"), self.takeaway,
             width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
                                    margin=(4, 5, 12, 5))

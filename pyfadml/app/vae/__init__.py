@@ -113,6 +113,10 @@ class VAESection(pn.viewable.Viewer):
     def live_controllers(self) -> tuple[LiveTraining, ...]:
         return (self.live,)
 
+    def scene_params(self) -> list:
+        """The settings the page's address holds (:mod:`pyfadml.app.scene`)."""
+        return [(name, self, name) for name in ("dataset", "latent", "hidden", "seed", "lr", "beta", "batch_size")]
+
     def pause(self, event=None) -> None:
         self.live.pause()
 

@@ -112,7 +112,8 @@
   presenterEl.addEventListener("click", togglePresenter);
   try { setPresenter(localStorage.getItem("pyfadml-presenter") === "1"); } catch (e) { setPresenter(false); }
 
-  const worker = new Worker("worker.js");
+  // The fragment (#cnn&lr=0.03) is the scene to open; the worker hands it to Python (pyfadml.app.scene).
+  const worker = new Worker("worker.js" + (location.hash.length > 1 ? "#" + encodeURIComponent(location.hash.slice(1)) : ""));
   worker.busy = false;
   worker.queue = [];
   let jsdoc = null;
@@ -268,6 +269,50 @@
     if (target && target.tagName === "TEXTAREA") target.spellcheck = false;   // code, not prose
   });
   // ---- end of the Exercises block ----
+
+  // ---- The address holds the scene (issue 12, item 1) ----
+  // Python writes the scene of the section shown ("cnn&lr=0.03", "" for the first section with every default)
+  // into a hidden text input with the CSS class "pyfadml-scene-store"; this block copies every new value into
+  // the address with history.replaceState (no reload, no history entry per change). An address edited by
+  // hand (hashchange) goes the other way: written into the input, Python opens that scene. "Copy link"
+  // copies the address.
+  const SCENE = { cls: "pyfadml-scene-store", model: null, last: null };
+  function sceneModel() {
+    if (!SCENE.model && jsdoc) {
+      for (const model of jsdoc.all_models) {
+        if (Array.isArray(model.css_classes) && model.css_classes.includes(SCENE.cls)) { SCENE.model = model; break; }
+      }
+    }
+    return SCENE.model;
+  }
+  function syncScene() {
+    const model = sceneModel();
+    if (!model || model.value === SCENE.last) return;
+    SCENE.last = model.value;
+    const address = location.pathname + location.search + (model.value ? "#" + model.value : "");
+    if (address !== location.pathname + location.search + location.hash) history.replaceState(history.state, "", address);
+    body.dataset.scene = model.value;
+  }
+  worker.addEventListener("message", (event) => {
+    if (event.data.type === "patch" || event.data.type === "linked") syncScene();
+  });
+  window.addEventListener("hashchange", () => {
+    const model = sceneModel();
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    if (model && wanted !== model.value) model.value = wanted;     // sent to Python, which opens that scene
+  });
+  const copyLinkEl = document.getElementById("pyfadml-copy-link");
+  copyLinkEl.addEventListener("click", async () => {
+    syncScene();
+    try {
+      await navigator.clipboard.writeText(location.href);
+      copyLinkEl.textContent = "Link copied";
+    } catch (err) {                            // no clipboard (plain http): show the address, selected
+      window.prompt("Copy this link (Ctrl+C):", location.href);
+    }
+    setTimeout(() => { copyLinkEl.textContent = "Copy link"; }, 2000);
+  });
+  // ---- end of the scene block ----
 
   window.addEventListener("DOMContentLoaded", renderPrerendered);
   window.pyfadmlWorker = worker;
