@@ -84,7 +84,7 @@ def read_model(data: bytes | None, name: str = "the file", *, max_bytes: int = M
         return load_model(io.BytesIO(data), max_params=max_params)
     except ValueError as exc:
         text = str(exc).removeprefix("load: ").replace("the file object", name)
-        raise ValueError(text[:1].upper() + text[1:] if name in text else f"{name}: {text}") from None
+        raise ValueError(text if name in text else f"{name}: {text}") from None
 
 
 class TakeAway(pn.viewable.Viewer):
@@ -117,7 +117,8 @@ class TakeAway(pn.viewable.Viewer):
                                        css_classes=[f"{key}-load-model"], margin=(2, 5),
                                        description="A model saved by pyfadml.save (or downloaded here) "
                                                    "that fits this section.")
-            self._upload.param.watch(self._uploaded, "value")
+            self._upload.param.watch(self._uploaded, ["value", "filename"])   # one call when both change
+            self._last_upload: tuple | None = None
             rows += [pn.pane.HTML("<p class='takeaway-title'>Load model (.npz from pyfadml.save)</p>",
                                   stylesheets=[TAKEAWAY_CSS], margin=(0, 5)), self._upload]
         self._note = pn.pane.HTML(ui.note_html(testid=f"{key}-model-note"), stylesheets=[ui.NOTE_CSS],
@@ -143,11 +144,11 @@ class TakeAway(pn.viewable.Viewer):
         self.last_note = text
         self._note.object = ui.note_html(escape(text), kind=kind, testid=f"{self.key}-model-note")
 
-    def _uploaded(self, event) -> None:
-        data = event.new
-        if data is None:
+    def _uploaded(self, *events) -> None:
+        data, name = self._upload.value, self._upload.filename or "the file"
+        if data is None or (name, len(data), hash(data)) == self._last_upload:
             return
-        name = self._upload.filename or "the file"
+        self._last_upload = (name, len(data), hash(data))
         self.load_bytes(data, name)
 
     def load_bytes(self, data: bytes, name: str = "the file") -> bool:
