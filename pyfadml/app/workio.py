@@ -178,6 +178,48 @@ def copy_weights(target, source) -> None:
         p[...] = src[name]
 
 
+def _strip_init(spec):
+    if isinstance(spec, dict):
+        return {k: _strip_init(v) for k, v in spec.items() if k != "init"}
+    if isinstance(spec, list):
+        return [_strip_init(v) for v in spec]
+    return spec
+
+
+def shape_of(model) -> dict:
+    """The architecture :func:`pyfadml.save` writes (class, config, frozen layers), without the
+    initialisation schemes (which do not change what a model computes)."""
+    from pyfadml.io import architecture
+
+    return _strip_init(architecture(model)["model"])
+
+
+def check_same(name: str, model, template) -> None:
+    """ValueError naming the first difference unless ``model`` has ``template``'s architecture."""
+    got, want = shape_of(model), shape_of(template)
+    if got == want:
+        return
+    if got["class"] != want["class"]:
+        raise ValueError(f"{name} does not fit: it holds a {got['class']}, this section trains a {want['class']}.")
+    a, b = got["config"].get("layers"), want["config"].get("layers")
+    if a is None or b is None:
+        diff = [k for k in sorted(set(got["config"]) | set(want["config"]))
+                if got["config"].get(k) != want["config"].get(k)]
+        k = diff[0] if diff else "?"
+        raise ValueError(f"{name} does not fit: its {k} is {got['config'].get(k)}, this section's is "
+                         f"{want['config'].get(k)}.")
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            raise ValueError(f"{name} does not fit: its layer {i + 1} is {_layer_text(x)}, this section's is "
+                             f"{_layer_text(y)}.")
+    raise ValueError(f"{name} does not fit: it has {len(a)} layers, this section's network has {len(b)}.")
+
+
+def _layer_text(spec: dict) -> str:
+    args = ", ".join(f"{k}={v}" for k, v in spec.get("config", {}).items())
+    return f"{spec['class']}({args})" + (" (frozen)" if spec.get("trainable") is False else "")
+
+
 def layer_specs(model) -> list[tuple[str, dict]]:
     """``[(class name, config), ...]`` of a Sequential's layers (what a section checks a model against)."""
     layers = getattr(model, "layers", None)

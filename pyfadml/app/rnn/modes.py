@@ -17,6 +17,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Rang
 from pyfadml.app import theme, ui
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.rnn.unfold import UnfoldedView
+from pyfadml.app.workio import TakeAway
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
 from pyfadml.losses import softmax
 
@@ -43,6 +44,8 @@ class ModesTab(pn.viewable.Viewer):
         self.unfolded = UnfoldedView()
         self._build_plots()
         self.live = live_training("rnn-modes", self)
+        self.takeaway = TakeAway("rnn", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
+                                 history=lambda: self.demo.history)
         self._build_layout()
         self._on_new_demo()
 
@@ -221,7 +224,8 @@ class ModesTab(pn.viewable.Viewer):
                                    margin=(4, 5, 8, 5))
         self._layout = screen(
             [self.live, heading("Task"), w["mode"], prose("<span class='muted'>Cell</span>", margin=(6, 5, 0, 5)),
-             w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"]],
+             w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"],
+             heading("Model and history"), self.takeaway],
             [self._task, self._stats,
              prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
                    "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "
