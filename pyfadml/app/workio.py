@@ -102,13 +102,13 @@ class TakeAway(pn.viewable.Viewer):
         W = pn.widgets
         self._download = W.FileDownload(
             callback=self._model_file, filename=f"{key}-step0.npz", label="Download model", auto=True,
-            embed=False, button_type="primary", button_style="outline", sizing_mode="stretch_width",
+            embed=False, color="primary", variant="outline", sizing_mode="stretch_width",
             css_classes=[f"{key}-download-model"], margin=(4, 3),
             description="Save the weights being trained, in pyfadml.save's format: "
                         "pyfadml.load(path) rebuilds the model in Python.")
         self._csv = W.FileDownload(
             callback=self._history_file, filename=f"{key}-history.csv", label="History (CSV)", auto=True,
-            embed=False, button_type="default", sizing_mode="stretch_width",
+            embed=False, color="default", sizing_mode="stretch_width",
             css_classes=[f"{key}-download-history"], margin=(4, 3),
             description="The loss and accuracy of every evaluated step, as a CSV table.")
         rows: list = [pn.Row(self._download, self._csv, margin=0, sizing_mode="stretch_width")]
