@@ -170,6 +170,8 @@ class Scene:
             owner, pname = known[name]
             try:
                 value = parse_value(owner.param[pname], text)
+                if callable(getattr(view, "scene_check", None)):
+                    view.scene_check(name, value)
             except ValueError as exc:
                 self._problems.append(f"{escape(name)}={escape(text)} (needs {escape(str(exc))})")
                 continue

@@ -118,11 +118,11 @@ class AppShell(pn.viewable.Viewer):
             stylesheets=[HEADER_CSS], sizing_mode="stretch_width", margin=(0, 0, 16, 0),
         )
         self._scene = Scene(self, scene)          # the address holds the scene (pyfadml.app.scene)
-        self._content = pn.Column(self._scene.notice, self._scene.store, sizing_mode="stretch_width", margin=0)
+        self._content = pn.Column(sizing_mode="stretch_width", margin=0)
         footer = pn.pane.HTML(FOOTER, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
                               margin=(16, 5, 24, 5))
-        self._layout = pn.Column(header, self._content, footer, sizing_mode="stretch_width",
-                                 styles={"background": theme.PAGE_BG}, margin=(0, 16, 0, 16))
+        self._layout = pn.Column(header, self._scene.notice, self._scene.store, self._content, footer,
+                                 sizing_mode="stretch_width", styles={"background": theme.PAGE_BG}, margin=(0, 16, 0, 16))
         self._show()
 
     def view(self, key: str | None = None) -> pn.viewable.Viewer:

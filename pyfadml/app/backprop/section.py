@@ -18,8 +18,9 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from pyfadml.app import theme, ui
 from pyfadml.app.backprop.inspector import Inspector
 from pyfadml.app.live import LiveTraining, Refresh
-from pyfadml.app.workio import TakeAway, copy_weights, layer_specs
-from pyfadml.demos.mlp import ACTIVATIONS, DATASETS, MAX_BREADTH, MAX_DEPTH, MLPDemo
+from pyfadml.app.workio import TakeAway
+from pyfadml.app.backprop.transfer import ACTIVATION_LABELS, DATASET_LABELS, WorkInOut
+from pyfadml.demos.mlp import ACTIVATIONS, CUSTOM, DATASETS, MAX_BREADTH, MAX_DEPTH, MLPDemo
 
 LOSS_POINTS = 5000           # the loss curve keeps its last 5000 points
 TILE_STEP = 2                # hidden-neuron tiles use every 2nd grid point (60 -> 30 pixels a side)
@@ -31,11 +32,7 @@ BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
 STEPS_PER_FRAME = [1, 10, 100, 1000]
 STEPS_PER_FRAME_LABELS = {"1 (slow motion)": 1, "10": 10, "100": 100,
                           f"as many as fit in {1000 * BURST_SECONDS:.0f} ms": 1000}
-DATASET_LABELS = {"XOR": "xor", "Circles": "circles", "Moons": "moons", "Spiral (3 classes)": "spiral",
-                  "Gaussian blobs": "gaussians"}
-ACTIVATION_LABELS = {"tanh": "tanh", "ReLU": "relu", "sigmoid": "sigmoid", "leaky ReLU": "leaky_relu"}
 ACTIVATION_NAMES = {v: k for k, v in ACTIVATION_LABELS.items()}
-ACTIVATION_CLASSES = {"Tanh": "tanh", "ReLU": "relu", "Sigmoid": "sigmoid", "LeakyReLU": "leaky_relu"}
 
 INTRO = """
 <h2>Backprop &amp; decision boundaries</h2>
@@ -76,12 +73,12 @@ CONTROLS_CSS = theme.CARD_CSS + """
 """
 
 
-class BackpropSection(pn.viewable.Viewer):
+class BackpropSection(WorkInOut, pn.viewable.Viewer):
     """The live section: controls on the left, decision boundary, loss curves, neurons and inspector."""
 
     title = "Backprop & decision boundaries"
 
-    dataset = param.Selector(default="xor", objects=list(DATASETS))
+    dataset = param.Selector(default="xor", objects=list(DATASETS) + [CUSTOM])   # custom: your CSV points
     noise = param.Number(default=0.1, bounds=(0.0, 0.5), step=0.01)
     seed = param.Integer(default=0, bounds=(0, 9999))
     depth = param.Integer(default=2, bounds=(1, MAX_DEPTH))
@@ -93,6 +90,7 @@ class BackpropSection(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._points: dict | None = None            # your own points (parse_points + "name"), once loaded
         self.demo = self._new_demo()
         self._last_streamed = -1
         self._row = None
@@ -113,11 +111,6 @@ class BackpropSection(pn.viewable.Viewer):
     def live_controllers(self) -> tuple[LiveTraining, ...]:
         return (self.live,)
 
-    def scene_params(self) -> list:
-        """The settings the page's address holds (:mod:`pyfadml.app.scene`)."""
-        return [(name, self, name) for name in ("dataset", "noise", "seed", "depth", "breadth", "activation", "lr",
-                                                "batch_size", "steps_per_frame")]
-
     def pause(self, event=None) -> None:
         self.live.pause()
 
@@ -126,9 +119,11 @@ class BackpropSection(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _new_demo(self) -> MLPDemo:
-        return MLPDemo(dataset=self.dataset, noise=float(self.noise), seed=int(self.seed), depth=int(self.depth),
-                       breadth=int(self.breadth), activation=self.activation, lr=float(self.lr),
-                       batch_size=int(self.batch_size))
+        custom = self.dataset == CUSTOM and self._points is not None
+        return MLPDemo(dataset="xor" if self.dataset == CUSTOM else self.dataset, noise=float(self.noise),
+                       seed=int(self.seed), depth=int(self.depth), breadth=int(self.breadth),
+                       activation=self.activation, lr=float(self.lr), batch_size=int(self.batch_size),
+                       points=(self._points["X"], self._points["y"]) if custom else None)
 
     def _reset_demo(self) -> None:
         old = self.demo
@@ -148,58 +143,6 @@ class BackpropSection(pn.viewable.Viewer):
     @param.depends("batch_size", watch=True)
     def _batch_size_changed(self):
         self.demo.batch_size = int(self.batch_size)
-
-    def accept_model(self, model, name: str = "the file") -> str:
-        """Show ``model`` (e.g. from ``pyfadml.load``) in this section: its depth, breadth and activation become
-        the settings (a reset, same data), then its weights replace the new ones (step 0). Raises ValueError
-        naming the mismatch, with nothing changed, if it is not an MLP this section can draw: Dense layers
-        with one activation between them, 2 inputs, 1-4 hidden layers of one size (1-16), as many outputs as
-        the dataset has classes."""
-        specs = layer_specs(model)
-        kinds = [c for c, _ in specs]
-        shape = "Dense, activation, ..., Dense"
-        if len(specs) < 3 or len(specs) % 2 == 0 or any(c != "Dense" for c in kinds[::2]):
-            raise ValueError(f"{name} does not fit: this section trains {shape} (1 to {MAX_DEPTH} hidden "
-                             f"layers); the file has {', '.join(kinds[:12])}.")
-        acts = {ACTIVATION_CLASSES.get(c, c) for c in kinds[1::2]}
-        if len(acts) != 1 or not acts <= set(ACTIVATIONS):
-            raise ValueError(f"{name} does not fit: its activations are {', '.join(sorted(acts))}; this section "
-                             f"uses one of {', '.join(ACTIVATION_LABELS)} between all layers.")
-        dense = [cfg for c, cfg in specs[::2]]
-        depth, breadth = len(dense) - 1, dense[0]["n_out"]
-        if dense[0]["n_in"] != 2:
-            raise ValueError(f"{name} does not fit: its input size is {dense[0]['n_in']}; the points of this "
-                             f"section have 2 coordinates (x, y).")
-        if depth > MAX_DEPTH or any(cfg["n_out"] != breadth for cfg in dense[:-1]) or breadth > MAX_BREADTH:
-            sizes = [dense[0]["n_in"]] + [cfg["n_out"] for cfg in dense]
-            raise ValueError(f"{name} does not fit: its layer sizes are {sizes}; this section draws 1 to "
-                             f"{MAX_DEPTH} hidden layers of one size from 1 to {MAX_BREADTH}.")
-        n_out = dense[-1]["n_out"]
-        if n_out != self.demo.n_classes:
-            label = {v: k for k, v in DATASET_LABELS.items()}[self.demo.dataset]
-            raise ValueError(f"{name} does not fit: it has {n_out} outputs, the dataset "
-                             f"{label} has {self.demo.n_classes} classes. Choose a dataset with "
-                             f"{n_out} classes first.")
-        settings = dict(depth=depth, breadth=breadth, activation=acts.pop())
-        template = MLPDemo(**{**self.demo.settings, **settings}).model
-        strip = lambda specs: [(c, {k: v for k, v in cfg.items() if k != "init"}) for c, cfg in specs]  # noqa: E731
-        if strip(layer_specs(template)) != strip(specs):
-            raise ValueError(f"{name} does not fit: its layers {strip(specs)} differ from this section's "
-                             f"{strip(layer_specs(template))}.")
-        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
-        if changed:
-            self.param.update(**changed)          # a reset: new demo with this architecture
-        else:
-            self.live.reset()
-        copy_weights(self.demo.model, model)
-        self.demo._grid_cache = None
-        self._on_new_demo(architecture_changed=True)
-        n = sum(p.size for _, p, _ in model.parameters(trainable_only=False))
-        message = (f"Loaded {name}: {depth} hidden layer{'s' if depth > 1 else ''} of {breadth} "
-                   f"({settings['activation']}), {n} weights, shown at step 0 of a new run.")
-        self.live.note = message
-        self.live.update_status()
-        return message
 
     def _playing_changed(self, event) -> None:
         if event.new:
@@ -379,14 +322,13 @@ class BackpropSection(pn.viewable.Viewer):
         for widget in w.values():
             widget.sizing_mode = "stretch_width"
         self._widgets = w
-
         def heading(text, top=8):
             return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=prose, margin=(top, 5, 0, 5))
 
         controls = pn.Column(
             self.live,
             heading("Training"), w["lr"], w["batch_size"], w["steps_per_frame"],
-            heading("Data"), w["dataset"], w["noise"], w["seed"],
+            heading("Data"), w["dataset"], w["noise"], w["seed"], self._points_column(prose),
             heading("Network"), w["depth"], w["breadth"], w["activation"],
             heading("Model and history"), self.takeaway,
             width=300, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
