@@ -207,3 +207,158 @@ def test_bad_model_files_get_a_message_and_change_nothing(backprop_ui, tmp_path)
         assert ui.page.locator("#pyfadml-error").is_hidden()
         after = (ui.attr(STATS, "data-boundary-checksum"), ui.value("train-loss"), ui.slider_value("Hidden layers"))
         assert after == before and ui.attr(STATS, "data-step") == "1", name
+
+
+# ---------------------------------------------------------------------------------------------
+# your own points (CSV) and images on the drawing pads
+# ---------------------------------------------------------------------------------------------
+
+POINTS_NOTE = '[data-testid="points-note"]'
+
+
+def _points_csv(n: int = 120) -> tuple[bytes, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(n, 2)) * 3.0 + 10.0
+    labels = np.where(X[:, 0] > 10.0, "east", "west")
+    labels[X[:, 1] > 12.0] = "north"
+    text = "x,y,label\n" + "".join(f"{float(a)!r},{float(b)!r},{c}\n" for (a, b), c in zip(X, labels))
+    return text.encode(), X, labels
+
+
+def test_csv_points_become_the_dataset_and_train_like_natively(backprop_ui, tmp_path):
+    from conftest import upload
+
+    from pyfadml.app.backprop.points import parse_points
+
+    ui = backprop_ui
+    data, X, labels = _points_csv()
+    path = tmp_path / "my-points.csv"
+    path.write_bytes(data)
+    upload(ui.page, "backprop-load-points", path)
+    _wait_text(ui, POINTS_NOTE, "my-points.csv")
+    assert ui.attr(POINTS_NOTE, "data-kind") == "info" and "120 points of 3 classes" in ui.text(POINTS_NOTE), ui.text(POINTS_NOTE)
+    assert "my-points.csv" in ui.widget("Dataset").locator("select").input_value()
+    ui.wait_attr(STATS, "data-step", lambda v: v == "0")
+    for _ in range(3):
+        ui.click("Step")
+    ui.wait_attr(STATS, "data-step", lambda v: v == "3")
+    points = parse_points(data)
+    native = MLPDemo(points=(points["X"], points["y"]))
+    native.step(3)
+    assert math.isclose(ui.value("train-loss"), native.evaluate()["train_loss"], rel_tol=1e-9)
+    assert ui.page.url.endswith("#") or "dataset" not in ui.page.url      # own points never go in the link
+
+
+BAD_CSVS = {
+    "nan.csv": (b"x,y,label\n" + b"1,2,a\n3,4,b\n" * 4 + b"5,nan,a\n", "row 10"),
+    "words.csv": (b"x,y,label\n1,2,a\n3,four,b\n" + b"1,2,a\n" * 8, "row 3: y = 'four' is not a number"),
+    "columns.csv": (b"1,2,a\n3,4\n", "row 2: 2 columns"),
+    "one-class.csv": (b"x,y,label\n" + b"1,2,a\n" * 10, "1 different label"),
+    "nine-classes.csv": (b"".join(f"{i},{i},c{i}\n".encode() for i in range(9)), "9 different labels"),
+    "too-many.csv": (b"".join(f"{i},{i},{i % 2}\n".encode() for i in range(5001)), "row 5001: more than 5,000"),
+}
+
+
+def test_bad_csv_files_name_the_first_bad_row_and_change_nothing(backprop_ui, tmp_path):
+    from conftest import upload
+
+    ui = backprop_ui
+    ui.click("Step")
+    before = (ui.attr(STATS, "data-boundary-checksum"), ui.value("train-loss"),
+              ui.widget("Dataset").locator("select").input_value())
+    for name, (data, expected) in BAD_CSVS.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        upload(ui.page, "backprop-load-points", path)
+        text = _wait_text(ui, POINTS_NOTE, name)
+        assert expected in text and ui.attr(POINTS_NOTE, "data-kind") == "error", text
+        after = (ui.attr(STATS, "data-boundary-checksum"), ui.value("train-loss"),
+                 ui.widget("Dataset").locator("select").input_value())
+        assert after == before and ui.attr(STATS, "data-step") == "1", name
+    assert ui.page.locator("#pyfadml-error").is_hidden()
+
+
+def _native_pad(data: bytes, shape) -> np.ndarray:
+    """The pad the native conversion gives (in a thread: Playwright's loop runs in this one)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyfadml.app.imagein import image_to_pad
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, image_to_pad(data, tuple(shape))).result()[0]
+
+
+def _ring_image(fmt: str, size=(90, 60)) -> bytes:
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", size, "white")
+    ImageDraw.Draw(im).ellipse((20, 5, 70, 55), outline="black", width=8)
+    buffer = io.BytesIO()
+    im.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_images_go_on_the_cnn_and_vae_pads_in_the_pads_grey_levels(ui, tmp_path):
+    """Item 4: a PNG and a JPEG on the CNN's pad (16x16) and the VAE's (8x8), converted in the worker; the
+    pad shows what the same conversion gives natively (Pillow instead of the browser's decoder: a few % off)."""
+    from conftest import upload
+
+    ui.open_section("Convolution & CNN")
+    ui.page.locator(".cnn-screens button").nth(1).click()
+    ui.page.locator('[data-testid="cnn-live"]').first.wait_for(state="visible", timeout=120_000)
+    for key, grid, fmt, name in (("cnn", "cnn-draw", "PNG", "ring.png"), ("cnn", "cnn-draw", "JPEG", "ring.jpg")):
+        path = tmp_path / name
+        path.write_bytes(_ring_image(fmt))
+        upload(ui.page, f"{key}-load-image", path)
+        note = _wait_text(ui, f'[data-testid="{key}-image-note"]', name)
+        assert "16×16 grey levels" in note and "its centred square" in note
+        shown = ui.grid_values(grid)
+        expected = _native_pad(path.read_bytes(), shown.shape)
+        assert shown.shape == (16, 16) and shown.max() == 1.0 and shown[0, 0] == 0.0
+        assert np.abs(shown - expected).max() < 0.15, np.abs(shown - expected).max()
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"just text")
+    before = ui.grid_values("cnn-draw")
+    upload(ui.page, "cnn-load-image", bad)
+    assert "not a PNG or JPEG" in _wait_text(ui, '[data-testid="cnn-image-note"]', "notes.png")
+    assert np.array_equal(ui.grid_values("cnn-draw"), before)
+    ui.open_section("Autoencoder & VAE", ready='[data-testid="vae-live"]')
+    path = tmp_path / "ring-vae.jpg"
+    path.write_bytes(_ring_image("JPEG"))
+    upload(ui.page, "vae-load-image", path)
+    assert "8×8 grey levels" in _wait_text(ui, '[data-testid="vae-image-note"]', "ring-vae.jpg")
+    shown = ui.grid_values("vae-drawing")
+    expected = _native_pad(path.read_bytes(), shown.shape)
+    assert np.abs(shown - expected).max() < 0.15
+
+
+def test_cnn_and_vae_models_download_and_load_natively(ui, tmp_path):
+    from conftest import download
+
+    from pyfadml.demos.cnn import CNNDemo
+    from pyfadml.demos.generative import GenerativeDemo
+
+    ui.open_section("Convolution & CNN")
+    ui.page.locator(".cnn-screens button").nth(1).click()
+    ui.page.locator('[data-testid="cnn-live"]').first.wait_for(state="visible", timeout=120_000)
+    for _ in range(2):
+        ui.click("Step")
+    ui.wait_attr('[data-testid="cnn-live"]', "data-step", lambda v: v == "2")
+    path = download(ui.page, "cnn-download-model", tmp_path)
+    assert path.name == "cnn-step2.npz"
+    native = CNNDemo()
+    native.step(2)
+    np.testing.assert_allclose(pyfadml.load(path).predict(native.X_test[:50]), native.model.predict(native.X_test[:50]),
+                               rtol=1e-4, atol=1e-5)       # float32, as the page trains
+    print(f"cnn-step2.npz: {path.stat().st_size} bytes")
+    ui.open_section("Autoencoder & VAE", ready='[data-testid="vae-live"]')
+    ui.click("Step")
+    ui.wait_attr('[data-testid="vae-live"]', "data-step", lambda v: v == "1")
+    path = download(ui.page, "vae-download-model", tmp_path)
+    assert path.name == "vae-step1.npz"
+    native = GenerativeDemo()
+    native.step(1)
+    mu, _ = pyfadml.load(path).encode(native.X_test)
+    np.testing.assert_allclose(mu, native.vae.encode(native.X_test)[0], rtol=1e-4, atol=1e-5)
+    print(f"vae-step1.npz: {path.stat().st_size} bytes")
