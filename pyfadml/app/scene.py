@@ -126,7 +126,7 @@ class Scene:
         self.shell = shell
         self.store = pn.widgets.TextInput(value="", visible=False, css_classes=[STORE_CLASS])
         self.notice = pn.pane.HTML(ui.note_html(testid="scene-notice"), stylesheets=[ui.NOTE_CSS],
-                                   sizing_mode="stretch_width", margin=(0, 5, 8, 5))
+                                   sizing_mode="stretch_width", margin=0)
         self._tracked: set[str] = set()
         self._watched: set[tuple[int, str]] = set()
         self._pending: dict[str, list[tuple[str, str]]] = {}   # section -> settings to apply once built
@@ -193,6 +193,7 @@ class Scene:
                     + "; ".join(self._problems) + ".")
         self._problems = []
         self.notice.object = ui.note_html(text, kind="info", testid="scene-notice")
+        self.notice.margin = (0, 5, 8, 5) if text else 0
 
     def _store_changed(self, event) -> None:
         """The page wrote a new fragment (the address was edited by hand): open that scene."""

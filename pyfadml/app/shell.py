@@ -122,7 +122,8 @@ class AppShell(pn.viewable.Viewer):
         footer = pn.pane.HTML(FOOTER, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
                               margin=(16, 5, 24, 5))
         self._layout = pn.Column(header, self._scene.notice, self._scene.store, self._content, footer,
-                                 sizing_mode="stretch_width", styles={"background": theme.PAGE_BG}, margin=(0, 16, 0, 16))
+                                 sizing_mode="stretch_width", styles={"background": theme.PAGE_BG},
+                                 margin=(0, 16, 0, 16))
         self._show()
 
     def view(self, key: str | None = None) -> pn.viewable.Viewer:

@@ -11,6 +11,8 @@ what to save (``model()``, ``step()``, ``history()``) and how to take a model in
   anything), then hands the model to the section's ``accept``, which checks that it fits (architecture,
   input and output sizes) *before* it changes anything and raises ``ValueError`` naming the mismatch
   otherwise. Every refusal is an inline note under the control; the page is left as it was.
+* **Figures as PNG**: the figures a section names get Bokeh's own save tool (a toolbar shown while the
+  pointer is over the plot), which draws the canvas into a PNG in the page, offline and under the CSP.
 * **Download history (CSV)** writes the section's :class:`pyfadml.history.History`, one row per evaluated
   step, every number in full precision (``repr``), so a notebook reads exactly what the page computed.
 
@@ -87,15 +89,30 @@ def read_model(data: bytes | None, name: str = "the file", *, max_bytes: int = M
         raise ValueError(text if name in text else f"{name}: {text}") from None
 
 
+def add_save_tool(fig, filename: str) -> None:
+    """Bokeh's own save tool on ``fig``: a toolbar inside the plot, shown while the pointer is over it; the
+    click saves the figure as ``<filename>.png`` (drawn by BokehJS from its canvas: nothing leaves the page)."""
+    from bokeh.models import SaveTool
+
+    fig.add_tools(SaveTool(filename=filename, description="Save this figure as a PNG image"))
+    fig.toolbar_location = "right"
+    fig.toolbar_inner = True
+    fig.toolbar.autohide = True
+    fig.toolbar.logo = None
+
+
 class TakeAway(pn.viewable.Viewer):
     """Download model / Load model / Download history (CSV) for one live section (``key`` names it:
     ``<key>-step<k>.npz``, ``<key>-history-step<k>.csv``, CSS classes ``<key>-download-model``,
-    ``<key>-load-model``, ``<key>-download-history``, note ``data-testid=<key>-model-note``)."""
+    ``<key>-load-model``, ``<key>-download-history``, note ``data-testid=<key>-model-note``); ``figures``
+    (``{name: bokeh figure}``) get Bokeh's save tool, saving ``<key>-<name>.png``."""
 
     def __init__(self, key: str, *, model: Callable[[], Any], step: Callable[[], int],
                  history: Callable[[], dict], accept: Callable[[Any, str], str] | None = None,
-                 max_params: int = MAX_MODEL_PARAMS, **params):
+                 max_params: int = MAX_MODEL_PARAMS, figures: dict | None = None, **params):
         super().__init__(**params)
+        for name, fig in (figures or {}).items():          # each figure saves itself as <key>-<name>.png
+            add_save_tool(fig, f"{key}-{name}")
         self.key, self.model, self.step, self.history, self.accept = key, model, step, history, accept
         self.max_params = max_params
         self.last_note = ""

@@ -236,7 +236,8 @@ def test_csv_points_become_the_dataset_and_train_like_natively(backprop_ui, tmp_
     path.write_bytes(data)
     upload(ui.page, "backprop-load-points", path)
     _wait_text(ui, POINTS_NOTE, "my-points.csv")
-    assert ui.attr(POINTS_NOTE, "data-kind") == "info" and "120 points of 3 classes" in ui.text(POINTS_NOTE), ui.text(POINTS_NOTE)
+    note = ui.text(POINTS_NOTE)
+    assert ui.attr(POINTS_NOTE, "data-kind") == "info" and "120 points of 3 classes" in note, note
     assert "my-points.csv" in ui.widget("Dataset").locator("select").input_value()
     ui.wait_attr(STATS, "data-step", lambda v: v == "0")
     for _ in range(3):
@@ -362,3 +363,20 @@ def test_cnn_and_vae_models_download_and_load_natively(ui, tmp_path):
     mu, _ = pyfadml.load(path).encode(native.X_test)
     np.testing.assert_allclose(mu, native.vae.encode(native.X_test)[0], rtol=1e-4, atol=1e-5)
     print(f"vae-step1.npz: {path.stat().st_size} bytes")
+
+
+def test_figures_save_as_png_with_bokehs_own_tool(backprop_ui, tmp_path):
+    """Item 5: the save tool shows while the pointer is over a figure and saves it as a PNG, offline and under
+    the CSP (the page fixture fails on any CSP violation or request)."""
+    import struct
+
+    ui = backprop_ui
+    plot = ui.page.locator(".bk-Figure:visible").first
+    plot.hover()
+    with ui.page.expect_download(timeout=30_000) as info:
+        plot.locator(".bk-tool-icon-save").first.click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    data = path.read_bytes()
+    assert path.name == "backprop-boundary.png" and data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert struct.unpack(">II", data[16:24]) == (430, 430)

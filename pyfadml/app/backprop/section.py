@@ -103,7 +103,9 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
             lr=(self, "lr"), burst=BURST_SECONDS, max_steps=lambda: int(self.steps_per_frame))
         self.live.param.watch(self._playing_changed, "playing")
         self.takeaway = TakeAway("backprop", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
-                                 history=lambda: self.demo.history, accept=self.accept_model)
+                                 history=lambda: self.demo.history, accept=self.accept_model,
+                                 figures={"boundary": self.boundary_fig, "loss": self.loss_fig,
+                                          "neurons": self.neuron_fig})
         self._build_layout()
         self._on_new_demo(architecture_changed=True)
 

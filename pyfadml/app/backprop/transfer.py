@@ -118,7 +118,8 @@ class WorkInOut:
         """The CSV file input and its note, for the Data group."""
         W = pn.widgets
         self._points_input = W.FileInput(accept=".csv,text/csv,text/plain", multiple=False,
-                                         sizing_mode="stretch_width", css_classes=["backprop-load-points"], margin=(2, 5),
+                                         sizing_mode="stretch_width", css_classes=["backprop-load-points"],
+                                         margin=(2, 5),
                                          description="A CSV of x, y, label rows (2 to 8 classes, at most 5,000 "
                                                      "points): choose it or drop it here.")
         self._points_input.param.watch(self._points_uploaded, ["value", "filename"])

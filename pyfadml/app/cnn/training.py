@@ -80,7 +80,8 @@ class TrainingScreen(pn.viewable.Viewer):
                      Refresh(self.views.draw_maps, every=MAPS_EVERY), self._curves],
             lr=(self, "lr"), burst=BURST_SECONDS, period=FRAME_SECONDS)
         self.takeaway = TakeAway("cnn", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
-                                 history=lambda: self.demo.history, accept=self.accept_model)
+                                 history=lambda: self.demo.history, accept=self.accept_model,
+                                 figures={"loss": self.loss_fig, "accuracy": self.acc_fig})
         self._layout = self._build_layout()
         self._on_new_demo()
         self.redraw()

@@ -45,7 +45,8 @@ class ModesTab(pn.viewable.Viewer):
         self._build_plots()
         self.live = live_training("rnn-modes", self)
         self.takeaway = TakeAway("rnn", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
-                                 history=lambda: self.demo.history)
+                                 history=lambda: self.demo.history,
+                                 figures={"loss": self.loss_fig, "predictions": self.pred_fig})
         self._build_layout()
         self._on_new_demo()
 

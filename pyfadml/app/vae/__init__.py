@@ -106,7 +106,9 @@ class VAESection(pn.viewable.Viewer):
             lr=(self, "lr"),
             refresh=[Refresh(self._timed(name, draw[name]), every=every) for name, every in REFRESH_EVERY.items()])
         self.takeaway = TakeAway("vae", model=lambda: self.demo.vae, step=lambda: self.demo.step_count,
-                                 history=self._history, accept=self.accept_model)
+                                 history=self._history, accept=self.accept_model,
+                                 figures={"losses": self.training.loss_fig,
+                                          **{f"latent-{k}": f for k, f in self.planes.figs.items()}})
         self._build_layout()
         self._on_new_demo()
         self.redraw()
