@@ -224,3 +224,17 @@ def test_models_trained_natively_load_into_the_sections():
     np.testing.assert_array_equal(vae.demo.vae.encode(native.X_test)[0], native.vae.encode(native.X_test)[0])
     assert not vae.takeaway.load_bytes(_bytes(GenerativeDemo(dataset="shapes").vae), "s.npz")
     assert "144 pixels" in vae.takeaway.last_note and vae.latent == 3
+
+
+def test_rnn_modes_tab_takes_a_sequence_model_and_finds_its_mode():
+    from pyfadml.app.rnn.modes import ModesTab
+    from pyfadml.demos.sequence import SequenceDemo
+
+    tab = ModesTab()
+    native = SequenceDemo(mode="many-to-many", cell="lstm", hidden=8)
+    native.step(3)
+    assert tab.takeaway.load_bytes(_bytes(native.model), "seq.npz"), tab.takeaway.last_note
+    assert (tab.mode, tab.cell, tab.hidden) == ("many-to-many", "LSTM", 8)
+    np.testing.assert_array_equal(tab.demo.model.predict(native.X_test), native.model.predict(native.X_test))
+    assert not tab.takeaway.load_bytes(_bytes(MLPDemo().model), "mlp.npz")
+    assert "RNN or LSTM cell" in tab.takeaway.last_note and tab.mode == "many-to-many"
