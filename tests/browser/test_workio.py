@@ -103,6 +103,11 @@ def test_address_follows_the_controls_and_bad_values_fall_back(page, server_url)
     page.locator('[data-testid="copy-link"]').click()
     page.locator('[data-testid="copy-link"]').filter(has_text="Link copied").wait_for()
     assert page.evaluate("navigator.clipboard.readText()") == page.url
+    # an address edited by hand (no reload) opens its scene
+    page.evaluate("location.hash = '#backprop&breadth=6'")
+    ui.wait_attr("body", "data-scene", lambda v: v == "backprop&depth=3&breadth=6&lr=0.03")
+    ui.wait_for_python()
+    assert ui.slider_value("Neurons per layer") == "6" and page.locator(STATS).first.is_visible()
 
 
 def test_link_to_another_section_in_a_fresh_browser(page, server_url):

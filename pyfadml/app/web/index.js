@@ -425,14 +425,15 @@
       }
     } catch (e) { /* offline copy, or a host without share.json */ }
     const main = urls.includes(here) ? here : urls[0];
-    shareUrlEl.textContent = main;
+    const scene = location.hash.length > 1 ? location.hash : "";     // the scene shown travels with the link
+    shareUrlEl.textContent = main + scene;
     shareMoreEl.replaceChildren(...urls.filter((u) => u !== main).map((u) => {
       const li = document.createElement("li");
-      li.textContent = "or " + u;
+      li.textContent = "or " + u + scene;
       return li;
     }));
     if (fromServer) {
-      shareQrEl.src = "share-qr.svg?url=" + encodeURIComponent(main);
+      shareQrEl.src = "share-qr.svg?url=" + encodeURIComponent(main + scene);
       shareQrEl.hidden = false;
     } else {
       shareQrEl.hidden = true;
