@@ -67,9 +67,10 @@ def test_shell_opens_the_scene_of_the_address_and_writes_it_back():
     shell.view().breadth = 7
     assert shell._scene.store.value == "backprop&breadth=7"
     # the page writes an address edited by hand into the store: that scene opens
-    shell._scene.store.value = "autoencoder&seed=5"
-    assert shell.section == "autoencoder" and vae.seed == 5
-    assert shell._scene.store.value == "autoencoder&latent=4&seed=5&lr=0.001&beta=1"
+    shell._scene.store.value = "autoencoder&seed=5&beta=1"
+    assert shell.section == "autoencoder" and vae.seed == 5 and vae.beta == 1.0
+    assert vae.latent == 2 and vae.lr == 0.01                  # not in the address: the defaults
+    assert shell._scene.store.value == "autoencoder&seed=5&beta=1"
 
 
 def test_unknown_section_falls_back_to_the_default_with_a_notice():
@@ -238,3 +239,47 @@ def test_rnn_modes_tab_takes_a_sequence_model_and_finds_its_mode():
     np.testing.assert_array_equal(tab.demo.model.predict(native.X_test), native.model.predict(native.X_test))
     assert not tab.takeaway.load_bytes(_bytes(MLPDemo().model), "mlp.npz")
     assert "RNN or LSTM cell" in tab.takeaway.last_note and tab.mode == "many-to-many"
+
+
+def test_settings_of_a_part_built_later_wait_for_it():
+    """The CNN builds its screen 2 after screen 1 is out: the address's settings for it apply then, and the
+    settings applied before stay."""
+    import param
+
+    from pyfadml.app.shell import Section
+
+    class Part(param.Parameterized):
+        lr = param.Number(default=0.1, bounds=(0.0, 1.0))
+
+    class View(param.Parameterized):
+        screen = param.Integer(default=1, bounds=(1, 2))
+        scene_deferred = ("lr",)
+        part = None
+
+        def scene_params(self):
+            return [("screen", self, "screen")] + ([("lr", self.part, "lr")] if self.part else [])
+
+        def build(self):
+            self.part = Part()
+            self.scene_refresh()
+
+    class Shell:
+        sections = {"a": Section("a", "A", "m:C")}
+        section = "a"
+
+        def __init__(self):
+            self._views = {"a": View()}
+
+        def view(self, key=None):
+            return self._views["a"]
+
+    shell = Shell()
+    keeper = scene.Scene(shell, "a&screen=2&lr=0.5&lr2=1")
+    view = shell.view()
+    keeper.shown("a", view)
+    assert view.screen == 2 and keeper.store.value == "a&screen=2"
+    view.build()
+    assert view.screen == 2 and view.part.lr == 0.5 and keeper.store.value == "a&screen=2&lr=0.5"
+    assert "lr2" in keeper.notice.object
+    view.part.lr = 0.25
+    assert keeper.store.value == "a&screen=2&lr=0.25"

@@ -129,8 +129,9 @@ class Scene:
                                    sizing_mode="stretch_width", margin=0)
         self._tracked: set[str] = set()
         self._watched: set[tuple[int, str]] = set()
-        self._pending: dict[str, list[tuple[str, str]]] = {}   # section -> settings to apply once built
-        self._problems: list[str] = []
+        self._pending: dict[str, tuple[list, bool]] = {}   # section -> (settings to apply, the others default?)
+        self._problems: list[str] = []        # what the address asked for in vain, not shown yet
+        self._said: list[str] = []            # ... and shown
         self._applying = False
         self.start_section = self._read(fragment)
         self.store.param.watch(self._store_changed, "value")
@@ -148,21 +149,22 @@ class Scene:
             self._problems.append(f"the section {escape(section)!r} is not available yet")
             section = None
         target = section or self.shell.section
-        if pairs:
-            self._pending[target] = pairs
+        self._pending[target] = (pairs, True)  # True: the settings not named go back to their defaults
         return section
 
     def _apply_pending(self, key: str, view) -> None:
-        pairs = self._pending.pop(key, None)
-        if not pairs:
+        pending = self._pending.pop(key, None)
+        if pending is None:
             self._show_notice()
             return
+        pairs, full = pending
         known = {name: (owner, pname) for name, owner, pname in self.params_of(view)}
+        named = {name for name, _ in pairs}
         later = set(getattr(view, "scene_deferred", ()))   # settings of a part built later (the CNN's screen 2)
         updates: dict[int, tuple[object, dict]] = {}
         for name, text in pairs:
             if name not in known and name in later:
-                self._pending.setdefault(key, []).append((name, text))
+                self._pending.setdefault(key, ([], False))[0].append((name, text))
                 continue
             if name not in known:
                 self._problems.append(f"{escape(name)} (not a setting of this section)")
@@ -176,6 +178,9 @@ class Scene:
                 self._problems.append(f"{escape(name)}={escape(text)} (needs {escape(str(exc))})")
                 continue
             updates.setdefault(id(owner), (owner, {}))[1][pname] = value
+        for name, (owner, pname) in known.items() if full else ():   # the same address, the same scene
+            if name not in named:
+                updates.setdefault(id(owner), (owner, {}))[1].setdefault(pname, owner.param[pname].default)
         self._applying = True
         try:
             for owner, values in updates.values():
@@ -184,14 +189,17 @@ class Scene:
                     owner.param.update(**changed)
         finally:
             self._applying = False
-        self._show_notice()
+        if full or self._problems:
+            self._show_notice(reset=full)
 
-    def _show_notice(self) -> None:
-        text = ""
-        if self._problems:
-            text = ("The address asked for something this page does not have, so the default was kept: "
-                    + "; ".join(self._problems) + ".")
+    def _show_notice(self, reset: bool = True) -> None:
+        """Say what the address asked for in vain (``reset``: a new address, else added to the notice)."""
+        self._said = ([] if reset else self._said) + self._problems
         self._problems = []
+        text = ""
+        if self._said:
+            text = ("The address asked for something this page does not have, so the default was kept: "
+                    + "; ".join(self._said) + ".")
         self.notice.object = ui.note_html(text, kind="info", testid="scene-notice")
         self.notice.margin = (0, 5, 8, 5) if text else 0
 

@@ -105,7 +105,7 @@ def test_address_follows_the_controls_and_bad_values_fall_back(page, server_url)
     assert page.evaluate("navigator.clipboard.readText()") == page.url
     # an address edited by hand (no reload) opens its scene
     page.evaluate("location.hash = '#backprop&breadth=6'")
-    ui.wait_attr("body", "data-scene", lambda v: v == "backprop&depth=3&breadth=6&lr=0.03")
+    ui.wait_attr("body", "data-scene", lambda v: v == "backprop&breadth=6")      # the others: defaults
     ui.wait_for_python()
     assert ui.slider_value("Neurons per layer") == "6" and page.locator(STATS).first.is_visible()
 
