@@ -298,7 +298,7 @@
   });
   window.addEventListener("hashchange", () => {
     const model = sceneModel();
-    const wanted = decodeURIComponent(location.hash.slice(1));
+    const wanted = location.hash.slice(1);                            // Python unquotes each part
     if (model && wanted !== model.value) model.value = wanted;     // sent to Python, which opens that scene
   });
   const copyLinkEl = document.getElementById("pyfadml-copy-link");
