@@ -385,3 +385,22 @@ def test_figures_save_as_png_with_bokehs_own_tool(backprop_ui, tmp_path):
     data = path.read_bytes()
     assert path.name == "backprop-boundary.png" and data.startswith(b"\x89PNG\r\n\x1a\n")
     assert struct.unpack(">II", data[16:24]) == (430, 430)
+
+
+def test_links_into_the_cnn_screen_2_and_the_rnn_race(page, server_url):
+    """The CNN builds screen 2 after screen 1 is out: the link's settings for it apply once it exists. The RNN
+    link opens its tab and the race's settings."""
+    from conftest import UI, open_scene
+
+    open_scene(page, server_url, "cnn&screen=2&filters1=8&kernel_size=5")
+    ui = UI(page)
+    page.locator('[data-testid="cnn-live"]').first.wait_for(state="visible", timeout=120_000)
+    ui.wait_for_python()
+    assert ui.slider_value("Filters, layer 1") == "8"
+    assert "conv 5x5 x8" in ui.text('[data-testid="cnn-architecture"]')
+    ui.wait_attr("body", "data-scene", lambda v: v == "cnn&screen=2&filters1=8&kernel_size=5")
+    page.goto("about:blank")
+    open_scene(page, server_url, "rnn&tab=1&race_seq_len=60")
+    page.locator('[data-testid="rnn-race-live"]').first.wait_for(state="visible", timeout=120_000)
+    assert ui.slider_value("Sequence length T") == "60"
+    ui.wait_attr("body", "data-scene", lambda v: v == "rnn&tab=1&race_seq_len=60")
