@@ -6,6 +6,7 @@
 //   document.body.dataset.appState  "loading" -> "ready" | "error"
 //   document.body.dataset.busy      "1" while widget changes wait for Python, else "0"
 //   window.pyfadmlStages            [{stage, t}] loading stages seen (t: ms since page start)
+//   document.body.dataset.scene     the scene the address holds ("cnn&lr=0.03"; see the scene block)
 //   document.body.dataset.offline   "" -> "installing" -> "ready" (this version is cached for
 //                                   offline use) | "update" (a newer version is cached: the
 //                                   notice offers a reload) | "unsupported" (no service workers:
