@@ -133,7 +133,7 @@ class Scene:
         self._problems: list[str] = []        # what the address asked for in vain, not shown yet
         self._said: list[str] = []            # ... and shown
         self._applying = False
-        self.start_section = self._read(fragment)
+        self._read(fragment)
         self.store.param.watch(self._store_changed, "value")
 
     # reading ---------------------------------------------------------------------------------------
