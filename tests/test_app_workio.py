@@ -283,3 +283,18 @@ def test_settings_of_a_part_built_later_wait_for_it():
     assert "lr2" in keeper.notice.object
     view.part.lr = 0.25
     assert keeper.store.value == "a&screen=2&lr=0.25"
+
+
+def test_the_rnn_race_downloads_both_models():
+    from pyfadml.app.rnn.race import RaceTab
+
+    tab = RaceTab()
+    tab.live.step()
+    for name in ("RNN", "LSTM"):
+        data = tab.takeaway._downloads[name].callback().getvalue()
+        assert tab.takeaway._downloads[name].filename == f"race-{name.lower()}-step1.npz"
+        loaded = pyfadml.load(io.BytesIO(data))
+        X = tab.demo.X_test[:5]
+        np.testing.assert_array_equal(loaded.predict(X), tab.demo.models[name].predict(X))
+    rows = list(csv.DictReader(io.StringIO(tab.takeaway._history_file().getvalue().decode())))
+    assert "RNN_loss" in rows[0] and int(rows[-1]["step"]) == 1

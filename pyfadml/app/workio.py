@@ -105,11 +105,14 @@ class TakeAway(pn.viewable.Viewer):
     """Download model / Load model / Download history (CSV) for one live section (``key`` names it:
     ``<key>-step<k>.npz``, ``<key>-history-step<k>.csv``, CSS classes ``<key>-download-model``,
     ``<key>-load-model``, ``<key>-download-history``, note ``data-testid=<key>-model-note``); ``figures``
-    (``{name: bokeh figure}``) get Bokeh's save tool, saving ``<key>-<name>.png``."""
+    (``{name: bokeh figure}``) get Bokeh's save tool, saving ``<key>-<name>.png``. A section training several
+    models side by side passes ``models={name: getter}`` instead of ``model``: one "Download <name>" button
+    each (``<key>-<name>-step<k>.npz``, CSS class ``<key>-download-<name>``)."""
 
-    def __init__(self, key: str, *, model: Callable[[], Any], step: Callable[[], int],
+    def __init__(self, key: str, *, model: Callable[[], Any] | None = None, step: Callable[[], int],
                  history: Callable[[], dict], accept: Callable[[Any, str], str] | None = None,
-                 max_params: int = MAX_MODEL_PARAMS, figures: dict | None = None, **params):
+                 max_params: int = MAX_MODEL_PARAMS, figures: dict | None = None,
+                 models: dict[str, Callable[[], Any]] | None = None, **params):
         super().__init__(**params)
         for name, fig in (figures or {}).items():          # each figure saves itself as <key>-<name>.png
             add_save_tool(fig, f"{key}-{name}")
@@ -117,18 +120,25 @@ class TakeAway(pn.viewable.Viewer):
         self.max_params = max_params
         self.last_note = ""
         W = pn.widgets
-        self._download = W.FileDownload(
-            callback=self._model_file, filename=f"{key}-step0.npz", label="Download model", auto=True,
-            embed=False, color="primary", variant="outline", sizing_mode="stretch_width",
-            css_classes=[f"{key}-download-model"], margin=(4, 3),
-            description="Save the weights being trained, in pyfadml.save's format: "
-                        "pyfadml.load(path) rebuilds the model in Python.")
+        self._downloads = {}
+        for name, getter in (models or {"model": model}).items():
+            suffix = "" if models is None else f"-{name.lower()}"
+            self._downloads[name] = W.FileDownload(
+                filename=f"{key}{suffix}-step0.npz", label=f"Download {name}", auto=True,
+                embed=False, color="primary", variant="outline", sizing_mode="stretch_width",
+                css_classes=[f"{key}-download-{name.lower()}"], margin=(4, 3),
+                description="Save the weights being trained, in pyfadml.save's format: "
+                            "pyfadml.load(path) rebuilds the model in Python.")
+            self._downloads[name].callback = (lambda name=name, getter=getter, suffix=suffix:
+                                              self._model_file(name, getter, suffix))
+        self._download = next(iter(self._downloads.values()))
         self._csv = W.FileDownload(
             callback=self._history_file, filename=f"{key}-history.csv", label="History (CSV)", auto=True,
             embed=False, color="default", sizing_mode="stretch_width",
             css_classes=[f"{key}-download-history"], margin=(4, 3),
             description="The loss and accuracy of every evaluated step, as a CSV table.")
-        rows: list = [pn.Row(self._download, self._csv, margin=0, sizing_mode="stretch_width")]
+        rows: list = [pn.Row(*self._downloads.values(), self._csv, margin=0, sizing_mode="stretch_width",
+                             styles={"flex-wrap": "wrap"})]
         if accept is not None:
             self._upload = W.FileInput(accept=".npz", multiple=False, sizing_mode="stretch_width",
                                        css_classes=[f"{key}-load-model"], margin=(2, 5),
@@ -147,9 +157,9 @@ class TakeAway(pn.viewable.Viewer):
 
     # downloads -----------------------------------------------------------------------------------
 
-    def _model_file(self) -> io.BytesIO:
-        self._download.filename = f"{self.key}-step{int(self.step())}.npz"
-        return io.BytesIO(model_bytes(self.model()))
+    def _model_file(self, name: str = "model", getter=None, suffix: str = "") -> io.BytesIO:
+        self._downloads[name].filename = f"{self.key}{suffix}-step{int(self.step())}.npz"
+        return io.BytesIO(model_bytes((getter or self.model)()))
 
     def _history_file(self) -> io.BytesIO:
         self._csv.filename = f"{self.key}-history-step{int(self.step())}.csv"
