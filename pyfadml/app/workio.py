@@ -137,8 +137,9 @@ class TakeAway(pn.viewable.Viewer):
             embed=False, color="default", sizing_mode="stretch_width",
             css_classes=[f"{key}-download-history"], margin=(4, 3),
             description="The loss and accuracy of every evaluated step, as a CSV table.")
-        rows: list = [pn.Row(*self._downloads.values(), self._csv, margin=0, sizing_mode="stretch_width",
-                             styles={"flex-wrap": "wrap"})]
+        buttons = [*self._downloads.values(), self._csv]       # two a row: the labels fit the 300 px column
+        rows: list = [pn.Row(*buttons[i:i + 2], margin=0, sizing_mode="stretch_width")
+                      for i in range(0, len(buttons), 2)]
         if accept is not None:
             self._upload = W.FileInput(accept=".npz", multiple=False, sizing_mode="stretch_width",
                                        css_classes=[f"{key}-load-model"], margin=(2, 5),
