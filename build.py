@@ -1188,14 +1188,15 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         return f
 
     def _send_share(self):
-        """share.json: {"urls": [...]}; share-qr.svg?url=U: the QR code of U (one of those)."""
+        """share.json: {"urls": [...]}; share-qr.svg?url=U: the QR code of U (one of those, with or without a
+        ``#scene`` fragment)."""
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         if self.path.startswith(f"/{SHARE_JSON}"):
             body = json.dumps({"urls": list(self.server.share_urls)}).encode()
             ctype = "application/json"
         else:
             url = query.get("url", [self.server.share_urls[0]])[0]
-            if url not in self.server.share_urls:
+            if url.split("#")[0] not in self.server.share_urls:      # an address of this server (+ a scene)
                 self.send_error(404, "Not an address of this server")
                 return None
             body = qr_svg(url)

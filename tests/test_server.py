@@ -156,6 +156,11 @@ def test_share_data_only_for_the_servers_own_addresses(serve):
     assert body.lstrip().startswith(b"<svg") and b"<path" in body
     response, _ = get(port, "/share-qr.svg?url=http://evil.example/")
     assert response.status == 404
+    from urllib.parse import quote
+    response, scene = get(port, "/share-qr.svg?url=" + quote(url + "#cnn&lr=0.03"))   # a scene (issue 12)
+    assert response.status == 200 and scene.lstrip().startswith(b"<svg") and scene != body
+    response, _ = get(port, "/share-qr.svg?url=" + quote("http://evil.example/#" + url))
+    assert response.status == 404
 
 
 def test_no_share_data_without_addresses(serve):

@@ -8,11 +8,19 @@ runs it in Pyodide and ``panel serve pyfadml/app/serve.py`` runs it natively. Th
 from __future__ import annotations
 
 
-def create_app(section: str | None = None):
-    """The whole app as a Panel layout, showing ``section`` (a key of the shell's sections) first."""
+def create_app(section: str | None = None, scene: str | None = None):
+    """The whole app as a Panel layout, showing ``section`` (a key of the shell's sections) first.
+
+    ``scene`` is the page address's fragment (``"cnn&lr=0.03"``, see :mod:`pyfadml.app.scene`); by default the
+    environment variable ``PYFADML_SCENE``, which the offline site's worker sets from the page's address.
+    """
+    import os
+
     from pyfadml.app.shell import AppShell
 
-    shell = AppShell(**({"section": section} if section else {}))
+    if scene is None:
+        scene = os.environ.get("PYFADML_SCENE", "")
+    shell = AppShell(scene=scene, **({"section": section} if section else {}))
     return shell.__panel__()
 
 

@@ -21,6 +21,7 @@ import panel as pn
 import param
 
 from pyfadml.app import theme
+from pyfadml.app.scene import Scene, split as split_scene
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ class AppShell(pn.viewable.Viewer):
 
     section = param.String(default="backprop", doc="Key of the section shown.")
 
-    def __init__(self, sections: tuple[Section, ...] = SECTIONS, **params):
+    def __init__(self, sections: tuple[Section, ...] = SECTIONS, scene: str = "", **params):
+        asked, _ = split_scene(scene or "")           # the address's section, if it is a live one
+        if asked and "section" not in params and any(s.key == asked and s.factory for s in sections):
+            params["section"] = asked
         super().__init__(**params)
         self.sections = {s.key: s for s in sections}
         live = [s.key for s in sections if s.factory]
@@ -113,11 +117,13 @@ class AppShell(pn.viewable.Viewer):
             pn.Row(*self._buttons.values(), margin=(4, 0, 0, 0)),
             stylesheets=[HEADER_CSS], sizing_mode="stretch_width", margin=(0, 0, 16, 0),
         )
+        self._scene = Scene(self, scene)          # the address holds the scene (pyfadml.app.scene)
         self._content = pn.Column(sizing_mode="stretch_width", margin=0)
         footer = pn.pane.HTML(FOOTER, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
                               margin=(16, 5, 24, 5))
-        self._layout = pn.Column(header, self._content, footer, sizing_mode="stretch_width",
-                                 styles={"background": theme.PAGE_BG}, margin=(0, 16, 0, 16))
+        self._layout = pn.Column(header, self._scene.notice, self._scene.store, self._content, footer,
+                                 sizing_mode="stretch_width", styles={"background": theme.PAGE_BG},
+                                 margin=(0, 16, 0, 16))
         self._show()
 
     def view(self, key: str | None = None) -> pn.viewable.Viewer:
@@ -168,6 +174,7 @@ class AppShell(pn.viewable.Viewer):
         if self.section not in self._slots:
             self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
             self._content.append(self._slots[self.section])
+        self._scene.shown(self.section, view)
         for key, b in self._buttons.items():
             classes = ["coming"] if self.sections[key].factory is None else []
             if key == self.section:

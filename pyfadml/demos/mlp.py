@@ -51,6 +51,8 @@ __all__ = ["MLPDemo", "DATASETS", "ACTIVATIONS", "OPTIMIZERS", "DivergenceError"
 DATASETS = tuple(TOY_DATASETS)
 """The 2-D toy sets of :mod:`pyfadml.data.toy2d`: xor, circles, moons, spiral, gaussians."""
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
+CUSTOM = "custom"
+"""The ``dataset`` of a demo built from your own ``points=(X, y)``."""
 MAX_DEPTH, MAX_BREADTH = 4, 16
 
 
@@ -105,7 +107,8 @@ class MLPDemo(TrainerDemo):
     ``noise`` (std of the jitter), ``test_fraction`` (0.25), ``depth`` hidden layers (1-4), ``breadth`` neurons
     per hidden layer (1-16), ``activation`` (one of :data:`ACTIVATIONS`), ``lr``, ``batch_size``,
     ``optimizer`` ("sgd", "momentum" = SGD with momentum 0.9, "adam"), ``seed`` and ``grid_size`` (points per
-    side of the grid over the plane).
+    side of the grid over the plane). ``points=(X, y)``: your own points (X (N, 2), y integer labels 0..K-1)
+    instead of a toy set; ``dataset`` is then :data:`CUSTOM` and ``noise`` is unused.
 
     The loss is softmax cross-entropy over the dataset's classes (2, or 3 for the spiral). Hidden layers use
     He initialisation for (leaky) ReLU and Xavier otherwise.
@@ -114,8 +117,18 @@ class MLPDemo(TrainerDemo):
     def __init__(self, *, dataset: str = "xor", n_samples: int = 256, noise: float = 0.1,
                  test_fraction: float = 0.25, depth: int = 2, breadth: int = 4, activation: str = "tanh",
                  lr: float = 0.1, batch_size: int = 16, optimizer: str = "sgd", seed: int = 0,
-                 grid_size: int = 60):
-        self.dataset = check_choice(dataset, "dataset", DATASETS)
+                 grid_size: int = 60, points=None):
+        if points is not None:          # your own points instead of a toy set: dataset and noise are unused
+            dataset = CUSTOM
+            X, y = points
+            X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+            if X.ndim != 2 or X.shape[1] != 2 or y.shape != (X.shape[0],) or not np.all(np.isfinite(X)):
+                raise ValueError(f"MLPDemo: points must be (X, y) with X (N, 2) finite and y (N,), got shapes "
+                                 f"{X.shape} and {y.shape}")
+            if y.dtype.kind not in "iu" or y.min() < 0 or np.unique(y).size < 2:
+                raise ValueError("MLPDemo: the labels of points must be integers 0..K-1 of at least 2 classes")
+            n_samples = X.shape[0]
+        self.dataset = check_choice(dataset, "dataset", DATASETS + ((CUSTOM,) if points is not None else ()))
         self.n_samples = check_int(n_samples, "MLPDemo: n_samples", minimum=8)
         self.noise = check_float(noise, "MLPDemo: noise", minimum=0.0)
         self.test_fraction = check_float(test_fraction, "MLPDemo: test_fraction", minimum=0.0, strict=True)
@@ -133,7 +146,9 @@ class MLPDemo(TrainerDemo):
         batch_size = check_int(batch_size, "MLPDemo: batch_size")
 
         data_ss, split_ss, init_ss, batch_ss = np.random.SeedSequence(self.seed).spawn(4)
-        X, y = make_toy(self.dataset, self.n_samples, noise=self.noise, rng=np.random.default_rng(data_ss))
+        if points is None:
+            X, y = make_toy(self.dataset, self.n_samples, noise=self.noise, rng=np.random.default_rng(data_ss))
+        self.points = (X, y) if points is not None else None
         self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(
             X, y, test_fraction=self.test_fraction, rng=np.random.default_rng(split_ss))
         self.n_classes = int(y.max()) + 1
@@ -164,7 +179,7 @@ class MLPDemo(TrainerDemo):
         return dict(dataset=self.dataset, n_samples=self.n_samples, noise=self.noise,
                     test_fraction=self.test_fraction, depth=self.depth, breadth=self.breadth,
                     activation=self.activation, lr=self.lr, batch_size=self.batch_size,
-                    optimizer=self.optimizer_name, seed=self.seed, grid_size=self.grid_size)
+                    optimizer=self.optimizer_name, seed=self.seed, grid_size=self.grid_size, points=self.points)
 
     @property
     def layer_sizes(self) -> list[int]:

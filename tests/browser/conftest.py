@@ -532,3 +532,36 @@ def train_to(page, key: str, steps: int, timeout_s: float = 240.0) -> int:
 
 
 HELPERS.update({f.__name__: f for f in (value, train_to, click_plot, click_grid_cell, grid_values, grid_edits)})
+
+
+# ---------------------------------------------------------------------------------------------
+# branch workio (issue 12): links that hold the scene, downloads and uploads
+# ---------------------------------------------------------------------------------------------
+
+def open_scene(page, base_url: str, fragment: str) -> None:
+    """Open the site at ``base_url#fragment`` (the address holding a scene) and wait until it is ready."""
+    page.goto(base_url + "#" + fragment)
+    wait_until_ready(page)
+    wait_for_python(page)
+
+
+def download(page, css_class: str, folder) -> Path:
+    """Click the visible download button (a Panel FileDownload) with CSS class ``css_class``; save the file
+    into ``folder`` under the name the page gave it; return its path."""
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(f".{css_class}:visible button").first.click()
+    d = info.value
+    path = Path(folder) / d.suggested_filename
+    d.save_as(path)
+    wait_for_python(page)
+    return path
+
+
+def upload(page, css_class: str, path) -> None:
+    """Give the file ``path`` to the visible file input with CSS class ``css_class``, then wait for Python."""
+    page.locator(f".{css_class}:visible input[type=file]").first.set_input_files(str(path))
+    page.wait_for_timeout(200)
+    wait_for_python(page)
+
+
+HELPERS.update({f.__name__: f for f in (download, upload)})

@@ -18,7 +18,9 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from pyfadml.app import theme, ui
 from pyfadml.app.backprop.inspector import Inspector
 from pyfadml.app.live import LiveTraining, Refresh
-from pyfadml.demos.mlp import ACTIVATIONS, DATASETS, MAX_BREADTH, MAX_DEPTH, MLPDemo
+from pyfadml.app.workio import TakeAway
+from pyfadml.app.backprop.transfer import ACTIVATION_LABELS, DATASET_LABELS, WorkInOut
+from pyfadml.demos.mlp import ACTIVATIONS, CUSTOM, DATASETS, MAX_BREADTH, MAX_DEPTH, MLPDemo
 
 LOSS_POINTS = 5000           # the loss curve keeps its last 5000 points
 TILE_STEP = 2                # hidden-neuron tiles use every 2nd grid point (60 -> 30 pixels a side)
@@ -30,9 +32,6 @@ BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
 STEPS_PER_FRAME = [1, 10, 100, 1000]
 STEPS_PER_FRAME_LABELS = {"1 (slow motion)": 1, "10": 10, "100": 100,
                           f"as many as fit in {1000 * BURST_SECONDS:.0f} ms": 1000}
-DATASET_LABELS = {"XOR": "xor", "Circles": "circles", "Moons": "moons", "Spiral (3 classes)": "spiral",
-                  "Gaussian blobs": "gaussians"}
-ACTIVATION_LABELS = {"tanh": "tanh", "ReLU": "relu", "sigmoid": "sigmoid", "leaky ReLU": "leaky_relu"}
 ACTIVATION_NAMES = {v: k for k, v in ACTIVATION_LABELS.items()}
 
 INTRO = """
@@ -70,12 +69,12 @@ offers to restore the last good weights with a smaller rate or with gradient cli
 """
 
 
-class BackpropSection(pn.viewable.Viewer):
+class BackpropSection(WorkInOut, pn.viewable.Viewer):
     """The live section: controls on the left, decision boundary, loss curves, neurons and inspector."""
 
     title = "Backprop & decision boundaries"
 
-    dataset = param.Selector(default="xor", objects=list(DATASETS))
+    dataset = param.Selector(default="xor", objects=list(DATASETS) + [CUSTOM])   # custom: your CSV points
     noise = param.Number(default=0.1, bounds=(0.0, 0.5), step=0.01)
     seed = param.Integer(default=0, bounds=(0, 9999))
     depth = param.Integer(default=2, bounds=(1, MAX_DEPTH))
@@ -87,6 +86,7 @@ class BackpropSection(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._points: dict | None = None            # your own points (parse_points + "name"), once loaded
         self.demo = self._new_demo()
         self._last_streamed = -1
         self._row = None
@@ -99,6 +99,10 @@ class BackpropSection(pn.viewable.Viewer):
             settings=self, resets=("dataset", "noise", "seed", "depth", "breadth", "activation"),
             applies=("lr", "batch_size"), burst=BURST_SECONDS, max_steps=lambda: int(self.steps_per_frame))
         self.live.param.watch(self._playing_changed, "playing")
+        self.takeaway = TakeAway("backprop", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
+                                 history=lambda: self.demo.history, accept=self.accept_model,
+                                 figures={"boundary": self.boundary_fig, "loss": self.loss_fig,
+                                          "neurons": self.neuron_fig})
         self._build_layout()
         self._on_new_demo(architecture_changed=True)
 
@@ -114,9 +118,11 @@ class BackpropSection(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _new_demo(self) -> MLPDemo:
-        return MLPDemo(dataset=self.dataset, noise=float(self.noise), seed=int(self.seed), depth=int(self.depth),
-                       breadth=int(self.breadth), activation=self.activation, lr=float(self.lr),
-                       batch_size=int(self.batch_size))
+        custom = self.dataset == CUSTOM and self._points is not None
+        return MLPDemo(dataset="xor" if self.dataset == CUSTOM else self.dataset, noise=float(self.noise),
+                       seed=int(self.seed), depth=int(self.depth), breadth=int(self.breadth),
+                       activation=self.activation, lr=float(self.lr), batch_size=int(self.batch_size),
+                       points=(self._points["X"], self._points["y"]) if custom else None)
 
     def _reset_demo(self) -> None:
         old = self.demo
@@ -306,8 +312,9 @@ class BackpropSection(pn.viewable.Viewer):
         controls = ui.controls(
             self.live,
             ui.heading("Training"), w["lr"], w["batch_size"], w["steps_per_frame"],
-            ui.heading("Data"), w["dataset"], w["noise"], w["seed"],
-            ui.heading("Network"), w["depth"], w["breadth"], w["activation"])
+            ui.heading("Data"), w["dataset"], w["noise"], w["seed"], self._points_column(prose),
+            ui.heading("Network"), w["depth"], w["breadth"], w["activation"],
+            ui.heading("Model and history"), self.takeaway)
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
                                    margin=(4, 5, 12, 5))
         boundary = pn.Column(

@@ -16,6 +16,7 @@ from bokeh.models import ColumnDataSource, FactorRange, Range1d
 
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.helpers import INK, SECTION_CSS, SEQUENTIAL, TileFigure
+from pyfadml.app.imagein import ImageUpload
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.demos.cnn import PRESET_ORDER, CNNDemo
 
@@ -70,6 +71,7 @@ class NetworkViews(pn.viewable.Viewer):
         self._copy = W.Button(label="Copy the test image", width=150)
         self._clear.on_click(lambda e: setattr(self.draw_editor, "value", np.zeros(self.demo().input_shape)))
         self._copy.on_click(self._copy_test_image)
+        self.image_upload = ImageUpload("cnn", self.draw_editor)     # a PNG or JPEG on the pad
         self._pred_src = ColumnDataSource(dict(cls=[], p=[], color=[], label=[]))
         pf = ui.figure(width=260, height=200, y_range=FactorRange(factors=[]), x_range=Range1d(0, 1.18))
         pf.hbar(y="cls", right="p", height=0.7, source=self._pred_src, fill_color="color", line_color=None)
@@ -228,7 +230,7 @@ class NetworkViews(pn.viewable.Viewer):
             html(HIERARCHY, sizing_mode="stretch_width"), sizing_mode="stretch_width")
         draw = pn.Column(
             html("<h3>Draw your own input</h3>"),
-            pn.Row(pn.Column(self.draw_editor, self._brush, pn.Row(self._clear, self._copy)),
+            pn.Row(pn.Column(self.draw_editor, self._brush, pn.Row(self._clear, self._copy), self.image_upload),
                    pn.Column(self._prediction, pn.pane.Bokeh(self.pred_fig)),
                    pn.Column(html("<h3>Confusion matrix (test set)</h3><p class='muted'>Rows: the true class; "
                                   "columns: what the network predicts. The diagonal counts the correct "

@@ -32,6 +32,10 @@ SCREENS_CSS = """
 """
 
 
+TRAINING_SCENE = ("dataset", "variations", "n_samples", "filters1", "filters2", "kernel_size", "first_layer", "lr",
+                  "batch_size", "seed")
+
+
 class CNNSection(pn.viewable.Viewer):
     """The two screens, one shown at a time (``screen``); ``training`` is None until screen 2 is built (see
     :meth:`build_training`).
@@ -79,7 +83,21 @@ class CNNSection(pn.viewable.Viewer):
             t1 = time.perf_counter()
             self._slot.objects = [self.training]
             self.build_ms = (1000 * (t1 - t0), 1000 * (time.perf_counter() - t1))
+            if callable(getattr(self, "scene_refresh", None)):
+                self.scene_refresh()                # the address's settings for screen 2 apply now
         return self.training
+
+    scene_deferred = TRAINING_SCENE                 # settings of screen 2, which is built after screen 1
+
+    def scene_params(self) -> list:
+        """The settings the page's address holds (:mod:`pyfadml.app.scene`): the screen, screen 1's image and
+        kernel, and screen 2's settings once it is built."""
+        out = [("screen", self, "screen"), ("image", self.convolution, "image_preset"),
+               ("kernel", self.convolution, "kernel_preset"), ("relu", self.convolution, "apply_relu"),
+               ("pool", self.convolution, "apply_pool")]
+        if self.training is not None:
+            out += [(name, self.training, name) for name in TRAINING_SCENE]
+        return out
 
     @property
     def live_controllers(self) -> tuple:

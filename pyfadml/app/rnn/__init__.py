@@ -72,6 +72,13 @@ class RNNSection(pn.viewable.Viewer):
     def live_controllers(self) -> tuple[LiveTraining, ...]:
         return (self.modes.live, self.race.live)
 
+    def scene_params(self) -> list:
+        """The settings the page's address holds (:mod:`pyfadml.app.scene`): the tab, the modes tab's and the
+        race's settings."""
+        return ([("tab", self._tabs, "active")]
+                + [(name, self.modes, name) for name in ("mode", "cell", "hidden", "lr")]
+                + [("race_" + name, self.race, name) for name in ("seq_len", "optimizer", "recurrent_scale", "lr")])
+
     def pause(self, event=None) -> None:
         for live in self.live_controllers:
             live.pause()

@@ -17,6 +17,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Rang
 from pyfadml.app import theme, ui
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.rnn.unfold import UnfoldedView
+from pyfadml.app.workio import TakeAway, check_same, copy_weights, layer_specs
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
 from pyfadml.losses import softmax
 
@@ -43,12 +44,52 @@ class ModesTab(pn.viewable.Viewer):
         self.unfolded = UnfoldedView()
         self._build_plots()
         self.live = live_training("rnn-modes", self, resets=("mode", "cell", "hidden"))
+        self.takeaway = TakeAway("rnn", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
+                                 history=lambda: self.demo.history, accept=self.accept_model,
+                                 figures={"loss": self.loss_fig, "predictions": self.pred_fig})
         self._build_layout()
         self._on_new_demo()
 
     # ------------------------------------------------------------------------------------------
     # the demo
     # ------------------------------------------------------------------------------------------
+
+    def accept_model(self, model, name: str = "the file") -> str:
+        """Show ``model`` (e.g. from ``pyfadml.load``): an RNN or LSTM cell and a Dense layer, as one of the three
+        modes builds them. Mode, cell and hidden size follow the file (a reset, same data), then its weights
+        replace the new ones (step 0). Raises ValueError naming the mismatch, with nothing changed, otherwise."""
+        specs = layer_specs(model)
+        kinds = [c for c, _ in specs]
+        if kinds not in (["RNN", "Dense"], ["LSTM", "Dense"]):
+            raise ValueError(f"{name} does not fit: this tab trains an RNN or LSTM cell then a Dense layer; the file "
+                             f"has {', '.join(kinds[:12])}.")
+        cell, hidden = kinds[0], specs[0][1].get("n_hidden")
+        low, high = self.param.hidden.bounds
+        if not isinstance(hidden, int) or not low <= hidden <= high:
+            raise ValueError(f"{name} does not fit: {hidden} hidden units; this tab has {low} to {high}.")
+        error = None
+        for mode in [self.mode] + [m for m in MODES if m != self.mode]:
+            template = SequenceDemo(mode=mode, cell=cell.lower(), hidden=hidden, n_train=8, n_test=1).model
+            try:
+                check_same(name, model, template)
+            except ValueError as exc:
+                error = error or exc                       # the message for the current mode
+                continue
+            break
+        else:
+            raise error
+        settings = dict(mode=mode, cell=cell, hidden=hidden)
+        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
+        if changed:
+            self.param.update(**changed)
+        else:
+            self.live.reset()
+        copy_weights(self.demo.model, model)
+        self._on_new_demo()
+        message = f"Loaded {name}: {cell} with {hidden} hidden units for {mode}, shown at step 0 of a new run."
+        self.live.note = message
+        self.live.update_status()
+        return message
 
     def _new_demo(self) -> SequenceDemo:
         return SequenceDemo(mode=self.mode, cell=self.cell.lower(), hidden=int(self.hidden), lr=float(self.lr),
@@ -212,7 +253,8 @@ class ModesTab(pn.viewable.Viewer):
                                    margin=(4, 5, 8, 5))
         self._layout = screen(
             [self.live, heading("Task"), w["mode"], prose("<span class='muted'>Cell</span>", margin=(6, 5, 0, 5)),
-             w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"]],
+             w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"],
+             heading("Model and history"), self.takeaway],
             [self._task, self._stats,
              prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
                    "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "

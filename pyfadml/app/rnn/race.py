@@ -21,6 +21,7 @@ from bokeh.palettes import Viridis256
 from pyfadml.app import theme, ui
 from pyfadml.app.recovery import RECOVERY_CLIP
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
+from pyfadml.app.workio import TakeAway
 from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
@@ -67,6 +68,9 @@ class RaceTab(pn.viewable.Viewer):
         self._heat_info = {m: (0, 0) for m in MODELS}
         self._build_plots()
         self.live = live_training("rnn-race", self, resets=("seq_len", "recurrent_scale"), burst=BURST, period=PERIOD)
+        self.takeaway = TakeAway("race", models={"RNN": lambda: self.demo.models["RNN"],
+                                                 "LSTM": lambda: self.demo.models["LSTM"]},
+                                 step=lambda: self.demo.step_count, history=lambda: self.demo.history)
         self.live.add_recovery("Take the step anyway", self._take_step_anyway,
                                when=lambda exc: isinstance(exc, ExplodingGradientError),
                                css_class="live-recover-force")
@@ -283,7 +287,7 @@ class RaceTab(pn.viewable.Viewer):
         self._message = pn.pane.HTML("", stylesheets=[ui.NOTE_CSS], sizing_mode="stretch_width", margin=(0, 5))
         self._layout = screen(
             [self.live, heading("The task"), w["seq_len"], heading("The RNN"), w["recurrent_scale"],
-             heading("Training (both)"), w["optimizer"], w["lr"]],
+             heading("Training (both)"), w["optimizer"], w["lr"], heading("Models and history"), self.takeaway],
             [prose(INTRO, math=True), self._stats, self._message,
              prose("<h3>Gradient reaching each time step</h3><p class='muted secondary'>Each row is one training "
                    "step (newest at the top); each column a time step t. Colour: log<sub>10</sub> of the batch "

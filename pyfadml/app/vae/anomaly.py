@@ -10,6 +10,7 @@ import param
 from bokeh.models import ColumnDataSource, Range1d, Span
 
 from pyfadml.app import theme, ui
+from pyfadml.app.imagein import ImageUpload
 from pyfadml.app.vae.images import ImageGrid
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.demos.generative import ANOMALY_PERCENTILE, GenerativeDemo
@@ -53,6 +54,7 @@ class AnomalyView(param.Parameterized):
         self._clear_btn.on_click(self.clear)
         self._copy_btn = W.Button(label="Copy the test image", color="default", width=160)
         self._copy_btn.on_click(self.copy_test_image)
+        self.image_upload = ImageUpload("vae", self.editor)          # a PNG or JPEG on the pad
         self._model_w = W.RadioButtonGroup.from_param(self.param.model, options={"VAE": "vae", "AE": "ae"},
                                                       color="primary", variant="outline")
 
@@ -154,7 +156,7 @@ class AnomalyView(param.Parameterized):
         return pn.Column(
             pn.pane.HTML(ANOMALY_TEXT, stylesheets=prose, sizing_mode="stretch_width", disable_math=False),
             pn.Row(
-                pn.Column(self.editor, self._brush_w, pn.Row(self._clear_btn, self._copy_btn)),
+                pn.Column(self.editor, self._brush_w, pn.Row(self._clear_btn, self._copy_btn), self.image_upload),
                 pn.Column(pn.pane.HTML("<p class='muted'>its reconstruction</p>", stylesheets=prose, margin=(0, 5)),
                           pn.pane.Bokeh(self.recon.fig), margin=(0, 16)),
                 pn.Column(pn.Row(pn.pane.HTML("<b>Model</b>", stylesheets=prose, margin=(8, 5)), self._model_w),

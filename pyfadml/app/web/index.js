@@ -6,6 +6,7 @@
 //   document.body.dataset.appState  "loading" -> "ready" | "error"
 //   document.body.dataset.busy      "1" while widget changes wait for Python, else "0"
 //   window.pyfadmlStages            [{stage, t}] loading stages seen (t: ms since page start)
+//   document.body.dataset.scene     the scene the address holds ("cnn&lr=0.03"; see the scene block)
 //   document.body.dataset.offline   "" -> "installing" -> "ready" (this version is cached for
 //                                   offline use) | "update" (a newer version is cached: the
 //                                   notice offers a reload) | "unsupported" (no service workers:
@@ -112,7 +113,8 @@
   presenterEl.addEventListener("click", togglePresenter);
   try { setPresenter(localStorage.getItem("pyfadml-presenter") === "1"); } catch (e) { setPresenter(false); }
 
-  const worker = new Worker("worker.js");
+  // The fragment (#cnn&lr=0.03) is the scene to open; the worker hands it to Python (pyfadml.app.scene).
+  const worker = new Worker("worker.js" + (location.hash.length > 1 ? "#" + encodeURIComponent(location.hash.slice(1)) : ""));
   worker.busy = false;
   worker.queue = [];
   let jsdoc = null;
@@ -269,6 +271,50 @@
   });
   // ---- end of the Exercises block ----
 
+  // ---- The address holds the scene (issue 12, item 1) ----
+  // Python writes the scene of the section shown ("cnn&lr=0.03", "" for the first section with every default)
+  // into a hidden text input with the CSS class "pyfadml-scene-store"; this block copies every new value into
+  // the address with history.replaceState (no reload, no history entry per change). An address edited by
+  // hand (hashchange) goes the other way: written into the input, Python opens that scene. "Copy link"
+  // copies the address.
+  const SCENE = { cls: "pyfadml-scene-store", model: null, last: null };
+  function sceneModel() {
+    if (!SCENE.model && jsdoc) {
+      for (const model of jsdoc.all_models) {
+        if (Array.isArray(model.css_classes) && model.css_classes.includes(SCENE.cls)) { SCENE.model = model; break; }
+      }
+    }
+    return SCENE.model;
+  }
+  function syncScene() {
+    const model = sceneModel();
+    if (!model || model.value === SCENE.last) return;
+    SCENE.last = model.value;
+    const address = location.pathname + location.search + (model.value ? "#" + model.value : "");
+    if (address !== location.pathname + location.search + location.hash) history.replaceState(history.state, "", address);
+    body.dataset.scene = model.value;
+  }
+  worker.addEventListener("message", (event) => {
+    if (event.data.type === "patch" || event.data.type === "linked") syncScene();
+  });
+  window.addEventListener("hashchange", () => {
+    const model = sceneModel();
+    const wanted = location.hash.slice(1);                            // Python unquotes each part
+    if (model && wanted !== model.value) model.value = wanted;     // sent to Python, which opens that scene
+  });
+  const copyLinkEl = document.getElementById("pyfadml-copy-link");
+  copyLinkEl.addEventListener("click", async () => {
+    syncScene();
+    try {
+      await navigator.clipboard.writeText(location.href);
+      copyLinkEl.textContent = "Link copied";
+    } catch (err) {                            // no clipboard (plain http): show the address, selected
+      window.prompt("Copy this link (Ctrl+C):", location.href);
+    }
+    setTimeout(() => { copyLinkEl.textContent = "Copy link"; }, 2000);
+  });
+  // ---- end of the scene block ----
+
   window.addEventListener("DOMContentLoaded", renderPrerendered);
   window.pyfadmlWorker = worker;
 
@@ -380,14 +426,15 @@
       }
     } catch (e) { /* offline copy, or a host without share.json */ }
     const main = urls.includes(here) ? here : urls[0];
-    shareUrlEl.textContent = main;
+    const scene = location.hash.length > 1 ? location.hash : "";     // the scene shown travels with the link
+    shareUrlEl.textContent = main + scene;
     shareMoreEl.replaceChildren(...urls.filter((u) => u !== main).map((u) => {
       const li = document.createElement("li");
-      li.textContent = "or " + u;
+      li.textContent = "or " + u + scene;
       return li;
     }));
     if (fromServer) {
-      shareQrEl.src = "share-qr.svg?url=" + encodeURIComponent(main);
+      shareQrEl.src = "share-qr.svg?url=" + encodeURIComponent(main + scene);
       shareQrEl.hidden = false;
     } else {
       shareQrEl.hidden = true;

@@ -74,6 +74,7 @@ if not hasattr(pyodide.ffi, "jsnull"):
     pyodide.ffi.jsnull = _JsNull()
 
 os.environ["PANEL_CDN_ROOT"] = PANEL_CDN_ROOT
+os.environ["PYFADML_SCENE"] = PAGE_SCENE     # the page's #fragment: the scene to open (pyfadml.app.scene)
 
 import hashlib
 import importlib
@@ -177,6 +178,8 @@ async function start() {
   pyodide.globals.set("LAZY_PACKAGES", JSON.stringify(config.lazyPackages || {}));
   pyodide.globals.set("PACKAGE_BASE_URL", indexURL);
   pyodide.globals.set("PANEL_CDN_ROOT", new URL(config.panelCdnRoot, base).href);
+  // index.js starts this worker as worker.js#<the page's fragment>: the scene the address holds
+  pyodide.globals.set("PAGE_SCENE", decodeURIComponent(self.location.hash.slice(1)));
   const [docsJson, renderItems, rootIds] = await pyodide.runPythonAsync(BOOT);
   status("Starting app", 0.94, "render");
   post({ type: "render", docs_json: docsJson, render_items: renderItems, root_ids: rootIds });
