@@ -279,3 +279,17 @@ def test_in_a_live_page_screen_2_is_built_after_screen_1_behind_a_spinner(monkey
     s.build_training()
     assert s._slot.objects[0] is s.training.__panel__() and s.training.demo.n_samples == 120
     assert s.live_controllers == (s.convolution, s.training.live)
+
+
+def test_kernel_positions_are_counted_from_1(screen1):
+    """Issue 13, item 6: the slider and its caption count positions, rows and columns from 1 (the lecture's
+    "row 1, column 1"); the screen's own ``position`` stays 0-based."""
+    s = screen1
+    s.position = 0
+    assert s._pos_slider.value == 1 and (s._pos_slider.start, s._pos_slider.end) == (1, 49)
+    assert 'data-row="1" data-col="1"' in s._pos_where.object and "Position 1 of 49" in s._pos_where.object
+    s._pos_slider.value = 9                            # the student drags to 9: row 2, column 2 of the 7x7 map
+    assert s.position == 8
+    assert 'data-row="2" data-col="2"' in s._pos_where.object
+    s._move(-9)
+    assert s._pos_slider.value == 49 and "row 7, column 7" in s._pos_where.object

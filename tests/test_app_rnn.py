@@ -86,8 +86,12 @@ def test_prediction_axis_keeps_no_symbol_of_another_mode(section):
 def test_header_shows_the_chosen_cells_formula(section):
     section.modes.cell = "LSTM"
     assert 'data-cell="LSTM"' in section._formula.object and "c_t = f_t" in section._formula.object
+    assert "four interacting layers" in section._formula.object          # issue 13, item 6: said in words
+    assert "three sigmoid layers" in section._formula.object and "one tanh layer" in section._formula.object
     section.modes.cell = "RNN"
     assert 'data-cell="RNN"' in section._formula.object and "\\tanh(x_t W_x" in section._formula.object
+    assert "four interacting" not in section._formula.object
+    assert 'data-testid="rnn-row-vectors"' in section._formula.object and "column vector" in section._formula.object
 
 
 def test_explosion_is_a_divergence_and_stat_and_message_show_the_same_norm():

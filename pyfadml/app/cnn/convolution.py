@@ -153,6 +153,10 @@ class ConvolutionScreen(pn.viewable.Viewer):
     def _view_changed(self):
         self._update()
 
+    def _slider_moved(self, event) -> None:
+        if event.new is not None and event.new - 1 != self.position:
+            self.position = int(event.new) - 1
+
     def _move(self, delta: int) -> None:
         self.position = (self.position + delta) % self._n_positions()
 
@@ -194,11 +198,15 @@ class ConvolutionScreen(pn.viewable.Viewer):
         n = oh * ow
         if self.param.position.bounds[1] != n - 1:
             self.param.position.bounds = (0, n - 1)
-            self._pos_slider.end = n - 1
+            self._pos_slider.end = n
         if self.position > n - 1:
             self.position = n - 1           # re-enters through the watcher
             return
         r, c = divmod(self.position, ow)
+        self._pos_slider.value = self.position + 1
+        self._pos_where.object = (f'<div class="muted" data-testid="kernel-where" data-position="{self.position + 1}" '
+                                  f'data-row="{r + 1}" data-col="{c + 1}">Position {self.position + 1} of {n}: '
+                                  f'row {r + 1}, column {c + 1} (counted from 1, row by row)</div>')
         edited = "" if np.array_equal(img, IMAGES[self.image_preset]()) else ", edited"
         self.image_editor.label = f"Input image {X}{edited} (click a pixel: black +1 ↔ white −1)"
         self.fmap_view.label = (f"Feature map {f'ReLU({X} ⋆ K)' if self.apply_relu else f'F = {X} ⋆ K'}, {oh}×{ow} "
@@ -317,7 +325,10 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._kernel_text.param.watch(self._kernel_typed, "value")
         self._relu_box = W.Checkbox.from_param(p.apply_relu, label="Apply ReLU: max(0, val)")
         self._pool_box = W.Checkbox.from_param(p.apply_pool, label="Max pooling 2×2")
-        self._pos_slider = W.IntSlider.from_param(p.position, label="Kernel position", **stretch)
+        # counted from 1 as the lecture counts rows and columns; self.position stays 0-based
+        self._pos_slider = W.IntSlider(label="Kernel position", start=1, end=49, value=self.position + 1, **stretch)
+        self._pos_slider.param.watch(self._slider_moved, "value")
+        self._pos_where = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(0, 5), **stretch)
         self._prev_btn = W.Button(label="◀ Previous", width=104, margin=(4, 3))
         self._next_btn = W.Button(label="Next ▶", width=104, margin=(4, 3))
         self._max_btn = W.Button(label="Go to the maximum", sizing_mode="stretch_width", margin=(4, 3))
@@ -340,7 +351,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         controls = pn.Column(
             heading("Image and kernel", 0), self._image_select, self._kernel_select, self._kernel_text,
             self._kernel_msg, self._relu_box, self._pool_box,
-            heading("Step through the scan"), self._pos_slider,
+            heading("Step through the scan"), self._pos_slider, self._pos_where,
             pn.Row(self._prev_btn, self._next_btn, margin=(0, 2)), self._max_btn, self._slide_btn,
             width=260, stylesheets=[CONTROLS_CSS], margin=(0, 16, 0, 0))
         grids = pn.Row(self.image_editor, pn.Column(self.kernel_editor, margin=(0, 10)), self.fmap_view,
