@@ -293,3 +293,19 @@ def test_kernel_positions_are_counted_from_1(screen1):
     assert 'data-row="2" data-col="2"' in s._pos_where.object
     s._move(-9)
     assert s._pos_slider.value == 49 and "row 7, column 7" in s._pos_where.object
+
+
+def test_the_chosen_kernel_is_drawn_on_the_grey_picture(screen1):
+    """Issue 13, item 3: the picture view follows the kernel and shows the library's numbers."""
+    from pyfadml.data.images import grey_picture
+
+    s = screen1
+    s.kernel_preset = "sharpen"
+    want = conv.filter_picture(grey_picture(), conv.preset_kernel("sharpen"))
+    assert s.picture.result["kind"] == "sharpen"
+    np.testing.assert_array_equal(s.picture.result["output"], want["output"])
+    assert f'data-detail="{want["detail_ratio"]!r}"' in s.picture._numbers.object
+    checksum = s.picture.tiles.checksum
+    s.kernel_preset = "blur_box"
+    assert s.picture.result["kind"] == "smooth" and s.picture.tiles.checksum != checksum
+    s.kernel_preset = "x"

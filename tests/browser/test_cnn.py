@@ -253,3 +253,31 @@ def test_a_restless_student_breaks_nothing(cnn):
     assert ui.grid_values("cnn-draw")[5, 5] == 0.5
     assert page.locator("#pyfadml-error").is_hidden()                       # no Python error on the page
     assert not re.search(r"Traceback|Error:", ui.text("body"))
+
+
+def test_kernels_visibly_smooth_and_sharpen_a_grey_picture(cnn):
+    """Issue 13, item 3: the chosen kernel on the 48x48 grey picture, beside blur / sharpen / edges; the
+    detail ratio says which way it went (natively: blur 0.18, sharpen 3.35). Item 6: positions from 1."""
+    from pyfadml.data.images import grey_picture
+
+    ui = cnn
+    PIC = "[data-testid=conv-picture]"
+    assert ui.attr(PIC, "data-kind") == "other"                               # the lecture's X kernel
+    ui.select("Kernel preset", "Smooth (Gaussian, 1/16)")
+    ui.wait_attr(PIC, "data-kind", lambda v: v == "smooth", what="the blur on the picture")
+    blur = conv.filter_picture(grey_picture(), conv.preset_kernel("blur_gaussian"))
+    assert float(ui.attr(PIC, "data-detail")) == pytest.approx(blur["detail_ratio"], rel=1e-9) and blur["detail_ratio"] < 0.3
+    ui.select("Kernel preset", "Sharpen")
+    ui.wait_attr(PIC, "data-kind", lambda v: v == "sharpen", what="the sharpen on the picture")
+    assert float(ui.attr(PIC, "data-detail")) > 2.0
+    fixed = {li.get_attribute("data-key"): li.get_attribute("data-kind")
+             for li in ui.page.locator(f"{PIC} li").all()}
+    assert fixed == {"picture": "picture", "kernel": "sharpen", "blur_gaussian": "smooth", "sharpen": "sharpen",
+                     "edge_all": "edges"}
+    assert ui.page.locator(PIC).first.is_visible()
+    # the kernel position is counted from 1, like the step-through's rows and columns
+    where = "[data-testid=kernel-where]"
+    assert ui.attr(where, "data-position") == "1" and ui.attr(where, "data-row") == "1"
+    ui.slider_key("Kernel position", "End")
+    ui.wait_attr(where, "data-position", lambda v: v == "49", what="the last position")
+    assert "row 7, column 7" in ui.text(where)

@@ -14,6 +14,7 @@ import param
 
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.helpers import CONTROLS_CSS, SECTION_CSS, small_matrix
+from pyfadml.app.cnn.picture import PictureView
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.data.images import lecture_x, lecture_x_variant
 from pyfadml.demos import conv
@@ -226,6 +227,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._kernel_msg.object = (ui.note_html(escape(self.kernel_error), testid="kernel-error")
                                    if self.kernel_error else "")
         self._explain.object = self._explanation(img, k, out)
+        self.picture.update(k)
 
     def _step_html(self, img, k, fm, r: int, c: int) -> str:
         w = conv.window_products(img, k, r, c)
@@ -286,7 +288,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
             parts.append(f"<p><b>Your kernel</b> {kind}.</p>")
         parts.append("<p class='muted secondary'><b>Smoothing or sharpening?</b> The choice of kernel decides: "
                      "averaging kernels (blur) smooth the image, kernels that subtract the neighbours from the "
-                     "centre (sharpen, edges) bring out differences.</p>")
+                     "centre (sharpen, edges) bring out differences. See it on the grey-level picture above.</p>")
         if self.apply_relu:
             parts.append("<p><b>ReLU</b> keeps the significant, positive values and replaces the others with "
                          "zero, <i>val = max(0, val)</i>: the feature becomes prominent.</p>")
@@ -341,6 +343,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._summary = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
         self._step_view = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
         self._explain = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), **stretch)
+        self.picture = PictureView()
 
     def _build_layout(self):
         prose = [theme.PROSE_CSS]
@@ -358,7 +361,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
                        self.pool_view, sizing_mode="stretch_width")
         main = pn.Column(
             pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5)),
-            grids, self._summary,
+            grids, self._summary, self.picture,
             pn.pane.HTML("<p class='muted'>The kernel's current zone is framed on the image and its output cell on "
                          "the feature map: <b>Previous</b>, <b>Next</b> or <b>Slide the kernel</b> move it.</p>",
                          stylesheets=prose, sizing_mode="stretch_width", margin=(8, 5, 0, 5)),
