@@ -15,7 +15,8 @@ trained with softmax cross-entropy. :class:`CNNDemo` owns the data, the model an
 * :meth:`CNNDemo.kernels`        the learned kernels of a conv layer;
 * :meth:`CNNDemo.feature_maps`   what each layer makes of one input (the lecture's hierarchy);
 * :meth:`CNNDemo.confusion`      the test set's confusion matrix;
-* :meth:`CNNDemo.predict_proba`  class probabilities for one image, e.g. drawn by the student.
+* :meth:`CNNDemo.predict_proba`  class probabilities for one image, e.g. drawn by the student;
+* :meth:`CNNDemo.occlusion`      which pixels the decision depends on (the lecture's "explainability").
 
 "How to select kernel?" (the lecture): ``first_layer="presets"`` starts the first conv layer from hand-picked
 kernels (edge detectors, the X kernel, blur, sharpen: :data:`pyfadml.demos.conv.KERNEL_PRESETS`) and lets
@@ -299,6 +300,38 @@ class CNNDemo(TrainerDemo):
                 model.train()
         out.append({"name": "probs", "label": "class probabilities", "maps": probs})
         return out
+
+    def occlusion(self, image, *, patch: int = 4, fill: float = 0.0) -> dict:
+        """Which pixels the decision depends on: slide a ``patch`` x ``patch`` square of ``fill`` (0: the
+        background) over ``image`` (H, W) and measure how much the predicted class's probability drops.
+
+        Every position (stride 1) is one occluded copy, all predicted in one batch. Returns ``{"map" (H, W):
+        each pixel's mean drop over the patches that cover it (positive: hiding it lowers the probability),
+        "drops" (H - patch + 1, W - patch + 1) per patch position, "class" (the predicted class index),
+        "prob" (its probability on the intact image)}``.
+        """
+        x = self._as_batch(image, "CNNDemo.occlusion")[:1]
+        s = self.image_size
+        patch = check_int(patch, "CNNDemo.occlusion: patch")
+        if patch > s:
+            raise ValueError(f"CNNDemo.occlusion: patch must be between 1 and the image size {s}, got {patch}")
+        fill = check_float(fill, "CNNDemo.occlusion: fill")
+        p0 = self.predict_proba(x)[0]
+        k = int(np.argmax(p0))
+        n = s - patch + 1
+        batch = np.repeat(x, n * n, axis=0)
+        for i in range(n):
+            for j in range(n):
+                batch[i * n + j, 0, i:i + patch, j:j + patch] = fill
+        probs = self.predict_proba(batch)[:, k]
+        drops = (p0[k] - probs).reshape(n, n)
+        total = np.zeros((s, s))
+        count = np.zeros((s, s))
+        for i in range(n):
+            for j in range(n):
+                total[i:i + patch, j:j + patch] += drops[i, j]
+                count[i:i + patch, j:j + patch] += 1.0
+        return {"map": total / count, "drops": drops, "class": k, "prob": float(p0[k])}
 
     def predict_proba(self, image) -> np.ndarray:
         """Class probabilities (softmax of the logits): (H, W) or (1, H, W) -> (K,); (N, 1, H, W) -> (N, K)."""
