@@ -309,3 +309,68 @@ def test_the_chosen_kernel_is_drawn_on_the_grey_picture(screen1):
     s.kernel_preset = "blur_box"
     assert s.picture.result["kind"] == "smooth" and s.picture.tiles.checksum != checksum
     s.kernel_preset = "x"
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 13, item 1: the demerits of CNN (screen 3) and the occlusion map (screen 2)
+# ---------------------------------------------------------------------------------------------
+
+def test_occlusion_map_follows_the_input_and_waits_while_training(screen2):
+    t = screen2
+    for _ in range(3):
+        t.live.step()
+    occ = t.views.occlusion
+    d = t.demo
+    img, _ = d.example(int(t.views.test_index))
+    want = d.occlusion(img, patch=4)
+    np.testing.assert_allclose(occ.result["map"], want["map"])
+    cap = occ._caption.object
+    assert 'data-state=\'fresh\'' in cap and f"data-step='{d.step_count}'" in cap
+    assert "breast-cancer detection" in occ._layout[-1].object
+    t.live.playing = True                      # a frame while training: the map is kept, and said to be old
+    t.views.draw_maps()
+    assert "data-state='stale'" in occ._caption.object and "press Pause" in occ._caption.object
+    t.live.pause()
+    assert "data-state='fresh'" in occ._caption.object
+    t.views.map_source = "drawing"             # an empty drawing: nothing to hide
+    assert "data-state='empty'" in occ._caption.object
+    t.views.map_source = "test"
+
+
+def test_demerits_screen_is_built_when_shown_and_trains_one_thing_at_a_time(section):
+    s = section
+    s.screen = 3
+    d = s.build_demerits()
+    assert s.demerits is d and d.hunger_live in s.live_controllers and d.race_live in s.live_controllers
+    d.hunger_live.reset()
+    d.hunger_live.step()
+    assert attr(d._hunger_stats.object, "data-step") == "1" and attr(d._hunger_stats.object, "data-points") == "0"
+    d.hunger.step(149)                         # the first size is done: one point
+    d._draw_hunger()
+    assert attr(d._hunger_stats.object, "data-sizes") == "30"
+    assert d._hunger_src.data["size"] == [30]
+    d.hunger_live.play()
+    d.race_live.play()                         # one training at a time in the section
+    assert d.race_live.playing and not d.hunger_live.playing
+    s.training.live.play()
+    assert not d.race_live.playing
+    s.training.live.pause()
+    d.race_live.play()
+    s.screen = 1                               # leaving the screen pauses its trainings
+    assert not d.race_live.playing and d.race_live.state == "away"
+    assert "cnn-cost-table" in d._layout[1][-1].object
+
+
+def test_the_race_table_shows_the_demo_numbers_and_a_verdict_when_done(section):
+    d = section.build_demerits()
+    d.race_live.reset()
+    r = d.race
+    while not r.done and r.step_count < 1500:
+        r.step(10)
+    d._draw_race()
+    html = d._race_stats.object
+    assert r.done and attr(html, "data-done") == "1"
+    assert attr(html, "data-cnn-step") == str(r.reached["CNN"]["step"])
+    assert float(attr(html, "data-mlp-seconds")) == r.reached["MLP"]["seconds"]
+    assert "data-testid='race-verdict'" in html and "fewer parameters" in html
+    assert len(d._race_src["CNN"].data["acc"]) == len(r.curve["CNN"])

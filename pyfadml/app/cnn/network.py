@@ -16,6 +16,7 @@ from bokeh.models import ColumnDataSource, FactorRange, Range1d
 
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.helpers import INK, SECTION_CSS, SEQUENTIAL, TileFigure
+from pyfadml.app.cnn.occlusion import OcclusionView
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.demos.cnn import PRESET_ORDER, CNNDemo
 
@@ -50,6 +51,8 @@ class NetworkViews(pn.viewable.Viewer):
     def __init__(self, demo: Callable[[], CNNDemo], **params):
         super().__init__(**params)
         self.demo = demo
+        self.playing: Callable[[], bool] = lambda: False       # the training screen sets it
+        self.occlusion = OcclusionView(demo, lambda: self.playing())
         d = demo()
         W = pn.widgets
         self.kernels_now = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=54, gap_px=16,
@@ -144,6 +147,7 @@ class NetworkViews(pn.viewable.Viewer):
         self._maps_caption.object = (
             f"<p class='muted' data-testid='maps-caption' data-pred='{escape(d.class_names[k])}'>Input: {what}. "
             f"The network says <b>{escape(d.class_names[k])}</b> ({ui.pct(p[k], 0)}).</p>")
+        self.occlusion.draw(img, what)
         self._draw_prediction(d)
 
     def draw_prediction(self) -> None:
@@ -225,6 +229,7 @@ class NetworkViews(pn.viewable.Viewer):
                              pn.pane.Bokeh(self.maps1.fig),
                              label("level 2: boundaries (ReLU of conv 2), after pooling level 1"),
                              pn.pane.Bokeh(self.maps2.fig))),
+            self.occlusion,
             html(HIERARCHY, sizing_mode="stretch_width"), sizing_mode="stretch_width")
         draw = pn.Column(
             html("<h3>Draw your own input</h3>"),

@@ -78,6 +78,7 @@ class TrainingScreen(pn.viewable.Viewer):
             refresh=[Refresh(self.views.draw_kernels, every=KERNELS_EVERY),
                      Refresh(self.views.draw_maps, every=MAPS_EVERY), self._curves],
             lr=(self, "lr"), burst=BURST_SECONDS, period=FRAME_SECONDS)
+        self.views.playing = lambda: self.live.playing
         self._layout = self._build_layout()
         self._on_new_demo()
         self.redraw()
