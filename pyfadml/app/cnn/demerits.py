@@ -41,14 +41,15 @@ Press <b>Play</b> under "Many examples": the curve grows one point per size.</p>
 
 RACE_TEXT = """<h3>2. Training time</h3><p class="muted secondary">A CNN and a fully connected network (MLP:
 256 pixels → 64 ReLU → 6) learn the same 1,200 images from the same mini-batches until each reaches {target}
-test accuracy. The CNN has far fewer weights and needs fewer steps, but each step slides every kernel over every
-position of every image: much more arithmetic per step. Press <b>Play</b> under "Training time"; the seconds
-are measured in this page (each model's own training time).</p>"""
+test accuracy. A CNN step slides every kernel over every position of every image: each of its weights is used
+about 30 times per image (once per position), each MLP weight once. Press <b>Play</b> under "Training time";
+steps, seconds (each model's own training time) and milliseconds per step are measured in this page.</p>"""
 
 COST_TEXT = """<p class="muted secondary"><b>And for larger images?</b> The work of one forward pass
 (multiply-adds per image) grows with the number of pixels for both, but the CNN does
 <i>filters × kernel size²</i> of them at every pixel of every layer, while its parameters barely grow (only the
-last dense layer sees the pixels); the MLP's parameters grow with the pixels instead. Real CNNs have dozens of
+last dense layer sees the pixels), so each of its weights is used more and more often per image (last
+column; the MLP uses each weight about once); the MLP's parameters grow with the pixels instead. Real CNNs have dozens of
 layers and hundreds of filters on images of 224×224 and more: days of training on GPUs.</p>"""
 
 
@@ -57,9 +58,11 @@ def cost_table_html() -> str:
     body = "".join(
         f"<tr data-size='{r['size']}'><th>{r['size']}×{r['size']}</th><td>{r['cnn_params']:,}</td>"
         f"<td>{r['mlp_params']:,}</td><td>{r['cnn_macs']:,}</td><td>{r['mlp_macs']:,}</td>"
-        f"<td>{r['cnn_macs'] / r['mlp_macs']:.1f}×</td></tr>" for r in rows)
+        f"<td>{r['cnn_macs'] / r['mlp_macs']:.1f}×</td><td>{r['cnn_macs'] / r['cnn_params']:.0f}</td></tr>"
+        for r in rows)
     return ("<table class='cm' data-testid='cnn-cost-table'><tr><th class='corner'>image</th><th>CNN params</th>"
-            "<th>MLP params</th><th>CNN multiply-adds</th><th>MLP multiply-adds</th><th>CNN / MLP work</th></tr>"
+            "<th>MLP params</th><th>CNN multiply-adds</th><th>MLP multiply-adds</th><th>CNN / MLP work</th>"
+            "<th>CNN work per param</th></tr>"
             f"{body}</table>")
 
 
@@ -187,10 +190,14 @@ class DemeritsScreen(pn.viewable.Viewer):
         if r.done:
             sec = data["CNN"]["seconds"] / data["MLP"]["seconds"]
             per = ms["CNN"] / ms["MLP"]
+            steps = data["CNN"]["step"] / data["MLP"]["step"]
+            how = ("so the CNN took longer to get there" if sec > 1 else
+                   "so on these tiny 16×16 images its fewer steps made up for them; on real images (table below) "
+                   "each step costs far more")
             ratio = (f"<p data-testid='race-verdict'>Measured here: one CNN step costs <b>{per:.1f}</b> MLP steps; "
-                     f"the CNN needed <b>{data['CNN']['step'] / data['MLP']['step']:.2f}×</b> the MLP's steps and "
-                     f"<b>{sec:.1f}×</b> its seconds to reach {ui.pct(r.target, 0)}, with "
-                     f"{r.params['MLP'] / r.params['CNN']:.0f} times fewer parameters.</p>")
+                     f"the CNN needed <b>{steps:.2f}×</b> the MLP's steps and <b>{sec:.2f}×</b> its seconds to "
+                     f"reach {ui.pct(r.target, 0)} ({how}), with {r.params['MLP'] / r.params['CNN']:.0f} times "
+                     f"fewer parameters.</p>")
         attrs = ui.attrs(done=int(r.done), step=r.step_count,
                          cnn_step=data["CNN"]["step"] if data["CNN"] else "", mlp_step=data["MLP"]["step"] if data["MLP"] else "",
                          cnn_seconds=ui.exact(data["CNN"]["seconds"]) if data["CNN"] else "",

@@ -79,10 +79,14 @@ class OcclusionView(pn.viewable.Viewer):
                 if stale else "")
         return (f"<p class='muted' data-testid='occlusion' data-state='{'stale' if stale else 'fresh'}' "
                 f"data-class='{name}' data-step='{self._step}' data-peak='{ui.exact(peak)}' "
-                f"data-ink-share='{ui.exact(ink)}'>{escape(what).capitalize()}: the network says <b>{name}</b> "
+                f"data-ink-share='{ui.exact(ink)}' data-ink-pixels='{ui.exact(self._ink_pixels())}'>{escape(what).capitalize()}: the network says <b>{name}</b> "
                 f"({ui.pct(r['prob'], 0)}). Hiding a {PATCH}×{PATCH} patch lowers that by up to "
                 f"<b>{ui.pct(max(peak, 0.0), 1)}</b>; {ui.pct(ink, 0)} of the total drop lies on the drawn "
-                f"strokes.{note}</p>")
+                f"strokes, which are {ui.pct(self._ink_pixels(), 0)} of the pixels.{note}</p>")
+
+    def _ink_pixels(self) -> float:
+        """Share of the last input's pixels that are ink (at least half its darkest value)."""
+        return float(np.mean(self._img > 0.5 * self._img.max()))
 
     def _ink_share(self) -> float:
         """Share of the (positive) occlusion map on the ink pixels of the last input."""
