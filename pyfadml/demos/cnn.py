@@ -303,12 +303,15 @@ class CNNDemo(TrainerDemo):
 
     def occlusion(self, image, *, patch: int = 4, fill: float = 0.0) -> dict:
         """Which pixels the decision depends on: slide a ``patch`` x ``patch`` square of ``fill`` (0: the
-        background) over ``image`` (H, W) and measure how much the predicted class's probability drops.
+        background) over ``image`` (H, W) and measure how much the predicted class's log-probability drops.
 
-        Every position (stride 1) is one occluded copy, all predicted in one batch. Returns ``{"map" (H, W):
-        each pixel's mean drop over the patches that cover it (positive: hiding it lowers the probability),
-        "drops" (H - patch + 1, W - patch + 1) per patch position, "class" (the predicted class index),
-        "prob" (its probability on the intact image)}``.
+        Every position (stride 1) is one occluded copy, all predicted in one batch. The drop is measured in
+        log-probability (nats) so that it stays visible for a confident network (a probability of 0.9999
+        that falls to 0.99 is a drop of 0.0099 in probability but 0.01 in log-probability, and one that
+        falls to 0.5 a drop of 0.69). Returns ``{"map" (H, W): each pixel's mean drop over the patches that
+        cover it (positive: hiding it lowers the probability), "drops" (H - patch + 1, W - patch + 1) per
+        patch position, "class" (the predicted class index), "prob" (its probability on the intact image),
+        "min_prob" (its lowest probability under any patch)}``.
         """
         x = self._as_batch(image, "CNNDemo.occlusion")[:1]
         s = self.image_size
@@ -323,15 +326,20 @@ class CNNDemo(TrainerDemo):
         for i in range(n):
             for j in range(n):
                 batch[i * n + j, 0, i:i + patch, j:j + patch] = fill
-        probs = self.predict_proba(batch)[:, k]
-        drops = (p0[k] - probs).reshape(n, n)
+        logits = self.model.predict(batch).astype(np.float64)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_p = shifted[:, k] - np.log(np.exp(shifted).sum(axis=1))
+        z0 = self.model.predict(x).astype(np.float64)[0]
+        log_p0 = float(z0[k] - z0.max() - np.log(np.exp(z0 - z0.max()).sum()))
+        drops = (log_p0 - log_p).reshape(n, n)
         total = np.zeros((s, s))
         count = np.zeros((s, s))
         for i in range(n):
             for j in range(n):
                 total[i:i + patch, j:j + patch] += drops[i, j]
                 count[i:i + patch, j:j + patch] += 1.0
-        return {"map": total / count, "drops": drops, "class": k, "prob": float(p0[k])}
+        return {"map": total / count, "drops": drops, "class": k, "prob": float(p0[k]),
+                "min_prob": float(np.exp(log_p.min()))}
 
     def predict_proba(self, image) -> np.ndarray:
         """Class probabilities (softmax of the logits): (H, W) or (1, H, W) -> (K,); (N, 1, H, W) -> (N, K)."""

@@ -23,7 +23,7 @@ thousands of learned weights; no rule says <i>why</i>. Occlusion is one way to a
 probability fall. On the lecture's application, <b>breast-cancer detection</b> in mammograms, this matters:
 a radiologist must see <i>where</i> the network found a tumour, and a network that looks at a scanner's label,
 a ruler or the image border instead of the tissue can score well on its test set and still be wrong for the
-next hospital. Dark red: hiding these pixels lowers the probability most.</p>"""
+next hospital. Dark blue: hiding these pixels lowers the probability most.</p>"""
 
 
 class OcclusionView(pn.viewable.Viewer):
@@ -58,7 +58,7 @@ class OcclusionView(pn.viewable.Viewer):
         if not np.any(img):
             self.result = None
             self.input_tile.show([img], ["input"], scale=1.0)
-            self.tiles.show([np.zeros_like(img)], ["drop in probability"], scale=1.0)
+            self.tiles.show([np.zeros_like(img)], ["drop in log p"], scale=1.0)
             self._caption.object = ("<p class='muted' data-testid='occlusion' data-state='empty'>The input is "
                                     "empty: nothing to hide.</p>")
             return
@@ -67,7 +67,7 @@ class OcclusionView(pn.viewable.Viewer):
         self._step = d.step_count
         peak = float(np.max(r["map"]))
         self.input_tile.show([img], ["input"], scale=1.0)
-        self.tiles.show([np.clip(r["map"], 0.0, None)], ["drop in probability"], scale=peak if peak > 0 else 1.0)
+        self.tiles.show([np.clip(r["map"], 0.0, None)], ["drop in log p"], scale=peak if peak > 0 else 1.0)
         self._caption.object = self._caption_html(d, what)
 
     def _caption_html(self, d, what: str, *, stale: bool = False) -> str:
@@ -79,9 +79,10 @@ class OcclusionView(pn.viewable.Viewer):
                 if stale else "")
         return (f"<p class='muted' data-testid='occlusion' data-state='{'stale' if stale else 'fresh'}' "
                 f"data-class='{name}' data-step='{self._step}' data-peak='{ui.exact(peak)}' "
-                f"data-ink-share='{ui.exact(ink)}' data-ink-pixels='{ui.exact(self._ink_pixels())}'>{escape(what).capitalize()}: the network says <b>{name}</b> "
-                f"({ui.pct(r['prob'], 0)}). Hiding a {PATCH}×{PATCH} patch lowers that by up to "
-                f"<b>{ui.pct(max(peak, 0.0), 1)}</b>; {ui.pct(ink, 0)} of the total drop lies on the drawn "
+                f"data-ink-share='{ui.exact(ink)}' data-ink-pixels='{ui.exact(self._ink_pixels())}'>"
+                f"{escape(what[:1].upper() + what[1:])}: the network says <b>{name}</b> ({ui.pct(r['prob'], 1)}). "
+                f"The worst {PATCH}×{PATCH} patch lowers it to <b>{ui.pct(r['min_prob'], 1)}</b> "
+                f"(map: the drop in log-probability); {ui.pct(ink, 0)} of the total drop lies on the drawn "
                 f"strokes, which are {ui.pct(self._ink_pixels(), 0)} of the pixels.{note}</p>")
 
     def _ink_pixels(self) -> float:
