@@ -374,3 +374,23 @@ def test_the_race_table_shows_the_demo_numbers_and_a_verdict_when_done(section):
     assert float(attr(html, "data-mlp-seconds")) == r.reached["MLP"]["seconds"]
     assert "data-testid='race-verdict'" in html and "fewer parameters" in html
     assert len(d._race_src["CNN"].data["acc"]) == len(r.curve["CNN"])
+
+
+def test_kernels_show_now_minus_start_and_deeper_features_follow_the_network(screen2):
+    """Issue 13, item 5: kernels 84 px large with a "now − start" row; top patches of level 2 and 3."""
+    t = screen2
+    v = t.views
+    assert v.kernels_now.tile_px >= 80
+    t.live.step()
+    d = t.demo
+    assert float(re.search(r"data-change='([^']*)'", v._kernels_caption.object).group(1)) > 0
+    np.testing.assert_allclose(v.kernels_diff.src.data["image"][0].shape, v.kernels_now.src.data["image"][0].shape)
+    f = v.features
+    want = d.top_patches(2, k=4)
+    np.testing.assert_array_equal(f.results[2]["patches"], want["patches"])
+    assert "data-state='fresh'" in f._caption.object and f"data-step='{d.step_count}'" in f._caption.object
+    t.live.playing = True
+    f.draw()
+    assert "data-state='stale'" in f._caption.object
+    t.live.pause()
+    assert "data-state='fresh'" in f._caption.object

@@ -124,3 +124,39 @@ def test_occlusion_is_the_drop_of_the_predicted_class(trained):
         d.occlusion(img, patch=40)
     with pytest.raises(ValueError, match="shape"):
         d.occlusion(np.zeros((5, 5)))
+
+
+# issue 13, item 5: deeper features you can read ---------------------------------------------
+
+def test_top_patches_are_the_receptive_fields_of_the_strongest_responses(trained):
+    d = trained
+    from pyfadml.layers.conv import correlate2d
+
+    r1 = d.top_patches(1, k=3)
+    W, b = d.kernels(0), d.conv_layers[0].params["b"].astype(np.float64)
+    assert r1["patches"].shape == (6, 3, 3, 3) and r1["size"] == 3
+    for c in range(6):
+        assert np.all(np.diff(r1["values"][c]) <= 0)                  # strongest first
+        got = max(0.0, float(correlate2d(r1["patches"][c, 0], W[c, 0])[0, 0] + b[c]))
+        assert got == pytest.approx(r1["values"][c, 0], rel=1e-5, abs=1e-6)
+    r2 = d.top_patches(2, k=2)
+    assert r2["patches"].shape == (12, 2, 8, 8) and r2["size"] == 8
+    # the 8x8 field is all a level-2 unit sees: blank everything else and its response is unchanged
+    for c in (0, 5, 11):
+        img_i, i, j = r2["where"][c, 0]
+        img = d.X_test[img_i, 0].astype(np.float64)
+        keep = np.zeros((16 + 16, 16 + 16))
+        keep[8:24, 8:24] = 1.0
+        mask = np.zeros_like(keep)
+        mask[8 + 2 * i - 3:8 + 2 * i + 5, 8 + 2 * j - 3:8 + 2 * j + 5] = 1.0
+        blanked = img * (mask * keep)[8:24, 8:24]
+        a = blanked[None, None].astype(np.float32)
+        for layer in d.model.layers[:5]:
+            a = layer.forward(a)
+        assert float(a[0, c, i, j]) == pytest.approx(r2["values"][c, 0], rel=1e-4, abs=1e-5)
+    r3 = d.top_patches(3, k=2)
+    assert r3["patches"].shape == (6, 2, 16, 16)
+    for c in range(6):                                   # the top image of each class is one of that class
+        assert d.y_test[r3["where"][c, 0, 0]] == c
+    with pytest.raises(ValueError, match="level"):
+        d.top_patches(4)

@@ -147,6 +147,7 @@ class TrainingScreen(pn.viewable.Viewer):
         self.live.update_status()
         self.views.draw_kernels()
         self.views.draw_maps()
+        self.views.features.draw()
         self._draw_curves()
 
     def _draw_curves(self) -> None:
