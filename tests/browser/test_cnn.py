@@ -316,3 +316,15 @@ def test_demerits_of_cnn_by_experiment(cnn):
     occ = ui.dataset("[data-testid=occlusion]")
     assert occ["state"] == "fresh" and occ["step"] == ui.attr(LIVE, "data-step")
     assert float(occ["peak"]) > 0 and float(occ["inkShare"]) > float(occ["inkPixels"]), occ
+
+
+def test_kernels_now_minus_start_and_deeper_features_in_the_page(cnn):
+    """Issue 13, item 5: after training in the page, the "now − start" kernels have changed and every level-2
+    feature shows its strongest 8x8 test patches (computed when paused)."""
+    ui = cnn
+    ui.click(SCREEN_2)
+    step = ui.train_to("cnn", 30)
+    top = ui.dataset("[data-testid=top-patches]")
+    assert top["state"] == "fresh" and top["step"] == str(step)
+    assert top["units"] == "12" and top["size"] == "8" and float(top["checksum"]) > 0
+    assert float(ui.attr("[data-testid=kernels-caption]", "data-change")) > 0.05
