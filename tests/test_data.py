@@ -290,11 +290,29 @@ def test_sentiment_labels_follow_negation():
         votes = []
         for t, w in enumerate(words):
             if w in pos or w in neg:
-                flipped = t > 0 and words[t - 1] in ("not", "never")
+                flipped = any(v in ("not", "never") for v in words[max(0, t - 2):t])   # "not bad", "not a bad film"
                 n_negated += flipped
                 votes.append((w in pos) != flipped)
         assert votes and all(v == bool(label) for v in votes), words
     assert n_negated > 50
+
+
+def test_sentiment_reviews_read_as_sentences():
+    """Issue 13, item 2: "the plot was not boring and it is a great film", not word salad."""
+    import re
+
+    subj = r"(the (movie|film|plot|actor|story)|it)"
+    adj = r"(good|great|brilliant|fun|bad|awful|boring|dull)"
+    clause = rf"{subj} (was|is)( (not|never))? ({adj}|a (good|great|brilliant|fun|bad|boring|dull) (movie|film|plot|story))"
+    grammar = re.compile(rf"^{clause}( and {clause})?$")
+    for T in (4, 6, 7, 10, 12, 15):
+        X, y = seq.make_sentiment(200, T=T, rng=T)
+        for x in X:
+            text = " ".join(seq.decode_tokens(x))
+            assert grammar.match(text), text
+            assert len(text.split()) == T
+    with pytest.raises(ValueError, match="between 4 and 15"):
+        seq.make_sentiment(5, T=16, rng=0)
 
 
 def test_one_to_many_input_and_waveforms():

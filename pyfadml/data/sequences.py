@@ -146,39 +146,78 @@ _POSITIVE = [SENTIMENT_VOCAB.index(w) for w in ("good", "great", "fun", "love", 
 _NEGATIVE = [SENTIMENT_VOCAB.index(w) for w in ("bad", "awful", "boring", "hate", "dull")]
 
 
-def make_sentiment(n: int = 512, *, T: int = 10, negation_prob: float = 0.4, rng):
-    """Toy sentiment analysis (many-to-one): one-hot word sequences -> 1 positive / 0 negative.
+_SUBJECTS = (("the", "movie"), ("the", "film"), ("the", "plot"), ("the", "actor"), ("the", "story"), ("it",))
+_ADJ_POSITIVE = ("good", "great", "brilliant", "fun")
+_ADJ_NEGATIVE = ("bad", "awful", "boring", "dull")
+_NOUNS = ("movie", "film", "plot", "story")
 
-    A sentence is ``T`` tokens of neutral filler ("the movie was ...") holding one or two opinion words
-    ("good", "awful", ...). Each opinion word is preceded by a negation ("not", "never") with probability
-    ``negation_prob``, which flips it: "not bad" is positive. All opinions in a sentence agree, and the label
-    is that opinion. Because of negation, counting words is not enough: the model must carry "I just saw
-    'not'" to the next step, and remember the opinion until the end of the sequence.
+
+def _clause(base: int, negated: bool, adjective: str, rng) -> list[str]:
+    """One clause of ``base`` words (+1 when ``negated``): "the movie was not good" (base 3-4, form A) or
+    "it is a dull film" / "the plot was not a good story" (base 5-6, form B)."""
+    form_b = base >= 5
+    if base == 6:                      # "the movie is a good film": a subject that is a film
+        subject = ["the", ("movie", "film")[rng.integers(0, 2)]]
+    else:
+        subject = list(_SUBJECTS[rng.integers(0, 5)] if base == 4 else ("it",))
+    words = subject + [("was", "is")[rng.integers(0, 2)]]
+    if negated:
+        words.append(("not", "never")[rng.integers(0, 2)])
+    if form_b:
+        nouns = ("film", "story") if base == 6 else _NOUNS                   # "the movie is a good film"
+        words += ["a", adjective, nouns[rng.integers(0, len(nouns))]]         # adjectives here take "a", not "an"
+    else:
+        words.append(adjective)
+    return words
+
+
+def make_sentiment(n: int = 512, *, T: int = 10, negation_prob: float = 0.4, rng):
+    """Toy sentiment analysis (many-to-one): short reviews that read as sentences -> 1 positive / 0 negative.
+
+    A review is one or two clauses joined by "and", exactly ``T`` words: "the plot was not boring and it
+    is a great film", "it was never dull and the actor is brilliant". Each clause says one opinion
+    (an adjective), negated by "not" / "never" with probability ``negation_prob``, which flips it: "not bad"
+    is positive, and so is "not a bad film" (the negation is one or two words before the adjective). All opinions of a review agree, and the label is that opinion. Because of negation, counting
+    words is not enough: the model must carry "I just read 'not'" to the next word, and the opinion to the
+    end. ``T`` from 4 to 15 (one clause up to 7 words, two from 7).
 
     Returns X (n, T, V) float64 one-hot over ``SENTIMENT_VOCAB`` (V = 23), y (n,) int64 (balanced).
-    Use :func:`decode_tokens` to print a sentence.
+    Use :func:`decode_tokens` to print a review.
     """
     n = check_int(n, "make_sentiment: n", minimum=1)
     T = check_int(T, "make_sentiment: T", minimum=4)
+    if T > 15:
+        raise ValueError(f"make_sentiment: T must be between 4 and 15 words, got {T}")
     p_neg = check_float(negation_prob, "make_sentiment: negation_prob", minimum=0.0)
     if p_neg > 1.0:
         raise ValueError(f"make_sentiment: negation_prob must be in [0, 1], got {p_neg}")
     rng = as_rng(rng, "make_sentiment: rng")
     y = _balanced_labels(n, 2, rng)
-    neutral, negation = np.array(_NEUTRAL), np.array(_NEGATION)
-    positive, negative = np.array(_POSITIVE), np.array(_NEGATIVE)
-    tokens = neutral[rng.integers(0, len(neutral), (n, T))]
+    index = {w: i for i, w in enumerate(SENTIMENT_VOCAB)}
+    tokens = np.zeros((n, T), dtype=np.intp)
     for i in range(n):
-        n_opinions = 1 + int(rng.random() < 0.5) if T >= 6 else 1
-        # each opinion takes 2 slots (negation + word) so they never overlap
-        slots = rng.choice(T // 2, size=n_opinions, replace=False)
-        for s in slots:
-            negated = rng.random() < p_neg
-            says_positive = bool(y[i]) != negated
-            word = (positive if says_positive else negative)[rng.integers(0, 5)]
-            tokens[i, 2 * s + 1] = word
-            if negated:
-                tokens[i, 2 * s] = negation[rng.integers(0, len(negation))]
+        while True:                      # draw negations, then clause lengths that add up to T
+            two = T >= 9 or (T >= 7 and rng.random() < 0.5)
+            negs = [bool(rng.random() < p_neg) for _ in range(2 if two else 1)]
+            rest = T - (1 if two else 0) - sum(negs)
+            if two:
+                pairs = [(a, rest - a) for a in (3, 4, 5, 6) if 3 <= rest - a <= 6]
+                if pairs:
+                    bases = pairs[rng.integers(0, len(pairs))]
+                    break
+            elif 3 <= rest <= 6:
+                bases = (rest,)
+                break
+        words = []
+        for k, (base, neg) in enumerate(zip(bases, negs)):
+            says_positive = bool(y[i]) != neg
+            adjs = _ADJ_POSITIVE if says_positive else _ADJ_NEGATIVE
+            if base >= 5:
+                adjs = tuple(a for a in adjs if a != "awful")              # "a awful film" is not English
+            if k:
+                words.append("and")
+            words += _clause(base, neg, adjs[rng.integers(0, len(adjs))], rng)
+        tokens[i] = [index[w] for w in words]
     return _one_hot(tokens, len(SENTIMENT_VOCAB)), y
 
 
