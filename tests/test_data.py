@@ -351,3 +351,23 @@ def test_many_to_many_parity_and_delay_targets():
 def test_sequence_bad_arguments(call, err, words):
     with pytest.raises(err, match=words):
         call()
+
+
+def test_translation_moves_colours_after_their_noun():
+    """Issue 13, item 2: a tiny vocabulary where the word order changes between the languages."""
+    X, Y = seq.make_translation(400, rng=0)
+    assert X.shape == (400, 9, len(seq.EN_VOCAB)) and Y.shape == (400, 9) and Y.dtype == np.int64
+    assert seq.translate("the big dog sees the red ball".split()) == "le grand chien voit le ballon rouge".split()
+    assert seq.translate("the black cat likes the small ball".split()) == "le chat noir aime le petit ballon".split()
+    swapped = 0
+    for x, y in zip(X, Y):
+        en = [seq.EN_VOCAB[i] for i in x.argmax(1)]
+        fr = [seq.FR_VOCAB[i] for i in y]
+        assert fr[:2] == [".", "."]                                   # two steps behind
+        words = [w for w in en if w != "."]
+        assert fr[2:2 + len(words)] == seq.translate(words) and set(fr[2 + len(words):]) <= {"."}
+        assert sorted(seq.translate(words)) == sorted(seq._EN_TO_FR[w] for w in words)   # same words
+        swapped += seq.translate(words) != [seq._EN_TO_FR[w] for w in words]
+    assert swapped > 100                                              # the order changes in many sentences
+    with pytest.raises(ValueError, match="delay"):
+        seq.make_translation(5, delay=9, rng=0)

@@ -65,9 +65,12 @@ def test_every_mode_trains_its_loss_falls(mode, cell):
 
 def test_modes_reach_their_targets():
     """What the section promises: each task is learnt, not just a falling loss."""
-    d = SequenceDemo(mode="many-to-many", cell="rnn", seed=0)
-    d.step(300)
-    assert d.evaluate()["test_acc"] > 0.95
+    d = SequenceDemo(mode="many-to-many", cell="rnn", seed=0)      # toy translation: measured 99.2% of the
+    d.step(100)                                                   # words after 100 steps, 100% after 300
+    assert d.evaluate()["test_acc"] > 0.97
+    d.step(200)
+    pred = np.argmax(d.model.predict(d.X_test), axis=-1)
+    assert np.mean(np.all(pred == d.Y_test, axis=1)) > 0.95        # whole sentences right, word order too
     d = SequenceDemo(mode="one-to-many", cell="rnn", seed=0)
     d.step(300)
     assert d.evaluate()["test_loss"] < 0.01            # the waves have amplitude 0.8: a close fit
@@ -122,9 +125,11 @@ def test_input_labels_are_readable():
     np.testing.assert_array_equal(d.waveforms(), one_to_many_waveforms(3, 24))
     d = SequenceDemo(mode="many-to-many", n_train=16, n_test=4)
     u = d.unfold(2)
-    # the target of the delayed copy is the symbol read 3 steps before, "." at first
-    assert u["target_labels"][:3] == [".", ".", "."]
-    assert u["target_labels"][3:] == u["x_labels"][:-3]
+    # toy translation: the French two words behind the English, "." before it starts
+    from pyfadml.data.sequences import translate
+    assert u["target_labels"][:2] == [".", "."]
+    english = [w for w in u["x_labels"] if w != "."]
+    assert [w for w in u["target_labels"] if w != "."] == translate(english)
 
 
 def test_same_seed_same_run_whatever_the_bursts():

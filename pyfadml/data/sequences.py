@@ -9,6 +9,7 @@ make_sentiment         many-to-one     ``y (N,)`` int: 1 positive, 0 negative (t
 make_memory_task       many-to-one     ``y (N,)`` int: the first symbol, recalled after T steps
 make_one_to_many       one-to-many     ``Y (N, T, 1)`` float: a class-specific waveform from one input
 make_many_to_many      many-to-many    ``Y (N, T)`` int: a label at every step (running parity, delayed copy)
+make_translation       many-to-many    toy translation where the word order changes (``Y (N, T)`` int)
 make_sine              many-to-many    ``Y (N, T, 1)`` float: the next value of a sine wave (continuation)
 =====================  ==============  ===================================================================
 """
@@ -22,6 +23,7 @@ __all__ = [
     "make_sine", "make_memory_task", "memory_task_chance",
     "SENTIMENT_VOCAB", "make_sentiment", "decode_tokens",
     "make_one_to_many", "one_to_many_waveforms", "make_many_to_many",
+    "EN_VOCAB", "FR_VOCAB", "make_translation", "translate",
 ]
 
 
@@ -305,3 +307,68 @@ def make_many_to_many(n: int = 512, *, T: int = 12, task: str = "parity", delay:
     Y = np.full((n, T), k, dtype=np.int64)
     Y[:, delay:] = symbols[:, :-delay]
     return _one_hot(symbols, k), Y
+
+
+# ---------------------------------------------------------------------------------------------------------
+# many-to-many: toy translation, where the word order changes
+
+EN_VOCAB = (".", "the", "big", "small", "red", "black", "dog", "cat", "ball", "sees", "likes")
+"""Input words of :func:`make_translation` ("." pads the end of a sentence)."""
+FR_VOCAB = (".", "le", "grand", "petit", "rouge", "noir", "chien", "chat", "ballon", "voit", "aime")
+"""Output words of :func:`make_translation` ("." where there is no word to say yet, or any more)."""
+_EN_TO_FR = dict(zip(EN_VOCAB, FR_VOCAB))
+_COLOURS = ("red", "black")                 # French puts these after the noun; "grand", "petit" stay before
+_SIZES = ("big", "small")
+_ANIMALS_OR_THINGS = ("dog", "cat", "ball")
+_VERBS = ("sees", "likes")
+TRANSLATION_WORDS = 7                       # the longest sentence: the ADJ NOUN VERB the ADJ NOUN
+
+
+def translate(words) -> list[str]:
+    """English -> the toy French, word by word, except that a colour moves after its noun:
+    "the big dog sees the red ball" -> "le grand chien voit le ballon rouge"."""
+    out = [_EN_TO_FR[w] for w in words]
+    for i in range(len(words) - 1):
+        if words[i] in _COLOURS and words[i + 1] in _ANIMALS_OR_THINGS:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+def make_translation(n: int = 512, *, delay: int = 2, rng):
+    """Toy translation (many-to-many): English sentences -> the toy French, one word per step, ``delay``
+    steps behind the input.
+
+    Sentences are "the [ADJ] NOUN VERB the [ADJ] NOUN" (5 to 7 words, each adjective there with probability
+    0.6), padded with "." to 7 words and then ``delay`` more steps, so ``T = 7 + delay``. The French keeps
+    the words' order except that a colour goes *after* its noun ("the red ball" -> "le ballon rouge"; "the
+    big dog" -> "le grand chien"): to say "ballon" the network must already have read "ball", one word after
+    "red", and must remember "red" to say it next. The output at step t is the French word ``t - delay``
+    (index into :data:`FR_VOCAB`, "." before the sentence starts and after it ends).
+
+    Returns X (n, T, 11) float64 one-hot over :data:`EN_VOCAB`, Y (n, T) int64 over :data:`FR_VOCAB`.
+    """
+    n = check_int(n, "make_translation: n", minimum=1)
+    delay = check_int(delay, "make_translation: delay", minimum=1)
+    if delay > 5:
+        raise ValueError(f"make_translation: delay must be between 1 and 5 steps, got {delay}")
+    rng = as_rng(rng, "make_translation: rng")
+    T = TRANSLATION_WORDS + delay
+    en_index = {w: i for i, w in enumerate(EN_VOCAB)}
+    fr_index = {w: i for i, w in enumerate(FR_VOCAB)}
+    X = np.zeros((n, T), dtype=np.intp)
+    Y = np.zeros((n, T), dtype=np.int64)
+
+    def phrase():
+        words = ["the"]
+        if rng.random() < 0.6:
+            adjs = _COLOURS + _SIZES
+            words.append(adjs[rng.integers(0, len(adjs))])
+        words.append(_ANIMALS_OR_THINGS[rng.integers(0, len(_ANIMALS_OR_THINGS))])
+        return words
+
+    for i in range(n):
+        en = phrase() + [_VERBS[rng.integers(0, len(_VERBS))]] + phrase()
+        fr = translate(en)
+        X[i, :len(en)] = [en_index[w] for w in en]
+        Y[i, delay:delay + len(fr)] = [fr_index[w] for w in fr]
+    return _one_hot(X, len(EN_VOCAB)), Y

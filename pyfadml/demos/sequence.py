@@ -10,14 +10,15 @@ Unfolded over time this is a deep network with one layer per step that shares it
 ==============  ====================================================================================
 mode            task (from :mod:`pyfadml.data.sequences`)
 ==============  ====================================================================================
-many-to-one     toy sentiment analysis: a 10-word sentence -> positive / negative, read at the last step
+many-to-one     toy sentiment analysis: a 10-word review -> positive / negative, read at the last step
                 (:func:`~pyfadml.data.sequences.make_sentiment`; "not bad" is positive, so the network
                 must carry the negation to the next word and the opinion to the end)
 one-to-many     generate a waveform from one input: the class at t = 0, nothing after; the network draws
                 that class's wave over 24 steps from its memory alone
                 (:func:`~pyfadml.data.sequences.make_one_to_many`, a regression on MSE)
-many-to-many    a sequence mapping, the simplest "translation": output at step t the symbol read at
-                step t - 3 ("." before there is one; :func:`~pyfadml.data.sequences.make_many_to_many`)
+many-to-many    toy translation: an English sentence -> a toy French two words behind, where a colour
+                moves after its noun ("the red ball" -> "le ballon rouge";
+                :func:`~pyfadml.data.sequences.make_translation`)
 ==============  ====================================================================================
 
 :class:`SequenceDemo` owns the data, the model and the :class:`~pyfadml.train.Trainer`, and answers what the
@@ -36,7 +37,8 @@ import numpy as np
 
 from pyfadml._checks import check_choice, check_float, check_int
 from pyfadml.data.sequences import (
-    SENTIMENT_VOCAB, make_many_to_many, make_one_to_many, make_sentiment, one_to_many_waveforms,
+    EN_VOCAB, FR_VOCAB, SENTIMENT_VOCAB, TRANSLATION_WORDS, make_one_to_many, make_sentiment, make_translation,
+    one_to_many_waveforms,
 )
 from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import LSTM, RNN, Dense
@@ -67,16 +69,17 @@ MODE_INFO = {
         "T": 24, "loss": "mse", "metric": None,
     },
     "many-to-many": {
-        "task": "Sequence mapping (delayed copy)",
-        "what": "outputs at every step the symbol it read 3 steps earlier (\".\" before there is one): "
-                "the simplest translation, one output per input.",
-        "T": 12, "loss": "cross_entropy", "metric": "accuracy",
+        "task": "Toy translation",
+        "what": "reads an English sentence word by word (\"the big dog sees the red ball\") and says it in a toy "
+                "French two words behind (\"le grand chien voit le ballon rouge\"). A colour goes after its "
+                "noun, so the word order changes: to say \"ballon\" it must already have read \"ball\", and "
+                "remember \"red\" to say it next.",
+        "T": TRANSLATION_WORDS + 2, "loss": "cross_entropy", "metric": "accuracy",
     },
 }
 """What each mode's task is (for the page's text), its sequence length, loss and metric."""
 
-_DELAY = 3
-_SYMBOLS = ("A", "B", "C", "D")
+_DELAY = 2
 _N_ONE_TO_MANY_CLASSES = 3
 
 
@@ -134,7 +137,7 @@ class SequenceDemo(TrainerDemo):
             return make_sentiment(n, T=self.T, rng=rng)
         if self.mode == "one-to-many":
             return make_one_to_many(n, T=self.T, n_classes=_N_ONE_TO_MANY_CLASSES, rng=rng)
-        return make_many_to_many(n, T=self.T, task="delay", delay=_DELAY, n_symbols=len(_SYMBOLS), rng=rng)
+        return make_translation(n, delay=_DELAY, rng=rng)
 
     # ------------------------------------------------------------------------------------------
     # settings and state
@@ -157,7 +160,7 @@ class SequenceDemo(TrainerDemo):
         if self.mode == "many-to-one":
             return ("negative", "positive")
         if self.mode == "many-to-many":
-            return _SYMBOLS + (".",)
+            return FR_VOCAB
         return ()
 
     @property
@@ -201,7 +204,7 @@ class SequenceDemo(TrainerDemo):
             return [SENTIMENT_VOCAB[i] for i in np.argmax(x, axis=1)]
         if self.mode == "one-to-many":
             return [f"class {int(np.argmax(row)) + 1}" if row.any() else "0" for row in x]
-        return [_SYMBOLS[i] for i in np.argmax(x, axis=1)]
+        return [EN_VOCAB[i] for i in np.argmax(x, axis=1)]
 
     def unfold(self, index: int = 0) -> dict:
         """Test sequence ``index`` through the network unrolled over its T steps, with the current weights.

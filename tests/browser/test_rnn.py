@@ -34,7 +34,7 @@ SEQ = '[data-testid="seq-stats"]'
 RACE = '[data-testid="race-stats"]'
 RACE_TAB, GATES_TAB, MODES_TAB = "Vanishing & exploding gradients", "Inside the LSTM", "Three modes"
 MODE_LABELS = {"many-to-one": "Many-to-one: sentiment", "one-to-many": "One-to-many: generate a wave",
-               "many-to-many": "Many-to-many: delayed copy"}
+               "many-to-many": "Many-to-many: toy translation"}
 MODE_STEPS = {"many-to-one": 200, "one-to-many": 60, "many-to-many": 60}
 RACE_T = 40
 LSTM_STEPS = 250

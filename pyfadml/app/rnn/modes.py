@@ -22,7 +22,7 @@ from pyfadml.losses import softmax
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: generate a wave": "one-to-many",
-               "Many-to-many: delayed copy": "many-to-many"}
+               "Many-to-many: toy translation": "many-to-many"}
 EXAMPLES_M2O = 16             # test sentences in the many-to-one prediction plot
 
 
@@ -123,7 +123,7 @@ class ModesTab(pn.viewable.Viewer):
             f.x_range.start, f.x_range.end = -0.5, d.T - 0.5
             f.y_range.start, f.y_range.end = -0.5, k - 0.5
             f.xaxis.axis_label = "time step t"
-            self._set_y_axis(list(range(k)), list(d.class_names), "symbol")
+            self._set_y_axis(list(range(k)), list(d.class_names), "French word")
         self._half.visible = d.mode == "many-to-one"
         self._pred_line.visible = self._target_line.visible = d.mode == "one-to-many"
 
