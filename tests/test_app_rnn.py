@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("panel")
 
-from pyfadml.data.sequences import FR_VOCAB  # noqa: E402
+from pyfadml.data.sequences import CAPTION_VOCAB, FR_VOCAB  # noqa: E402
 from pyfadml.app.rnn import RNNSection  # noqa: E402
 from pyfadml.demos.gradients import ExplodingGradientError  # noqa: E402
 
@@ -75,13 +75,16 @@ def test_prediction_axis_keeps_no_symbol_of_another_mode(section):
     tab.mode = "many-to-many"
     axis = tab.pred_fig.yaxis[0]
     assert list(axis.major_label_overrides.values()) == list(FR_VOCAB)
-    for mode, ticks in (("many-to-one", [0, 0.25, 0.5, 0.75, 1]), ("one-to-many", [-1, -0.5, 0, 0.5, 1])):
+    tab.mode = "one-to-many"                                              # the caption's words, only them
+    assert list(axis.major_label_overrides.values()) == list(CAPTION_VOCAB)
+    assert 'data-testid="caption-example"' in tab._image.object and tab._image.visible
+    for mode, ticks in (("many-to-one", [0, 0.25, 0.5, 0.75, 1]),):
         tab.mode = mode
         assert list(axis.ticker.ticks) == ticks
         labels = axis.major_label_overrides
         assert sorted(labels) == sorted(float(t) for t in ticks)          # every tick labelled ...
         assert all(float(text.replace("\u2212", "-")) == t for t, text in labels.items())   # ... by its value
-    assert 'data-y-labels="−1,−0.5,0,0.5,1"' in tab._stats.object
+    assert 'data-y-labels="0,0.25,0.5,0.75,1"' in tab._stats.object and not tab._image.visible
 
 
 def test_header_shows_the_chosen_cells_formula(section):

@@ -24,6 +24,7 @@ __all__ = [
     "SENTIMENT_VOCAB", "make_sentiment", "decode_tokens",
     "make_one_to_many", "one_to_many_waveforms", "make_many_to_many",
     "EN_VOCAB", "FR_VOCAB", "make_translation", "translate",
+    "CAPTION_VOCAB", "CAPTION_IMAGE_SIZE", "make_captions", "caption_image",
 ]
 
 
@@ -372,3 +373,62 @@ def make_translation(n: int = 512, *, delay: int = 2, rng):
         X[i, :len(en)] = [en_index[w] for w in en]
         Y[i, delay:delay + len(fr)] = [fr_index[w] for w in fr]
     return _one_hot(X, len(EN_VOCAB)), Y
+
+
+# ---------------------------------------------------------------------------------------------------------
+# one-to-many: toy image captioning
+
+CAPTION_VOCAB = (".", "a", "small", "big", "filled", "hollow", "square", "circle", "triangle")
+"""Output words of :func:`make_captions`; "." ends a caption."""
+CAPTION_IMAGE_SIZE = 10
+CAPTION_T = 5                               # "a SIZE STYLE SHAPE ."
+_CAPTION_SHAPES = ("square", "circle", "triangle")
+_CAPTION_RADIUS = {"small": 2.0, "big": 3.6}
+
+
+def caption_image(shape: str, size: str, style: str, *, shift=(0.0, 0.0), pixels: int = CAPTION_IMAGE_SIZE):
+    """A ``pixels`` x ``pixels`` image in [0, 1] (1 = ink) of a square, circle or triangle (apex up), small
+    or big, filled or hollow (an outline 1.2 pixels thick), centred plus ``shift`` pixels (dy, dx)."""
+    if shape not in _CAPTION_SHAPES or size not in _CAPTION_RADIUS or style not in ("filled", "hollow"):
+        raise ValueError(f"caption_image: unknown shape/size/style {shape!r}, {size!r}, {style!r}")
+    c = (pixels - 1) / 2.0
+    yy, xx = np.mgrid[0:pixels, 0:pixels].astype(np.float64)
+    dy, dx = yy - c - shift[0], xx - c - shift[1]
+
+    def inside(r):
+        if shape == "square":
+            return np.maximum(np.abs(dx), np.abs(dy)) <= r
+        if shape == "circle":
+            return np.hypot(dx, dy) <= r
+        return (dy >= -r) & (dy <= r) & (np.abs(dx) <= (dy + r) / 2.0 + 0.3)
+
+    r = _CAPTION_RADIUS[size]
+    ink = inside(r) if style == "filled" else inside(r) & ~inside(r - 1.2)
+    return ink.astype(np.float64)
+
+
+def make_captions(n: int = 512, *, noise: float = 0.05, rng):
+    """Toy image captioning (one-to-many): one small image in, a caption out, one word per step.
+
+    The image (:func:`caption_image`: a square, circle or triangle, small or big, filled or hollow, shifted by
+    up to a pixel, plus Gaussian noise ``noise``) is the input at t = 0, flattened to 100 numbers; the
+    inputs after it are zero, so the network must hold the image in its hidden state and decode the caption
+    word by word: "a big hollow circle ." (T = 5). 12 captions, balanced.
+
+    Returns X (n, 5, 100) float64, Y (n, 5) int64 over :data:`CAPTION_VOCAB`.
+    """
+    n = check_int(n, "make_captions: n", minimum=1)
+    noise = check_float(noise, "make_captions: noise", minimum=0.0)
+    rng = as_rng(rng, "make_captions: rng")
+    combos = [(sh, si, st) for sh in _CAPTION_SHAPES for si in ("small", "big") for st in ("filled", "hollow")]
+    which = _balanced_labels(n, len(combos), rng)
+    P = CAPTION_IMAGE_SIZE
+    X = np.zeros((n, CAPTION_T, P * P))
+    Y = np.zeros((n, CAPTION_T), dtype=np.int64)
+    index = {w: i for i, w in enumerate(CAPTION_VOCAB)}
+    for i, k in enumerate(which):
+        shape, size, style = combos[k]
+        img = caption_image(shape, size, style, shift=rng.uniform(-1.0, 1.0, 2))
+        X[i, 0] = np.clip(img + rng.normal(0.0, noise, img.shape), 0.0, 1.0).ravel()
+        Y[i] = [index[w] for w in ("a", size, style, shape, ".")]
+    return X, Y

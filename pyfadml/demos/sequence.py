@@ -13,9 +13,9 @@ mode            task (from :mod:`pyfadml.data.sequences`)
 many-to-one     toy sentiment analysis: a 10-word review -> positive / negative, read at the last step
                 (:func:`~pyfadml.data.sequences.make_sentiment`; "not bad" is positive, so the network
                 must carry the negation to the next word and the opinion to the end)
-one-to-many     generate a waveform from one input: the class at t = 0, nothing after; the network draws
-                that class's wave over 24 steps from its memory alone
-                (:func:`~pyfadml.data.sequences.make_one_to_many`, a regression on MSE)
+one-to-many     toy image captioning: a 10x10 image of a shape at t = 0, nothing after; the network says
+                "a big hollow circle ." word by word from its memory alone
+                (:func:`~pyfadml.data.sequences.make_captions`)
 many-to-many    toy translation: an English sentence -> a toy French two words behind, where a colour
                 moves after its noun ("the red ball" -> "le ballon rouge";
                 :func:`~pyfadml.data.sequences.make_translation`)
@@ -37,8 +37,8 @@ import numpy as np
 
 from pyfadml._checks import check_choice, check_float, check_int
 from pyfadml.data.sequences import (
-    EN_VOCAB, FR_VOCAB, SENTIMENT_VOCAB, TRANSLATION_WORDS, make_one_to_many, make_sentiment, make_translation,
-    one_to_many_waveforms,
+    CAPTION_IMAGE_SIZE, CAPTION_VOCAB, EN_VOCAB, FR_VOCAB, SENTIMENT_VOCAB, TRANSLATION_WORDS, make_captions,
+    make_sentiment, make_translation,
 )
 from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import LSTM, RNN, Dense
@@ -63,10 +63,11 @@ MODE_INFO = {
         "T": 10, "loss": "cross_entropy", "metric": "accuracy",
     },
     "one-to-many": {
-        "task": "Generate a wave from one input",
-        "what": "gets a class (1, 2 or 3) at t = 0 and nothing afterwards, and must draw that class's "
-                "wave (1, 2 or 3 periods) over 24 steps from its memory alone.",
-        "T": 24, "loss": "mse", "metric": None,
+        "task": "Toy image captioning",
+        "what": "sees one small image at t = 0 (a square, circle or triangle; small or big; filled or "
+                "hollow) and nothing afterwards, and must describe it word by word from its memory alone: "
+                "\"a big hollow circle .\"",
+        "T": 5, "loss": "cross_entropy", "metric": "accuracy",
     },
     "many-to-many": {
         "task": "Toy translation",
@@ -80,7 +81,6 @@ MODE_INFO = {
 """What each mode's task is (for the page's text), its sequence length, loss and metric."""
 
 _DELAY = 2
-_N_ONE_TO_MANY_CLASSES = 3
 
 
 class SequenceDemo(TrainerDemo):
@@ -121,7 +121,7 @@ class SequenceDemo(TrainerDemo):
         init_rng = np.random.default_rng(init_ss)
         seq_out = self.mode != "many-to-one"
         cell_cls = RNN if self.cell == "rnn" else LSTM
-        n_out = 1 if self.mode == "one-to-many" else len(self.class_names)
+        n_out = len(self.class_names)
         self.model = Sequential([cell_cls(self.n_in, self.hidden, return_sequences=seq_out, rng=init_rng),
                                  Dense(self.hidden, n_out, rng=init_rng)])
         self.trainer = Trainer(self.model, self.loss_name, get_optimizer(self.optimizer_name, lr=lr),
@@ -136,7 +136,7 @@ class SequenceDemo(TrainerDemo):
         if self.mode == "many-to-one":
             return make_sentiment(n, T=self.T, rng=rng)
         if self.mode == "one-to-many":
-            return make_one_to_many(n, T=self.T, n_classes=_N_ONE_TO_MANY_CLASSES, rng=rng)
+            return make_captions(n, rng=rng)
         return make_translation(n, delay=_DELAY, rng=rng)
 
     # ------------------------------------------------------------------------------------------
@@ -156,12 +156,12 @@ class SequenceDemo(TrainerDemo):
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        """Names of the output classes (empty for the one-to-many regression)."""
+        """Names of the output classes: the opinion, the caption's words or the French words."""
         if self.mode == "many-to-one":
             return ("negative", "positive")
         if self.mode == "many-to-many":
             return FR_VOCAB
-        return ()
+        return CAPTION_VOCAB
 
     @property
     def layer(self):
@@ -203,7 +203,7 @@ class SequenceDemo(TrainerDemo):
         if self.mode == "many-to-one":
             return [SENTIMENT_VOCAB[i] for i in np.argmax(x, axis=1)]
         if self.mode == "one-to-many":
-            return [f"class {int(np.argmax(row)) + 1}" if row.any() else "0" for row in x]
+            return ["image" if row.any() else "0" for row in x]
         return [EN_VOCAB[i] for i in np.argmax(x, axis=1)]
 
     def unfold(self, index: int = 0) -> dict:
@@ -239,11 +239,6 @@ class SequenceDemo(TrainerDemo):
             out_steps = np.array([self.T - 1])
             logits = out[0][None]                                 # (1, K)
             target = np.array([self.Y_test[index]])
-        elif self.mode == "one-to-many":
-            out_steps = np.arange(self.T)
-            logits = None
-            y = out[0, :, 0]
-            target = self.Y_test[index, :, 0]
         else:
             out_steps = np.arange(self.T)
             logits = out[0]                                       # (T, K)
@@ -262,8 +257,11 @@ class SequenceDemo(TrainerDemo):
                           target_labels=[f"{v:+.2f}" for v in target], correct=np.abs(y - target) < 0.1)
         return result
 
-    def waveforms(self) -> np.ndarray:
-        """The one-to-many task's target wave of every class, (3, T) (the other modes: ValueError)."""
+    def image(self, index: int = 0) -> np.ndarray:
+        """The one-to-many mode's test image ``index``, (10, 10) in [0, 1] (the other modes: ValueError)."""
         if self.mode != "one-to-many":
-            raise ValueError(f"SequenceDemo.waveforms: only the one-to-many mode has waveforms, not {self.mode}")
-        return one_to_many_waveforms(_N_ONE_TO_MANY_CLASSES, self.T)
+            raise ValueError(f"SequenceDemo.image: only the one-to-many mode has images, not {self.mode}")
+        index = check_int(index, "SequenceDemo.image: index", minimum=0)
+        if index >= self.n_test:
+            raise ValueError(f"SequenceDemo.image: index must be < n_test ({self.n_test}), got {index}")
+        return self.X_test[index, 0].reshape(CAPTION_IMAGE_SIZE, CAPTION_IMAGE_SIZE).copy()
