@@ -279,3 +279,118 @@ def test_in_a_live_page_screen_2_is_built_after_screen_1_behind_a_spinner(monkey
     s.build_training()
     assert s._slot.objects[0] is s.training.__panel__() and s.training.demo.n_samples == 120
     assert s.live_controllers == (s.convolution, s.training.live)
+
+
+def test_kernel_positions_are_counted_from_1(screen1):
+    """Issue 13, item 6: the slider and its caption count positions, rows and columns from 1 (the lecture's
+    "row 1, column 1"); the screen's own ``position`` stays 0-based."""
+    s = screen1
+    s.position = 0
+    assert s._pos_slider.value == 1 and (s._pos_slider.start, s._pos_slider.end) == (1, 49)
+    assert 'data-row="1" data-col="1"' in s._pos_where.object and "Position 1 of 49" in s._pos_where.object
+    s._pos_slider.value = 9                            # the student drags to 9: row 2, column 2 of the 7x7 map
+    assert s.position == 8
+    assert 'data-row="2" data-col="2"' in s._pos_where.object
+    s._move(-9)
+    assert s._pos_slider.value == 49 and "row 7, column 7" in s._pos_where.object
+
+
+def test_the_chosen_kernel_is_drawn_on_the_grey_picture(screen1):
+    """Issue 13, item 3: the picture view follows the kernel and shows the library's numbers."""
+    from pyfadml.data.images import grey_picture
+
+    s = screen1
+    s.kernel_preset = "sharpen"
+    want = conv.filter_picture(grey_picture(), conv.preset_kernel("sharpen"))
+    assert s.picture.result["kind"] == "sharpen"
+    np.testing.assert_array_equal(s.picture.result["output"], want["output"])
+    assert f'data-detail="{want["detail_ratio"]!r}"' in s.picture._numbers.object
+    checksum = s.picture.tiles.checksum
+    s.kernel_preset = "blur_box"
+    assert s.picture.result["kind"] == "smooth" and s.picture.tiles.checksum != checksum
+    s.kernel_preset = "x"
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 13, item 1: the demerits of CNN (screen 3) and the occlusion map (screen 2)
+# ---------------------------------------------------------------------------------------------
+
+def test_occlusion_map_follows_the_input_and_waits_while_training(screen2):
+    t = screen2
+    for _ in range(3):
+        t.live.step()
+    occ = t.views.occlusion
+    d = t.demo
+    img, _ = d.example(int(t.views.test_index))
+    want = d.occlusion(img, patch=4)
+    np.testing.assert_allclose(occ.result["map"], want["map"])
+    cap = occ._caption.object
+    assert 'data-state=\'fresh\'' in cap and f"data-step='{d.step_count}'" in cap
+    assert "breast-cancer detection" in occ._layout[-1].object
+    t.live.playing = True                      # a frame while training: the map is kept, and said to be old
+    t.views.draw_maps()
+    assert "data-state='stale'" in occ._caption.object and "press Pause" in occ._caption.object
+    t.live.pause()
+    assert "data-state='fresh'" in occ._caption.object
+    t.views.map_source = "drawing"             # an empty drawing: nothing to hide
+    assert "data-state='empty'" in occ._caption.object
+    t.views.map_source = "test"
+
+
+def test_demerits_screen_is_built_when_shown_and_trains_one_thing_at_a_time(section):
+    s = section
+    s.screen = 3
+    d = s.build_demerits()
+    assert s.demerits is d and d.hunger_live in s.live_controllers and d.race_live in s.live_controllers
+    d.hunger_live.reset()
+    d.hunger_live.step()
+    assert attr(d._hunger_stats.object, "data-step") == "1" and attr(d._hunger_stats.object, "data-points") == "0"
+    d.hunger.step(149)                         # the first size is done: one point
+    d._draw_hunger()
+    assert attr(d._hunger_stats.object, "data-sizes") == "30"
+    assert d._hunger_src.data["size"] == [30]
+    d.hunger_live.play()
+    d.race_live.play()                         # one training at a time in the section
+    assert d.race_live.playing and not d.hunger_live.playing
+    s.training.live.play()
+    assert not d.race_live.playing
+    s.training.live.pause()
+    d.race_live.play()
+    s.screen = 1                               # leaving the screen pauses its trainings
+    assert not d.race_live.playing and d.race_live.state == "away"
+    assert "cnn-cost-table" in d._layout[1][-1].object
+
+
+def test_the_race_table_shows_the_demo_numbers_and_a_verdict_when_done(section):
+    d = section.build_demerits()
+    d.race_live.reset()
+    r = d.race
+    while not r.done and r.step_count < 1500:
+        r.step(10)
+    d._draw_race()
+    html = d._race_stats.object
+    assert r.done and attr(html, "data-done") == "1"
+    assert attr(html, "data-cnn-step") == str(r.reached["CNN"]["step"])
+    assert float(attr(html, "data-mlp-seconds")) == r.reached["MLP"]["seconds"]
+    assert "data-testid='race-verdict'" in html and "fewer parameters" in html
+    assert len(d._race_src["CNN"].data["acc"]) == len(r.curve["CNN"])
+
+
+def test_kernels_show_now_minus_start_and_deeper_features_follow_the_network(screen2):
+    """Issue 13, item 5: kernels 84 px large with a "now − start" row; top patches of level 2 and 3."""
+    t = screen2
+    v = t.views
+    assert v.kernels_now.tile_px >= 80
+    t.live.step()
+    d = t.demo
+    assert float(re.search(r"data-change='([^']*)'", v._kernels_caption.object).group(1)) > 0
+    np.testing.assert_allclose(v.kernels_diff.src.data["image"][0].shape, v.kernels_now.src.data["image"][0].shape)
+    f = v.features
+    want = d.top_patches(2, k=4)
+    np.testing.assert_array_equal(f.results[2]["patches"], want["patches"])
+    assert "data-state='fresh'" in f._caption.object and f"data-step='{d.step_count}'" in f._caption.object
+    t.live.playing = True
+    f.draw()
+    assert "data-state='stale'" in f._caption.object
+    t.live.pause()
+    assert "data-state='fresh'" in f._caption.object

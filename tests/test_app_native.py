@@ -188,6 +188,7 @@ def test_inspector_tables_hold_the_demo_values(section, layer):
     for _ in range(4):
         section.live.step()
     section.inspector.layer = layer
+    section.inspector.mode = "batch"
     shown = inspector_tables(section)
     native = MLPDemo(**section.demo.settings)
     native.step(4)
@@ -206,6 +207,35 @@ def test_inspector_tables_hold_the_demo_values(section, layer):
         assert "✓" in section.inspector.panes["back"].object
     else:
         assert "delta_prev" not in shown and "Backpropagation stops here" in section.inspector.panes["back"].object
+
+
+@pytest.mark.parametrize("layer", [1, 3])
+def test_inspector_shows_one_example_with_the_lectures_formulas_by_default(section, layer):
+    """Issue 13, item 6: N = 1 (the default) shows inspect_example's numbers and the lecture's formulas."""
+    section.param.update(depth=2, breadth=5, dataset="moons", seed=3)
+    for _ in range(2):
+        section.live.step()
+    ins = section.inspector
+    assert ins.mode == "example"
+    ins.layer = layer
+    ins.example = 2
+    shown = inspector_tables(section)
+    native = MLPDemo(**section.demo.settings)
+    native.step(2)
+    r = native.inspect_example(layer, 2)
+    assert 'data-mode="example"' in ins.head.object and 'data-example="2"' in ins.head.object
+    np.testing.assert_array_equal(shown["a_prev"], r["a_prev"].T)
+    np.testing.assert_array_equal(shown["delta"], r["delta"].T)
+    np.testing.assert_array_equal(shown["dW"], r["dW"])
+    np.testing.assert_array_equal(shown["db"], r["db"][:, None])
+    assert "n=2" in ins.panes["delta"].object                            # 1-based: the column of example 2
+    assert "1}{N}" not in ins._f_delta.object and "\\sum" not in ins._f_dW.object
+    if layer == 3:
+        assert "a^L - y" in ins._f_delta.object
+    diff = float(re.search(r'data-testid="inspector-mean" data-diff="([^"]*)"', ins.panes["dW"].object).group(1))
+    assert diff < 1e-12
+    ins.mode = "batch"
+    assert "\\sum_n" in ins._f_dW.object and 'data-mode="batch"' in ins.head.object
 
 
 def test_frames_train_and_redraw_the_boundary(section):

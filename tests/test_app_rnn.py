@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("panel")
 
+from pyfadml.data.sequences import CAPTION_VOCAB, FR_VOCAB  # noqa: E402
 from pyfadml.app.rnn import RNNSection  # noqa: E402
 from pyfadml.demos.gradients import ExplodingGradientError  # noqa: E402
 
@@ -73,21 +74,28 @@ def test_prediction_axis_keeps_no_symbol_of_another_mode(section):
     tab = section.modes
     tab.mode = "many-to-many"
     axis = tab.pred_fig.yaxis[0]
-    assert list(axis.major_label_overrides.values()) == ["A", "B", "C", "D", "."]
-    for mode, ticks in (("many-to-one", [0, 0.25, 0.5, 0.75, 1]), ("one-to-many", [-1, -0.5, 0, 0.5, 1])):
+    assert list(axis.major_label_overrides.values()) == list(FR_VOCAB)
+    tab.mode = "one-to-many"                                              # the caption's words, only them
+    assert list(axis.major_label_overrides.values()) == list(CAPTION_VOCAB)
+    assert 'data-testid="caption-example"' in tab._image.object and tab._image.visible
+    for mode, ticks in (("many-to-one", [0, 0.25, 0.5, 0.75, 1]),):
         tab.mode = mode
         assert list(axis.ticker.ticks) == ticks
         labels = axis.major_label_overrides
         assert sorted(labels) == sorted(float(t) for t in ticks)          # every tick labelled ...
         assert all(float(text.replace("\u2212", "-")) == t for t, text in labels.items())   # ... by its value
-    assert 'data-y-labels="−1,−0.5,0,0.5,1"' in tab._stats.object
+    assert 'data-y-labels="0,0.25,0.5,0.75,1"' in tab._stats.object and not tab._image.visible
 
 
 def test_header_shows_the_chosen_cells_formula(section):
     section.modes.cell = "LSTM"
     assert 'data-cell="LSTM"' in section._formula.object and "c_t = f_t" in section._formula.object
+    assert "four interacting layers" in section._formula.object          # issue 13, item 6: said in words
+    assert "three sigmoid layers" in section._formula.object and "one tanh layer" in section._formula.object
     section.modes.cell = "RNN"
     assert 'data-cell="RNN"' in section._formula.object and "\\tanh(x_t W_x" in section._formula.object
+    assert "four interacting" not in section._formula.object
+    assert 'data-testid="rnn-row-vectors"' in section._formula.object and "column vector" in section._formula.object
 
 
 def test_explosion_is_a_divergence_and_stat_and_message_show_the_same_norm():

@@ -290,11 +290,29 @@ def test_sentiment_labels_follow_negation():
         votes = []
         for t, w in enumerate(words):
             if w in pos or w in neg:
-                flipped = t > 0 and words[t - 1] in ("not", "never")
+                flipped = any(v in ("not", "never") for v in words[max(0, t - 2):t])   # "not bad", "not a bad film"
                 n_negated += flipped
                 votes.append((w in pos) != flipped)
         assert votes and all(v == bool(label) for v in votes), words
     assert n_negated > 50
+
+
+def test_sentiment_reviews_read_as_sentences():
+    """Issue 13, item 2: "the plot was not boring and it is a great film", not word salad."""
+    import re
+
+    subj = r"(the (movie|film|plot|actor|story)|it)"
+    adj = r"(good|great|brilliant|fun|bad|awful|boring|dull)"
+    clause = rf"{subj} (was|is)( (not|never))? ({adj}|a (good|great|brilliant|fun|bad|boring|dull) (movie|film|plot|story))"
+    grammar = re.compile(rf"^{clause}( and {clause})?$")
+    for T in (4, 6, 7, 10, 12, 15):
+        X, y = seq.make_sentiment(200, T=T, rng=T)
+        for x in X:
+            text = " ".join(seq.decode_tokens(x))
+            assert grammar.match(text), text
+            assert len(text.split()) == T
+    with pytest.raises(ValueError, match="between 4 and 15"):
+        seq.make_sentiment(5, T=16, rng=0)
 
 
 def test_one_to_many_input_and_waveforms():
@@ -333,3 +351,23 @@ def test_many_to_many_parity_and_delay_targets():
 def test_sequence_bad_arguments(call, err, words):
     with pytest.raises(err, match=words):
         call()
+
+
+def test_translation_moves_colours_after_their_noun():
+    """Issue 13, item 2: a tiny vocabulary where the word order changes between the languages."""
+    X, Y = seq.make_translation(400, rng=0)
+    assert X.shape == (400, 9, len(seq.EN_VOCAB)) and Y.shape == (400, 9) and Y.dtype == np.int64
+    assert seq.translate("the big dog sees the red ball".split()) == "le grand chien voit le ballon rouge".split()
+    assert seq.translate("the black cat likes the small ball".split()) == "le chat noir aime le petit ballon".split()
+    swapped = 0
+    for x, y in zip(X, Y):
+        en = [seq.EN_VOCAB[i] for i in x.argmax(1)]
+        fr = [seq.FR_VOCAB[i] for i in y]
+        assert fr[:2] == [".", "."]                                   # two steps behind
+        words = [w for w in en if w != "."]
+        assert fr[2:2 + len(words)] == seq.translate(words) and set(fr[2 + len(words):]) <= {"."}
+        assert sorted(seq.translate(words)) == sorted(seq._EN_TO_FR[w] for w in words)   # same words
+        swapped += seq.translate(words) != [seq._EN_TO_FR[w] for w in words]
+    assert swapped > 100                                              # the order changes in many sentences
+    with pytest.raises(ValueError, match="delay"):
+        seq.make_translation(5, delay=9, rng=0)

@@ -164,3 +164,53 @@ def test_bad_inputs_are_named():
         conv.feature_map(lecture_x(), np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="pool size"):
         conv.max_pool(np.ones((1, 1)), 2)
+
+
+# issue 13, item 3: smoothing and sharpening you can see --------------------------------------
+
+def test_grey_picture_is_a_fixed_grey_scene_larger_than_the_x():
+    from pyfadml.data.images import grey_picture
+
+    a, b = grey_picture(), grey_picture()
+    assert a.shape == (48, 48) and a.dtype == np.float64 and 0.0 <= a.min() and a.max() <= 1.0
+    np.testing.assert_array_equal(a, b)                       # the same picture every time
+    assert len(np.unique(np.round(a, 2))) > 50                # grey levels, not just ±1
+    assert grey_picture(32).shape == (32, 32)
+    with pytest.raises(ValueError, match="between 24 and 128"):
+        grey_picture(200)
+
+
+def test_blur_smooths_sharpen_sharpens_and_edges_keep_only_the_outlines():
+    """Measured: detail ratio (mean |Laplacian| relative to the picture's) 0.18 for the Gaussian blur, 0.24
+    for the box blur, 3.35 for the sharpen."""
+    from pyfadml.data.images import grey_picture
+
+    img = grey_picture()
+    blur = conv.filter_picture(img, conv.preset_kernel("blur_gaussian"))
+    box = conv.filter_picture(img, conv.preset_kernel("blur_box"))
+    sharp = conv.filter_picture(img, conv.preset_kernel("sharpen"))
+    edges = conv.filter_picture(img, conv.preset_kernel("edge_all"))
+    assert (blur["kind"], box["kind"], sharp["kind"], edges["kind"]) == ("smooth", "smooth", "sharpen", "edges")
+    assert blur["detail_ratio"] < 0.3 and box["detail_ratio"] < 0.3 and sharp["detail_ratio"] > 2.0
+    # the library's feature map, and what is drawn from it
+    np.testing.assert_array_equal(blur["output"], conv.feature_map(img, conv.preset_kernel("blur_gaussian")))
+    assert blur["output"].shape == (46, 46)
+    np.testing.assert_allclose(blur["shown"], np.clip(blur["output"], 0, 1))           # sum(K) = 1
+    assert np.all((edges["shown"] >= 0) & (edges["shown"] <= 1))
+    # edges: near zero inside the flat sky far from everything, strong on the house's wall outline
+    flat = np.abs(edges["output"][2:8, 2:12])
+    wall_edge = np.abs(edges["output"][30:40, int(0.12 * 48) - 2:int(0.12 * 48) + 1])
+    assert flat.mean() < 0.25 * wall_edge.max()
+    # the stripes of the fence: a blur averages them away, so its fence is far flatter than the picture's
+    fence = (slice(34, 41), slice(32, 43))
+    assert blur["output"][fence].std() < 0.5 * img[1:-1, 1:-1][fence].std()
+    assert conv.filter_picture(img, conv.preset_kernel("identity"))["kind"] == "copy"
+
+
+def test_detail_and_filter_picture_reject_bad_input():
+    with pytest.raises(ValueError, match="at least 3x3"):
+        conv.detail(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="does not fit"):
+        conv.filter_picture(np.zeros((4, 4)), np.ones((5, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        conv.filter_picture(np.zeros((8, 8)), np.full((3, 3), np.nan))

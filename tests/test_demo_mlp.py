@@ -213,3 +213,37 @@ def test_divergence_raises_and_keeps_the_weights():
     assert info.value.step == d.step_count + 1
     for p, q in zip(before, (p for _, p, _ in d.model.parameters())):
         np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("layer", [1, 2, 3])
+def test_per_example_inspection_is_the_lectures_n_equals_1_backprop(layer):
+    """Issue 13, item 6: delta^L = a^L - y, dL/dW^l = delta^l (a^{l-1})^T, dL/db^l = delta^l for one example
+    and its own loss; the batch's gradients are the mean of the per-example ones; the live model is untouched."""
+    d = MLPDemo(dataset="spiral", depth=2, breadth=5, activation="tanh", batch_size=6, seed=3)
+    assert d.inspect_example(1) is None
+    d.step(11)
+    before = [p.copy() for _, p, _ in d.model.parameters()]
+    batch = d.inspect(layer)
+    per = [d.inspect_example(layer, n) for n in range(1, 7)]
+    for n, r in enumerate(per, start=1):
+        assert r["n"] == n and r["batch_size"] == 6 and r["x"].shape == (1, 2) and r["step"] == 11
+        np.testing.assert_array_equal(r["x"][0], batch["x"][n - 1])
+        np.testing.assert_allclose(r["z"][0], batch["z"][n - 1], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(r["delta"][0], 6 * batch["delta"][n - 1], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(r["dW"], np.outer(r["delta"][0], r["a_prev"][0]), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(r["db"], r["delta"][0], rtol=1e-12, atol=1e-15)
+        if layer == 3:
+            onehot = np.eye(d.n_classes)[r["y"][0]]
+            np.testing.assert_allclose(r["delta"][0], r["a"][0] - onehot, rtol=1e-12, atol=1e-15)
+            assert r["loss"] == pytest.approx(-np.log(r["a"][0][r["y"][0]]), rel=1e-10)
+        if layer > 1:
+            np.testing.assert_allclose(r["delta_prev"], r["delta_prev_formula"], rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(np.mean([r["dW"] for r in per], axis=0), batch["dW"], rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(np.mean([r["db"] for r in per], axis=0), batch["db"], rtol=1e-10, atol=1e-15)
+    for a, b in zip(before, (p for _, p, _ in d.model.parameters())):
+        np.testing.assert_array_equal(a, b)
+    assert d.inspect(layer)["step"] == 11
+    with pytest.raises(ValueError, match="batch size 6"):
+        d.inspect_example(layer, 7)
+    with pytest.raises(ValueError, match="n"):
+        d.inspect_example(layer, 0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pyfadml import LSTM, RNN, DivergenceError
-from pyfadml.data.sequences import SENTIMENT_VOCAB, one_to_many_waveforms
+from pyfadml.data.sequences import CAPTION_VOCAB, SENTIMENT_VOCAB
 from pyfadml.demos.sequence import CELLS, MODE_INFO, MODES, SequenceDemo
 from pyfadml.losses import softmax
 
@@ -65,12 +65,17 @@ def test_every_mode_trains_its_loss_falls(mode, cell):
 
 def test_modes_reach_their_targets():
     """What the section promises: each task is learnt, not just a falling loss."""
-    d = SequenceDemo(mode="many-to-many", cell="rnn", seed=0)
-    d.step(300)
+    d = SequenceDemo(mode="many-to-many", cell="rnn", seed=0)      # toy translation: measured 99.2% of the
+    d.step(100)                                                   # words after 100 steps, 100% after 300
+    assert d.evaluate()["test_acc"] > 0.97
+    d.step(200)
+    pred = np.argmax(d.model.predict(d.X_test), axis=-1)
+    assert np.mean(np.all(pred == d.Y_test, axis=1)) > 0.95        # whole sentences right, word order too
+    d = SequenceDemo(mode="one-to-many", cell="rnn", seed=0)     # captioning: measured 98.4% of the words and
+    d.step(300)                                                  # 93% of whole captions after 300 steps
     assert d.evaluate()["test_acc"] > 0.95
-    d = SequenceDemo(mode="one-to-many", cell="rnn", seed=0)
-    d.step(300)
-    assert d.evaluate()["test_loss"] < 0.01            # the waves have amplitude 0.8: a close fit
+    pred = np.argmax(d.model.predict(d.X_test), axis=-1)
+    assert np.mean(np.all(pred == d.Y_test, axis=1)) > 0.85
     d = SequenceDemo(mode="many-to-one", cell="lstm", seed=0)
     d.step(300)
     assert d.evaluate()["test_acc"] > 0.9
@@ -118,13 +123,16 @@ def test_input_labels_are_readable():
     assert len(words) == 10 and all(w in SENTIMENT_VOCAB for w in words)
     d = SequenceDemo(mode="one-to-many", n_train=16, n_test=4)
     u = d.unfold(1)
-    assert u["x_labels"][0] == f"class {int(np.argmax(d.X_test[1, 0])) + 1}" and set(u["x_labels"][1:]) == {"0"}
-    np.testing.assert_array_equal(d.waveforms(), one_to_many_waveforms(3, 24))
+    assert u["x_labels"] == ["image", "0", "0", "0", "0"]
+    assert u["target_labels"][0] == "a" and u["target_labels"][-1] == "." and d.class_names == CAPTION_VOCAB
+    np.testing.assert_array_equal(d.image(1).ravel(), d.X_test[1, 0])
     d = SequenceDemo(mode="many-to-many", n_train=16, n_test=4)
     u = d.unfold(2)
-    # the target of the delayed copy is the symbol read 3 steps before, "." at first
-    assert u["target_labels"][:3] == [".", ".", "."]
-    assert u["target_labels"][3:] == u["x_labels"][:-3]
+    # toy translation: the French two words behind the English, "." before it starts
+    from pyfadml.data.sequences import translate
+    assert u["target_labels"][:2] == [".", "."]
+    english = [w for w in u["x_labels"] if w != "."]
+    assert [w for w in u["target_labels"] if w != "."] == translate(english)
 
 
 def test_same_seed_same_run_whatever_the_bursts():
@@ -175,7 +183,7 @@ def test_bad_settings_name_the_parameter():
     with pytest.raises(ValueError, match="index"):
         d.unfold(4)
     with pytest.raises(ValueError, match="one-to-many"):
-        d.waveforms()
+        d.image(0)
 
 
 def test_divergence_propagates_and_leaves_the_weights():

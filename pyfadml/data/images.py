@@ -5,6 +5,8 @@
   centre of the X and less everywhere else; on the deformed ``lecture_x_variant()`` it never reaches 9.
 * :func:`make_shapes`: X, O, +, square, triangle and bar drawn with NumPy geometry, under the variations the
   lecture lists for feature extraction (orientation, brightness, occlusion, shades) plus shift and noise.
+* :func:`grey_picture`: a 48x48 grey-level scene (a house, the sun, a striped fence, film grain) on which
+  blurring, sharpening and edge kernels visibly change the image.
 * :func:`load_digits`: the UCI 8x8 hand-written digits as shipped with scikit-learn (bundled, offline).
 
 Images are channel-first, ``(N, 1, H, W)`` float64 in [0, 1] (1 = ink), ready for ``Conv2D``.
@@ -18,7 +20,7 @@ import numpy as np
 from pyfadml._checks import as_rng, check_choice, check_int
 
 __all__ = [
-    "X_KERNEL", "lecture_x", "lecture_x_variant",
+    "X_KERNEL", "lecture_x", "lecture_x_variant", "grey_picture",
     "SHAPE_CLASSES", "SHAPE_VARIATIONS", "make_shapes", "render_shape",
     "DIGITS_SHAPE", "load_digits",
 ]
@@ -51,6 +53,42 @@ def lecture_x() -> np.ndarray:
     _draw_line(img, 1, 1, 7, 7)
     _draw_line(img, 1, 7, 7, 1)
     return img
+
+
+def grey_picture(size: int = 48) -> np.ndarray:
+    """A grey-level scene for smoothing and sharpening kernels: ``(size, size)`` float64 in [0, 1], 1 = black
+    (ink, as the X's black pixels are +1) and 0 = white.
+
+    A sky that darkens towards the top, a bright sun with a dark rim, a house (wall, roof, a window with a
+    cross, a door), a fence of 1-pixel stripes (fine detail a blur washes out), a ground line, and a fixed
+    film grain (amplitude 0.04, the same every time) that a blur smooths away and a sharpen amplifies.
+    Drawn in NumPy on a ``size`` grid (24 to 128 pixels; the shapes scale with it).
+    """
+    size = check_int(size, "grey_picture: size", minimum=24)
+    if size > 128:
+        raise ValueError(f"grey_picture: size must be between 24 and 128, got {size}")
+    u = (np.arange(size) + 0.5) / size                      # 0..1 across the picture
+    y, x = np.meshgrid(u, u, indexing="ij")
+    img = 0.35 - 0.25 * y                                   # sky: darker at the top
+    sun = (x - 0.76) ** 2 + (y - 0.2) ** 2
+    img = np.where(sun < 0.011, 0.02, img)                  # the sun: almost white
+    img = np.where((sun >= 0.011) & (sun < 0.016), 0.6, img)   # its rim
+    wall = (x > 0.12) & (x < 0.56) & (y > 0.52) & (y < 0.9)
+    img = np.where(wall, 0.55, img)
+    roof = (y > 0.3) & (y <= 0.52) & (np.abs(x - 0.34) < (y - 0.3) * 1.2)
+    img = np.where(roof, 0.85, img)
+    window = (x > 0.18) & (x < 0.32) & (y > 0.58) & (y < 0.72)
+    img = np.where(window, 0.1, img)
+    bars = window & ((np.abs(x - 0.25) < 0.5 / size) | (np.abs(y - 0.65) < 0.5 / size))
+    img = np.where(bars, 0.9, img)
+    door = (x > 0.4) & (x < 0.5) & (y > 0.66) & (y < 0.9)
+    img = np.where(door, 0.95, img)
+    fence = (x > 0.62) & (x < 0.95) & (y > 0.66) & (y < 0.9)
+    stripes = (np.arange(size)[None, :] % 2 == 0) & np.ones((size, 1), dtype=bool)
+    img = np.where(fence, np.where(stripes, 0.8, 0.25), img)
+    img = np.where(y >= 0.9, 0.7, img)                      # the ground
+    grain = np.random.default_rng(20250318).normal(0.0, 0.04, (size, size))
+    return np.clip(img + grain, 0.0, 1.0)
 
 
 def lecture_x_variant() -> np.ndarray:

@@ -9,6 +9,7 @@ make_sentiment         many-to-one     ``y (N,)`` int: 1 positive, 0 negative (t
 make_memory_task       many-to-one     ``y (N,)`` int: the first symbol, recalled after T steps
 make_one_to_many       one-to-many     ``Y (N, T, 1)`` float: a class-specific waveform from one input
 make_many_to_many      many-to-many    ``Y (N, T)`` int: a label at every step (running parity, delayed copy)
+make_translation       many-to-many    toy translation where the word order changes (``Y (N, T)`` int)
 make_sine              many-to-many    ``Y (N, T, 1)`` float: the next value of a sine wave (continuation)
 =====================  ==============  ===================================================================
 """
@@ -22,6 +23,8 @@ __all__ = [
     "make_sine", "make_memory_task", "memory_task_chance",
     "SENTIMENT_VOCAB", "make_sentiment", "decode_tokens",
     "make_one_to_many", "one_to_many_waveforms", "make_many_to_many",
+    "EN_VOCAB", "FR_VOCAB", "make_translation", "translate",
+    "CAPTION_VOCAB", "CAPTION_IMAGE_SIZE", "make_captions", "caption_image",
 ]
 
 
@@ -146,39 +149,78 @@ _POSITIVE = [SENTIMENT_VOCAB.index(w) for w in ("good", "great", "fun", "love", 
 _NEGATIVE = [SENTIMENT_VOCAB.index(w) for w in ("bad", "awful", "boring", "hate", "dull")]
 
 
-def make_sentiment(n: int = 512, *, T: int = 10, negation_prob: float = 0.4, rng):
-    """Toy sentiment analysis (many-to-one): one-hot word sequences -> 1 positive / 0 negative.
+_SUBJECTS = (("the", "movie"), ("the", "film"), ("the", "plot"), ("the", "actor"), ("the", "story"), ("it",))
+_ADJ_POSITIVE = ("good", "great", "brilliant", "fun")
+_ADJ_NEGATIVE = ("bad", "awful", "boring", "dull")
+_NOUNS = ("movie", "film", "plot", "story")
 
-    A sentence is ``T`` tokens of neutral filler ("the movie was ...") holding one or two opinion words
-    ("good", "awful", ...). Each opinion word is preceded by a negation ("not", "never") with probability
-    ``negation_prob``, which flips it: "not bad" is positive. All opinions in a sentence agree, and the label
-    is that opinion. Because of negation, counting words is not enough: the model must carry "I just saw
-    'not'" to the next step, and remember the opinion until the end of the sequence.
+
+def _clause(base: int, negated: bool, adjective: str, rng) -> list[str]:
+    """One clause of ``base`` words (+1 when ``negated``): "the movie was not good" (base 3-4, form A) or
+    "it is a dull film" / "the plot was not a good story" (base 5-6, form B)."""
+    form_b = base >= 5
+    if base == 6:                      # "the movie is a good film": a subject that is a film
+        subject = ["the", ("movie", "film")[rng.integers(0, 2)]]
+    else:
+        subject = list(_SUBJECTS[rng.integers(0, 5)] if base == 4 else ("it",))
+    words = subject + [("was", "is")[rng.integers(0, 2)]]
+    if negated:
+        words.append(("not", "never")[rng.integers(0, 2)])
+    if form_b:
+        nouns = ("film", "story") if base == 6 else _NOUNS                   # "the movie is a good film"
+        words += ["a", adjective, nouns[rng.integers(0, len(nouns))]]         # adjectives here take "a", not "an"
+    else:
+        words.append(adjective)
+    return words
+
+
+def make_sentiment(n: int = 512, *, T: int = 10, negation_prob: float = 0.4, rng):
+    """Toy sentiment analysis (many-to-one): short reviews that read as sentences -> 1 positive / 0 negative.
+
+    A review is one or two clauses joined by "and", exactly ``T`` words: "the plot was not boring and it
+    is a great film", "it was never dull and the actor is brilliant". Each clause says one opinion
+    (an adjective), negated by "not" / "never" with probability ``negation_prob``, which flips it: "not bad"
+    is positive, and so is "not a bad film" (the negation is one or two words before the adjective). All opinions of a review agree, and the label is that opinion. Because of negation, counting
+    words is not enough: the model must carry "I just read 'not'" to the next word, and the opinion to the
+    end. ``T`` from 4 to 15 (one clause up to 7 words, two from 7).
 
     Returns X (n, T, V) float64 one-hot over ``SENTIMENT_VOCAB`` (V = 23), y (n,) int64 (balanced).
-    Use :func:`decode_tokens` to print a sentence.
+    Use :func:`decode_tokens` to print a review.
     """
     n = check_int(n, "make_sentiment: n", minimum=1)
     T = check_int(T, "make_sentiment: T", minimum=4)
+    if T > 15:
+        raise ValueError(f"make_sentiment: T must be between 4 and 15 words, got {T}")
     p_neg = check_float(negation_prob, "make_sentiment: negation_prob", minimum=0.0)
     if p_neg > 1.0:
         raise ValueError(f"make_sentiment: negation_prob must be in [0, 1], got {p_neg}")
     rng = as_rng(rng, "make_sentiment: rng")
     y = _balanced_labels(n, 2, rng)
-    neutral, negation = np.array(_NEUTRAL), np.array(_NEGATION)
-    positive, negative = np.array(_POSITIVE), np.array(_NEGATIVE)
-    tokens = neutral[rng.integers(0, len(neutral), (n, T))]
+    index = {w: i for i, w in enumerate(SENTIMENT_VOCAB)}
+    tokens = np.zeros((n, T), dtype=np.intp)
     for i in range(n):
-        n_opinions = 1 + int(rng.random() < 0.5) if T >= 6 else 1
-        # each opinion takes 2 slots (negation + word) so they never overlap
-        slots = rng.choice(T // 2, size=n_opinions, replace=False)
-        for s in slots:
-            negated = rng.random() < p_neg
-            says_positive = bool(y[i]) != negated
-            word = (positive if says_positive else negative)[rng.integers(0, 5)]
-            tokens[i, 2 * s + 1] = word
-            if negated:
-                tokens[i, 2 * s] = negation[rng.integers(0, len(negation))]
+        while True:                      # draw negations, then clause lengths that add up to T
+            two = T >= 9 or (T >= 7 and rng.random() < 0.5)
+            negs = [bool(rng.random() < p_neg) for _ in range(2 if two else 1)]
+            rest = T - (1 if two else 0) - sum(negs)
+            if two:
+                pairs = [(a, rest - a) for a in (3, 4, 5, 6) if 3 <= rest - a <= 6]
+                if pairs:
+                    bases = pairs[rng.integers(0, len(pairs))]
+                    break
+            elif 3 <= rest <= 6:
+                bases = (rest,)
+                break
+        words = []
+        for k, (base, neg) in enumerate(zip(bases, negs)):
+            says_positive = bool(y[i]) != neg
+            adjs = _ADJ_POSITIVE if says_positive else _ADJ_NEGATIVE
+            if base >= 5:
+                adjs = tuple(a for a in adjs if a != "awful")              # "a awful film" is not English
+            if k:
+                words.append("and")
+            words += _clause(base, neg, adjs[rng.integers(0, len(adjs))], rng)
+        tokens[i] = [index[w] for w in words]
     return _one_hot(tokens, len(SENTIMENT_VOCAB)), y
 
 
@@ -266,3 +308,127 @@ def make_many_to_many(n: int = 512, *, T: int = 12, task: str = "parity", delay:
     Y = np.full((n, T), k, dtype=np.int64)
     Y[:, delay:] = symbols[:, :-delay]
     return _one_hot(symbols, k), Y
+
+
+# ---------------------------------------------------------------------------------------------------------
+# many-to-many: toy translation, where the word order changes
+
+EN_VOCAB = (".", "the", "big", "small", "red", "black", "dog", "cat", "ball", "sees", "likes")
+"""Input words of :func:`make_translation` ("." pads the end of a sentence)."""
+FR_VOCAB = (".", "le", "grand", "petit", "rouge", "noir", "chien", "chat", "ballon", "voit", "aime")
+"""Output words of :func:`make_translation` ("." where there is no word to say yet, or any more)."""
+_EN_TO_FR = dict(zip(EN_VOCAB, FR_VOCAB))
+_COLOURS = ("red", "black")                 # French puts these after the noun; "grand", "petit" stay before
+_SIZES = ("big", "small")
+_ANIMALS_OR_THINGS = ("dog", "cat", "ball")
+_VERBS = ("sees", "likes")
+TRANSLATION_WORDS = 7                       # the longest sentence: the ADJ NOUN VERB the ADJ NOUN
+
+
+def translate(words) -> list[str]:
+    """English -> the toy French, word by word, except that a colour moves after its noun:
+    "the big dog sees the red ball" -> "le grand chien voit le ballon rouge"."""
+    out = [_EN_TO_FR[w] for w in words]
+    for i in range(len(words) - 1):
+        if words[i] in _COLOURS and words[i + 1] in _ANIMALS_OR_THINGS:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+def make_translation(n: int = 512, *, delay: int = 2, rng):
+    """Toy translation (many-to-many): English sentences -> the toy French, one word per step, ``delay``
+    steps behind the input.
+
+    Sentences are "the [ADJ] NOUN VERB the [ADJ] NOUN" (5 to 7 words, each adjective there with probability
+    0.6), padded with "." to 7 words and then ``delay`` more steps, so ``T = 7 + delay``. The French keeps
+    the words' order except that a colour goes *after* its noun ("the red ball" -> "le ballon rouge"; "the
+    big dog" -> "le grand chien"): to say "ballon" the network must already have read "ball", one word after
+    "red", and must remember "red" to say it next. The output at step t is the French word ``t - delay``
+    (index into :data:`FR_VOCAB`, "." before the sentence starts and after it ends).
+
+    Returns X (n, T, 11) float64 one-hot over :data:`EN_VOCAB`, Y (n, T) int64 over :data:`FR_VOCAB`.
+    """
+    n = check_int(n, "make_translation: n", minimum=1)
+    delay = check_int(delay, "make_translation: delay", minimum=1)
+    if delay > 5:
+        raise ValueError(f"make_translation: delay must be between 1 and 5 steps, got {delay}")
+    rng = as_rng(rng, "make_translation: rng")
+    T = TRANSLATION_WORDS + delay
+    en_index = {w: i for i, w in enumerate(EN_VOCAB)}
+    fr_index = {w: i for i, w in enumerate(FR_VOCAB)}
+    X = np.zeros((n, T), dtype=np.intp)
+    Y = np.zeros((n, T), dtype=np.int64)
+
+    def phrase():
+        words = ["the"]
+        if rng.random() < 0.6:
+            adjs = _COLOURS + _SIZES
+            words.append(adjs[rng.integers(0, len(adjs))])
+        words.append(_ANIMALS_OR_THINGS[rng.integers(0, len(_ANIMALS_OR_THINGS))])
+        return words
+
+    for i in range(n):
+        en = phrase() + [_VERBS[rng.integers(0, len(_VERBS))]] + phrase()
+        fr = translate(en)
+        X[i, :len(en)] = [en_index[w] for w in en]
+        Y[i, delay:delay + len(fr)] = [fr_index[w] for w in fr]
+    return _one_hot(X, len(EN_VOCAB)), Y
+
+
+# ---------------------------------------------------------------------------------------------------------
+# one-to-many: toy image captioning
+
+CAPTION_VOCAB = (".", "a", "small", "big", "filled", "hollow", "square", "circle", "triangle")
+"""Output words of :func:`make_captions`; "." ends a caption."""
+CAPTION_IMAGE_SIZE = 10
+CAPTION_T = 5                               # "a SIZE STYLE SHAPE ."
+_CAPTION_SHAPES = ("square", "circle", "triangle")
+_CAPTION_RADIUS = {"small": 2.0, "big": 3.6}
+
+
+def caption_image(shape: str, size: str, style: str, *, shift=(0.0, 0.0), pixels: int = CAPTION_IMAGE_SIZE):
+    """A ``pixels`` x ``pixels`` image in [0, 1] (1 = ink) of a square, circle or triangle (apex up), small
+    or big, filled or hollow (an outline 1.2 pixels thick), centred plus ``shift`` pixels (dy, dx)."""
+    if shape not in _CAPTION_SHAPES or size not in _CAPTION_RADIUS or style not in ("filled", "hollow"):
+        raise ValueError(f"caption_image: unknown shape/size/style {shape!r}, {size!r}, {style!r}")
+    c = (pixels - 1) / 2.0
+    yy, xx = np.mgrid[0:pixels, 0:pixels].astype(np.float64)
+    dy, dx = yy - c - shift[0], xx - c - shift[1]
+
+    def inside(r):
+        if shape == "square":
+            return np.maximum(np.abs(dx), np.abs(dy)) <= r
+        if shape == "circle":
+            return np.hypot(dx, dy) <= r
+        return (dy >= -r) & (dy <= r) & (np.abs(dx) <= (dy + r) / 2.0 + 0.3)
+
+    r = _CAPTION_RADIUS[size]
+    ink = inside(r) if style == "filled" else inside(r) & ~inside(r - 1.2)
+    return ink.astype(np.float64)
+
+
+def make_captions(n: int = 512, *, noise: float = 0.05, rng):
+    """Toy image captioning (one-to-many): one small image in, a caption out, one word per step.
+
+    The image (:func:`caption_image`: a square, circle or triangle, small or big, filled or hollow, shifted by
+    up to a pixel, plus Gaussian noise ``noise``) is the input at t = 0, flattened to 100 numbers; the
+    inputs after it are zero, so the network must hold the image in its hidden state and decode the caption
+    word by word: "a big hollow circle ." (T = 5). 12 captions, balanced.
+
+    Returns X (n, 5, 100) float64, Y (n, 5) int64 over :data:`CAPTION_VOCAB`.
+    """
+    n = check_int(n, "make_captions: n", minimum=1)
+    noise = check_float(noise, "make_captions: noise", minimum=0.0)
+    rng = as_rng(rng, "make_captions: rng")
+    combos = [(sh, si, st) for sh in _CAPTION_SHAPES for si in ("small", "big") for st in ("filled", "hollow")]
+    which = _balanced_labels(n, len(combos), rng)
+    P = CAPTION_IMAGE_SIZE
+    X = np.zeros((n, CAPTION_T, P * P))
+    Y = np.zeros((n, CAPTION_T), dtype=np.int64)
+    index = {w: i for i, w in enumerate(CAPTION_VOCAB)}
+    for i, k in enumerate(which):
+        shape, size, style = combos[k]
+        img = caption_image(shape, size, style, shift=rng.uniform(-1.0, 1.0, 2))
+        X[i, 0] = np.clip(img + rng.normal(0.0, noise, img.shape), 0.0, 1.0).ravel()
+        Y[i] = [index[w] for w in ("a", size, style, shape, ".")]
+    return X, Y

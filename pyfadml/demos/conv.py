@@ -253,3 +253,67 @@ def pipeline(image, kernel, *, apply_relu: bool = False, pool: int | None = None
     pooled = max_pool(out, pool) if pool else None
     return dict(feature_map=fm, output=out, pooled=pooled,
                 max_value=float(out.max()), argmax=argmax_cells(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# smoothing and sharpening on a grey-level picture (issue 13, item 3)
+# ---------------------------------------------------------------------------------------------
+
+PICTURE_KERNELS = ("blur_gaussian", "sharpen", "edge_all")
+"""The kernels shown side by side on the grey picture: smoothing, sharpening, edges."""
+
+_LAPLACE4 = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def detail(image) -> float:
+    """How much fine detail a picture has: the mean absolute 4-neighbour Laplacian (a pixel against the
+    mean of its neighbours). A blur lowers it, a sharpen raises it."""
+    img = _check_image(image)
+    if min(img.shape) < 3:
+        raise ValueError(f"detail: the image must be at least 3x3, got {img.shape}")
+    return float(np.mean(np.abs(correlate2d(img, _LAPLACE4))))
+
+
+def filter_picture(image, kernel) -> dict:
+    """The kernel on a grey-level picture, ready to draw, with the numbers that say what it did.
+
+    Returns ``output`` (the library's feature map, ``valid`` positions: 2 pixels smaller for a 3x3 kernel),
+    ``shown`` (what to draw on a 0..1 grey scale, 1 = black) and ``how`` (how ``shown`` was made from
+    ``output``), ``kind`` ("smooth", "sharpen", "edges", "copy" or "other"), ``kernel_sum`` and ``detail_ratio``
+    (:func:`detail` of the output over that of the picture's same interior).
+
+    * a kernel whose entries sum to ``s > 0`` keeps a flat area's grey level times ``s``: ``shown`` is
+      ``output / s``, clipped to [0, 1] (a sharpen's overshoot saturates, as in any photo editor);
+      "smooth" if every entry is >= 0 (an average), "sharpen" if the centre is the only positive entry;
+    * a kernel summing to 0 answers only to changes ("edges"): ``shown`` is ``|output|`` over its 99th
+      percentile, clipped to 1 (so a few strong corners do not make every other edge faint);
+    * a negative sum: ``-output / |s|`` clipped (the picture in negative), "other".
+    """
+    img = _check_image(image)
+    k = _check_kernel(kernel, img.shape)
+    out = feature_map(img, k)
+    total = float(k.sum())
+    n = k.shape[0]
+    scale = max(1.0, float(np.max(np.abs(k))))
+    if abs(total) <= 1e-9 * scale:
+        peak = float(np.percentile(np.abs(out), 99))         # a few corners must not make every edge faint
+        peak = peak if peak > 0 else float(np.max(np.abs(out)))
+        shown = np.clip(np.abs(out) / (peak if peak > 0 else 1.0), 0.0, 1.0)
+        how, kind = "|F|, its top 1% black", "edges"
+    else:
+        shown, how = np.clip(out / total, 0.0, 1.0), ("F / sum(K)" if total > 0 else "−F / |sum(K)|")
+        c = n // 2
+        others = np.delete(k.ravel(), c * n + c)
+        if np.count_nonzero(k) == 1:
+            kind = "copy"                                   # one nonzero entry: a (shifted, scaled) copy
+        elif total > 0 and np.all(k >= 0):
+            kind = "smooth"
+        elif total > 0 and k[c, c] > 0 and np.all(others <= 0):
+            kind = "sharpen"
+        else:
+            kind = "other"
+    r = (n - 1) // 2
+    inner = img[r:img.shape[0] - (n - 1 - r), r:img.shape[1] - (n - 1 - r)]
+    base = detail(inner)
+    ratio = detail(shown) / base if base > 0 else float("nan")
+    return dict(output=out, shown=shown, how=how, kind=kind, kernel_sum=total, detail_ratio=ratio)

@@ -49,12 +49,22 @@ from pyfadml.models import Sequential
 from pyfadml.optim import OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer, run_for
 
-__all__ = ["GradientRace", "ExplodingGradientError", "MODELS", "explain_divergence", "DivergenceError"]
+__all__ = ["GradientRace", "ExplodingGradientError", "MODELS", "explain_divergence", "DivergenceError",
+           "relative_norms"]
 
 MODELS = ("RNN", "LSTM")
 DEFAULT_LR = {"adam": 1e-2, "sgd": 0.1, "momentum": 0.03}
 """Learning rate used when none is given (Adam's: see :class:`GradientRace` for why 1e-2)."""
 MIN_T, MAX_T = 5, 100
+
+
+def relative_norms(norms: np.ndarray) -> np.ndarray:
+    """``norms (R, T)`` with each row divided by its last entry (NaN where that is 0 or not finite)."""
+    norms = np.asarray(norms, dtype=np.float64)
+    last = norms[:, -1:]
+    ok = np.isfinite(last) & (last > 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(ok, norms / np.where(ok, last, 1.0), np.nan)
 
 
 class ExplodingGradientError(DivergenceError):
@@ -304,17 +314,37 @@ class GradientRace(TrainerDemo):
     # what the page draws
     # ------------------------------------------------------------------------------------------
 
-    def grad_heatmap(self, name: str, *, max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def grad_heatmap(self, name: str, *, max_rows: int | None = None,
+                     relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """``(steps (R,), norms (R, T))``: ``norms[r, t] = ||dL/dh_t||`` (batch mean) at training step
-        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows."""
+        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows.
+
+        ``relative=True``: each row divided by its last entry, ``||dL/dh_t|| / ||dL/dh_T||`` (the fraction
+        of the gradient at the loss that reaches time step t). This is the honest picture over a whole run:
+        once a model has learned the task its loss, and so every gradient, is small, and an absolute colour
+        scale would paint it dark although its gradient still reaches the first steps undiminished."""
         check_choice(name, "model", MODELS)
+        relative = check_bool(relative, "GradientRace.grad_heatmap: relative")
         rows, steps = self.grad_rows[name], self.grad_steps[name]
         if max_rows is not None:
             max_rows = check_int(max_rows, "GradientRace.grad_heatmap: max_rows")
             rows, steps = rows[-max_rows:], steps[-max_rows:]
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, self.T))
-        return np.array(steps, dtype=np.int64), np.stack(rows)
+        norms = np.stack(rows)
+        if relative:
+            norms = relative_norms(norms)
+        return np.array(steps, dtype=np.int64), norms
+
+    def reach(self, name: str) -> float:
+        """``||dL/dh_1|| / ||dL/dh_T||`` of the latest training step (time steps counted from 1, the loss at
+        ``T``): how much of the gradient at the loss reaches the first hidden state. Far below 1: it
+        vanished; far above: it exploded. NaN before the first step (or for a zero gradient at ``T``)."""
+        check_choice(name, "model", MODELS)
+        rows = self.grad_rows[name]
+        if not rows:
+            return math.nan
+        return float(relative_norms(rows[-1][None])[0, 0])
 
     def explain(self, err: DivergenceError | None = None) -> str:
         """:func:`explain_divergence` for ``err`` (default: the last failed step) with this race's settings."""

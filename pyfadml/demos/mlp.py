@@ -326,3 +326,57 @@ class MLPDemo(TrainerDemo):
             # the lecture's formula evaluated directly, beside what backprop passed down
             out["delta_prev_formula"] = (delta @ params[d]["W"]) * out["sigma_prime_prev"]
         return out
+
+    def inspect_example(self, layer: int, n: int = 1) -> dict | None:
+        """The lecture's per-example backprop (N = 1) for example ``n`` (1-based) of step ``k``'s mini-batch.
+
+        The lecture writes one example as a column vector and its own loss ``L_n`` (no mean over a batch):
+        ``delta^L = a^L - y`` (y one-hot), ``dL/dW^l = delta^l (a^{l-1})^T``, ``dL/db^l = delta^l``. These are
+        computed here by a real forward and backward pass of the library's layers on that one example, with
+        the weights step ``k`` started from (copies of the model's layers holding the captured parameters),
+        so nothing of the live model is touched.
+
+        Returns the keys of :meth:`inspect` (arrays with N = 1; ``loss`` is ``L_n``) plus ``n``,
+        ``batch_size`` (N of the step), ``dW_batch`` and ``db_batch`` (the step's mean-loss gradients, which
+        equal the mean over the batch of the per-example ones). ``None`` before the first step.
+        """
+        import copy
+
+        batch = self.inspect(layer)
+        if batch is None:
+            return None
+        N = int(batch["x"].shape[0])
+        n = check_int(n, "MLPDemo.inspect_example: n")
+        if n > N:
+            raise ValueError(f"MLPDemo.inspect_example: n must be between 1 and the batch size {N}, got {n}")
+        cap = self.model.capture
+        layers = copy.deepcopy(self.model.layers)
+        for lay, saved in zip(layers, cap["params"]):
+            for k, v in saved.items():
+                lay.params[k] = v.copy()
+        x = batch["x"][n - 1:n]
+        y = batch["y"][n - 1:n]
+        outs = [x]
+        for lay in layers:
+            outs.append(lay.forward(outs[-1]))
+        loss, dz = softmax_cross_entropy(outs[-1], y)              # N = 1: dz = softmax(z^L) - onehot(y)
+        gout = [None] * len(layers)
+        g = dz
+        for i in range(len(layers) - 1, -1, -1):
+            gout[i] = g
+            g = layers[i].backward(g)
+        d = 2 * (layer - 1)
+        out = dict(batch)
+        out.update({
+            "n": n, "batch_size": N, "x": x, "y": y, "index": batch["index"][n - 1:n], "loss": loss,
+            "a_prev": outs[d], "z": outs[d + 1], "a": softmax(outs[d + 1]) if batch["is_output"] else outs[d + 2],
+            "delta": gout[d], "dW": layers[d].grads["W"].copy(), "db": layers[d].grads["b"].copy(),
+            "dW_batch": batch["dW"], "db_batch": batch["db"],
+        })
+        if layer > 1:
+            act = layers[d - 1]
+            out["z_prev"] = outs[d - 1]
+            out["sigma_prime_prev"] = act.derivative(outs[d - 1])
+            out["delta_prev"] = gout[d - 2]
+            out["delta_prev_formula"] = (gout[d] @ layers[d].params["W"]) * out["sigma_prime_prev"]
+        return out

@@ -10,14 +10,15 @@ Unfolded over time this is a deep network with one layer per step that shares it
 ==============  ====================================================================================
 mode            task (from :mod:`pyfadml.data.sequences`)
 ==============  ====================================================================================
-many-to-one     toy sentiment analysis: a 10-word sentence -> positive / negative, read at the last step
+many-to-one     toy sentiment analysis: a 10-word review -> positive / negative, read at the last step
                 (:func:`~pyfadml.data.sequences.make_sentiment`; "not bad" is positive, so the network
                 must carry the negation to the next word and the opinion to the end)
-one-to-many     generate a waveform from one input: the class at t = 0, nothing after; the network draws
-                that class's wave over 24 steps from its memory alone
-                (:func:`~pyfadml.data.sequences.make_one_to_many`, a regression on MSE)
-many-to-many    a sequence mapping, the simplest "translation": output at step t the symbol read at
-                step t - 3 ("." before there is one; :func:`~pyfadml.data.sequences.make_many_to_many`)
+one-to-many     toy image captioning: a 10x10 image of a shape at t = 0, nothing after; the network says
+                "a big hollow circle ." word by word from its memory alone
+                (:func:`~pyfadml.data.sequences.make_captions`)
+many-to-many    toy translation: an English sentence -> a toy French two words behind, where a colour
+                moves after its noun ("the red ball" -> "le ballon rouge";
+                :func:`~pyfadml.data.sequences.make_translation`)
 ==============  ====================================================================================
 
 :class:`SequenceDemo` owns the data, the model and the :class:`~pyfadml.train.Trainer`, and answers what the
@@ -36,7 +37,8 @@ import numpy as np
 
 from pyfadml._checks import check_choice, check_float, check_int
 from pyfadml.data.sequences import (
-    SENTIMENT_VOCAB, make_many_to_many, make_one_to_many, make_sentiment, one_to_many_waveforms,
+    CAPTION_IMAGE_SIZE, CAPTION_VOCAB, EN_VOCAB, FR_VOCAB, SENTIMENT_VOCAB, TRANSLATION_WORDS, make_captions,
+    make_sentiment, make_translation,
 )
 from pyfadml.demos._live import TrainerDemo
 from pyfadml.layers import LSTM, RNN, Dense
@@ -61,23 +63,24 @@ MODE_INFO = {
         "T": 10, "loss": "cross_entropy", "metric": "accuracy",
     },
     "one-to-many": {
-        "task": "Generate a wave from one input",
-        "what": "gets a class (1, 2 or 3) at t = 0 and nothing afterwards, and must draw that class's "
-                "wave (1, 2 or 3 periods) over 24 steps from its memory alone.",
-        "T": 24, "loss": "mse", "metric": None,
+        "task": "Toy image captioning",
+        "what": "sees one small image at t = 0 (a square, circle or triangle; small or big; filled or "
+                "hollow) and nothing afterwards, and must describe it word by word from its memory alone: "
+                "\"a big hollow circle .\"",
+        "T": 5, "loss": "cross_entropy", "metric": "accuracy",
     },
     "many-to-many": {
-        "task": "Sequence mapping (delayed copy)",
-        "what": "outputs at every step the symbol it read 3 steps earlier (\".\" before there is one): "
-                "the simplest translation, one output per input.",
-        "T": 12, "loss": "cross_entropy", "metric": "accuracy",
+        "task": "Toy translation",
+        "what": "reads an English sentence word by word (\"the big dog sees the red ball\") and says it in a toy "
+                "French two words behind (\"le grand chien voit le ballon rouge\"). A colour goes after its "
+                "noun, so the word order changes: to say \"ballon\" it must already have read \"ball\", and "
+                "remember \"red\" to say it next.",
+        "T": TRANSLATION_WORDS + 2, "loss": "cross_entropy", "metric": "accuracy",
     },
 }
 """What each mode's task is (for the page's text), its sequence length, loss and metric."""
 
-_DELAY = 3
-_SYMBOLS = ("A", "B", "C", "D")
-_N_ONE_TO_MANY_CLASSES = 3
+_DELAY = 2
 
 
 class SequenceDemo(TrainerDemo):
@@ -118,7 +121,7 @@ class SequenceDemo(TrainerDemo):
         init_rng = np.random.default_rng(init_ss)
         seq_out = self.mode != "many-to-one"
         cell_cls = RNN if self.cell == "rnn" else LSTM
-        n_out = 1 if self.mode == "one-to-many" else len(self.class_names)
+        n_out = len(self.class_names)
         self.model = Sequential([cell_cls(self.n_in, self.hidden, return_sequences=seq_out, rng=init_rng),
                                  Dense(self.hidden, n_out, rng=init_rng)])
         self.trainer = Trainer(self.model, self.loss_name, get_optimizer(self.optimizer_name, lr=lr),
@@ -133,8 +136,8 @@ class SequenceDemo(TrainerDemo):
         if self.mode == "many-to-one":
             return make_sentiment(n, T=self.T, rng=rng)
         if self.mode == "one-to-many":
-            return make_one_to_many(n, T=self.T, n_classes=_N_ONE_TO_MANY_CLASSES, rng=rng)
-        return make_many_to_many(n, T=self.T, task="delay", delay=_DELAY, n_symbols=len(_SYMBOLS), rng=rng)
+            return make_captions(n, rng=rng)
+        return make_translation(n, delay=_DELAY, rng=rng)
 
     # ------------------------------------------------------------------------------------------
     # settings and state
@@ -153,12 +156,12 @@ class SequenceDemo(TrainerDemo):
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        """Names of the output classes (empty for the one-to-many regression)."""
+        """Names of the output classes: the opinion, the caption's words or the French words."""
         if self.mode == "many-to-one":
             return ("negative", "positive")
         if self.mode == "many-to-many":
-            return _SYMBOLS + (".",)
-        return ()
+            return FR_VOCAB
+        return CAPTION_VOCAB
 
     @property
     def layer(self):
@@ -200,8 +203,8 @@ class SequenceDemo(TrainerDemo):
         if self.mode == "many-to-one":
             return [SENTIMENT_VOCAB[i] for i in np.argmax(x, axis=1)]
         if self.mode == "one-to-many":
-            return [f"class {int(np.argmax(row)) + 1}" if row.any() else "0" for row in x]
-        return [_SYMBOLS[i] for i in np.argmax(x, axis=1)]
+            return ["image" if row.any() else "0" for row in x]
+        return [EN_VOCAB[i] for i in np.argmax(x, axis=1)]
 
     def unfold(self, index: int = 0) -> dict:
         """Test sequence ``index`` through the network unrolled over its T steps, with the current weights.
@@ -236,11 +239,6 @@ class SequenceDemo(TrainerDemo):
             out_steps = np.array([self.T - 1])
             logits = out[0][None]                                 # (1, K)
             target = np.array([self.Y_test[index]])
-        elif self.mode == "one-to-many":
-            out_steps = np.arange(self.T)
-            logits = None
-            y = out[0, :, 0]
-            target = self.Y_test[index, :, 0]
         else:
             out_steps = np.arange(self.T)
             logits = out[0]                                       # (T, K)
@@ -248,19 +246,18 @@ class SequenceDemo(TrainerDemo):
         result = {"step": self.step_count, "index": index, "mode": self.mode, "cell": self.cell, "T": self.T,
                   "x": x.copy(), "x_labels": self.input_labels(x), "h": h, "c": c, "gates": gates,
                   "out_steps": out_steps, "target": target.copy()}
-        if logits is not None:
-            probs = softmax(logits)
-            pred = np.argmax(probs, axis=1)
-            names = self.class_names
-            result.update(y=probs, pred=pred, y_labels=[names[k] for k in pred],
-                          target_labels=[names[k] for k in target], correct=pred == target)
-        else:
-            result.update(y=y.copy(), pred=y.copy(), y_labels=[f"{v:+.2f}" for v in y],
-                          target_labels=[f"{v:+.2f}" for v in target], correct=np.abs(y - target) < 0.1)
+        probs = softmax(logits)
+        pred = np.argmax(probs, axis=1)
+        names = self.class_names
+        result.update(y=probs, pred=pred, y_labels=[names[k] for k in pred],
+                      target_labels=[names[k] for k in target], correct=pred == target)
         return result
 
-    def waveforms(self) -> np.ndarray:
-        """The one-to-many task's target wave of every class, (3, T) (the other modes: ValueError)."""
+    def image(self, index: int = 0) -> np.ndarray:
+        """The one-to-many mode's test image ``index``, (10, 10) in [0, 1] (the other modes: ValueError)."""
         if self.mode != "one-to-many":
-            raise ValueError(f"SequenceDemo.waveforms: only the one-to-many mode has waveforms, not {self.mode}")
-        return one_to_many_waveforms(_N_ONE_TO_MANY_CLASSES, self.T)
+            raise ValueError(f"SequenceDemo.image: only the one-to-many mode has images, not {self.mode}")
+        index = check_int(index, "SequenceDemo.image: index", minimum=0)
+        if index >= self.n_test:
+            raise ValueError(f"SequenceDemo.image: index must be < n_test ({self.n_test}), got {index}")
+        return self.X_test[index, 0].reshape(CAPTION_IMAGE_SIZE, CAPTION_IMAGE_SIZE).copy()

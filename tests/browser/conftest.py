@@ -565,3 +565,18 @@ def upload(page, css_class: str, path) -> None:
 
 
 HELPERS.update({f.__name__: f for f in (download, upload)})
+
+
+# ---------------------------------------------------------------------------------------------
+# added on branch "lecture" (issue 13): the n-th of several visible buttons with the same label
+# (screen 3 of the CNN section has two live trainings, each with its own Play)
+# ---------------------------------------------------------------------------------------------
+
+def click_nth(page, label: str, n: int) -> None:
+    """Click the ``n``-th (0-based) visible button whose text is ``label``, then wait for Python."""
+    exact = re.compile(r"^\s*" + re.escape(label) + r"\s*$")
+    page.locator("button.bk-btn:visible").filter(has_text=exact).nth(n).click()
+    wait_for_python(page)
+
+
+HELPERS.update({"click_nth": click_nth})

@@ -114,7 +114,8 @@ def test_play_trains_and_pause_stops(backprop):
     assert ui.value("train-loss") == pytest.approx(row["train_loss"], rel=1e-6)
     assert ui.value("test-acc") == row["test_acc"]
     page.locator(f'[data-testid="inspector-step"][data-step="{k}"]').first.wait_for(state="attached")
-    _assert_close(_table(page, "dW"), native.inspect(1)["dW"], "dL/dW^1 after pause")
+    assert ui.attr('[data-testid="inspector-step"]', "data-mode") == "example"     # N = 1 by default
+    _assert_close(_table(page, "dW"), native.inspect_example(1, 1)["dW"], "dL/dW^1 (example 1) after pause")
 
     ui.click("Step")                                       # Step after play: exactly one more
     assert ui.wait_attr(STATS, "data-step", lambda v: v != str(k)) == str(k + 1)
@@ -132,6 +133,15 @@ def test_inspector_shows_the_native_backprop_numbers(backprop):
     ui.wait_attr(STATS, "data-step", lambda v: v == "3")
     native = MLPDemo(dataset="moons", activation="relu", batch_size=8)
     native.step(3)
+    # issue 13, item 6: N = 1 (the lecture's per-example formulas), example n = 2 of the batch
+    ui.click("n = 2")
+    page.locator('[data-testid="inspector-step"][data-step="3"][data-example="2"]').first.wait_for(
+        state="attached", timeout=30_000)
+    r = native.inspect_example(1, 2)
+    _assert_close(_table(page, "delta"), r["delta"].T, "delta^1 of example 2")
+    _assert_close(_table(page, "dW"), r["dW"], "dL_2/dW^1")
+    assert float(ui.attr('[data-testid="inspector-mean"]', "data-diff")) < 1e-12
+    ui.click("Mini-batch (mean over N)")
     for layer in (1, 2, 3):
         label = f"l = {layer}" + (" (output)" if layer == 3 else "")
         ui.click(label)

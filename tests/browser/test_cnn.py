@@ -253,3 +253,78 @@ def test_a_restless_student_breaks_nothing(cnn):
     assert ui.grid_values("cnn-draw")[5, 5] == 0.5
     assert page.locator("#pyfadml-error").is_hidden()                       # no Python error on the page
     assert not re.search(r"Traceback|Error:", ui.text("body"))
+
+
+def test_kernels_visibly_smooth_and_sharpen_a_grey_picture(cnn):
+    """Issue 13, item 3: the chosen kernel on the 48x48 grey picture, beside blur / sharpen / edges; the
+    detail ratio says which way it went (natively: blur 0.18, sharpen 3.35). Item 6: positions from 1."""
+    from pyfadml.data.images import grey_picture
+
+    ui = cnn
+    PIC = "[data-testid=conv-picture]"
+    assert ui.attr(PIC, "data-kind") == "other"                               # the lecture's X kernel
+    ui.select("Kernel preset", "Smooth (Gaussian, 1/16)")
+    ui.wait_attr(PIC, "data-kind", lambda v: v == "smooth", what="the blur on the picture")
+    blur = conv.filter_picture(grey_picture(), conv.preset_kernel("blur_gaussian"))
+    assert float(ui.attr(PIC, "data-detail")) == pytest.approx(blur["detail_ratio"], rel=1e-9) and blur["detail_ratio"] < 0.3
+    ui.select("Kernel preset", "Sharpen")
+    ui.wait_attr(PIC, "data-kind", lambda v: v == "sharpen", what="the sharpen on the picture")
+    assert float(ui.attr(PIC, "data-detail")) > 2.0
+    fixed = {li.get_attribute("data-key"): li.get_attribute("data-kind")
+             for li in ui.page.locator(f"{PIC} li").all()}
+    assert fixed == {"picture": "picture", "kernel": "sharpen", "blur_gaussian": "smooth", "sharpen": "sharpen",
+                     "edge_all": "edges"}
+    assert ui.page.locator(PIC).first.is_visible()
+    # the kernel position is counted from 1, like the step-through's rows and columns
+    where = "[data-testid=kernel-where]"
+    assert ui.attr(where, "data-position") == "1" and ui.attr(where, "data-row") == "1"
+    ui.slider_key("Kernel position", "End")
+    ui.wait_attr(where, "data-position", lambda v: v == "49", what="the last position")
+    assert "row 7, column 7" in ui.text(where)
+
+
+def test_demerits_of_cnn_by_experiment(cnn):
+    """Issue 13, item 1: screen 3 trains the data-hunger curve and the CNN-vs-MLP race in the page; screen 2
+    shows an occlusion map that lies on the strokes. In the page (measured): test accuracy 61%, 73%, 81%,
+    92%, 97% for 30 ... 1,200 images; CNN 70 steps, MLP 240 steps to 90%."""
+    ui, page = cnn, cnn.page
+    HUNGER, RACE = "[data-testid=hunger-stats]", "[data-testid=race-costs]"
+    ui.click("3. Demerits of CNN")
+    page.locator(HUNGER).first.wait_for(state="attached", timeout=90_000)
+    ui.wait_for_python()
+    ui.click_nth("Play", 0)                                              # "Many examples"
+    ui.wait_attr(HUNGER, "data-done", lambda v: v == "1", timeout_s=300, what="every training-set size")
+    ui.wait_attr(live_sel := '[data-testid="cnn-hunger-live"]', "data-state", lambda v: v == "paused",
+                 what="the finished experiment pauses itself")
+    d = ui.dataset(HUNGER)
+    assert d["sizes"] == "30,60,120,300,1200"
+    acc = [float(v) for v in d["testAcc"].split(",")]
+    assert acc[-1] >= 0.85 and acc[-1] - acc[0] >= 0.2, acc
+    assert all(b >= a - 0.03 for a, b in zip(acc, acc[1:])), acc          # it rises with the size
+    assert ui.attr(live_sel, "data-step") == "750"
+    ui.click_nth("Play", 1)                                              # "Training time"
+    ui.wait_attr(RACE, "data-done", lambda v: v == "1", timeout_s=300, what="both models at 90%")
+    r = ui.dataset(RACE)
+    assert (r["cnnParams"], r["mlpParams"]) == ("1878", "16838")
+    assert int(r["cnnStep"]) < int(r["mlpStep"])
+    assert float(r["cnnSeconds"]) > 0 and float(r["mlpSeconds"]) > 0 and float(r["cnnMs"]) > 0
+    assert page.locator("[data-testid=race-verdict]").first.is_visible()
+    assert page.locator("[data-testid=cnn-cost-table] tr").count() == 6
+    # explainability: the occlusion map of the live CNN (screen 2), on the strokes of the shape
+    ui.click(SCREEN_2)
+    ui.train_to("cnn", 60)
+    occ = ui.dataset("[data-testid=occlusion]")
+    assert occ["state"] == "fresh" and occ["step"] == ui.attr(LIVE, "data-step")
+    assert float(occ["peak"]) > 0 and float(occ["inkShare"]) > float(occ["inkPixels"]), occ
+
+
+def test_kernels_now_minus_start_and_deeper_features_in_the_page(cnn):
+    """Issue 13, item 5: after training in the page, the "now − start" kernels have changed and every level-2
+    feature shows its strongest 8x8 test patches (computed when paused)."""
+    ui = cnn
+    ui.click(SCREEN_2)
+    step = ui.train_to("cnn", 30)
+    top = ui.dataset("[data-testid=top-patches]")
+    assert top["state"] == "fresh" and top["step"] == str(step)
+    assert top["units"] == "12" and top["size"] == "8" and float(top["checksum"]) > 0
+    assert float(ui.attr("[data-testid=kernels-caption]", "data-change")) > 0.05

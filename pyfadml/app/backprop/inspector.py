@@ -16,10 +16,16 @@ EXAMPLES_SHOWN = 4           # columns (examples) of the mini-batch shown
 INTRO = """
 <h3>Backprop inspector</h3>
 <p class="secondary">The actual numbers of the last training step, for one layer \\(l\\), beside the lecture's formulas.
-Each column \\(n\\) is one example of the mini-batch (a column vector, as in the lecture); the loss is the
-mean over the batch's \\(N\\) examples, so \\(\\delta^l\\) carries a factor \\(1/N\\) and the parameter gradients
-add up the contributions of all \\(N\\) examples.</p>
+Each column \\(n\\) is one example (a column vector, as in the lecture: \\(z^l = W^l a^{l-1} + b^l\\); the RNN
+section writes row vectors, \\(x_t W_x\\), the same product transposed).
+<b>One example (N = 1)</b> shows the lecture's formulas exactly: one example and its own loss, so
+\\(\\delta^L = a^L - y\\) and \\(\\partial \\mathcal{L}/\\partial b^l = \\delta^l\\).
+<b>Mini-batch</b> shows what the training step used: the loss is the mean over the batch's \\(N\\) examples, so
+\\(\\delta^l\\) carries a factor \\(1/N\\) and the parameter gradients add up all \\(N\\) contributions (the mean of
+the per-example gradients).</p>
 """
+
+MODES = {"One example (N = 1)": "example", "Mini-batch (mean over N)": "batch"}
 
 FORMULAS = {
     "forward": r"$$z^l = W^l a^{l-1} + b^l$$",
@@ -27,8 +33,11 @@ FORMULAS = {
     "activation_out": r"$$a^L = \mathrm{softmax}(z^L)$$",
     "delta": r"$$\delta^l = \frac{\partial \mathcal{L}}{\partial z^l}$$",
     "delta_out": r"$$\delta^L = \frac{\partial \mathcal{L}}{\partial z^L} = \frac{1}{N}\left(a^L - y\right)$$",
+    "delta_out_1": r"$$\delta^L = \frac{\partial \mathcal{L}}{\partial z^L} = a^L - y$$",
     "dW": r"$$\frac{\partial \mathcal{L}}{\partial W^l} = \delta^l (a^{l-1})^T$$",
     "db": r"$$\frac{\partial \mathcal{L}}{\partial b^l} = \delta^l$$",
+    "dW_batch": r"$$\frac{\partial \mathcal{L}}{\partial W^l} = \sum_n \delta^l_n (a^{l-1}_n)^T$$",
+    "db_batch": r"$$\frac{\partial \mathcal{L}}{\partial b^l} = \sum_n \delta^l_n$$",
     "back": r"$$\delta^{l-1} = (W^l)^T \delta^l \odot \sigma'(z^{l-1})$$",
 }
 
@@ -75,6 +84,9 @@ class Inspector(pn.viewable.Viewer):
     """The inspector card: a layer chooser, then one row per formula with that step's numbers."""
 
     layer = param.Integer(default=1, bounds=(1, None), doc="The layer l shown (1 = first hidden layer).")
+    mode = param.Selector(default="example", objects=list(MODES.values()),
+                          doc="example: the lecture's N = 1 formulas for one example; batch: the step's mini-batch.")
+    example = param.Integer(default=1, bounds=(1, EXAMPLES_SHOWN), doc="The example n shown (N = 1 mode).")
 
     def __init__(self, demo, activation_names: dict[str, str], **params):
         super().__init__(**params)
@@ -93,14 +105,22 @@ class Inspector(pn.viewable.Viewer):
                                                     color="primary", variant="outline")
         self._chooser.param.watch(self._chosen, "value")
         self.head = pn.pane.HTML("", stylesheets=table, sizing_mode="stretch_width")
+        self._mode = pn.widgets.RadioButtonGroup.from_param(self.param.mode, options=MODES, color="primary",
+                                                            variant="outline", name="Inspect")
+        self._example = pn.widgets.RadioButtonGroup(options={f"n = {k}": k for k in range(1, EXAMPLES_SHOWN + 1)},
+                                                    value=1, color="primary", variant="outline")
+        self._example.param.watch(self._example_chosen, "value")
         self._f_act, self._f_delta = formula("activation"), formula("delta")
+        self._f_dW, self._f_db = formula("dW"), formula("db")
         self.panes = {k: values() for k in ("forward", "act", "delta", "dW", "db", "back")}
         p = self.panes
         rows = [(formula("forward"), p["forward"]), (self._f_act, p["act"]), (self._f_delta, p["delta"]),
-                (formula("dW"), p["dW"]), (formula("db"), p["db"]), (formula("back"), p["back"])]
+                (self._f_dW, p["dW"]), (self._f_db, p["db"]), (formula("back"), p["back"])]
         self._layout = pn.Column(
             pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", disable_math=False,
 ),
+            pn.Row(pn.pane.HTML("<b>Show</b>", stylesheets=prose, margin=(12, 5, 5, 5)), self._mode,
+                   self._example),
             pn.Row(pn.pane.HTML("<b>Layer</b>", stylesheets=prose, margin=(12, 5, 5, 5)), self._chooser),
             self.head,
             *[pn.Row(f, v, sizing_mode="stretch_width") for f, v in rows],
@@ -113,8 +133,13 @@ class Inspector(pn.viewable.Viewer):
         if event.new is not None and event.new != self.layer:
             self.layer = int(event.new)
 
-    @param.depends("layer", watch=True)
+    def _example_chosen(self, event) -> None:
+        if event.new is not None and event.new != self.example:
+            self.example = int(event.new)
+
+    @param.depends("layer", "mode", "example", watch=True)
     def _layer_changed(self) -> None:
+        self._example.visible = self.mode == "example"
         self.update()
 
     def set_layers(self, n_layers: int) -> None:
@@ -135,10 +160,21 @@ class Inspector(pn.viewable.Viewer):
     def update(self) -> None:
         d = self.demo()
         l = int(min(self.layer, d.n_layers))
+        one = self.mode == "example"
         r = d.inspect(l)
+        if r is not None and one:
+            N = r["x"].shape[0]
+            self._example.options = {f"n = {k}": k for k in range(1, min(EXAMPLES_SHOWN, N) + 1)}
+            if self.example > N:
+                self.example = 1                     # re-enters through the watcher
+                return
+            self._example.value = self.example
+            r = d.inspect_example(l, self.example)
         out = l == d.n_layers
         self._f_act.object = FORMULAS["activation_out" if out else "activation"]
-        self._f_delta.object = FORMULAS["delta_out" if out else "delta"]
+        self._f_delta.object = FORMULAS[("delta_out_1" if one else "delta_out") if out else "delta"]
+        self._f_dW.object = FORMULAS["dW" if one else "dW_batch"]
+        self._f_db.object = FORMULAS["db" if one else "db_batch"]
         p = self.panes
         if r is None:
             self.head.object = (
@@ -147,14 +183,17 @@ class Inspector(pn.viewable.Viewer):
             for pane in p.values():
                 pane.object = ""
             return
+        if one:
+            self._show_example(r, l, out)
+            return
         N = r["x"].shape[0]
         n = min(EXAMPLES_SHOWN, N)
         more = ", ..." if N > n else ""
         cols = lambda A: A[:n].T                    # noqa: E731  rows = units, columns = examples
         self.head.object = (
             f'<p class="note" data-testid="inspector-step" data-step="{r["step"]}" data-layer="{l}" '
-            f'data-batch="{N}">Step {r["step"]}: its mini-batch of N = {N} examples (training rows '
-            f'{", ".join(str(i) for i in r["index"][:n])}{more}; labels y = '
+            f'data-batch="{N}" data-mode="batch">Step {r["step"]}: its mini-batch of N = {N} examples (training rows '
+            f'{", ".join(str(i + 1) for i in r["index"][:n])}{more}; labels y = '
             f'{", ".join(str(v) for v in r["y"][:n])}{more}), forward with the weights before the update, then '
             f'backward. Showing the first {n} examples as columns; batch loss = {ui.loss_text(r["loss"])}.</p>')
         sigma = "softmax" if out else self._names.get(r["activation"], r["activation"])
@@ -176,15 +215,57 @@ class Inspector(pn.viewable.Viewer):
             r["dW"], row_label="j", col_label="k"))
         p["db"].object = op(matrix_html("db", f"∂L/∂{_sup('b', l)} = {sum_delta}", r["db"][:, None],
                                         row_label="j", col_label=""))
+        self._show_back(r, l, cols, dict(row_label="k"))
+
+    def _show_example(self, r: dict, l: int, out: bool) -> None:
+        """The N = 1 view: example n of the step's mini-batch with its own loss, the lecture's formulas."""
+        d, p, n, N = self.demo(), self.panes, r["n"], r["batch_size"]
+        col = lambda A: A.T                          # noqa: E731  one column: the example
+        self.head.object = (
+            f'<p class="note" data-testid="inspector-step" data-step="{r["step"]}" data-layer="{l}" '
+            f'data-batch="{N}" data-mode="example" data-example="{n}">Step {r["step"]}: example n = {n} of its '
+            f'mini-batch of N = {N} (training row {int(r["index"][0]) + 1}, label y = {int(r["y"][0])}) alone, '
+            f'with its own loss L<sub>{n}</sub> = {ui.loss_text(r["loss"])}; the weights are those before the '
+            f'step\'s update. The step itself used the mean over all N examples: see <b>Mini-batch</b>.</p>')
+        sigma = "softmax" if out else self._names.get(r["activation"], r["activation"])
+        prev = "x" if l == 1 else _sup("a", l - 1)
+        op = lambda *parts: '<div class="op">' + "".join(parts) + "</div>"   # noqa: E731
+        kw = dict(row_label="j", col_offset=n - 1)
+        p["forward"].object = op(
+            matrix_html("W", _sup("W", l) + " (before the update)", r["W"], row_label="j", col_label="k"),
+            _sym("·"), matrix_html("a_prev", prev, col(r["a_prev"]), row_label="k", col_offset=n - 1),
+            _sym("+"), matrix_html("b", _sup("b", l), r["b"][:, None], row_label="j", col_label=""),
+            _sym("="), matrix_html("z", _sup("z", l), col(r["z"]), **kw))
+        p["act"].object = op(matrix_html("a", f"{_sup('a', l)} = {sigma}({_sup('z', l)})", col(r["a"]), **kw))
+        note = (f'<span class="note">softmax and cross-entropy together give {_sup("δ", l)} = {_sup("a", l)} − y '
+                f'(y one-hot): the error of each class probability.</span>') if out else ""
+        p["delta"].object = op(matrix_html("delta", _sup("δ", l), col(r["delta"]), **kw), note)
+        rel = float(np.max(np.abs(np.mean([d.inspect_example(l, k)["dW"] for k in range(1, N + 1)], axis=0)
+                                  - r["dW_batch"])))
+        p["dW"].object = op(
+            matrix_html("dW", f"∂L<sub>{n}</sub>/∂{_sup('W', l)} = {_sup('δ', l)} ({prev})<sup>T</sup>", r["dW"],
+                        row_label="j", col_label="k"),
+            f'<span class="note" data-testid="inspector-mean" data-diff="{rel!r}">The mini-batch\'s '
+            f'∂L/∂{_sup("W", l)} is the mean of these matrices over its N = {N} examples (largest difference '
+            f'{rel:.1e}).</span>')
+        p["db"].object = op(matrix_html("db", f"∂L<sub>{n}</sub>/∂{_sup('b', l)} = {_sup('δ', l)}",
+                                        r["db"][:, None], row_label="j", col_label=""))
+        self._show_back(r, l, col, kw)
+
+    def _show_back(self, r: dict, l: int, col, kw: dict) -> None:
+        """delta^{l-1} from backprop beside the lecture's formula (or: backprop stops at l = 1)."""
+        d, p = self.demo(), self.panes
+        kw = {**kw, "row_label": "k"}
+        op = lambda *parts: '<div class="op">' + "".join(parts) + "</div>"   # noqa: E731
         if l > 1:
             diff = float(np.max(np.abs(r["delta_prev"] - r["delta_prev_formula"])))
             scale = float(np.max(np.abs(r["delta_prev"]))) or 1.0
             ok = diff <= 1e-12 * scale + 1e-300
             act = self._names.get(d.activation, d.activation)
             p["back"].object = op(
-                matrix_html("sigma_prime_prev", f"σ′({_sup('z', l - 1)}), σ = {act}", cols(r["sigma_prime_prev"]),
-                            row_label="k"),
-                matrix_html("delta_prev", f"{_sup('δ', l - 1)} from backprop", cols(r["delta_prev"]), row_label="k"),
+                matrix_html("sigma_prime_prev", f"σ′({_sup('z', l - 1)}), σ = {act}", col(r["sigma_prime_prev"]),
+                            **kw),
+                matrix_html("delta_prev", f"{_sup('δ', l - 1)} from backprop", col(r["delta_prev"]), **kw),
                 f'<span class="check{"" if ok else " bad"}" data-testid="backprop-check" data-diff="{diff!r}">'
                 f'{"✓" if ok else "✗"} equals ({_sup("W", l)})<sup>T</sup>{_sup("δ", l)} ⊙ '
                 f'σ′({_sup("z", l - 1)}) computed from the numbers above: largest difference {diff:.1e}</span>')

@@ -14,6 +14,7 @@ import param
 
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.helpers import SECTION_CSS, small_matrix
+from pyfadml.app.cnn.picture import PictureView
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.data.images import lecture_x, lecture_x_variant
 from pyfadml.demos import conv
@@ -153,6 +154,10 @@ class ConvolutionScreen(pn.viewable.Viewer):
     def _view_changed(self):
         self._update()
 
+    def _slider_moved(self, event) -> None:
+        if event.new is not None and event.new - 1 != self.position:
+            self.position = int(event.new) - 1
+
     def _move(self, delta: int) -> None:
         self.position = (self.position + delta) % self._n_positions()
 
@@ -194,11 +199,15 @@ class ConvolutionScreen(pn.viewable.Viewer):
         n = oh * ow
         if self.param.position.bounds[1] != n - 1:
             self.param.position.bounds = (0, n - 1)
-            self._pos_slider.end = n - 1
+            self._pos_slider.end = n
         if self.position > n - 1:
             self.position = n - 1           # re-enters through the watcher
             return
         r, c = divmod(self.position, ow)
+        self._pos_slider.value = self.position + 1
+        self._pos_where.object = (f'<div class="muted" data-testid="kernel-where" data-position="{self.position + 1}" '
+                                  f'data-row="{r + 1}" data-col="{c + 1}">Position {self.position + 1} of {n}: '
+                                  f'row {r + 1}, column {c + 1} (counted from 1, row by row)</div>')
         edited = "" if np.array_equal(img, IMAGES[self.image_preset]()) else ", edited"
         self.image_editor.label = f"Input image {X}{edited} (click a pixel: black +1 ↔ white −1)"
         self.fmap_view.label = (f"Feature map {f'ReLU({X} ⋆ K)' if self.apply_relu else f'F = {X} ⋆ K'}, {oh}×{ow} "
@@ -218,6 +227,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._kernel_msg.object = (ui.note_html(escape(self.kernel_error), testid="kernel-error")
                                    if self.kernel_error else "")
         self._explain.object = self._explanation(img, k, out)
+        self.picture.update(k)
 
     def _step_html(self, img, k, fm, r: int, c: int) -> str:
         w = conv.window_products(img, k, r, c)
@@ -278,7 +288,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
             parts.append(f"<p><b>Your kernel</b> {kind}.</p>")
         parts.append("<p class='muted secondary'><b>Smoothing or sharpening?</b> The choice of kernel decides: "
                      "averaging kernels (blur) smooth the image, kernels that subtract the neighbours from the "
-                     "centre (sharpen, edges) bring out differences.</p>")
+                     "centre (sharpen, edges) bring out differences. See it on the grey-level picture above.</p>")
         if self.apply_relu:
             parts.append("<p><b>ReLU</b> keeps the significant, positive values and replaces the others with "
                          "zero, <i>val = max(0, val)</i>: the feature becomes prominent.</p>")
@@ -317,7 +327,10 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._kernel_text.param.watch(self._kernel_typed, "value")
         self._relu_box = W.Checkbox.from_param(p.apply_relu, label="Apply ReLU: max(0, val)")
         self._pool_box = W.Checkbox.from_param(p.apply_pool, label="Max pooling 2×2")
-        self._pos_slider = W.IntSlider.from_param(p.position, label="Kernel position", **stretch)
+        # counted from 1 as the lecture counts rows and columns; self.position stays 0-based
+        self._pos_slider = W.IntSlider(label="Kernel position", start=1, end=49, value=self.position + 1, **stretch)
+        self._pos_slider.param.watch(self._slider_moved, "value")
+        self._pos_where = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(0, 5), **stretch)
         self._prev_btn = W.Button(label="◀ Previous", width=104, margin=(4, 3))
         self._next_btn = W.Button(label="Next ▶", width=104, margin=(4, 3))
         self._max_btn = W.Button(label="Go to the maximum", sizing_mode="stretch_width", margin=(4, 3))
@@ -330,6 +343,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._summary = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
         self._step_view = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
         self._explain = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), **stretch)
+        self.picture = PictureView()
 
     def _build_layout(self):
         prose = [theme.PROSE_CSS]
@@ -337,14 +351,14 @@ class ConvolutionScreen(pn.viewable.Viewer):
         controls = ui.controls(
             ui.heading("Image and kernel", 0), self._image_select, self._kernel_select, self._kernel_text,
             self._kernel_msg, self._relu_box, self._pool_box,
-            ui.heading("Step through the scan"), self._pos_slider,
+            ui.heading("Step through the scan"), self._pos_slider, self._pos_where,
             pn.Row(self._prev_btn, self._next_btn, margin=(0, 2)), self._max_btn, self._slide_btn,
             width=260)
         grids = pn.Row(self.image_editor, pn.Column(self.kernel_editor, margin=(0, 10)), self.fmap_view,
                        self.pool_view, sizing_mode="stretch_width")
         main = pn.Column(
             pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5)),
-            grids, self._summary,
+            grids, self._summary, self.picture,
             pn.pane.HTML("<p class='muted'>The kernel's current zone is framed on the image and its output cell on "
                          "the feature map: <b>Previous</b>, <b>Next</b> or <b>Slide the kernel</b> move it.</p>",
                          stylesheets=prose, sizing_mode="stretch_width", margin=(8, 5, 0, 5)),

@@ -16,6 +16,8 @@ from bokeh.models import ColumnDataSource, FactorRange, Range1d
 
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.helpers import INK, SECTION_CSS, SEQUENTIAL, TileFigure
+from pyfadml.app.cnn.features import FeaturesView
+from pyfadml.app.cnn.occlusion import OcclusionView
 from pyfadml.app.imagein import ImageUpload
 from pyfadml.app.widgets import PixelEditor
 from pyfadml.demos.cnn import PRESET_ORDER, CNNDemo
@@ -51,12 +53,18 @@ class NetworkViews(pn.viewable.Viewer):
     def __init__(self, demo: Callable[[], CNNDemo], **params):
         super().__init__(**params)
         self.demo = demo
+        self.playing: Callable[[], bool] = lambda: False       # the training screen sets it
+        self.occlusion = OcclusionView(demo, lambda: self.playing())
+        self.features = FeaturesView(demo, lambda: self.playing())
         d = demo()
         W = pn.widgets
-        self.kernels_now = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=54, gap_px=16,
-                                      label_px=13, max_cols=8, max_width=620)
-        self.kernels_start = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=54, gap_px=16,
-                                        label_px=13, max_cols=8, max_width=620)
+        # large enough to read a 3x3 kernel from the back of the room (issue 13, item 5)
+        self.kernels_now = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=84, gap_px=16,
+                                      label_px=13, max_cols=8, max_width=820)
+        self.kernels_start = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=84, gap_px=16,
+                                        label_px=13, max_cols=8, max_width=820)
+        self.kernels_diff = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=84, gap_px=16,
+                                       label_px=13, max_cols=8, max_width=820)
         self.map_input = TileFigure(palette=INK, symmetric=False, tile_px=112, max_width=130)
         self.maps1 = TileFigure(palette=SEQUENTIAL, symmetric=False, tile_px=76, gap_px=8, max_cols=8, max_width=660)
         self.maps2 = TileFigure(palette=SEQUENTIAL, symmetric=False, tile_px=52, gap_px=8, max_cols=8, max_width=660)
@@ -122,11 +130,17 @@ class NetworkViews(pn.viewable.Viewer):
 
     def draw_kernels(self) -> None:
         d = self.demo()
-        self.kernels_now.show(list(d.kernels(0)[:, 0]), self._start_labels)
+        now = d.kernels(0)[:, 0]
+        diff = now - d.initial_kernels[:, 0]
+        self.kernels_now.show(list(now), self._start_labels)
+        self.kernels_diff.show(list(diff), self._start_labels)     # its own scale: small changes show
+        change = float(np.linalg.norm(diff) / max(np.linalg.norm(d.initial_kernels), 1e-12))
         self._kernels_caption.object = (
-            f"<p class='muted' data-testid='kernels-caption' data-checksum='{self.kernels_now.checksum:.6f}'>"
+            f"<p class='muted' data-testid='kernels-caption' data-checksum='{self.kernels_now.checksum:.6f}' "
+            f"data-change='{ui.exact(change)}'>"
             f"Layer-1 kernels, {d.kernel_size}×{d.kernel_size}, blue = positive, orange = negative. "
-            f"{FIRST_LAYER_NOTES[d.first_layer]}</p>")
+            f"{FIRST_LAYER_NOTES[d.first_layer]} <b>now − start</b> (its own colour scale) shows what training "
+            f"changed: {ui.pct(change, 0)} of the starting kernels' size so far.</p>")
 
     def draw_maps(self) -> None:
         """The feature maps of the chosen input, and the prediction for the drawing."""
@@ -146,6 +160,7 @@ class NetworkViews(pn.viewable.Viewer):
         self._maps_caption.object = (
             f"<p class='muted' data-testid='maps-caption' data-pred='{escape(d.class_names[k])}'>Input: {what}. "
             f"The network says <b>{escape(d.class_names[k])}</b> ({ui.pct(p[k], 0)}).</p>")
+        self.occlusion.draw(img, what)
         self._draw_prediction(d)
 
     def draw_prediction(self) -> None:
@@ -218,6 +233,7 @@ class NetworkViews(pn.viewable.Viewer):
             html("<h3>Learned kernels (layer 1)</h3>"), self._kernels_caption,
             pn.Row(label("start", width=44), pn.pane.Bokeh(self.kernels_start.fig)),
             pn.Row(label("now", width=44), pn.pane.Bokeh(self.kernels_now.fig)),
+            pn.Row(label("now − start", width=44), pn.pane.Bokeh(self.kernels_diff.fig)),
             html(KERNEL_CHOICE, sizing_mode="stretch_width"), sizing_mode="stretch_width")
         maps = pn.Column(
             html("<h3>Feature maps of one input</h3>"),
@@ -227,6 +243,7 @@ class NetworkViews(pn.viewable.Viewer):
                              pn.pane.Bokeh(self.maps1.fig),
                              label("level 2: boundaries (ReLU of conv 2), after pooling level 1"),
                              pn.pane.Bokeh(self.maps2.fig))),
+            self.occlusion, self.features,
             html(HIERARCHY, sizing_mode="stretch_width"), sizing_mode="stretch_width")
         draw = pn.Column(
             html("<h3>Draw your own input</h3>"),

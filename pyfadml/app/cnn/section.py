@@ -25,7 +25,7 @@ understand objects, and by composing these features we can recognize them. A ful
 pixels as one long list and loses where they are; a convolution looks at small zones of neighbouring pixels,
 keeping the spatial information.</p>
 """
-SCREENS = {"1. Convolution, step by step": 1, "2. A CNN learns its kernels": 2}
+SCREENS = {"1. Convolution, step by step": 1, "2. A CNN learns its kernels": 2, "3. Demerits of CNN": 3}
 SCREENS_CSS = """
 .bk-btn-group .bk-btn { font-size: calc(15px * var(--pf-scale, 1)); padding: 6px 16px; }
 .bk-btn-group .bk-btn.bk-active { font-weight: 600; }
@@ -45,7 +45,7 @@ class CNNSection(pn.viewable.Viewer):
     """
 
     title = "Convolution & CNN"
-    screen = param.Selector(default=1, objects=[1, 2])     # 1: convolution, 2: the live CNN
+    screen = param.Selector(default=1, objects=[1, 2, 3])  # 1: convolution, 2: the live CNN, 3: demerits
 
     def __init__(self, **params):
         training_params = {k: params.pop(k) for k in list(params) if k in TrainingScreen.param}
@@ -53,13 +53,19 @@ class CNNSection(pn.viewable.Viewer):
         self._training_params = training_params
         self.convolution = ConvolutionScreen()
         self.training: TrainingScreen | None = None
+        self.demerits = None                        # screen 3, built when first shown (build_demerits)
         self.build_ms: tuple[float, ...] = ()
         self._slot = pn.Column(
             pn.pane.HTML(building_html("Building the CNN: generating the images and the network…",
                                        "cnn-building"), stylesheets=[BUILDING_CSS], sizing_mode="stretch_width"),
             sizing_mode="stretch_width", margin=0)
+        self._slot3 = pn.Column(
+            pn.pane.HTML(building_html("Building the experiments: generating the images and the networks…",
+                                       "cnn-demerits-building"), stylesheets=[BUILDING_CSS],
+                         sizing_mode="stretch_width"), sizing_mode="stretch_width", margin=0)
         self._screens = {1: pn.Column(self.convolution, sizing_mode="stretch_width", margin=0),
-                         2: pn.Column(self._slot, sizing_mode="stretch_width", margin=0, visible=False)}
+                         2: pn.Column(self._slot, sizing_mode="stretch_width", margin=0, visible=False),
+                         3: pn.Column(self._slot3, sizing_mode="stretch_width", margin=0, visible=False)}
         switch = pn.widgets.RadioButtonGroup.from_param(self.param.screen, options=SCREENS, color="primary",
                                                         variant="outline", stylesheets=[SCREENS_CSS],
                                                         css_classes=["cnn-screens"], margin=(0, 5, 10, 5))
@@ -85,6 +91,7 @@ class CNNSection(pn.viewable.Viewer):
             self.build_ms = (1000 * (t1 - t0), 1000 * (time.perf_counter() - t1))
             if callable(getattr(self, "scene_refresh", None)):
                 self.scene_refresh()                # the address's settings for screen 2 apply now
+            self._one_at_a_time_for(self.training.live)
         return self.training
 
     scene_deferred = TRAINING_SCENE                 # settings of screen 2, which is built after screen 1
@@ -99,10 +106,35 @@ class CNNSection(pn.viewable.Viewer):
             out += [(name, self.training, name) for name in TRAINING_SCENE]
         return out
 
+    def build_demerits(self):
+        """Build screen 3 (once, when first shown: two data sets and three networks)."""
+        if self.demerits is None:
+            from pyfadml.app.cnn.demerits import DemeritsScreen
+            self.demerits = DemeritsScreen()
+            self._slot3.objects = [self.demerits]
+            for live in self.demerits.live_controllers:
+                self._one_at_a_time_for(live)
+        return self.demerits
+
+    async def _build_demerits_later(self) -> None:
+        await asyncio.sleep(0.05)
+        self.build_demerits()
+
+    def _one_at_a_time_for(self, live) -> None:
+        live.param.watch(self._one_at_a_time, "playing")
+
+    def _one_at_a_time(self, event) -> None:
+        """Only one training of the section runs at a time: Play on one pauses the others."""
+        if event.new:
+            for live in self.live_controllers[1:]:
+                if live is not event.obj and live.playing:
+                    live.pause()
+
     @property
     def live_controllers(self) -> tuple:
         """What the shell pauses when the section is left: the training, and screen 1's sliding kernel."""
-        return (self.convolution,) + ((self.training.live,) if self.training is not None else ())
+        return ((self.convolution,) + ((self.training.live,) if self.training is not None else ())
+                + (self.demerits.live_controllers if self.demerits is not None else ()))
 
     def pause(self, event=None, *, away: bool = False) -> None:
         for live in self.live_controllers:
@@ -110,8 +142,16 @@ class CNNSection(pn.viewable.Viewer):
 
     @param.depends("screen", watch=True)
     def _screen_changed(self) -> None:
-        if self.screen == 1 and self.training is not None:
+        if self.screen != 2 and self.training is not None:
             self.training.live.pause(away=True)     # no training behind the student's back
+        if self.screen != 3 and self.demerits is not None:
+            for live in self.demerits.live_controllers:
+                live.pause(away=True)
+        if self.screen == 3 and self.demerits is None:
+            if pn.state.curdoc is None:
+                self.build_demerits()
+            else:
+                pn.state.execute(self._build_demerits_later)
         for key, column in self._screens.items():
             column.visible = key == self.screen
 

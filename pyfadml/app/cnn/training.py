@@ -83,6 +83,7 @@ class TrainingScreen(pn.viewable.Viewer):
         self.takeaway = TakeAway("cnn", model=lambda: self.demo.model, step=lambda: self.demo.step_count,
                                  history=lambda: self.demo.history, accept=self.accept_model,
                                  figures={"loss": self.loss_fig, "accuracy": self.acc_fig})
+        self.views.playing = lambda: self.live.playing
         self._layout = self._build_layout()
         self._on_new_demo()
         self.redraw()
@@ -181,6 +182,7 @@ class TrainingScreen(pn.viewable.Viewer):
         self.live.update_status()
         self.views.draw_kernels()
         self.views.draw_maps()
+        self.views.features.draw()
         self._draw_curves()
 
     def _draw_curves(self) -> None:

@@ -39,8 +39,16 @@ FORMULAS = {
              "\\(i_t, f_t, o_t = \\sigma(x_t W_x + h_{t-1} W_h + b)\\) (each its own weights), candidate "
              "\\(g_t = \\tanh(x_t W_x^g + h_{t-1} W_h^g + b^g)\\), cell state "
              "\\(c_t = f_t \\odot c_{t-1} + i_t \\odot g_t\\), hidden state "
-             "\\(h_t = o_t \\odot \\tanh(c_t)\\).</p>"),
+             "\\(h_t = o_t \\odot \\tanh(c_t)\\). The lecture's <b>four interacting layers</b> of the repeating "
+             "module are these four: three sigmoid layers (the forget, input and output gates, each followed by "
+             "an element-wise multiplication) and one tanh layer (the candidate values g<sub>t</sub> that may be "
+             "added to the cell state).</p>"),
 }
+ROW_VECTORS = ('<p class="muted secondary" data-testid="rnn-row-vectors">Here a time step\'s input '
+               "\\(x_t\\) and hidden state \\(h_t\\) are <b>row vectors</b>, multiplied from the right "
+               "(\\(x_t W_x\\)), as the library stores a batch (one row per sequence). The Backprop section "
+               "writes one example as a <b>column vector</b>, \\(z^l = W^l a^{l-1} + b^l\\), as the lecture "
+               "does: the same product, transposed (\\(W_x\\) here plays the role of \\((W^l)^T\\) there).</p>")
 TABS = ("Three modes", "Vanishing & exploding gradients", "Inside the LSTM")
 
 
@@ -91,7 +99,7 @@ class RNNSection(pn.viewable.Viewer):
 
     def _show_formula(self) -> None:
         """The header shows the formula of the cell chosen in the modes tab (the race always runs both)."""
-        self._formula.object = FORMULAS[self.modes.cell]
+        self._formula.object = FORMULAS[self.modes.cell] + ROW_VECTORS
 
     def _race_redrawn(self) -> None:
         if self.gates is not None:

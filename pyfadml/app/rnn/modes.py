@@ -22,8 +22,8 @@ from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
 from pyfadml.losses import softmax
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
-MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: generate a wave": "one-to-many",
-               "Many-to-many: delayed copy": "many-to-many"}
+MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: image captioning": "one-to-many",
+               "Many-to-many: toy translation": "many-to-many"}
 EXAMPLES_M2O = 16             # test sentences in the many-to-one prediction plot
 
 
@@ -144,20 +144,15 @@ class ModesTab(pn.viewable.Viewer):
             f.xaxis.axis_label = f"test sentence (the first {EXAMPLES_M2O})"
             ticks = [0, 0.25, 0.5, 0.75, 1]
             self._set_y_axis(ticks, [ui.num(t) for t in ticks], "P(positive)")
-        elif d.mode == "one-to-many":
-            f.x_range.start, f.x_range.end = -0.5, d.T - 0.5
-            f.y_range.start, f.y_range.end = -1.1, 1.1
-            f.xaxis.axis_label = "time step t"
-            ticks = [-1, -0.5, 0, 0.5, 1]
-            self._set_y_axis(ticks, [ui.num(t) for t in ticks], "y_t")
         else:
             k = len(d.class_names)
             f.x_range.start, f.x_range.end = -0.5, d.T - 0.5
             f.y_range.start, f.y_range.end = -0.5, k - 0.5
             f.xaxis.axis_label = "time step t"
-            self._set_y_axis(list(range(k)), list(d.class_names), "symbol")
+            self._set_y_axis(list(range(k)), list(d.class_names),
+                             "French word" if d.mode == "many-to-many" else "caption word")
         self._half.visible = d.mode == "many-to-one"
-        self._pred_line.visible = self._target_line.visible = d.mode == "one-to-many"
+        self._pred_line.visible = self._target_line.visible = False
 
     # ------------------------------------------------------------------------------------------
     # drawing
@@ -196,8 +191,31 @@ class ModesTab(pn.viewable.Viewer):
     def _draw_views(self) -> None:
         u = self.demo.unfold(int(self.example))
         self.unfolded.draw(u)
+        self._draw_image(u)
         self._draw_predictions(u)
         self._update_stats()
+
+    def _draw_image(self, u: dict) -> None:
+        """One-to-many: the test image the caption is about (the input x at t = 0), the caption and what the
+        network says."""
+        d = self.demo
+        self._image.visible = d.mode == "one-to-many"
+        if d.mode != "one-to-many":
+            return
+        img = d.image(int(self.example))
+        px = 9
+        rects = "".join(f'<rect x="{j * px}" y="{i * px}" width="{px}" height="{px}" '
+                        f'fill="rgb({int(255 - 230 * v)},{int(255 - 226 * v)},{int(255 - 214 * v)})"/>'
+                        for i, row in enumerate(img) for j, v in enumerate(row))
+        said = " ".join(u["y_labels"])
+        want = " ".join(u["target_labels"])
+        self._image.object = (
+            f'<div style="display:flex;gap:14px;align-items:center" data-testid="caption-example" '
+            f'data-said="{escape(said)}" data-target="{escape(want)}">'
+            f'<svg width="{px * img.shape[1]}" height="{px * img.shape[0]}" role="img" '
+            f'aria-label="test image {int(self.example)}" style="border:1px solid #cbd5e1">{rects}</svg>'
+            f'<p style="margin:0">Test image {int(self.example)} (the input at t = 0, 10×10 pixels).<br>'
+            f'Caption: <b>{escape(want)}</b><br>The network says: <b>{escape(said)}</b></p></div>')
 
     def _draw_predictions(self, u: dict) -> None:
         d = self.demo
@@ -207,8 +225,6 @@ class ModesTab(pn.viewable.Viewer):
                 probs = softmax(d.model.predict(d.X_test[:n]))[:, 1]
             self._pred_src.data = dict(x=list(range(n)), pred=probs.tolist(),
                                        target=d.Y_test[:n].astype(float).tolist())
-        elif d.mode == "one-to-many":
-            self._pred_src.data = dict(x=list(range(d.T)), pred=u["y"].tolist(), target=u["target"].tolist())
         else:
             self._pred_src.data = dict(x=list(range(d.T)), pred=u["pred"].astype(float).tolist(),
                                        target=u["target"].astype(float).tolist())
@@ -249,13 +265,14 @@ class ModesTab(pn.viewable.Viewer):
             "example": W.IntSlider.from_param(p.example, name="Test sequence shown", throttled=True),
         }
         self._task = prose("")
+        self._image = prose("", visible=False)
         self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
                                    margin=(4, 5, 8, 5))
         self._layout = screen(
             [self.live, heading("Task"), w["mode"], prose("<span class='muted'>Cell</span>", margin=(6, 5, 0, 5)),
              w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"],
              heading("Model and history"), self.takeaway],
-            [self._task, self._stats,
+            [self._task, self._image, self._stats,
              prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
                    "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "
                    "positive, orange negative; point at one to read its value), passed to the next step. "

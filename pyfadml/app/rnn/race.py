@@ -22,14 +22,18 @@ from pyfadml.app import theme, ui
 from pyfadml.app.recovery import RECOVERY_CLIP
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.workio import TakeAway
-from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace
+from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace, relative_norms
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 OPTIMIZERS = {"Adam": "adam", "SGD": "sgd"}
 OPT_NAMES = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD with momentum"}
 COLORS = {"RNN": "#D55E00", "LSTM": "#0072B2"}
 HEATMAP_ROWS = 240            # training steps shown in a gradient heatmap (evenly spread over the run)
-LOG_LOW, LOG_HIGH = -8.0, 4.0  # colour range of log10 ||dL/dh_t||
+# colour ranges of the heatmaps: log10 ||dL/dh_t|| (absolute), log10 ||dL/dh_t|| / ||dL/dh_T|| (relative)
+SCALES = {"relative": (-6.0, 2.0), "absolute": (-8.0, 4.0)}
+LOG_LOW, LOG_HIGH = SCALES["absolute"]
+COLOURS = {"Relative to t = T": "relative", "Absolute": "absolute"}
+HEAT_TITLES = {"relative": "{name}: log10 ||dL/dh_t|| / ||dL/dh_T||", "absolute": "{name}: log10 ||dL/dh_t||"}
 # One step of both models takes ~55 ms in the page (tests/bench/bench_rnn.py): frames of a few steps each,
 # so the fixed cost of a frame (status line, sending it to the page) is paid less often.
 BURST, PERIOD = 0.15, 0.2
@@ -44,12 +48,25 @@ T symbols (one of 8) until the last step</i>; the other T − 1 symbols are rand
 """
 
 TRY = """<div class="secondary">
-<p class="muted"><b>Vanishing:</b> press Play with the defaults. The RNN's gradient fades towards t = 0
-(dark on the left), the LSTM's stays alive, and the LSTM learns the task long before the RNN.</p>
+<p class="muted"><b>Vanishing:</b> press Play with the defaults. The RNN's gradient fades towards t = 1
+(dark on the left; its ||dL/dh<sub>1</sub>|| / ||dL/dh<sub>T</sub>|| falls far below 1), the LSTM's stays alive, and
+the LSTM learns the task long before the RNN.</p>
 <p class="muted"><b>Exploding:</b> choose SGD, set the recurrent scale to 5 and gradient clipping to off,
 press Play. (Adam divides each step by the running size of the gradient, which hides an explosion; with SGD
 the step is learning rate × gradient.)</p></div>
 """
+
+
+# the ratio's label is notation (h, not H): not upper-cased like the other labels
+REACH_CSS = '.stat:has([data-testid$="-reach"]) .label { text-transform: none; font-size: 13px; }'
+HEAT_TEXT = """<h3>Gradient reaching each time step</h3><p class='muted secondary'>Each row is one training
+step (newest at the top); each column a time step t = 1 … T. Colour (<i>relative</i>, the default): log<sub>10</sub>
+of ||dL/dh<sub>t</sub>|| / ||dL/dh<sub>T</sub>||, the share of the gradient at the loss that reaches step t
+(batch means, from backpropagation through time, before clipping), so a model that has learned the task and
+has small gradients everywhere still shows how far back they reach. Dark on the left: the gradient vanished
+before reaching the first inputs; yellow: it grew (exploded). <i>Absolute</i> colours log<sub>10</sub>
+||dL/dh<sub>t</sub>|| itself. The numbers ||dL/dh<sub>1</sub>|| / ||dL/dh<sub>T</sub>|| above are the
+latest step's first column.</p>"""
 
 
 class RaceTab(pn.viewable.Viewer):
@@ -59,6 +76,8 @@ class RaceTab(pn.viewable.Viewer):
     optimizer = param.Selector(default="adam", objects=list(OPTIMIZERS.values()))
     recurrent_scale = param.Number(default=1.0, bounds=(0.25, 6.0), step=0.25)
     lr = param.Selector(default=DEFAULT_LR["adam"], objects=LEARNING_RATES)
+    colour = param.Selector(default="relative", objects=list(COLOURS.values()),
+                            doc="Heatmap colour: each row relative to its last time step, or absolute norms.")
 
     def __init__(self, *, on_redraw: Callable[[], None] = lambda: None, **params):
         super().__init__(**params)
@@ -95,6 +114,18 @@ class RaceTab(pn.viewable.Viewer):
         self.lr = DEFAULT_LR[self.optimizer]          # each optimizer starts at its own default
         self.live.reset()
 
+    @param.depends("colour", watch=True)
+    def _colour_changed(self) -> None:
+        self._set_scale()
+        self._draw_views()
+
+    def _set_scale(self) -> None:
+        low, high = SCALES[self.colour]
+        self._log_mapper.low, self._log_mapper.high = low, high
+        self._bar.ticker.ticks = list(range(int(low), int(high) + 1, 2))
+        for name, f in self.heat_figs.items():
+            f.title.text = HEAT_TITLES[self.colour].format(name=name)
+
     def _take_step_anyway(self) -> str:
         rec = self.demo.step(1, guard=False)
         gn = rec["RNN"]["grad_norm"] if rec and "RNN" in rec else math.nan
@@ -119,23 +150,25 @@ class RaceTab(pn.viewable.Viewer):
         self._heat_src: dict[str, ColumnDataSource] = {}
         self.heat_figs = {}
         for name in MODELS:
-            f = ui.figure(width=400, height=280, x_range=Range1d(-0.5, 19.5), y_range=Range1d(0, 1),
-                          title=f"{name}: log10 ||dL/dh_t||")
+            f = ui.figure(width=400, height=280, x_range=Range1d(0.5, 20.5), y_range=Range1d(0, 1),
+                          title=HEAT_TITLES[self.colour].format(name=name))
             f.title.text_color = COLORS[name]
             f.title.text_font_size = "14px"
-            src = ColumnDataSource(dict(image=[np.full((1, 1), np.nan)], x=[-0.5], y=[0], dw=[20], dh=[1]))
+            src = ColumnDataSource(dict(image=[np.full((1, 1), np.nan)], x=[0.5], y=[0], dw=[20], dh=[1]))
             f.image("image", x="x", y="y", dw="dw", dh="dh", source=src, color_mapper=self._log_mapper)
-            f.xaxis.axis_label = "time step t (the loss is at the last step)"
+            f.xaxis.axis_label = "time step t = 1 … T (the loss is at t = T)"
             f.yaxis.axis_label = "training step"
             self._heat_src[name] = src
             self.heat_figs[name] = f
-        bar = ColorBar(color_mapper=self._log_mapper, width=10, title="log10", title_text_font_size="11px",
-                       major_label_text_font_size="10px", ticker=FixedTicker(ticks=list(range(-8, 5, 2))))
+        bar = self._bar = ColorBar(color_mapper=self._log_mapper, width=10, title="log10",
+                                   title_text_font_size="11px", major_label_text_font_size="10px",
+                                   ticker=FixedTicker(ticks=list(range(-8, 5, 2))))
         self.heat_figs["LSTM"].add_layout(bar, "right")
+        self._set_scale()
         self.heat_figs["LSTM"].width = 450
 
         # explicit ranges: Bokeh finds no range in NaN data (no step yet) and logs a warning at every change
-        prof = ui.figure(width=430, height=260, y_axis_type="log", grid=True, x_range=Range1d(-0.5, 39.5),
+        prof = ui.figure(width=430, height=260, y_axis_type="log", grid=True, x_range=Range1d(0.5, 40.5),
                          y_range=Range1d(1e-3, 10.0),
                          title="Latest step: ||dL/dh_t|| against t")
         self._profile_src = ColumnDataSource(dict(t=[], RNN=[], LSTM=[]))
@@ -145,7 +178,7 @@ class RaceTab(pn.viewable.Viewer):
             prof.scatter("t", name, source=self._profile_src, color=COLORS[name], size=4)
             items.append(LegendItem(label=name, renderers=[r]))
         prof.add_layout(Legend(items=items, label_text_font_size="11px", border_line_color=None, padding=2), "right")
-        prof.xaxis.axis_label = "time step t"
+        prof.xaxis.axis_label = "time step t = 1 … T"
         self.profile_fig = prof
 
         acc = ui.figure(width=430, height=260, y_range=Range1d(0, 1.04), grid=True,
@@ -173,7 +206,7 @@ class RaceTab(pn.viewable.Viewer):
         self._acc_src.data = dict(step=[row["step"]], RNN=[row["RNN_acc"]], LSTM=[row["LSTM_acc"]])
         self._chance.location = r.chance
         for f in (*self.heat_figs.values(), self.profile_fig):
-            f.x_range.start, f.x_range.end = -0.5, r.T - 0.5
+            f.x_range.start, f.x_range.end = 0.5, r.T + 0.5
         if redraw:
             self.redraw()
 
@@ -192,7 +225,7 @@ class RaceTab(pn.viewable.Viewer):
 
     def _draw_views(self) -> None:
         r = self.demo
-        profile = {"t": list(range(r.T))}
+        profile = {"t": list(range(1, r.T + 1))}
         for name in MODELS:
             rows, steps = r.grad_rows[name], r.grad_steps[name]
             if len(rows) > HEATMAP_ROWS:              # evenly spread rows, picked before stacking them
@@ -200,17 +233,18 @@ class RaceTab(pn.viewable.Viewer):
                 rows, steps = [rows[i] for i in idx], [steps[i] for i in idx]
             src, f = self._heat_src[name], self.heat_figs[name]
             if not steps:
-                src.data = dict(image=[np.full((1, r.T), np.nan)], x=[-0.5], y=[0], dw=[r.T], dh=[1])
+                src.data = dict(image=[np.full((1, r.T), np.nan)], x=[0.5], y=[0], dw=[r.T], dh=[1])
                 f.y_range.start, f.y_range.end = 0, 1
                 profile[name] = [math.nan] * r.T
                 self._heat_info[name] = (0, 0)
                 continue
             norms = np.stack(rows)
+            shown = relative_norms(norms) if self.colour == "relative" else norms
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                logn = np.log10(norms)
-            logn = np.where(np.isneginf(logn), LOG_LOW, logn)
+                logn = np.log10(shown)
+            logn = np.where(np.isneginf(logn), SCALES[self.colour][0], logn)
             lo, hi = float(steps[0]) - 0.5, float(steps[-1]) + 0.5
-            src.data = dict(image=[logn.astype(np.float32)], x=[-0.5], y=[lo], dw=[r.T], dh=[hi - lo])
+            src.data = dict(image=[logn.astype(np.float32)], x=[0.5], y=[lo], dw=[r.T], dh=[hi - lo])
             f.y_range.start, f.y_range.end = lo, hi
             profile[name] = [float(v) if v > 0 and math.isfinite(v) else math.nan for v in norms[-1]]
             self._heat_info[name] = (len(steps), int(np.sum(np.all(np.isfinite(norms), axis=0))))
@@ -250,6 +284,9 @@ class RaceTab(pn.viewable.Viewer):
                   for m in MODELS]
         stats += [(f"race-{m.lower()}-gn", f"{m} grad. norm" + (f" (step {gn[m][0]})" if gn[m][0] else ""),
                    gn[m][1], ui.num(gn[m][1]) if gn[m][0] else "–") for m in MODELS]
+        reach = {m: r.reach(m) for m in MODELS}
+        stats += [(f"race-{m.lower()}-reach", f"{m} ‖∂L/∂h₁‖ / ‖∂L/∂h_T‖", reach[m],
+                   ui.num(reach[m]) if math.isfinite(reach[m]) else "–") for m in MODELS]
         rows = {m: self._heat_info[m][0] for m in MODELS}
         cols = {m: self._heat_info[m][1] for m in MODELS}
         clip = r.clip_norm
@@ -260,7 +297,8 @@ class RaceTab(pn.viewable.Viewer):
             rnn_acc=ui.exact(row["RNN_acc"]), lstm_acc=ui.exact(row["LSTM_acc"]), eval_step=row["step"],
             chance=ui.exact(r.chance), rnn_rows=rows["RNN"], lstm_rows=rows["LSTM"], rnn_cols=cols["RNN"],
             lstm_cols=cols["LSTM"], exploded=int(isinstance(exc, ExplodingGradientError)),
-            rnn_gn=ui.exact(gn["RNN"][1]), lstm_gn=ui.exact(gn["LSTM"][1]),
+            rnn_gn=ui.exact(gn["RNN"][1]), lstm_gn=ui.exact(gn["LSTM"][1]), colour=self.colour,
+            rnn_reach=ui.exact(reach["RNN"]), lstm_reach=ui.exact(reach["LSTM"]),
             rnn_sps=ui.exact(sps["RNN"]), lstm_sps=ui.exact(sps["LSTM"])) + (
             f'<p class="muted" style="margin:4px 12px 0 12px">T = {r.T}, RNN recurrent scale '
             f'{ui.num(r.recurrent_scale)}, {OPT_NAMES[r.optimizer_name]} with learning rate {ui.num(r.lr)}, '
@@ -281,19 +319,18 @@ class RaceTab(pn.viewable.Viewer):
             "optimizer": W.RadioButtonGroup.from_param(p.optimizer, name="Optimizer", options=OPTIMIZERS,
                                                        color="primary", variant="outline"),
             "lr": W.Select.from_param(p.lr, name="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
+            "colour": W.RadioButtonGroup.from_param(p.colour, name="Heatmap colour", options=COLOURS,
+                                                    color="primary", variant="outline"),
         }
-        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
+        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS, REACH_CSS], sizing_mode="stretch_width",
                                    margin=(4, 5, 4, 5))
         self._message = pn.pane.HTML("", stylesheets=[ui.NOTE_CSS], sizing_mode="stretch_width", margin=(0, 5))
         self._layout = screen(
             [self.live, heading("The task"), w["seq_len"], heading("The RNN"), w["recurrent_scale"],
-             heading("Training (both)"), w["optimizer"], w["lr"], heading("Models and history"), self.takeaway],
+             heading("Training (both)"), w["optimizer"], w["lr"], heading("Heatmap colour"), w["colour"],
+             heading("Models and history"), self.takeaway],
             [prose(INTRO, math=True), self._stats, self._message,
-             prose("<h3>Gradient reaching each time step</h3><p class='muted secondary'>Each row is one training "
-                   "step (newest at the top); each column a time step t. Colour: log<sub>10</sub> of the batch "
-                   "mean of ||dL/dh<sub>t</sub>|| as computed by backpropagation through time (before "
-                   "clipping). Dark on the left: the gradient vanished before reaching the first inputs; "
-                   "yellow: it exploded.</p>"),
+             prose(HEAT_TEXT),
              pn.Row(pn.pane.Bokeh(self.heat_figs["RNN"]), pn.pane.Bokeh(self.heat_figs["LSTM"])),
              pn.Row(pn.pane.Bokeh(self.profile_fig), pn.pane.Bokeh(self.acc_fig)),
              prose(TRY, margin=(10, 5, 0, 5))])
