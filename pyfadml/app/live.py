@@ -75,6 +75,14 @@ LIVE_CSS = f"""
 .live-state b {{ font-variant-numeric: tabular-nums; }}
 """
 
+# Bokeh's default green and amber buttons put white text at 3:1 (WCAG asks 4.5:1 for text): darker shades.
+BUTTON_CSS = """
+.bk-btn-success { background-color: #15803d; border-color: #166534; color: #ffffff; }
+.bk-btn-success:hover:not([disabled]) { background-color: #166534; }
+.bk-btn-warning { background-color: #b45309; border-color: #92400e; color: #ffffff; }
+.bk-btn-warning:hover:not([disabled]) { background-color: #92400e; }
+"""
+
 
 def smaller_option(options, current: float, factor: float = 10.0) -> float:
     """The largest of ``options`` at most ``current / factor`` (else the smallest option below ``current``,
@@ -121,9 +129,10 @@ class LiveTraining(pn.viewable.Viewer):
         self._rate = (time.perf_counter(), 0)     # (time, step) where the steps/s window starts
         self.steps_per_s = 0.0
         W = pn.widgets
-        self._play = W.Button(label="Play", color="success", width=BUTTON_WIDTH, margin=(4, 3), css_classes=["live-play"])
+        self._play = W.Button(label="Play", color="success", width=BUTTON_WIDTH, margin=(4, 3), css_classes=["live-play"],
+                               stylesheets=[BUTTON_CSS])
         self._pause = W.Button(label="Pause", color="warning", width=BUTTON_WIDTH, margin=(4, 3), disabled=True,
-                               css_classes=["live-pause"])
+                               css_classes=["live-pause"], stylesheets=[BUTTON_CSS])
         self._step = W.Button(label=step_label, color="primary", variant="outline", width=BUTTON_WIDTH, margin=(4, 3),
                               css_classes=["live-step"])
         self._reset_btn = W.Button(label="Reset", color="default", width=BUTTON_WIDTH, margin=(4, 3), css_classes=["live-reset"])
@@ -403,10 +412,12 @@ class LiveTraining(pn.viewable.Viewer):
         return f"Paused at step <b>{step:,}</b>." if step else "Ready: press Play, or Step for one mini-batch."
 
     def update_status(self) -> None:
+        # Not a live region itself: redrawn every frame, it would talk over everything. The page's one polite
+        # region (index.js, #pyfadml-announce) reads it and the stats at most every few seconds.
         state = self.state
         self._recovery.visible = state == "diverged"
         self._status.object = (
-            f'<div class="live-state {state}{" recovered" if self.note else ""}" role="status" '
+            f'<div class="live-state {state}{" recovered" if self.note else ""}" '
             f'data-testid="{self.key}-live" '
             + ui.attrs(state=state, step=self._step_count(), playing=int(self.playing),
                        diverged=int(state == "diverged"), frames=self.frames, frame_ms=f"{self.frame_ms:.1f}",
