@@ -468,13 +468,26 @@
     host.dataset.cursor = box.g ? `${cur.r},${cur.c}` : `${cur.fx.toFixed(2)},${cur.fy.toFixed(2)}`;
   }
   function clickAt(host, box) {
-    const target = (host.shadowRoot && host.shadowRoot.querySelector(".bk-canvas-events")) || host;
+    const target = (host.shadowRoot && deepQueryAll(".bk-events", host.shadowRoot, [])[0]) || host;
     const cx = box.rect.left + box.x + box.w / 2, cy = box.rect.top + box.y + box.h / 2;
     const init = { clientX: cx, clientY: cy, bubbles: true, composed: true, cancelable: true, pointerId: 1,
                    pointerType: "mouse", isPrimary: true, button: 0, buttons: 1 };
-    for (const type of ["pointerdown", "pointerup"]) {
-      try { target.dispatchEvent(new PointerEvent(type, type === "pointerup" ? { ...init, buttons: 0 } : init)); }
-      catch (e) { console.warn("pyfadml: keyboard click failed", e); }
+    // Bokeh captures the pointer on pointerdown; a synthetic pointer cannot be captured (NotFoundError), so
+    // capture is a no-op for these two events only.
+    target.setPointerCapture = target.releasePointerCapture = () => {};
+    try {
+      for (const type of ["pointerdown", "pointerup"]) {
+        const ev = new PointerEvent(type, type === "pointerup" ? { ...init, buttons: 0 } : init);
+        // a synthetic event's pageX/Y leave out the page's scroll; Bokeh places the click with them
+        Object.defineProperty(ev, "pageX", { value: cx + window.scrollX });
+        Object.defineProperty(ev, "pageY", { value: cy + window.scrollY });
+        target.dispatchEvent(ev);
+      }
+    } catch (e) {
+      console.warn("pyfadml: keyboard click failed", e);
+    } finally {
+      delete target.setPointerCapture;
+      delete target.releasePointerCapture;
     }
   }
   window.addEventListener("keydown", (event) => {
