@@ -245,6 +245,9 @@ def test_keyboard_only_pixel_grid(ui):
     after = ui.grid_values("conv-input")
     changed = [tuple(int(i) for i in rc) for rc in zip(*(after != before).nonzero())]
     assert changed == [(3, 1)], f"Space changed cells {changed}, expected only (3, 1)"
+    # the grid's text alternative (a visually hidden table) follows: row 4 (header row first), column 2
+    cell = page.locator("[data-testid=sr-conv-input] tr").nth(4).locator("td").nth(1)
+    assert float(cell.text_content().replace("\u2212", "-")) == after[3, 1]
     page.wait_for_timeout(450)                      # two taps in quick succession would be a double tap
     page.keyboard.press("Enter")
     ui.wait_attr(".cap[data-grid='conv-input']", "data-edits", lambda v: int(v) == edits + 2, what="Enter toggled")

@@ -87,3 +87,33 @@ def test_simulation_does_collapse_red_and_green():
     """The check can fail: pure red and green, far apart to normal vision, nearly merge for deuteranopia."""
     assert delta_e("#d00000", "#00a000", "normal") > 80
     assert delta_e("#d00000", "#00a000", "deuteranopia") < delta_e("#d00000", "#00a000", "normal") / 2
+
+
+# ---------------------------------------------------------------------------------------------
+# text alternatives of the pixel grids (widgets.PixelEditor)
+# ---------------------------------------------------------------------------------------------
+
+def _table_cells(html: str) -> list[list[str]]:
+    import re
+    rows = re.findall(r"<tr><th scope='row'>row \d+</th>(.*?)</tr>", html)
+    return [re.findall(r"<td>(.*?)</td>", row) for row in rows]
+
+
+def test_small_grid_is_read_as_a_table_that_follows_its_value():
+    from pyfadml.app.widgets import PixelEditor
+    editor = PixelEditor(value=np.array([[1.0, -1.5], [0.0, np.nan]]), label="Feature map", grid_id="fm")
+    html = editor.text_alternative()
+    assert "<caption>Feature map: 2 by 2 values</caption>" in html and "data-testid='sr-fm'" in html
+    assert _table_cells(html) == [["1", "\u22121.5"], ["0", "no value"]]
+    editor.set_pixel(1, 0, 7.0)                       # as a click would
+    assert _table_cells(editor._caption.object) == [["1", "\u22121.5"], ["7", "no value"]]
+    assert editor.as_text() == "1 -1.5;7 nan"         # a NaN cell no longer breaks the caption
+
+
+def test_big_grid_gets_a_summary_instead_of_a_table():
+    from pyfadml.app.widgets import TABLE_CELLS, PixelEditor
+    v = np.zeros((28, 28))
+    v[3, 4] = v[5, 6] = 1.0
+    assert v.size > TABLE_CELLS
+    html = PixelEditor(value=v, label="Drawing pad").text_alternative()
+    assert "<table" not in html and "Drawing pad: 28 by 28 grid, 2 cells not zero, values from 0 to 1." in html
