@@ -117,3 +117,43 @@ def test_big_grid_gets_a_summary_instead_of_a_table():
     assert v.size > TABLE_CELLS
     html = PixelEditor(value=v, label="Drawing pad").text_alternative()
     assert "<table" not in html and "Drawing pad: 28 by 28 grid, 2 cells not zero, values from 0 to 1." in html
+
+
+# ---------------------------------------------------------------------------------------------
+# prefers-reduced-motion: the live views redraw at most once a second; the shell passes the page's preference
+# ---------------------------------------------------------------------------------------------
+
+def test_reduced_motion_slows_every_refresh_group():
+    from pyfadml.app import live as live_mod
+    class Demo:
+        step_count, clip_norm = 0, None
+
+    counts = {"n": 0}
+    demo = Demo()
+    ctrl = live_mod.LiveTraining("t", demo=lambda: demo, reset=lambda: None, redraw=lambda: None,
+                                 refresh=[live_mod.Refresh(lambda: counts.__setitem__("n", counts["n"] + 1))])
+    group = ctrl.refresh_groups[0]
+    try:
+        group.last = 100.0
+        assert ctrl.draw_due(100.2) == [0]                    # every frame normally
+        live_mod.set_reduced_motion(True)
+        assert ctrl.draw_due(100.5) == []                     # 0.3 s later: not yet
+        assert ctrl.draw_due(100.2 + live_mod.REDUCED_MOTION_EVERY) == [0]
+    finally:
+        live_mod.set_reduced_motion(False)
+    assert counts["n"] == 2
+
+
+def test_shell_passes_the_page_preference(monkeypatch):
+    from pyfadml.app import live as live_mod
+    from pyfadml.app.shell import AppShell, Section
+    shell = AppShell(sections=(Section("a", "A", "panel:Spacer"),), section="a")
+    try:
+        shell._prefs.value = '{"reducedMotion": true}'
+        assert live_mod.reduced_motion()
+        shell._prefs.value = "not json"                       # ignored, never raises
+        assert live_mod.reduced_motion()
+        shell._prefs.value = '{"reducedMotion": false}'
+        assert not live_mod.reduced_motion()
+    finally:
+        live_mod.set_reduced_motion(False)

@@ -53,6 +53,21 @@ BUTTON_WIDTH = 58
 RECOVERY_CLIP = 1.0      # what "clip gradients" in the divergence box sets
 
 
+REDUCED_MOTION_EVERY = 1.0
+"""With ``prefers-reduced-motion`` (see :func:`set_reduced_motion`) no view is redrawn more often than this
+(seconds) while training plays; training itself runs at full speed."""
+_motion = {"reduced": False}
+
+
+def set_reduced_motion(on: bool) -> None:
+    """The page's ``prefers-reduced-motion`` (sent by index.js through the shell): slows every live refresh."""
+    _motion["reduced"] = bool(on)
+
+
+def reduced_motion() -> bool:
+    return _motion["reduced"]
+
+
 @dataclass
 class Refresh:
     """A group of views redrawn together while training, at most every ``every`` seconds (0: each frame)."""
@@ -301,7 +316,9 @@ class LiveTraining(pn.viewable.Viewer):
     def draw_due(self, now: float, budget: float = math.inf) -> list[int]:
         """Redraw the due refresh groups, most overdue first, while ``budget`` seconds last (at least one).
         Returns their indices."""
-        late = sorted(((now - g.last - g.every, i) for i, g in enumerate(self.refresh_groups)), reverse=True)
+        slow = REDUCED_MOTION_EVERY if _motion["reduced"] else 0.0
+        late = sorted(((now - g.last - max(g.every, slow), i) for i, g in enumerate(self.refresh_groups)),
+                      reverse=True)
         done = []
         for lateness, i in late:
             if lateness < 0 or (done and time.perf_counter() - now > budget):

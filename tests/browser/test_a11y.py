@@ -274,3 +274,13 @@ def test_keyboard_only_latent_plane(ui):
     page.keyboard.press("Enter")
     u2 = ui.wait_attr("[data-testid=decoded-vae]", "data-u", lambda v: v != u, what="a second point")
     assert float(u2) < float(u), "one step left must decode a point further left"
+
+
+@pytest.mark.browser_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+def test_reduced_motion_preference_reaches_python(ui):
+    """The page reads prefers-reduced-motion and hands it to Python (live.set_reduced_motion; the slower
+    refresh itself is tested natively in tests/test_a11y_native.py)."""
+    ui.page.locator('body[data-reduced-motion="1"]').wait_for(state="attached", timeout=10_000)
+    ui.wait_for_python()
+    show_view(ui, BACKPROP, None, "[data-testid=stats]")
+    train_a_little(ui, "backprop")                        # training still runs with fewer redraws

@@ -536,6 +536,19 @@
       if (el) el.style.display = "none";
     }
   });
+
+  // prefers-reduced-motion: Python redraws live views at most once a second (live.py set_reduced_motion). The
+  // preference goes through the shell's hidden "pyfadml-prefs" input, as the exercises' store does.
+  const motionQuery = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
+  function sendPrefs() {
+    if (!jsdoc) return;
+    const model = [...jsdoc.all_models].find((m) => Array.isArray(m.css_classes) && m.css_classes.includes("pyfadml-prefs"));
+    const value = JSON.stringify({ reducedMotion: !!(motionQuery && motionQuery.matches) });
+    if (model && model.value !== value) model.value = value;
+    body.dataset.reducedMotion = motionQuery && motionQuery.matches ? "1" : "0";
+  }
+  worker.addEventListener("message", (event) => { if (event.data.type === "linked") sendPrefs(); });
+  if (motionQuery && motionQuery.addEventListener) motionQuery.addEventListener("change", sendPrefs);
   // ---- end of the accessibility block ----
 
   window.addEventListener("DOMContentLoaded", renderPrerendered);
