@@ -310,7 +310,13 @@
   // Reflow (WCAG 1.4.10) on phones and at 200% zoom: every row of the layout wraps, so what sat side by
   // side reads top to bottom. One shared sheet, adopted by every shadow root (Panel's rows render in their
   // own); the cards' own narrow-screen rules are in theme.py (NARROW_CSS).
-  const REFLOW_CSS = "@media (max-width: 760px) { :host(.bk-Row) { flex-wrap: wrap !important; row-gap: 8px; } }";
+  // Panel gives each layout a min-width as wide as its fixed-size children: on a narrow screen it is dropped.
+  const REFLOW_CSS = "@media (max-width: 760px) { :host(.bk-Row) { flex-wrap: wrap !important; row-gap: 8px; } " +
+    ":host(.bk-Row), :host(.bk-Column), :host(.bk-panel-models-layout-Column), :host(.bk-panel-models-tabs-Tabs) " +
+    "{ min-width: 0 !important; max-width: 100%; } " +
+    // a row's layout children (side panel, card, a column of plots) each take a whole line
+    ":host(.bk-Row) > .bk-panel-models-layout-Column, :host(.bk-Row) > .bk-Column, :host(.bk-Row) > .bk-Row " +
+    "{ flex: 1 1 100% !important; min-width: 0 !important; max-width: 100% !important; } }";
   let reflowSheet = null;
   try { reflowSheet = new CSSStyleSheet(); reflowSheet.replaceSync(REFLOW_CSS); } catch (e) { reflowSheet = null; }
   const adopted = new WeakSet();
