@@ -561,6 +561,7 @@ def overflow(page) -> dict:
       const walk = (root) => { for (const el of root.querySelectorAll("*")) {
         if (el.shadowRoot) walk(el.shadowRoot);
         const r = el.getBoundingClientRect();
+        if (el.closest(".sr, .pyfadml-visually-hidden")) continue;    // clipped text for screen readers
         if (r.width && r.right > width + 1 && el.checkVisibility && el.checkVisibility())
           out.push({right: Math.round(r.right), el: (el.className && el.className.baseVal === undefined
                     ? String(el.className) : el.tagName).slice(0, 80)});

@@ -316,7 +316,10 @@
     "{ min-width: 0 !important; max-width: 100%; } " +
     // a row's layout children (side panel, card, a column of plots) each take a whole line
     ":host(.bk-Row) > .bk-panel-models-layout-Column, :host(.bk-Row) > .bk-Column, :host(.bk-Row) > .bk-Row " +
-    "{ flex: 1 1 100% !important; min-width: 0 !important; max-width: 100% !important; } }";
+    "{ flex: 1 1 100% !important; min-width: 0 !important; max-width: 100% !important; } " +
+    // a group of buttons (the CNN's two screens) wraps instead of running off the screen
+    ":host([class*=ButtonGroup]) { min-width: 0 !important; max-width: 100% !important; } " +
+    ".bk-btn-group { flex-wrap: wrap !important; } }";
   let reflowSheet = null;
   try { reflowSheet = new CSSStyleSheet(); reflowSheet.replaceSync(REFLOW_CSS); } catch (e) { reflowSheet = null; }
   const adopted = new WeakSet();
