@@ -157,3 +157,11 @@ def test_shell_passes_the_page_preference(monkeypatch):
         assert not live_mod.reduced_motion()
     finally:
         live_mod.set_reduced_motion(False)
+
+
+def test_only_editable_grids_are_marked_for_the_keyboard():
+    from pyfadml.app.widgets import PixelEditor
+    editor = PixelEditor(value=np.zeros((3, 3)), grid_id="g")
+    assert editor._fig.css_classes == ["pixel-editor", "pe-g", "pe-editable"]
+    editor.editable = False                               # a read-only heatmap: no tab stop
+    assert "pe-editable" not in editor._fig.css_classes

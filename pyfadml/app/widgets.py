@@ -130,7 +130,7 @@ class PixelEditor(pn.viewable.Viewer):
         self._win_source = ColumnDataSource(self._window_data())
         self._dragging_value = None
         self._fig = self._build_figure()
-        self._fig.css_classes = ["pixel-editor"] + ([f"pe-{self.grid_id}"] if self.grid_id else [])
+        self._fig.css_classes = self._css_classes()
         self._pane = pn.pane.Bokeh(self._fig, margin=(0, 5))
         self._caption = pn.pane.HTML(self._caption_html(), margin=(0, 5), stylesheets=[_CAPTION_CSS])
         self._layout = pn.Column(self._caption, self._pane, margin=0, visible=self.visible)
@@ -150,6 +150,15 @@ class PixelEditor(pn.viewable.Viewer):
             self._resize()
         self._source.data = self._cell_data()
         self._caption.object = self._caption_html()
+
+    def _css_classes(self) -> list[str]:
+        # pe-editable: the page's keyboard layer (index.js) makes the grid focusable and clickable by keys
+        return (["pixel-editor"] + ([f"pe-{self.grid_id}"] if self.grid_id else [])
+                + (["pe-editable"] if self.editable else []))
+
+    @param.depends("editable", watch=True)
+    def _editable_changed(self):
+        self._fig.css_classes = self._css_classes()
 
     @param.depends("visible", watch=True)
     def _visible_changed(self):

@@ -351,6 +351,9 @@
         for (const area of root.querySelectorAll("textarea:not([aria-label])")) area.setAttribute("aria-label", "Your code (Python)");
       }
       for (const host of root.querySelectorAll(KEY_TARGETS)) keyTargetSetUp(host);
+      for (const host of root.querySelectorAll(".pixel-editor[data-pf-keys]:not(.pe-editable)")) {
+        for (const name of ["tabindex", "role", "aria-roledescription", "aria-label", "data-pf-keys"]) host.removeAttribute(name);
+      }
       for (const svg of root.querySelectorAll("mjx-container svg[role=img]:not([aria-label])")) {
         const text = spokenMath(svg);
         if (text) svg.setAttribute("aria-label", text);
@@ -407,7 +410,7 @@
   // the arrow keys move a cursor (a 20th of the plot per press) and Enter clicks there. A "click" is the
   // pointer events a mouse would send to Bokeh's canvas, so Python gets the same Tap event it already
   // handles. The cursor is an outline drawn over the canvas; a polite region says where it is.
-  const KEY_TARGETS = ".pixel-editor, .latent-plane";
+  const KEY_TARGETS = ".pixel-editor.pe-editable, .latent-plane";
   const PLANE_STEPS = 20;
   function captionOf(host) {
     const id = [...host.classList].find((c) => c.startsWith("pe-"));
