@@ -284,3 +284,19 @@ def test_reduced_motion_preference_reaches_python(ui):
     ui.wait_for_python()
     show_view(ui, BACKPROP, None, "[data-testid=stats]")
     train_a_little(ui, "backprop")                        # training still runs with fewer redraws
+
+
+def test_plots_have_text_alternatives_that_follow_training(ui):
+    """Every shown figure is an image with a name; the loss plot's name carries the curves' latest values."""
+    page = ui.page
+    show_view(ui, BACKPROP, None, "[data-testid=stats]")
+    train_a_little(ui, "backprop", steps=20)
+    page.wait_for_timeout(700)
+    labels = page.locator(".bk-Figure:visible").evaluate_all(
+        "(els) => els.map((e) => [e.getAttribute('role'), e.getAttribute('aria-label') || ''])")
+    assert labels and all(role == "img" and label for role, label in labels), labels
+    loss = [label for _, label in labels if "train loss" in label]
+    step = int(ui.attr(ui.live("backprop"), "data-step"))
+    assert loss and f"at step {step}" in loss[0], (loss, step)
+    said = float(loss[0].split("train loss ")[1].split(",")[0])     # the curve's last point, a loss
+    assert 0 < said < 5, loss[0]

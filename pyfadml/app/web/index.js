@@ -396,9 +396,66 @@
     announceEl.textContent = a.text;
     announceEl.dataset.count = String(Number(announceEl.dataset.count) + 1);
   };
+  // Plots: each Bokeh figure (not the keyboard targets, which name themselves) is an image whose name is the
+  // nearest heading or caption before it, what it draws (legend, axes) and the last value of each series, so
+  // it stays current while training: "Loss: train loss 0.0131, test loss 0.0207 at step 480".
+  function headingBefore(el) {
+    for (let node = el, level = 0; node && level < 5; node = node.getRootNode().host, level++) {
+      for (let sib = node.previousElementSibling; sib; sib = sib.previousElementSibling) {
+        const root = sib.shadowRoot || sib;
+        const found = [...root.querySelectorAll("h1, h2, h3, h4, .cap")].pop();
+        if (found && found.textContent.trim()) return found.textContent.trim();
+      }
+    }
+    return "";
+  }
+  function lastValue(renderer, key) {
+    const glyph = renderer.glyph, data = renderer.data_source && renderer.data_source.data;
+    const field = glyph && glyph[key] && glyph[key].field;
+    const column = field && data ? data[field] : null;
+    if (!column || !column.length) return null;
+    for (let i = column.length - 1; i >= 0; i--) if (Number.isFinite(column[i])) return column[i];
+    return null;
+  }
+  const fmt = (v) => (Math.abs(v) >= 1000 || Number.isInteger(v) ? String(Math.round(v)) : v.toPrecision(3));
+  function plotLabel(view) {
+    const m = view.model, series = [];
+    let x = null;
+    for (const panel of [...m.center, ...m.above, ...m.below, ...m.left, ...m.right]) {
+      if (panel.type !== "Legend") continue;
+      for (const item of panel.items) {
+        const name = item.label && (item.label.value || item.label.field);
+        const r = item.renderers && item.renderers[0];
+        const y = r ? lastValue(r, "y") : null;
+        if (r && x === null) x = lastValue(r, "x");
+        if (name) series.push(y === null ? name : `${name} ${fmt(y)}`);
+      }
+    }
+    const axis = (list) => list.filter((a) => typeof a.axis_label === "string" && a.axis_label).map((a) => a.axis_label)[0] || "";
+    const xName = axis(m.below), yName = axis(m.left);
+    let text = headingBefore(view.el) || "Plot";
+    if (series.length) text += ": " + series.join(", ") + (x !== null && xName ? ` at ${xName} ${fmt(x)}` : "");
+    else if (xName && yName) text += `: ${yName} against ${xName}`;
+    return text;
+  }
+  a11y.labelPlots = function () {
+    if (!window.Bokeh || !Bokeh.index) return;
+    const seen = new Set();
+    const walk = (v) => {
+      if (!v || seen.has(v)) return;
+      seen.add(v);
+      if (v.model && v.model.type === "Figure" && v.el && !v.el.matches(KEY_TARGETS) && v.el.checkVisibility()) {
+        const label = plotLabel(v);
+        v.el.setAttribute("role", "img");
+        if (v.el.getAttribute("aria-label") !== label) v.el.setAttribute("aria-label", label);
+      }
+      for (const c of (typeof v.children === "function" ? v.children() : [])) walk(c);
+    };
+    for (const root of Bokeh.index.roots) walk(root);
+  };
   a11y.schedule = function () {
     if (a11y.timer) return;
-    a11y.timer = setTimeout(() => { a11y.timer = null; a11y.fix(); a11y.announce(); },
+    a11y.timer = setTimeout(() => { a11y.timer = null; a11y.fix(); a11y.labelPlots(); a11y.announce(); },
                             Math.max(0, 400 - (performance.now() - a11y.last)));
   };
   worker.addEventListener("message", (event) => {
