@@ -300,3 +300,37 @@ def test_plots_have_text_alternatives_that_follow_training(ui):
     assert loss and f"at step {step}" in loss[0], (loss, step)
     said = float(loss[0].split("train loss ")[1].split(",")[0])     # the curve's last point, a loss
     assert 0 < said < 5, loss[0]
+
+
+@pytest.mark.browser_context(**PIXEL_7)
+def test_a_finger_drawing_on_a_pad_paints_and_does_not_scroll_the_page(ui):
+    """Pixel 7: a finger dragged across the VAE's drawing pad paints the cells it crosses (Bokeh Pan events,
+    handled in Python) and the page stays where it is."""
+    page = ui.page
+    show_view(ui, VAE, None, "[data-testid=vae-stats]")
+    pad = page.locator(".pe-vae-drawing").first
+    pad.scroll_into_view_if_needed()
+    page.wait_for_timeout(700)                               # the page's layer sets touch-action: none
+    assert pad.evaluate("h => getComputedStyle([...h.shadowRoot.querySelectorAll('*')].map(e => e.shadowRoot)"
+                        ".filter(Boolean).map(r => r.querySelector('.bk-events')).filter(Boolean)[0]).touchAction") == "none"
+    h, w = (int(n) for n in page.locator(".cap[data-grid='vae-drawing']").first.get_attribute("data-shape").split("x"))
+    box = pad.bounding_box()
+    cw, ch = (box["width"] - 2) / w, (box["height"] - 2) / h
+    y = box["y"] + 1 + 2.5 * ch
+    xs = [box["x"] + 1 + (c + 0.5) * cw for c in range(1, 6)]
+    before_values = ui.grid_values("vae-drawing")
+    scroll = page.evaluate("window.scrollY")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xs[0], "y": y}]})
+    for x in xs[1:]:
+        for k in range(1, 5):                                  # small moves, as a finger makes
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                                  "touchPoints": [{"x": x - cw + k * cw / 4, "y": y}]})
+            page.wait_for_timeout(30)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    ui.wait_attr(".cap[data-grid='vae-drawing']", "data-edits", lambda v: int(v) >= 3, what="cells painted by the drag")
+    ui.wait_for_python()
+    painted = {(int(r), int(c)) for r, c in zip(*(ui.grid_values("vae-drawing") != before_values).nonzero())}
+    assert {(2, c) for c in range(2, 6)} <= painted | {(2, 1)}, painted
+    assert all(r == 2 for r, _ in painted), painted
+    assert page.evaluate("window.scrollY") == scroll, "the drag scrolled the page"

@@ -351,6 +351,12 @@
         for (const area of root.querySelectorAll("textarea:not([aria-label])")) area.setAttribute("aria-label", "Your code (Python)");
       }
       for (const host of root.querySelectorAll(KEY_TARGETS)) keyTargetSetUp(host);
+      // a finger drawing on a pixel grid paints, it does not scroll the page (Bokeh sets touch-action: auto
+      // on a figure without pan tools; the grids' drag is a Python Pan handler)
+      for (const host of root.querySelectorAll(".pixel-editor.pe-editable")) {
+        const layer = host.shadowRoot && deepQueryAll(".bk-events", host.shadowRoot, [])[0];
+        if (layer && layer.style.touchAction !== "none") layer.style.touchAction = "none";
+      }
       for (const host of root.querySelectorAll(".pixel-editor[data-pf-keys]:not(.pe-editable)")) {
         for (const name of ["tabindex", "role", "aria-roledescription", "aria-label", "data-pf-keys"]) host.removeAttribute(name);
       }
