@@ -334,3 +334,63 @@ def test_a_finger_drawing_on_a_pad_paints_and_does_not_scroll_the_page(ui):
     assert {(2, c) for c in range(2, 6)} <= painted | {(2, 1)}, painted
     assert all(r == 2 for r, _ in painted), painted
     assert page.evaluate("window.scrollY") == scroll, "the drag scrolled the page"
+
+
+_FOCUS_PATH = """() => { const out = []; let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  for (let node = el; node; node = node.parentNode || node.host) {
+    if (node.classList) out.push(...node.classList); if (node.nodeType === 11) node = {parentNode: node.host}; }
+  return out; }"""
+
+
+def tab_into(page, css_class: str, limit: int = 150) -> None:
+    """Press Tab until the focused element is inside an element with ``css_class`` (shadow roots crossed)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if css_class in page.evaluate(_FOCUS_PATH):
+            return
+    raise AssertionError(f"{limit} presses of Tab never reached .{css_class}")
+
+
+@pytest.mark.parametrize("view, section, how, ready, key",
+                         [v for v in VIEWS if v[4]], ids=[v[0] for v in VIEWS if v[4]])
+def test_keyboard_only_training(ui, view, section, how, ready, key):
+    """Each trainable view with the keyboard only: Tab to Play, Enter; Tab to Pause, Enter; Tab to Step, Enter."""
+    page = ui.page
+    for _ in range(40):                                   # the section's navigation button, by Tab and Enter
+        page.keyboard.press("Tab")
+        if page.evaluate("() => { let e = document.activeElement; while (e && e.shadowRoot && e.shadowRoot.activeElement)"
+                         " e = e.shadowRoot.activeElement; return e ? e.textContent.trim() : ''; }") == section:
+            break
+    else:
+        raise AssertionError(f"Tab never reached the navigation button {section!r}")
+    page.keyboard.press("Enter")
+    ui.wait_for_python(120_000)
+    if how:                                               # a screen inside the section: its tab or button
+        kind, label = how
+        tab_into(page, "bk-tab" if kind == "tab" else "cnn-screens")
+        if kind == "tab":                                 # Tab to the tab named label, then Enter
+            for _ in range(5):
+                if page.evaluate("() => { let e = document.activeElement; while (e && e.shadowRoot && "
+                                 "e.shadowRoot.activeElement) e = e.shadowRoot.activeElement; return e.textContent; }"
+                                 ).strip() == label:
+                    break
+                page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+        else:                                             # the CNN's screens: the second button of the group
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+        ui.wait_for_python(120_000)
+    page.locator(ready).first.wait_for(state="visible", timeout=120_000)
+    sel = ui.live(key)
+    tab_into(page, "live-play")
+    page.keyboard.press("Enter")
+    ui.wait_attr(sel, "data-state", lambda v: v == "playing", what="playing after Enter on Play")
+    tab_into(page, "live-pause", limit=3)
+    page.keyboard.press("Enter")
+    ui.wait_attr(sel, "data-state", lambda v: v == "paused", what="paused after Enter on Pause")
+    ui.wait_for_python()
+    step = int(ui.attr(sel, "data-step"))
+    tab_into(page, "live-step", limit=3)
+    page.keyboard.press("Enter")
+    ui.wait_attr(sel, "data-step", lambda v: int(v) == step + 1, what="one step after Enter on Step")

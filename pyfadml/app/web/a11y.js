@@ -95,6 +95,15 @@
       if (root.host && root.host.classList.contains("pyfadml-code")) {
         for (const area of root.querySelectorAll("textarea:not([aria-label])")) area.setAttribute("aria-label", "Your code (Python)");
       }
+      // a plot's event layer is focusable in Bokeh (for tools' keys, which the page has none of): one empty
+      // tab stop per plot. Out of the Tab order; the pictures that take keys are focusable themselves.
+      for (const layer of root.querySelectorAll(".bk-events[tabindex='0']")) layer.tabIndex = -1;
+      // Panel's tabs are focusable but only a click switches them: role tab, and Enter/Space (below)
+      for (const header of root.querySelectorAll(".bk-headers-wrapper:not([role])")) header.setAttribute("role", "tablist");
+      for (const tab of root.querySelectorAll(".bk-tab")) {
+        tab.setAttribute("role", "tab");
+        tab.setAttribute("aria-selected", tab.classList.contains("bk-active") ? "true" : "false");
+      }
       for (const host of root.querySelectorAll(KEY_TARGETS)) keyTargetSetUp(host);
       // a finger drawing on a pixel grid paints, it does not scroll the page (Bokeh sets touch-action: auto
       // on a figure without pan tools; the grids' drag is a Python Pan handler)
@@ -313,6 +322,12 @@
   window.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const host = event.composedPath()[0];
+    if (host && host.classList && host.classList.contains("bk-tab") && (event.key === "Enter" || event.key === " ")) {
+      host.click();                       // Bokeh switches a tab on click only
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
     if (!host || !host.matches || !host.matches(KEY_TARGETS) || !host.pfCursor) return;
     const cur = host.pfCursor, grid = host.classList.contains("pixel-editor");
     const g = grid ? gridShape(host) : null;
