@@ -394,3 +394,28 @@ def test_keyboard_only_training(ui, view, section, how, ready, key):
     tab_into(page, "live-step", limit=3)
     page.keyboard.press("Enter")
     ui.wait_attr(sel, "data-step", lambda v: int(v) == step + 1, what="one step after Enter on Step")
+
+
+def test_keyboard_only_exercises(ui):
+    """Exercises with the keyboard only: Tab into the code editor, type (Tab indents there), Shift+Tab out,
+    Tab to Check and press Enter: the verdict comes."""
+    page = ui.page
+    show_view(ui, EXERCISES, None, "[data-testid=exercise-result]")
+    result = "[data-testid=exercise-result]"
+    checks = int(ui.attr(result, "data-checks"))
+    tab_into(page, "pyfadml-code")
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")                            # indents: the focus stays in the editor
+    assert "pyfadml-code" in page.evaluate(_FOCUS_PATH)
+    page.keyboard.type("pass")
+    focused = ("() => { let e = document.activeElement; while (e && e.shadowRoot && e.shadowRoot.activeElement)"
+               " e = e.shadowRoot.activeElement; return e.textContent.trim(); }")
+    for key in ["Shift+Tab"] * 25:                        # out of the editor, back to the Check button above it
+        page.keyboard.press(key)
+        if page.evaluate(focused) == "Check":
+            break
+    else:
+        raise AssertionError("Shift+Tab never reached the Check button")
+    page.keyboard.press("Enter")
+    ui.wait_attr(result, "data-checks", lambda v: int(v) > checks, timeout_s=60, what="a check run by Enter")
