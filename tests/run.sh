@@ -51,6 +51,15 @@ if ! command -v ip >/dev/null; then
   apt_install iproute2 || log "warning: iproute2 not installed"
 fi
 
+# axe-core for the accessibility audit (tests/browser/test_a11y.py pins version and sha256): the npm
+# tarball in the download cache, never in the site. Fetched here because the tests run without network.
+AXE_TGZ=.cache/npm/axe-core-4.10.3.tgz
+if [ ! -f "$AXE_TGZ" ] && command -v npm >/dev/null; then
+  log "fetching axe-core 4.10.3 (npm pack) for the accessibility audit"
+  mkdir -p .cache/npm
+  (cd .cache/npm && npm pack axe-core@4.10.3 --silent >/dev/null) || log "warning: npm pack axe-core failed"
+fi
+
 PY=python3
 if [ ! -x .venv/bin/python ]; then
   log "creating .venv"

@@ -40,7 +40,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import panel as pn
 import param
@@ -54,6 +54,18 @@ MIN_BURST = 0.008        # a frame always trains at least this long (at least on
 MIN_YIELD = 0.004        # the browser loop always sleeps at least this long between frames
 CLIP_OPTIONS = {"off": 0.0, "0.5": 0.5, "1": 1.0, "5": 5.0}   # 0: no clipping
 BUTTON_WIDTH = 58
+REDUCED_MOTION_EVERY = 1.0
+"""With ``prefers-reduced-motion`` (see :func:`set_reduced_motion`) no view is redrawn more often than this
+(seconds) while training plays; training itself runs at full speed."""
+
+
+def set_reduced_motion(on: bool) -> None:
+    """The page's ``prefers-reduced-motion`` (sent by index.js through the shell): slows every live refresh."""
+    Refresh.min_every = REDUCED_MOTION_EVERY if on else 0.0
+
+
+def reduced_motion() -> bool:
+    return Refresh.min_every > 0
 
 
 @dataclass
@@ -64,11 +76,13 @@ class Refresh:
     every: float = 0.0
     last: float = field(default=-math.inf, repr=False)
     cost: float = field(default=0.0, repr=False)       # seconds a draw takes (a running average)
+    min_every: ClassVar[float] = 0.0                   # every group's floor (reduced motion)
+
+    def lateness(self, now: float) -> float:
+        return now - self.last - max(self.every, self.min_every)
 
     def due(self, now: float) -> bool:
-        return now - self.last >= self.every
-
-
+        return self.lateness(now) >= 0
 
 
 class LiveTraining(pn.viewable.Viewer):
@@ -114,8 +128,9 @@ class LiveTraining(pn.viewable.Viewer):
             b = W.Button(label=label, width=BUTTON_WIDTH, margin=(4, 3), css_classes=[css_class], **kw)
             b.on_click(action)
             return b
-        self._play = button("Play", "live-play", self.play, color="success")
-        self._pause = button("Pause", "live-pause", self.pause, color="warning", disabled=True)
+        self._play = button("Play", "live-play", self.play, color="success", stylesheets=[theme.BUTTON_CSS])
+        self._pause = button("Pause", "live-pause", self.pause, color="warning", disabled=True,
+                             stylesheets=[theme.BUTTON_CSS])
         self._step = button(step_label, "live-step", self.step, color="primary", variant="outline")
         self._reset_btn = button("Reset", "live-reset", self.reset)
         self._clip = W.Select.from_param(self.param.clip_norm, label="Gradient clipping", options=CLIP_OPTIONS,
@@ -277,7 +292,7 @@ class LiveTraining(pn.viewable.Viewer):
     def draw_due(self, now: float, budget: float = math.inf) -> list[int]:
         """Redraw the due refresh groups, most overdue first, while ``budget`` seconds last (at least one).
         Returns their indices."""
-        late = sorted(((now - g.last - g.every, i) for i, g in enumerate(self.refresh_groups)), reverse=True)
+        late = sorted(((g.lateness(now), i) for i, g in enumerate(self.refresh_groups)), reverse=True)
         done = []
         for lateness, i in late:
             if lateness < 0 or (done and time.perf_counter() - now > budget):
@@ -383,10 +398,12 @@ class LiveTraining(pn.viewable.Viewer):
         return f"Paused at step <b>{step:,}</b>." if step else "Ready: press Play, or Step for one mini-batch."
 
     def update_status(self) -> None:
+        # Not a live region itself: redrawn every frame, it would talk over everything. The page's one polite
+        # region (index.js, #pyfadml-announce) reads it and the stats at most every few seconds.
         state = self.state
         self.box.visible = state == "diverged"
         self._status.object = (
-            f'<div class="live-state {state}{" recovered" if self.note else ""}" role="status" '
+            f'<div class="live-state {state}{" recovered" if self.note else ""}" '
             f'data-testid="{self.key}-live" '
             + ui.attrs(state=state, step=self._step_count(), playing=int(self.playing),
                        diverged=int(state == "diverged"), frames=self.frames, frame_ms=f"{self.frame_ms:.1f}",

@@ -45,6 +45,10 @@ HEADER_CSS = f"""
 BRAND_CSS = """
 .brand { color: white; font-size: 22px; font-weight: 700; letter-spacing: .01em; }
 .brand span { font-weight: 400; color: #cbd5e1; font-size: 15px; margin-left: 10px; }
+@media (max-width: 760px) {   /* clear of the fixed Presenter and Share buttons, top right */
+  .brand { padding-right: 170px; }
+  .brand span { display: block; margin-left: 0; }
+}
 """
 
 NAV_BUTTON_CSS = theme.NAV_CSS + """
@@ -121,7 +125,10 @@ class AppShell(pn.viewable.Viewer):
         self._content = pn.Column(sizing_mode="stretch_width", margin=0)
         footer = pn.pane.HTML(FOOTER, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
                               margin=(16, 5, 24, 5))
-        self._layout = pn.Column(header, self._scene.notice, self._scene.store, self._content, footer,
+        # accessibility (issue 15): the page's preferences (index.js writes JSON here, e.g. reduced motion)
+        self._prefs = pn.widgets.TextInput(value="", visible=False, css_classes=["pyfadml-prefs"])
+        self._prefs.param.watch(self._prefs_changed, "value")
+        self._layout = pn.Column(header, self._scene.notice, self._scene.store, self._content, footer, self._prefs,
                                  sizing_mode="stretch_width", styles={"background": theme.PAGE_BG},
                                  margin=(0, 16, 0, 16))
         self._show()
@@ -180,6 +187,17 @@ class AppShell(pn.viewable.Viewer):
             if key == self.section:
                 classes.append("current")
             b.css_classes = classes
+
+    def _prefs_changed(self, event) -> None:
+        """``{"reducedMotion": true}`` from the page (its prefers-reduced-motion): live views redraw less often."""
+        import json
+
+        from pyfadml.app.live import set_reduced_motion
+        try:
+            prefs = json.loads(event.new or "{}")
+        except ValueError:
+            return
+        set_reduced_motion(bool(isinstance(prefs, dict) and prefs.get("reducedMotion")))
 
     def __panel__(self):
         return self._layout

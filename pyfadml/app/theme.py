@@ -79,12 +79,24 @@ def probabilities_to_rgba(probs: np.ndarray, strength: float = 0.55) -> np.ndarr
 # stylesheets (Panel components render into shadow roots: each gets its own)
 # ---------------------------------------------------------------------------------------------
 
+# Narrow screens (a phone, or 1280 px at 200% zoom): a card takes the whole width, a sticky side panel of
+# controls becomes a plain block above the plots, and what is still wider than the card (a fixed-size figure)
+# scrolls inside the card, never the page. index.js makes every row wrap at the same width.
+NARROW = "(max-width: 760px)"
+NARROW_CSS = f"""
+@media {NARROW} {{
+  :host {{ position: static !important; max-height: none !important; width: 100% !important;
+           max-width: 100% !important; margin: 0 0 12px 0 !important; padding: 10px 8px !important;
+           overflow-x: auto !important; overflow-y: visible !important; }}
+}}
+"""
+
 CARD_CSS = f"""
 :host {{
   background: {PANEL_BG}; border: 1px solid {RULE}; border-radius: 10px;
   box-shadow: 0 1px 2px #0f172a0d; padding: 14px 16px;
 }}
-"""
+""" + NARROW_CSS
 
 CONTROLS_CSS = CARD_CSS + """
 :host { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
@@ -160,4 +172,12 @@ LIVE_CSS = f"""
 .live-state.diverged .dot {{ background: {DANGER}; }}
 .live-state.recovered {{ color: {INK}; }}
 .live-state b {{ font-variant-numeric: tabular-nums; }}
+"""
+
+# Bokeh's default green and amber buttons put white text at 3:1 (WCAG asks 4.5:1 for text): darker shades.
+BUTTON_CSS = """
+.bk-btn-success { background-color: #15803d; border-color: #166534; color: #ffffff; }
+.bk-btn-success:hover:not([disabled]) { background-color: #166534; }
+.bk-btn-warning { background-color: #b45309; border-color: #92400e; color: #ffffff; }
+.bk-btn-warning:hover:not([disabled]) { background-color: #92400e; }
 """

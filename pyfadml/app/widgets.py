@@ -130,7 +130,7 @@ class PixelEditor(pn.viewable.Viewer):
         self._win_source = ColumnDataSource(self._window_data())
         self._dragging_value = None
         self._fig = self._build_figure()
-        self._fig.css_classes = ["pixel-editor"] + ([f"pe-{self.grid_id}"] if self.grid_id else [])
+        self._fig.css_classes = self._css_classes()
         self._pane = pn.pane.Bokeh(self._fig, margin=(0, 5))
         self._caption = pn.pane.HTML(self._caption_html(), margin=(0, 5), stylesheets=[_CAPTION_CSS])
         self._layout = pn.Column(self._caption, self._pane, margin=0, visible=self.visible)
@@ -150,6 +150,15 @@ class PixelEditor(pn.viewable.Viewer):
             self._resize()
         self._source.data = self._cell_data()
         self._caption.object = self._caption_html()
+
+    def _css_classes(self) -> list[str]:
+        # pe-editable: the page's keyboard layer (index.js) makes the grid focusable and clickable by keys
+        return (["pixel-editor"] + ([f"pe-{self.grid_id}"] if self.grid_id else [])
+                + (["pe-editable"] if self.editable else []))
+
+    @param.depends("editable", watch=True)
+    def _editable_changed(self):
+        self._fig.css_classes = self._css_classes()
 
     @param.depends("visible", watch=True)
     def _visible_changed(self):
@@ -257,7 +266,25 @@ class PixelEditor(pn.viewable.Viewer):
     def _caption_html(self) -> str:
         h, w = np.shape(self.value)
         return (f"<div class='cap' data-grid='{escape(self.grid_id)}' data-shape='{h}x{w}' "
-                f"data-edits='{self.edits}' data-values='{self.as_text()}'>{escape(self.label)}</div>")
+                f"data-edits='{self.edits}' data-values='{self.as_text()}'>{escape(self.label)}</div>"
+                + self.text_alternative())
+
+    def text_alternative(self) -> str:
+        """What a screen reader reads instead of the picture (visually hidden, redrawn with ``value``): the
+        values as a table for a grid of at most :data:`TABLE_CELLS` cells, else a one-line summary."""
+        v = np.asarray(self.value, dtype=np.float64)
+        h, w = v.shape
+        name = escape(self.label or self.grid_id or "Grid")
+        testid = f" data-testid='sr-{escape(self.grid_id)}'" if self.grid_id else ""
+        if v.size <= TABLE_CELLS:
+            head = "<tr><td></td>" + "".join(f"<th scope='col'>column {c + 1}</th>" for c in range(w)) + "</tr>"
+            rows = "".join(f"<tr><th scope='row'>row {r + 1}</th>"
+                           + "".join(f"<td>{_fmt(x) or 'no value'}</td>" for x in v[r]) + "</tr>" for r in range(h))
+            return f"<table class='sr'{testid}><caption>{name}: {h} by {w} values</caption>{head}{rows}</table>"
+        finite = v[np.isfinite(v)]
+        span = (f", values from {_fmt(finite.min())} to {_fmt(finite.max())}" if finite.size else "")
+        return (f"<p class='sr'{testid}>{name}: {h} by {w} grid, {int(np.count_nonzero(finite))} cells not zero"
+                f"{span}.</p>")
 
     # ------------------------------------------------------------------------------------------
     # events (Python callbacks of Bokeh UI events)
@@ -315,9 +342,16 @@ class PixelEditor(pn.viewable.Viewer):
 
 
 def _fmt_exact(v: float) -> str:
+    if not np.isfinite(v):
+        return repr(float(v))               # nan, inf: round() would raise
     return repr(float(v)) if v != round(v) else str(int(round(v)))
 
 
+TABLE_CELLS = 256
+"""Grids of at most this many cells are read to screen readers as a table of values (bigger: a summary)."""
+
 _CAPTION_CSS = f"""
 .cap {{ font-size: 13px; color: {theme.MUTED}; margin: 0 0 2px 0; white-space: nowrap; }}
+.sr {{ position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+       clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; border: 0; }}
 """

@@ -182,9 +182,13 @@ def problems() -> Problems:
 
 
 @pytest.fixture
-def page(browser, problems: Problems):
-    """A page in a fresh browser context that records and blocks everything non-local."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def page(browser, problems: Problems, request):
+    """A page in a fresh browser context that records and blocks everything non-local.
+
+    1280x900 unless the test is marked ``@pytest.mark.browser_context(**options)`` (Playwright's
+    ``new_context`` options, e.g. :data:`PIXEL_7` for a phone)."""
+    marker = request.node.get_closest_marker("browser_context")
+    context = browser.new_context(**(marker.kwargs if marker else {"viewport": {"width": 1280, "height": 900}}))
     context.add_init_script(_CSP_LISTENER)
 
     def route(route):
@@ -580,3 +584,45 @@ def click_nth(page, label: str, n: int) -> None:
 
 
 HELPERS.update({"click_nth": click_nth})
+
+
+# ---------------------------------------------------------------------------------------------
+# added on branch a11y (issue 15): phone emulation, horizontal overflow, the accessibility layer
+# ---------------------------------------------------------------------------------------------
+
+PIXEL_7 = dict(   # Playwright's "Pixel 7" descriptor (playwright.devices), without its browser type
+    user_agent="Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "Chrome/159.0.8154.6 Mobile Safari/537.36",
+    viewport={"width": 412, "height": 839}, screen={"width": 412, "height": 915}, device_scale_factor=2.625,
+    is_mobile=True, has_touch=True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser_context(**options): Playwright context options of the page fixture")
+
+
+def overflow(page) -> dict:
+    """How wide the document is against the window (``scroll > width``: the page scrolls sideways), and the
+    visible elements that stick out past the window's right edge (shadow roots pierced), widest first."""
+    return page.evaluate("""() => {
+      const width = window.innerWidth, out = [];
+      const walk = (root) => { for (const el of root.querySelectorAll("*")) {
+        if (el.shadowRoot) walk(el.shadowRoot);
+        const r = el.getBoundingClientRect();
+        if (el.closest(".sr, .pyfadml-visually-hidden")) continue;    // clipped text for screen readers
+        if (r.width && r.right > width + 1 && el.checkVisibility && el.checkVisibility())
+          out.push({right: Math.round(r.right), el: (el.className && el.className.baseVal === undefined
+                    ? String(el.className) : el.tagName).slice(0, 80)});
+      } };
+      walk(document);
+      out.sort((a, b) => b.right - a.right);
+      return {scroll: document.documentElement.scrollWidth, width: width, outside: out.slice(0, 8)};
+    }""")
+
+
+def a11y_fix(page) -> None:
+    """Run the page's accessibility layer now (index.js ``pyfadmlA11y.fix``) instead of waiting its 400 ms."""
+    page.evaluate("window.pyfadmlA11y && window.pyfadmlA11y.fix()")
+
+
+HELPERS.update({f.__name__: f for f in (overflow, a11y_fix)})

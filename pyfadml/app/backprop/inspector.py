@@ -198,7 +198,9 @@ class Inspector(pn.viewable.Viewer):
             f'backward. Showing the first {n} examples as columns; batch loss = {ui.loss_text(r["loss"])}.</p>')
         sigma = "softmax" if out else self._names.get(r["activation"], r["activation"])
         prev = "x" if l == 1 else _sup("a", l - 1)
-        op = lambda *parts: '<div class="op">' + "".join(parts) + "</div>"   # noqa: E731
+        # tabindex: a row wider than the card scrolls sideways, by keyboard too (WCAG 2.1.1)
+        op = lambda *parts: ('<div class="op" tabindex="0" role="group" aria-label="matrices of this step">'  # noqa: E731
+                             + "".join(parts) + "</div>")
         p["forward"].object = op(
             matrix_html("W", _sup("W", l) + " (before the update)", r["W"], row_label="j", col_label="k"),
             _sym("·"), matrix_html("a_prev", prev, cols(r["a_prev"]), row_label="k"),

@@ -19,7 +19,7 @@ from bokeh.transform import linear_cmap
 
 from pyfadml.app import theme, ui
 from pyfadml.app.vae.images import ImageGrid, pixels_attr, vector_text
-from pyfadml.app.vae.training import AE_COLOR, VAE_COLOR
+from pyfadml.app.vae.training import AE_TEXT_COLOR, VAE_COLOR
 from pyfadml.demos.generative import MODEL_KINDS, GenerativeDemo
 
 CLASS_PALETTE = list(Category10_10)
@@ -98,7 +98,7 @@ class LatentView:
         self._click_pts[kind] = click
         f.on_event(events.Tap, self._on_tap)
         f.on_event(events.DoubleTap, self._on_tap)      # a quick second click elsewhere is a "double tap"
-        f.css_classes = [f"latent-{kind}"]
+        f.css_classes = [f"latent-{kind}", "latent-plane"]     # latent-plane: keyboard layer in index.js
         self.figs[kind] = f
 
     # ------------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class LatentView:
             + '>'
             f'Per latent dimension, the prior has mean 0 and std 1. Test codes now: '
             f'<b style="color:{VAE_COLOR}">VAE</b> mean {vector_text(stats["vae"]["mean"])}, '
-            f'std {vector_text(stats["vae"]["std"])}; <b style="color:{AE_COLOR}">AE</b> mean '
+            f'std {vector_text(stats["vae"]["std"])}; <b style="color:{AE_TEXT_COLOR}">AE</b> mean '
             f'{vector_text(stats["ae"]["mean"])}, std {vector_text(stats["ae"]["std"])}.</p>')
 
     def _on_tap(self, event) -> None:

@@ -15,7 +15,7 @@ import param
 from pyfadml.app import theme, ui
 from pyfadml.app.vae.images import ImageGrid, pixels_attr, vector_text
 from pyfadml.app.vae.latent import LatentView
-from pyfadml.app.vae.training import AE_COLOR, VAE_COLOR
+from pyfadml.app.vae.training import AE_TEXT_COLOR, VAE_COLOR
 from pyfadml.demos.generative import GenerativeDemo
 
 N_PRIOR = 8                  # prior samples drawn per click
@@ -71,7 +71,7 @@ class PriorSamples:
             f'<p class="muted" data-testid="prior-realism" {ui.attrs(**{k: repr(v) for k, v in r.items()})}>'
             f'Can the prior be sampled? Median distance of {N_REALISM} decoded draws z ~ N(0, I) to their nearest '
             f'training image: <b style="color:{VAE_COLOR}">VAE {ui.num(r["vae"])}</b>, '
-            f'<b style="color:{AE_COLOR}">AE {ui.num(r["ae"])}</b>; a real test image: {ui.num(r["test"])}. '
+            f'<b style="color:{AE_TEXT_COLOR}">AE {ui.num(r["ae"])}</b>; a real test image: {ui.num(r["test"])}. '
             '<span class="secondary">With d = 2 both decoders turn the whole disc into digit-like blurs; with more '
             'latent dimensions the AE\'s draws fall where it never put a code and decode further from any '
             'digit.</span></p>')

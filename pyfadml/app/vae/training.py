@@ -22,6 +22,7 @@ from pyfadml.demos.generative import GenerativeDemo
 
 VAE_COLOR = "#0072B2"
 AE_COLOR = "#D55E00"
+AE_TEXT_COLOR = "#B84F00"     # AE_COLOR darkened for text on white: 5.0:1 (WCAG AA asks 4.5:1)
 KL_COLOR = "#009E73"
 LOSS_POINTS = 5000           # each curve keeps its last 5000 points
 MAX_TICKS = 6                # labels on the log axis

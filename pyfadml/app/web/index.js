@@ -317,6 +317,7 @@
 
   window.addEventListener("DOMContentLoaded", renderPrerendered);
   window.pyfadmlWorker = worker;
+  window.pyfadmlDocument = () => jsdoc;      // the browser's Bokeh document once rendered (a11y.js)
 
   // --- offline: the service worker, versioned by the sha256 of SHA256SUMS ---------------------
 
