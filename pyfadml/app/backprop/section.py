@@ -145,13 +145,13 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
         self._boundary_src = ColumnDataSource(dict(image=[np.zeros((1, 1), np.uint32)], x=[-e], y=[-e],
                                                    dw=[2 * e], dh=[2 * e]))
         fig.image_rgba("image", x="x", y="y", dw="dw", dh="dh", source=self._boundary_src)
-        self._train_src = ColumnDataSource(dict(x=[], y=[], color=[]))
-        self._test_src = ColumnDataSource(dict(x=[], y=[], color=[]))
-        # no legend over the points: the caption says ● train, ▲ test
-        fig.scatter("x", "y", source=self._train_src, size=7, fill_color="color", line_color="white",
-                    line_width=1.2)
-        fig.scatter("x", "y", source=self._test_src, marker="triangle", size=9, fill_color="color",
-                    line_color=theme.INK, line_width=1.0)
+        self._train_src = ColumnDataSource(dict(x=[], y=[], color=[], marker=[]))
+        self._test_src = ColumnDataSource(dict(x=[], y=[], color=[], marker=[]))
+        # no legend over the points: the caption says it. The class: colour and shape; train filled, test hollow.
+        fig.scatter("x", "y", source=self._train_src, marker="marker", size=8, fill_color="color",
+                    line_color="white", line_width=1.0)
+        fig.scatter("x", "y", source=self._test_src, marker="marker", size=9, fill_color="white",
+                    line_color="color", line_width=2.0)
         self.boundary_fig = fig
 
         loss, self._loss_src = ui.loss_figure(height=270)
@@ -226,11 +226,10 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
         f.x_range.start, f.x_range.end = -e, e
         f.y_range.start, f.y_range.end = -e, e
         self._boundary_src.data.update(x=[-e], y=[-e], dw=[2 * e], dh=[2 * e])
-        colors = np.array(theme.CLASS_COLORS)
-        self._train_src.data = dict(x=d.X_train[:, 0], y=d.X_train[:, 1],
-                                    color=list(colors[d.y_train % len(colors)]))
-        self._test_src.data = dict(x=d.X_test[:, 0], y=d.X_test[:, 1],
-                                   color=list(colors[d.y_test % len(colors)]))
+        colors, markers = np.array(theme.CLASS_COLORS), np.array(theme.CLASS_MARKERS)
+        for src, X, y in ((self._train_src, d.X_train, d.y_train), (self._test_src, d.X_test, d.y_test)):
+            src.data = dict(x=X[:, 0], y=X[:, 1], color=list(colors[y % len(colors)]),
+                            marker=list(markers[y % len(markers)]))
         row = d.evaluate()                          # the curve starts with one point (a log axis needs data)
         self._loss_src.data = dict(step=[0], train=[max(row["train_loss"], 1e-12)],
                                    test=[max(row["test_loss"], 1e-12)])
@@ -319,7 +318,8 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
                                    margin=(4, 5, 12, 5))
         boundary = pn.Column(
             pn.pane.HTML("<h3>Decision boundary</h3><p class='muted'>Colour: the class the network predicts, "
-                         "faded to white where it is unsure (the boundary). Points: ● train, ▲ test.</p>",
+                         "faded to white where it is unsure (the boundary). Points: each class its colour and shape "
+                         "(● ■ ▲ ◆), filled: train, hollow: test.</p>",
                          stylesheets=prose, width=430, margin=(0, 5)),
             pn.pane.Bokeh(self.boundary_fig))
         curves = pn.Column(
