@@ -38,6 +38,19 @@ below with the prior's 0 and 1).</p>
 """
 
 
+def class_medians(u: np.ndarray, v: np.ndarray, labels: np.ndarray, names) -> dict:
+    """Where each class's name goes on a plane: the median of its (finite) codes."""
+    out = dict(x=[], y=[], text=[], cls=[])
+    for k, name in enumerate(names):
+        keep = (labels == k) & np.isfinite(u) & np.isfinite(v)
+        if keep.any():
+            out["x"].append(float(np.median(u[keep])))
+            out["y"].append(float(np.median(v[keep])))
+            out["text"].append(str(name))
+            out["cls"].append(k)
+    return out
+
+
 class LatentView:
     """Both latent planes, the images decoded at the last click, and the codes' means and spreads."""
 
@@ -52,6 +65,7 @@ class LatentView:
         # the two planes share their ranges: the same scale makes the comparison honest
         self._xr, self._yr = Range1d(-EXTENT, EXTENT), Range1d(-EXTENT, EXTENT)
         self.figs, self._codes, self._circles, self._prior_pts, self._click_pts = {}, {}, {}, {}, {}
+        self._names: dict[str, ColumnDataSource] = {}
         self.decoded = {kind: ImageGrid(f"decoded-{kind}") for kind in MODEL_KINDS}
         self.decoded_caption = {kind: pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5))
                                 for kind in MODEL_KINDS}
@@ -80,6 +94,12 @@ class LatentView:
         codes = ColumnDataSource(dict(x=[], y=[], cls=[]))
         f.scatter("x", "y", source=codes, size=5, fill_color=self._cls_cmap, line_color=None, fill_alpha=0.8)
         self._codes[kind] = codes
+        # each class's name at the median of its codes: the class is read from text, not only from colour
+        names = ColumnDataSource(dict(x=[], y=[], text=[], cls=[]))
+        f.text("x", "y", text="text", source=names, text_color=self._cls_cmap, text_font_size="15px",
+               text_font_style="bold", text_align="center", text_baseline="middle", background_fill_color="white",
+               background_fill_alpha=0.75, padding=1)
+        self._names[kind] = names
         if kind == "vae":
             self._var_pts = ColumnDataSource(dict(x=[], y=[]))
             f.scatter("x", "y", source=self._var_pts, size=6, marker="circle", fill_color="white",
@@ -140,6 +160,7 @@ class LatentView:
         for kind in MODEL_KINDS:
             self._click_pts[kind].data = dict(x=[], y=[])
             self._prior_pts[kind].data = dict(x=[], y=[], text=[])
+            self._names[kind].data = dict(x=[], y=[], text=[], cls=[])
             self.decoded[kind].fit(d.image_shape, 1, 1, image_px=80)
         self._var_pts.data = dict(x=[], y=[])
         self._var_mu.data = dict(x=[], y=[])
@@ -161,6 +182,7 @@ class LatentView:
             for kind in kinds:
                 lp = d.latent_plane(kind)
                 self._codes[kind].data = dict(x=lp["u"], y=lp["v"], cls=lp["label"].astype(np.int32))
+                self._names[kind].data = class_medians(lp["u"], lp["v"], lp["label"], d.class_names)
                 centre, axes = d.projection(kind)
                 o = -(centre @ axes.T)                      # where the prior's mean 0 lands on the plane
                 self._circles[kind].data = dict(x=[o[0], o[0]], y=[o[1], o[1]], r=[1.0, 2.0])
