@@ -29,8 +29,8 @@ Two implementations compute exactly the same thing:
   formula as written above: read these first;
 * :class:`RNN` / :class:`LSTM`: the same maths reorganised so that only the recurrence itself stays in the
   Python loop. Everything that does not depend on the previous step is done for all T steps at once (the
-  input projection ``x_t Wx + b`` before the forward loop; ``dWx``, ``dWh``, ``db``, ``dx`` and the
-  gradient norms after the backward loop, each one matrix product over all N*T rows); the arrays live in
+  RNN's input projection ``x_t Wx + b`` before the forward loop; ``dWx``, ``dWh``, ``db``, ``dx`` after the
+  backward loop, each one matrix product over all N*T rows; the gradient norms when read); the arrays live in
   time-major buffers ``(T, ...)``, allocated once and reused from call to call, so step t is one contiguous
   block and the loops write with ``out=`` instead of allocating. Tests check that the twins agree.
 """
@@ -83,6 +83,35 @@ def _time_major_rows(x: np.ndarray) -> np.ndarray:
     return x.transpose(1, 0, 2).reshape(T * N, D)
 
 
+class _StepNorms:
+    """A layer attribute ``dh_norms`` / ``dc_norms`` ``(T,)``, computed from the last backward's gradients when it
+    is first read.
+
+    ``backward`` stores the per-step gradients ``(T, N, H)`` in ``layer._norm_sources[name]`` and sets the
+    attribute to None; reading it then computes :func:`_mean_norms` once. Training alone does not pay for the
+    norms (a pass over every gradient); the demos that plot them read them. Assigning a value (the naive
+    twins do) stores it as it is.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, layer, owner=None):
+        if layer is None:
+            return self
+        value = layer.__dict__.get(self.name)
+        if value is None:
+            source = layer.__dict__.get("_norm_sources", {}).pop(self.name, None)
+            if source is not None:
+                value = layer.__dict__[self.name] = _mean_norms(source)
+        return value
+
+    def __set__(self, layer, value):
+        layer.__dict__[self.name] = value
+        if value is not None:
+            layer.__dict__.get("_norm_sources", {}).pop(self.name, None)
+
+
 class _Workspace:
     """The arrays a fast recurrent layer's loops write into, allocated for one input shape and reused.
 
@@ -116,10 +145,12 @@ class RNN(Layer):
     Params: ``Wx (D, H)`` (Xavier), ``Wh (H, H)`` (orthogonal * ``recurrent_scale``), ``b (H,)`` (zeros).
     ``recurrent_scale < 1`` makes gradients vanish faster, ``> 1`` lets them explode: a knob for the demo.
 
-    After forward: ``hiddens (N, T, H)``. After backward: ``dh_norms (T,)``.
+    After forward: ``hiddens (N, T, H)``. After backward: ``dh_norms (T,)`` (computed when first read).
     The step-by-step twin :class:`~pyfadml.layers.recurrent_naive.RNNNaive` computes the same (see the module
     docstring).
     """
+
+    dh_norms = _StepNorms()
 
     def __init__(self, n_in: int, n_hidden: int, *, return_sequences: bool = False,
                  recurrent_scale: float = 1.0, rng):
@@ -185,7 +216,8 @@ class RNN(Layer):
         self.grads["Wx"][...] = _matmul.matmul(x_rows.T, dz_rows)
         self.grads["Wh"][...] = _matmul.matmul(hs[:-1].reshape(T * N, H).T, dz_rows)
         self.grads["b"][...] = dz_rows.sum(axis=0)
-        self.dh_norms = _mean_norms(dh)
+        self._norm_sources = {"dh_norms": dh}
+        self.dh_norms = None
         return _matmul.matmul(dz_rows, Wx.T).reshape(T, N, D).transpose(1, 0, 2)
 
     def get_config(self) -> dict:
@@ -213,12 +245,16 @@ class LSTM(Layer):
     gate order ``[i, f, o, g]``; ``b_f = forget_bias`` (default 1: remember by default at the start of training).
 
     After forward: ``gates`` dict ``{"i", "f", "o", "g"}`` each ``(N, T, H)``, ``cells`` and ``hiddens``
-    ``(N, T, H)``. After backward: ``dh_norms (T,)`` and ``dc_norms (T,)`` (batch mean of ``||dL/dc_t||``).
+    ``(N, T, H)``. After backward: ``dh_norms (T,)`` and ``dc_norms (T,)`` (batch mean of ``||dL/dc_t||``;
+    both computed when first read).
 
     :class:`~pyfadml.layers.recurrent_naive.LSTMNaive` computes the same one step at a time. Here, in addition to what the module docstring
     says, the loops are arranged so that each NumPy call does as much as it can (a call on arrays this small
     costs more in overhead than in arithmetic, in the page even more):
 
+    * the input, the recurrence and the bias are one matrix product per step: the rows of ``hx[t]`` are
+      ``[h_{t-1} | x_t | 1]`` and the weights ``[Wh; Wx; b]`` (so ``z_t = x_t Wx + h_{t-1} Wh + b`` needs no
+      separate input projection or addition), and backward gets ``[dWh; dWx; db]`` from one product too;
     * the four gates of a step are one block ``(4, N, H)``, so one matrix product and one ``tanh`` serve all
       of them: ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so the i, f, o columns of ``Wx``, ``Wh`` and ``b`` are
       halved once per forward, ``tanh`` is applied to all four blocks, and i, f, o are mapped to (0, 1);
@@ -227,6 +263,9 @@ class LSTM(Layer):
     * backward likewise keeps ``[dL/dh_t, dL/dc_{t+1}]`` together, so ``dc`` below is one product with
       ``[o tanh'(c_t), f_{t+1}]`` and one sum.
     """
+
+    dh_norms = _StepNorms()
+    dc_norms = _StepNorms()
 
     def __init__(self, n_in: int, n_hidden: int, *, return_sequences: bool = False,
                  forget_bias: float = 1.0, rng):
@@ -252,55 +291,59 @@ class LSTM(Layer):
         self._cache = None
         self._work = _Workspace()
 
-    def _gate_major(self, W: np.ndarray) -> np.ndarray:
-        """``(K, 4H)`` columns ``[i | f | o | g]`` -> a new ``(4, K, H)`` array, the i, f, o blocks halved."""
+    def _gate_major_weights(self) -> np.ndarray:
+        """``[Wh; Wx; b]`` (K, 4H), K = H + D + 1, as a new gate-major ``(4, K, H)`` array, i, f, o blocks halved.
+
+        With the rows ``[h_{t-1} | x_t | 1]`` of ``hx[t] (N, K)``, ``hx[t] @ W[j]`` is block j of ``z_t``
+        (halved for i, f, o): the recurrent part, the input and the bias in one matrix product.
+        """
+        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
         H = self.n_hidden
+        W = np.concatenate([Wh, Wx, b[None]], axis=0)                       # (K, 4H)
         half = np.array([0.5, 0.5, 0.5, 1.0], dtype=W.dtype).reshape(4, 1, 1)
         return W.reshape(-1, 4, H).transpose(1, 0, 2) * half
 
     @staticmethod
-    def _forward_arrays(N: int, T: int, H: int, dtype) -> dict:
+    def _forward_arrays(N: int, T: int, D: int, H: int, dtype) -> dict:
         """The forward's arrays, and for every step t the views of them the loop reads and writes.
 
-        ``state[t] (5, N, H) = [i_t, f_t, o_t, g_t, c_{t-1}]``; ``c_{-1} = state[0, 4] = 0`` and ``h_{-1} =
-        hs[0] = 0`` are never written; ``c_t = state[t + 1, 4]``, ``h_t = hs[t + 1]``.
+        ``state[t] (5, N, H) = [i_t, f_t, o_t, g_t, c_{t-1}]``; ``c_{-1} = state[0, 4] = 0`` is never written;
+        ``c_t = state[t + 1, 4]``. ``hx[t] (N, H + D + 1) = [h_{t-1} | x_t | 1]``: ``h_{-1} = 0`` and the ones
+        are written once here, ``x_t`` by every forward, ``h_t`` by step t into ``hx[t + 1]``.
         """
-        a = {"state": np.zeros((T + 1, 5, N, H), dtype=dtype), "hs": np.zeros((T + 1, N, H), dtype=dtype),
-             "tanh_c": np.empty((T, N, H), dtype=dtype), "z_in": np.empty((4, T * N, H), dtype=dtype),
-             "z_rec": np.empty((4, N, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype)}
-        state, hs, tanh_c = a["state"], a["hs"], a["tanh_c"]
-        a["steps"] = [(state[t, :4], state[t, :3], state[t, 0:2], state[t, 3:5], state[t, 2], state[t + 1, 4],
-                       tanh_c[t], hs[t], hs[t + 1]) for t in range(T)]
+        a = {"state": np.zeros((T + 1, 5, N, H), dtype=dtype), "hx": np.zeros((T + 1, N, H + D + 1), dtype=dtype),
+             "tanh_c": np.empty((T, N, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype),
+             "half": np.array(0.5, dtype=dtype)}
+        state, hx, tanh_c = a["state"], a["hx"], a["tanh_c"]
+        hx[:, :, H + D] = 1
+        a["steps"] = [(hx[t], state[t, :4], state[t, :3], state[t, 0:2], state[t, 3:5], state[t, 2], state[t + 1, 4],
+                       tanh_c[t], hx[t + 1, :, :H]) for t in range(T)]
         return a
 
     def forward(self, x) -> np.ndarray:
-        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
+        Wx = self.params["Wx"]
         x = _check_sequence(x, self.n_in, Wx.dtype, "LSTM.forward")
-        N, T, _ = x.shape
+        N, T, D = x.shape
         H, dtype = self.n_hidden, Wx.dtype
-        a = self._work.get("forward", (N, T, dtype), lambda: self._forward_arrays(N, T, H, dtype))
-        state, z_rec, products = a["state"], a["z_rec"], a["products"]
-        # the input part of z_t (i, f, o halved) for every t, gate by gate; the loop adds h_{t-1} Wh and
-        # overwrites z_t with the gate values
-        x_rows = _time_major_rows(x)                                       # (T*N, D)
-        np.matmul(x_rows, self._gate_major(Wx), out=a["z_in"])
-        np.add(a["z_in"].reshape(4, T, N, H).transpose(1, 0, 2, 3), self._gate_major(b[None]), out=state[:T, :4])
-        Wh4 = self._gate_major(Wh)                                         # (4, H, H)
-        for z, ifo, i_f, g_c_prev, o, c, tanh_c, h_prev, h in a["steps"]:
-            np.matmul(h_prev, Wh4, out=z_rec)                      # h_{t-1} Wh, gate by gate
-            np.add(z, z_rec, out=z)                                # z_t (i, f, o halved)
-            np.tanh(z, out=z)
-            np.multiply(ifo, 0.5, out=ifo)
-            np.add(ifo, 0.5, out=ifo)                              # sigmoid(z) = (1 + tanh(z / 2)) / 2
-            np.multiply(i_f, g_c_prev, out=products)               # [i * g, f * c_{t-1}]
-            np.add(products[0], products[1], out=c)                # c_t = f * c_{t-1} + i * g
-            np.tanh(c, out=tanh_c)
-            np.multiply(o, tanh_c, out=h)                          # h_t = o * tanh(c_t)
-        self._cache = (x.shape, x_rows, state, a["tanh_c"], a["hs"])
+        a = self._work.get("forward", (N, T, dtype), lambda: self._forward_arrays(N, T, D, H, dtype))
+        state, hx, products, half = a["state"], a["hx"], a["products"], a["half"]
+        hx[:T, :, H:H + D] = x.transpose(1, 0, 2)                          # x_t, time-major
+        W = self._gate_major_weights()                                     # (4, K, H)
+        matmul, tanh, multiply, add = np.matmul, np.tanh, np.multiply, np.add
+        for hx_t, z, ifo, i_f, g_c_prev, o, c, tanh_c, h in a["steps"]:
+            matmul(hx_t, W, z)                                     # z_t (i, f, o halved), gate by gate
+            tanh(z, z)
+            multiply(ifo, half, ifo)
+            add(ifo, half, ifo)                                    # sigmoid(z) = (1 + tanh(z / 2)) / 2
+            multiply(i_f, g_c_prev, products)                      # [i * g, f * c_{t-1}]
+            add(products[0], products[1], c)                       # c_t = f * c_{t-1} + i * g
+            tanh(c, tanh_c)
+            multiply(o, tanh_c, h)                                 # h_t = o * tanh(c_t)
+        self._cache = (x.shape, state, a["tanh_c"], hx)
         self.gates = {k: state[:T, j].transpose(1, 0, 2) for j, k in enumerate("ifog")}
         self.cells = state[1:, 4].transpose(1, 0, 2)
-        self.hiddens = a["hs"][1:].transpose(1, 0, 2)
-        return self.hiddens.copy() if self.return_sequences else a["hs"][T].copy()
+        self.hiddens = hx[1:, :, :H].transpose(1, 0, 2)
+        return self.hiddens.copy() if self.return_sequences else hx[T, :, :H].copy()
 
     @staticmethod
     def _backward_arrays(N: int, T: int, H: int, dtype) -> dict:
@@ -311,7 +354,8 @@ class LSTM(Layer):
         """
         a = {"grad": np.zeros((T + 1, 2, N, H), dtype=dtype), "slope": np.zeros((T + 1, 2, N, H), dtype=dtype),
              "dz_slope": np.empty((T, 4, N, H), dtype=dtype), "dz_gates": np.empty((4, N, H), dtype=dtype),
-             "dz": np.empty((T, N, 4, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype)}
+             "dz": np.empty((T, N, 4, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype),
+             "dh_back": np.empty((N, H), dtype=dtype)}
         grad, slope, dz_slope, dz = a["grad"], a["slope"], a["dz_slope"], a["dz"]
         a["dz_gates_as_rows"] = a["dz_gates"].transpose(1, 0, 2)
         a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz_slope[t], dz_slope[t, 2], dz[t],
@@ -330,17 +374,17 @@ class LSTM(Layer):
 
         The factors of ``dh`` and ``dc`` depend on the forward values only: they are computed for all steps
         before the loop (``slope``, ``dz_slope``), so a step costs a few products and one matmul.
-        Then, over all steps at once: ``dWx = sum_t x_t^T dz_t``, ``dWh = sum_t h_{t-1}^T dz_t``,
-        ``db = sum_t sum_n dz_t``, ``dx_t = dz_t Wx^T``.
+        Then, over all steps at once, one matrix product gives all three weight gradients:
+        ``[dWh; dWx; db] = sum_t [h_{t-1} | x_t | 1]^T dz_t``; and ``dx_t = dz_t Wx^T``.
         """
         require_forward(self._cache, "LSTM.backward")
-        x_shape, x_rows, state, tanh_c, hs = self._cache
+        x_shape, state, tanh_c, hx = self._cache
         Wx, Wh = self.params["Wx"], self.params["Wh"]
         N, T, D = x_shape
         H, dtype = self.n_hidden, Wx.dtype
         a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, H, dtype))
-        grad, slope, dz_slope, dz_gates, dz_gates_as_rows, products = (
-            a[k] for k in ("grad", "slope", "dz_slope", "dz_gates", "dz_gates_as_rows", "products"))
+        grad, slope, dz_slope, dz_gates, dz_gates_as_rows, products, dh_back = (
+            a[k] for k in ("grad", "slope", "dz_slope", "dz_gates", "dz_gates_as_rows", "products", "dh_back"))
         dh, dc = grad[1:, 0], grad[:T, 1]                                  # dh[t] = dL/dh_t, dc[t] = dL/dc_t
         _dout_time_major(dout, x_shape, H, self.return_sequences, dh, "LSTM.backward")
         gates = state[:T, :4]
@@ -350,32 +394,35 @@ class LSTM(Layer):
         np.subtract(1, dc_slope, out=dc_slope)
         dc_slope *= o                                                      # o tanh'(c_t)
         slope[1:T, 1] = f[1:]
-        np.subtract(1, gates, out=dz_slope)
-        dz_slope *= gates                                                  # sigmoid' = s (1 - s): i, f, o
-        np.square(g, out=dz_slope[:, 3])
+        np.square(gates, out=dz_slope)
+        np.subtract(gates[:, :3], dz_slope[:, :3], out=dz_slope[:, :3])    # sigmoid' = s - s^2: i, f, o
         np.subtract(1, dz_slope[:, 3], out=dz_slope[:, 3])                 # tanh' = 1 - g^2
         dz_slope[:, 0] *= g
         dz_slope[:, 1] *= state[:T, 4]                                     # c_{t-1}
         dz_slope[:, 2] *= tanh_c
         dz_slope[:, 3] *= i
-        WhT = Wh.T
+        WhT = np.ascontiguousarray(Wh.T)
+        matmul, multiply, add, copyto = np.matmul, np.multiply, np.add, np.copyto
+        sequences = self.return_sequences
         for grad_t, slope_t, dc_t, dh_t, dz_slope_t, dz_slope_o, dz_t, dz_t_rows, dh_prev in a["steps"]:
-            np.multiply(grad_t, slope_t, out=products)
-            np.add(products[0], products[1], out=dc_t)                     # total gradient reaching c_t
-            np.multiply(dz_slope_t, dc_t, out=dz_gates)                    # dz_i, dz_f, dz_g (and o, redone:)
-            np.multiply(dz_slope_o, dh_t, out=dz_gates[2])                 # dz_o
-            np.copyto(dz_t, dz_gates_as_rows)                              # as rows [i | f | o | g]
+            multiply(grad_t, slope_t, products)
+            add(products[0], products[1], dc_t)                            # total gradient reaching c_t
+            multiply(dz_slope_t, dc_t, dz_gates)                           # dz_i, dz_f, dz_g (and o, redone:)
+            multiply(dz_slope_o, dh_t, dz_gates[2])                        # dz_o
+            copyto(dz_t, dz_gates_as_rows)                                 # as rows [i | f | o | g]
             if dh_prev is None:                                            # t = 0
                 break
-            if self.return_sequences:                                      # total reaching h_{t-1}
-                np.add(dh_prev, np.matmul(dz_t_rows, WhT, out=products[0]), out=dh_prev)
+            if sequences:                                                  # total reaching h_{t-1}
+                add(dh_prev, matmul(dz_t_rows, WhT, dh_back), dh_prev)
             else:                                                          # only h_{T-1} is an output
-                np.matmul(dz_t_rows, WhT, out=dh_prev)
+                matmul(dz_t_rows, WhT, dh_prev)
         dz_rows = a["dz"].reshape(T * N, 4 * H)
-        self.grads["Wx"][...] = _matmul.matmul(x_rows.T, dz_rows)
-        self.grads["Wh"][...] = _matmul.matmul(hs[:-1].reshape(T * N, H).T, dz_rows)
-        self.grads["b"][...] = dz_rows.sum(axis=0)
-        self.dh_norms, self.dc_norms = _mean_norms(dh), _mean_norms(dc)
+        dW = _matmul.matmul(hx[:T].reshape(T * N, H + D + 1).T, dz_rows)    # [dWh; dWx; db] (K, 4H)
+        self.grads["Wh"][...] = dW[:H]
+        self.grads["Wx"][...] = dW[H:H + D]
+        self.grads["b"][...] = dW[H + D]
+        self._norm_sources = {"dh_norms": dh, "dc_norms": dc}
+        self.dh_norms = self.dc_norms = None
         return _matmul.matmul(dz_rows, Wx.T).reshape(T, N, D).transpose(1, 0, 2)
 
     def get_config(self) -> dict:
