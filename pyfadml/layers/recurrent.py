@@ -180,7 +180,7 @@ class RNN(Layer):
         hs, z = self._work.get("forward", (N, T, dtype), lambda: (
             np.zeros((T + 1, N, H), dtype=dtype), np.empty((T * N, H), dtype=dtype)))
         x_rows = _time_major_rows(x)                             # (T*N, D)
-        np.matmul(x_rows, Wx, out=z)
+        _matmul.matmul(x_rows, Wx, out=z)
         z += b
         z = z.reshape(T, N, H)
         for t in range(T):
