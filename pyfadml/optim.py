@@ -185,14 +185,8 @@ class Adam(Optimizer):
         for name, p, g in triples:
             m, v = self._state_of(name, p, ("m", "v"))
             m = b1 * m + (1.0 - b1) * g
-            v = b2 * v + (1.0 - b2) * np.square(g)
-            # -lr mhat / (sqrt(vhat) + eps), with the constants folded: fewer passes over the arrays
-            denominator = np.sqrt(v)
-            denominator *= 1.0 / math.sqrt(c2)
-            denominator += self.eps
-            delta = m * (-self.lr / c1)
-            delta /= denominator
-            deltas.append(delta)
+            v = b2 * v + (1.0 - b2) * (g * g)
+            deltas.append(-self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps))
             new_state[name] = {"m": m, "v": v}
         return deltas, new_state
 
