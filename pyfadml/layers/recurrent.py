@@ -252,8 +252,11 @@ class LSTM(Layer):
     says, the loops are arranged so that each NumPy call does as much as it can (a call on arrays this small
     costs more in overhead than in arithmetic, in the page even more):
 
-    * the input, the recurrence and the bias are one matrix product per step: the rows of ``hx[t]`` are
-      ``[h_{t-1} | x_t | 1]`` and the weights ``[Wh; Wx; b]`` (so ``z_t = x_t Wx + h_{t-1} Wh + b`` needs no
+    * the arrays hold the batch in their last axis (the examples are columns, as in the lecture's
+      ``z = W a + b``), so that all four gates of a step come out of one matrix product as one contiguous
+      block ``(4, H, N)`` and every element-wise call works on contiguous memory;
+    * the input, the recurrence and the bias are one matrix product per step: the columns of ``hx[t]`` are
+      ``[h_{t-1}; x_t; 1]`` and the weights ``[Wh; Wx; b]^T`` (so ``z_t = x_t Wx + h_{t-1} Wh + b`` needs no
       separate input projection or addition), and backward gets ``[dWh; dWx; db]`` from one product too;
     * the four gates of a step are one block ``(4, N, H)``, so one matrix product and one ``tanh`` serve all
       of them: ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so the i, f, o columns of ``Wx``, ``Wh`` and ``b`` are
@@ -291,33 +294,36 @@ class LSTM(Layer):
         self._cache = None
         self._work = _Workspace()
 
-    def _gate_major_weights(self) -> np.ndarray:
-        """``[Wh; Wx; b]`` (K, 4H), K = H + D + 1, as a new gate-major ``(4, K, H)`` array, i, f, o blocks halved.
+    def _weight_rows(self) -> np.ndarray:
+        """``[Wh; Wx; b]^T`` as a new ``(4H, K)`` array, K = H + D + 1, the rows of i, f, o halved.
 
-        With the rows ``[h_{t-1} | x_t | 1]`` of ``hx[t] (N, K)``, ``hx[t] @ W[j]`` is block j of ``z_t``
-        (halved for i, f, o): the recurrent part, the input and the bias in one matrix product.
+        Row block j (H rows) holds gate j's weights; with the columns ``[h_{t-1}; x_t; 1]`` of ``hx[t] (K, N)``,
+        ``rows @ hx[t]`` is ``z_t`` for every gate at once (halved for i, f, o): the recurrence, the input and
+        the bias in one matrix product.
         """
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
         H = self.n_hidden
-        W = np.concatenate([Wh, Wx, b[None]], axis=0)                       # (K, 4H)
-        half = np.array([0.5, 0.5, 0.5, 1.0], dtype=W.dtype).reshape(4, 1, 1)
-        return W.reshape(-1, 4, H).transpose(1, 0, 2) * half
+        W = np.concatenate([Wh, Wx, b[None]], axis=0)                       # (K, 4H), columns [i | f | o | g]
+        W[:, :3 * H] *= 0.5
+        return np.ascontiguousarray(W.T)
 
     @staticmethod
     def _forward_arrays(N: int, T: int, D: int, H: int, dtype) -> dict:
         """The forward's arrays, and for every step t the views of them the loop reads and writes.
 
-        ``state[t] (5, N, H) = [i_t, f_t, o_t, g_t, c_{t-1}]``; ``c_{-1} = state[0, 4] = 0`` is never written;
-        ``c_t = state[t + 1, 4]``. ``hx[t] (N, H + D + 1) = [h_{t-1} | x_t | 1]``: ``h_{-1} = 0`` and the ones
-        are written once here, ``x_t`` by every forward, ``h_t`` by step t into ``hx[t + 1]``.
+        Everything is stored with the batch as the last axis (columns, the lecture's ``z = W a + b``), so that
+        each step's blocks are contiguous. ``state[t] (5, H, N) = [i_t, f_t, o_t, g_t, c_{t-1}]``;
+        ``c_{-1} = state[0, 4] = 0`` is never written; ``c_t = state[t + 1, 4]``. ``hx[t] (H + D + 1, N) =
+        [h_{t-1}; x_t; 1]``: ``h_{-1} = 0`` and the ones are written once here, ``x_t`` by every forward,
+        ``h_t`` by step t into ``hx[t + 1]``.
         """
-        a = {"state": np.zeros((T + 1, 5, N, H), dtype=dtype), "hx": np.zeros((T + 1, N, H + D + 1), dtype=dtype),
-             "tanh_c": np.empty((T, N, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype),
+        a = {"state": np.zeros((T + 1, 5, H, N), dtype=dtype), "hx": np.zeros((T + 1, H + D + 1, N), dtype=dtype),
+             "tanh_c": np.empty((T, H, N), dtype=dtype), "products": np.empty((2, H, N), dtype=dtype),
              "half": np.array(0.5, dtype=dtype)}
         state, hx, tanh_c = a["state"], a["hx"], a["tanh_c"]
-        hx[:, :, H + D] = 1
-        a["steps"] = [(hx[t], state[t, :4], state[t, :3], state[t, 0:2], state[t, 3:5], state[t, 2], state[t + 1, 4],
-                       tanh_c[t], hx[t + 1, :, :H]) for t in range(T)]
+        hx[:, H + D] = 1
+        a["steps"] = [(hx[t], state[t, :4].reshape(4 * H, N), state[t, :4], state[t, :3], state[t, 0:2],
+                       state[t, 3:5], state[t, 2], state[t + 1, 4], tanh_c[t], hx[t + 1, :H]) for t in range(T)]
         return a
 
     def forward(self, x) -> np.ndarray:
@@ -327,11 +333,11 @@ class LSTM(Layer):
         H, dtype = self.n_hidden, Wx.dtype
         a = self._work.get("forward", (N, T, dtype), lambda: self._forward_arrays(N, T, D, H, dtype))
         state, hx, products, half = a["state"], a["hx"], a["products"], a["half"]
-        hx[:T, :, H:H + D] = x.transpose(1, 0, 2)                          # x_t, time-major
-        W = self._gate_major_weights()                                     # (4, K, H)
+        hx[:T, H:H + D] = x.transpose(1, 2, 0)                             # x_t as columns, time-major
+        W = self._weight_rows()                                            # (4H, K)
         matmul, tanh, multiply, add = np.matmul, np.tanh, np.multiply, np.add
-        for hx_t, z, ifo, i_f, g_c_prev, o, c, tanh_c, h in a["steps"]:
-            matmul(hx_t, W, z)                                     # z_t (i, f, o halved), gate by gate
+        for hx_t, z_rows, z, ifo, i_f, g_c_prev, o, c, tanh_c, h in a["steps"]:
+            matmul(W, hx_t, z_rows)                                # z_t (i, f, o halved), all gates
             tanh(z, z)
             multiply(ifo, half, ifo)
             add(ifo, half, ifo)                                    # sigmoid(z) = (1 + tanh(z / 2)) / 2
@@ -340,26 +346,27 @@ class LSTM(Layer):
             tanh(c, tanh_c)
             multiply(o, tanh_c, h)                                 # h_t = o * tanh(c_t)
         self._cache = (x.shape, state, a["tanh_c"], hx)
-        self.gates = {k: state[:T, j].transpose(1, 0, 2) for j, k in enumerate("ifog")}
-        self.cells = state[1:, 4].transpose(1, 0, 2)
-        self.hiddens = hx[1:, :, :H].transpose(1, 0, 2)
-        return self.hiddens.copy() if self.return_sequences else hx[T, :, :H].copy()
+        self.gates = {k: state[:T, j].transpose(2, 0, 1) for j, k in enumerate("ifog")}
+        self.cells = state[1:, 4].transpose(2, 0, 1)
+        self.hiddens = hx[1:, :H].transpose(2, 0, 1)
+        return self.hiddens.copy() if self.return_sequences else hx[T, :H].T.copy()
 
     @staticmethod
     def _backward_arrays(N: int, T: int, H: int, dtype) -> dict:
-        """The backward's arrays, and for every step t (from T-1 down to 0) the views the loop uses.
+        """The backward's arrays (batch last, like the forward's), and for every step t (from T-1 down to 0)
+        the views the loop uses.
 
         ``grad[t + 1] = [dL/dh_t, dL/dc_{t+1}]`` and ``slope[t + 1] = [o_t tanh'(c_t), f_{t+1}]``, so that
         ``dc_t = sum(grad[t + 1] * slope[t + 1])`` (``dc_T = 0``, ``f_T = 0``); ``dc_t`` is ``grad[t, 1]``.
+        ``dz[t] (4, H, N)``: dL/dz_t, gate by gate.
         """
-        a = {"grad": np.zeros((T + 1, 2, N, H), dtype=dtype), "slope": np.zeros((T + 1, 2, N, H), dtype=dtype),
-             "dz_slope": np.empty((T, 4, N, H), dtype=dtype), "dz_gates": np.empty((4, N, H), dtype=dtype),
-             "dz": np.empty((T, N, 4, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype),
-             "dh_back": np.empty((N, H), dtype=dtype)}
+        a = {"grad": np.zeros((T + 1, 2, H, N), dtype=dtype), "slope": np.zeros((T + 1, 2, H, N), dtype=dtype),
+             "dz_slope": np.empty((T, 4, H, N), dtype=dtype), "dz": np.empty((T, 4, H, N), dtype=dtype),
+             "products": np.empty((2, H, N), dtype=dtype), "dh_back": np.empty((H, N), dtype=dtype)}
         grad, slope, dz_slope, dz = a["grad"], a["slope"], a["dz_slope"], a["dz"]
-        a["dz_gates_as_rows"] = a["dz_gates"].transpose(1, 0, 2)
         a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz_slope[t], dz_slope[t, 2], dz[t],
-                       dz[t].reshape(N, 4 * H), grad[t, 0] if t > 0 else None) for t in range(T - 1, -1, -1)]
+                       dz[t, 2], dz[t].reshape(4 * H, N), grad[t, 0] if t > 0 else None)
+                      for t in range(T - 1, -1, -1)]
         return a
 
     def backward(self, dout) -> np.ndarray:
@@ -370,7 +377,7 @@ class LSTM(Layer):
             dc   = dh * o * (1 - tanh(c_t)^2) + dc_{t+1} * f_{t+1}   (h_t = o tanh(c_t) also depends on c_t)
             dz_i = dc * g * i(1-i),   dz_f = dc * c_{t-1} * f(1-f),   dz_o = dh * tanh(c_t) * o(1-o),
             dz_g = dc * i * (1-g^2)                                  (the gates' local derivatives)
-            passed back:  dL/dh_{t-1} gets dz Wh^T
+            passed back:  dL/dh_{t-1} gets dz Wh^T   (batch last: Wh dz)
 
         The factors of ``dh`` and ``dc`` depend on the forward values only: they are computed for all steps
         before the loop (``slope``, ``dz_slope``), so a step costs a few products and one matmul.
@@ -383,12 +390,11 @@ class LSTM(Layer):
         N, T, D = x_shape
         H, dtype = self.n_hidden, Wx.dtype
         a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, H, dtype))
-        grad, slope, dz_slope, dz_gates, dz_gates_as_rows, products, dh_back = (
-            a[k] for k in ("grad", "slope", "dz_slope", "dz_gates", "dz_gates_as_rows", "products", "dh_back"))
+        grad, slope, dz_slope, products, dh_back = (a[k] for k in ("grad", "slope", "dz_slope", "products", "dh_back"))
         dh, dc = grad[1:, 0], grad[:T, 1]                                  # dh[t] = dL/dh_t, dc[t] = dL/dc_t
-        _dout_time_major(dout, x_shape, H, self.return_sequences, dh, "LSTM.backward")
+        _dout_time_major(dout, x_shape, H, self.return_sequences, dh.transpose(0, 2, 1), "LSTM.backward")
         gates = state[:T, :4]
-        i, f, o, g = (gates[:, j] for j in range(4))                       # each (T, N, H)
+        i, f, o, g = (gates[:, j] for j in range(4))                       # each (T, H, N)
         dc_slope = slope[1:, 0]
         np.square(tanh_c, out=dc_slope)
         np.subtract(1, dc_slope, out=dc_slope)
@@ -401,29 +407,30 @@ class LSTM(Layer):
         dz_slope[:, 1] *= state[:T, 4]                                     # c_{t-1}
         dz_slope[:, 2] *= tanh_c
         dz_slope[:, 3] *= i
-        WhT = np.ascontiguousarray(Wh.T)
-        matmul, multiply, add, copyto = np.matmul, np.multiply, np.add, np.copyto
+        Wh = np.ascontiguousarray(Wh)
+        matmul, multiply, add = np.matmul, np.multiply, np.add
         sequences = self.return_sequences
-        for grad_t, slope_t, dc_t, dh_t, dz_slope_t, dz_slope_o, dz_t, dz_t_rows, dh_prev in a["steps"]:
+        for grad_t, slope_t, dc_t, dh_t, dz_slope_t, dz_slope_o, dz_t, dz_o, dz_rows, dh_prev in a["steps"]:
             multiply(grad_t, slope_t, products)
             add(products[0], products[1], dc_t)                            # total gradient reaching c_t
-            multiply(dz_slope_t, dc_t, dz_gates)                           # dz_i, dz_f, dz_g (and o, redone:)
-            multiply(dz_slope_o, dh_t, dz_gates[2])                        # dz_o
-            copyto(dz_t, dz_gates_as_rows)                                 # as rows [i | f | o | g]
+            multiply(dz_slope_t, dc_t, dz_t)                               # dz_i, dz_f, dz_g (and o, redone:)
+            multiply(dz_slope_o, dh_t, dz_o)                               # dz_o
             if dh_prev is None:                                            # t = 0
                 break
             if sequences:                                                  # total reaching h_{t-1}
-                add(dh_prev, matmul(dz_t_rows, WhT, dh_back), dh_prev)
+                add(dh_prev, matmul(Wh, dz_rows, dh_back), dh_prev)
             else:                                                          # only h_{T-1} is an output
-                matmul(dz_t_rows, WhT, dh_prev)
-        dz_rows = a["dz"].reshape(T * N, 4 * H)
-        dW = _matmul.matmul(hx[:T].reshape(T * N, H + D + 1).T, dz_rows)    # [dWh; dWx; db] (K, 4H)
+                matmul(Wh, dz_rows, dh_prev)
+        # all steps side by side: dz as (4H, T*N), [h_{t-1}; x_t; 1] as (K, T*N) (copies, each one pass)
+        dz_all = a["dz"].transpose(1, 2, 0, 3).reshape(4 * H, T * N)
+        hx_all = hx[:T].transpose(1, 0, 2).reshape(H + D + 1, T * N)
+        dW = _matmul.matmul(hx_all, dz_all.T)                              # [dWh; dWx; db] (K, 4H)
         self.grads["Wh"][...] = dW[:H]
         self.grads["Wx"][...] = dW[H:H + D]
         self.grads["b"][...] = dW[H + D]
-        self._norm_sources = {"dh_norms": dh, "dc_norms": dc}
+        self._norm_sources = {"dh_norms": dh.transpose(0, 2, 1), "dc_norms": dc.transpose(0, 2, 1)}
         self.dh_norms = self.dc_norms = None
-        return _matmul.matmul(dz_rows, Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+        return _matmul.matmul(Wx, dz_all).reshape(D, T, N).transpose(2, 1, 0)
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
