@@ -352,7 +352,7 @@ class LSTM(Layer):
         return self.hiddens.copy() if self.return_sequences else hx[T, :H].T.copy()
 
     @staticmethod
-    def _backward_arrays(N: int, T: int, H: int, dtype) -> dict:
+    def _backward_arrays(N: int, T: int, D: int, H: int, dtype) -> dict:
         """The backward's arrays (batch last, like the forward's), and for every step t (from T-1 down to 0)
         the views the loop uses.
 
@@ -362,7 +362,8 @@ class LSTM(Layer):
         """
         a = {"grad": np.zeros((T + 1, 2, H, N), dtype=dtype), "slope": np.zeros((T + 1, 2, H, N), dtype=dtype),
              "dz_slope": np.empty((T, 4, H, N), dtype=dtype), "dz": np.empty((T, 4, H, N), dtype=dtype),
-             "products": np.empty((2, H, N), dtype=dtype), "dh_back": np.empty((H, N), dtype=dtype)}
+             "products": np.empty((2, H, N), dtype=dtype), "dh_back": np.empty((H, N), dtype=dtype),
+             "dW_steps": np.empty((T, 4 * H, H + D + 1), dtype=dtype)}
         grad, slope, dz_slope, dz = a["grad"], a["slope"], a["dz_slope"], a["dz"]
         a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz_slope[t], dz_slope[t, 2], dz[t],
                        dz[t, 2], dz[t].reshape(4 * H, N), grad[t, 0] if t > 0 else None)
@@ -389,7 +390,7 @@ class LSTM(Layer):
         Wx, Wh = self.params["Wx"], self.params["Wh"]
         N, T, D = x_shape
         H, dtype = self.n_hidden, Wx.dtype
-        a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, H, dtype))
+        a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, D, H, dtype))
         grad, slope, dz_slope, products, dh_back = (a[k] for k in ("grad", "slope", "dz_slope", "products", "dh_back"))
         dh, dc = grad[1:, 0], grad[:T, 1]                                  # dh[t] = dL/dh_t, dc[t] = dL/dc_t
         _dout_time_major(dout, x_shape, H, self.return_sequences, dh.transpose(0, 2, 1), "LSTM.backward")
@@ -421,16 +422,15 @@ class LSTM(Layer):
                 add(dh_prev, matmul(Wh, dz_rows, dh_back), dh_prev)
             else:                                                          # only h_{T-1} is an output
                 matmul(Wh, dz_rows, dh_prev)
-        # all steps side by side: dz as (4H, T*N), [h_{t-1}; x_t; 1] as (K, T*N) (copies, each one pass)
-        dz_all = a["dz"].transpose(1, 2, 0, 3).reshape(4 * H, T * N)
-        hx_all = hx[:T].transpose(1, 0, 2).reshape(H + D + 1, T * N)
-        dW = _matmul.matmul(hx_all, dz_all.T)                              # [dWh; dWx; db] (K, 4H)
+        # every step's dz_t [h_{t-1}; x_t; 1]^T at once (both contracted along the batch, contiguous), summed
+        dz = a["dz"].reshape(T, 4 * H, N)
+        dW = np.matmul(dz, hx[:T].transpose(0, 2, 1), out=a["dW_steps"]).sum(axis=0).T   # [dWh; dWx; db]
         self.grads["Wh"][...] = dW[:H]
         self.grads["Wx"][...] = dW[H:H + D]
         self.grads["b"][...] = dW[H + D]
         self._norm_sources = {"dh_norms": dh.transpose(0, 2, 1), "dc_norms": dc.transpose(0, 2, 1)}
         self.dh_norms = self.dc_norms = None
-        return _matmul.matmul(Wx, dz_all).reshape(D, T, N).transpose(2, 1, 0)
+        return np.matmul(Wx, dz).transpose(2, 0, 1)                         # dx_t = Wx dz_t, (N, T, D)
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
