@@ -1,15 +1,19 @@
 """How training fails safe: the error a refused step raises, the thresholds of the checks, the checkpoint.
 
-:class:`~pyfadml.train.Trainer` uses these; see its docstring for the rules. Kept apart so that the training
-loop in :mod:`pyfadml.train` reads as the loop it is.
+:class:`~pyfadml.train.Trainer` uses these and inherits the checks and :meth:`FailSafe.recover` from
+:class:`FailSafe`; see its docstring for the rules. Kept apart so that the training loop in
+:mod:`pyfadml.train` reads as the loop it is.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from pyfadml._checks import check_float
 
 DIVERGENCE_REASONS = ("nonfinite", "loss_explosion", "update_explosion")
+_UNCHANGED = object()
 
 
 class DivergenceError(RuntimeError):
@@ -79,3 +83,65 @@ class Checkpoint:
         if self.model_rng is not None:
             trainer.model.rng.bit_generator.state = self.model_rng
         trainer.step_count = self.step
+
+
+class FailSafe:
+    """The Trainer's divergence checks, checkpoints and :meth:`recover` (a mixin of
+    :class:`~pyfadml.train.Trainer`, which holds the attributes these read: ``model``, ``optimizer``,
+    ``history``, ``max_update_ratio``, ``checkpoint_every``, ``_good``, ``_pending``, ...)."""
+
+    def _diverging(self, k: int, quantity: str, value: float, reason: str = "nonfinite", **kw):
+        return DivergenceError(k, quantity, value, reason, last_good_step=self.last_good_step, **kw)
+
+    def _loss_reference(self) -> float | None:
+        losses = self.history.get("loss")
+        return losses[0] if losses else None
+
+    def _check_update(self, k: int, grad_norm: float):
+        limit = self.max_update_ratio
+
+        def guard(triples, deltas):
+            update = math.sqrt(sum(float(np.dot(d.ravel(), d.ravel())) for d in deltas))
+            if not math.isfinite(update):
+                raise self._diverging(k, "the update", update)
+            if limit is None:
+                return
+            weights = math.sqrt(sum(float(np.dot(p.ravel(), p.ravel())) for _, p, _ in triples))
+            ratio = update / max(weights, 1.0)
+            if ratio > limit:
+                raise self._diverging(k, "the update", update, "update_explosion", limit=limit, ratio=ratio,
+                                      grad_norm=grad_norm, weight_norm=weights)
+        return guard
+
+    def _checkpoint(self, k: int) -> None:
+        if k % self.checkpoint_every == 0:
+            if self._pending is not None:
+                self._good = self._pending       # checkpoint_every good steps followed it
+            self._pending = Checkpoint(self)
+
+    def recover(self, lr=None, clip_norm=_UNCHANGED) -> int:
+        """Go back to the last good checkpoint and continue from there, e.g. after a DivergenceError.
+
+        Restores the parameters, the step count and the mini-batch order of that checkpoint, drops the
+        history rows after it, forgets the optimizer's state (momentum, Adam's moments), sets ``lr`` and
+        ``clip_norm`` when given (``clip_norm=None`` turns clipping off) and clears :attr:`diverged`.
+        Returns the step it resumed from (``step_count`` is now that step).
+        """
+        if lr is not None:
+            lr = check_float(lr, "Trainer.recover: lr", minimum=0.0, strict=True)
+        if clip_norm is not _UNCHANGED and clip_norm is not None:
+            clip_norm = check_float(clip_norm, "Trainer.recover: clip_norm", minimum=0.0, strict=True)
+        if self._good is None:
+            self._good = Checkpoint(self)
+        good = self._good
+        good.restore(self)
+        self._pending = None
+        self.history.truncate(good.step)
+        self.val_history.truncate(good.step)
+        self.optimizer.reset()
+        if lr is not None:
+            self.optimizer.lr = lr
+        if clip_norm is not _UNCHANGED:
+            self.clip_norm = clip_norm
+        self.divergence = None
+        return good.step

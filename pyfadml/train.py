@@ -17,33 +17,14 @@ import time
 import numpy as np
 
 from pyfadml._checks import as_rng, check_array, check_finite, check_float, check_int
-from pyfadml.failsafe import DIVERGENCE_REASONS, Checkpoint, DivergenceError, Threshold
+from pyfadml.failsafe import (  # noqa: F401  (_UNCHANGED: re-exported for the demos)
+    _UNCHANGED, DIVERGENCE_REASONS, Checkpoint, DivergenceError, FailSafe, Threshold,
+)
 from pyfadml.history import History
 from pyfadml.losses import get_loss, loss_name
+from pyfadml.metrics import CLASSIFICATION_LOSSES, METRICS, accuracy
 from pyfadml.optim import Optimizer, clip_grad_norm, get_optimizer, grad_norm
 
-METRICS = ("accuracy",)
-CLASSIFICATION_LOSSES = ("cross_entropy", "bce_logits")
-
-
-def accuracy(output: np.ndarray, y: np.ndarray, loss: str | None) -> float:
-    """Fraction of correct predictions.
-
-    Softmax outputs (N, K) / (N, T, K) with integer labels (N,) / (N, T): argmax over the last axis.
-    Binary logits (N, 1) or (N,) with 0/1 targets: predicted class is 1 where the logit is > 0.
-    """
-    y = np.asarray(y)
-    binary = loss == "bce_logits" or (loss is None and output.shape[-1] == 1 and output.ndim == 2)
-    if binary:
-        pred = (output > 0).reshape(output.shape[0], -1)
-        return float(np.mean(pred == (y.reshape(pred.shape) > 0.5)))
-    if output.shape[:-1] != y.shape:
-        raise ValueError(f"accuracy: labels must have shape {output.shape[:-1]} for outputs "
-                         f"{output.shape}, got {y.shape}")
-    return float(np.mean(np.argmax(output, axis=-1) == y))
-
-
-_UNCHANGED = object()
 __all__ = ["Trainer", "DivergenceError", "DIVERGENCE_REASONS", "run_for", "accuracy"]
 
 
@@ -66,7 +47,7 @@ def run_for(step, seconds: float, *, max_steps: int | None = None, where: str = 
     return done
 
 
-class Trainer:
+class Trainer(FailSafe):
     """Trains ``model`` on (X, y) with ``loss`` and ``optimizer``, one mini-batch per :meth:`step`.
 
     model: a Sequential/Autoencoder/VAE (forward, backward, parameters, zero_grad, train/eval).
@@ -322,29 +303,6 @@ class Trainer:
         """
         return run_for(self.step, seconds, max_steps=max_steps, where="Trainer.train_for")
 
-    def _diverging(self, k: int, quantity: str, value: float, reason: str = "nonfinite", **kw):
-        return DivergenceError(k, quantity, value, reason, last_good_step=self.last_good_step, **kw)
-
-    def _loss_reference(self) -> float | None:
-        losses = self.history.get("loss")
-        return losses[0] if losses else None
-
-    def _check_update(self, k: int, grad_norm: float):
-        limit = self.max_update_ratio
-
-        def guard(triples, deltas):
-            update = math.sqrt(sum(float(np.dot(d.ravel(), d.ravel())) for d in deltas))
-            if not math.isfinite(update):
-                raise self._diverging(k, "the update", update)
-            if limit is None:
-                return
-            weights = math.sqrt(sum(float(np.dot(p.ravel(), p.ravel())) for _, p, _ in triples))
-            ratio = update / max(weights, 1.0)
-            if ratio > limit:
-                raise self._diverging(k, "the update", update, "update_explosion", limit=limit, ratio=ratio,
-                                      grad_norm=grad_norm, weight_norm=weights)
-        return guard
-
     def _step(self) -> dict:
         k = self.step_count + 1
         idx = self._next_indices()
@@ -389,39 +347,6 @@ class Trainer:
             self.val_history.append({"step": k, **val})
             record = {**record, **{f"val_{key}": v for key, v in val.items()}}
         return record
-
-    def _checkpoint(self, k: int) -> None:
-        if k % self.checkpoint_every == 0:
-            if self._pending is not None:
-                self._good = self._pending       # checkpoint_every good steps followed it
-            self._pending = Checkpoint(self)
-
-    def recover(self, lr=None, clip_norm=_UNCHANGED) -> int:
-        """Go back to the last good checkpoint and continue from there, e.g. after a DivergenceError.
-
-        Restores the parameters, the step count and the mini-batch order of that checkpoint, drops the
-        history rows after it, forgets the optimizer's state (momentum, Adam's moments), sets ``lr`` and
-        ``clip_norm`` when given (``clip_norm=None`` turns clipping off) and clears :attr:`diverged`.
-        Returns the step it resumed from (``step_count`` is now that step).
-        """
-        if lr is not None:
-            lr = check_float(lr, "Trainer.recover: lr", minimum=0.0, strict=True)
-        if clip_norm is not _UNCHANGED and clip_norm is not None:
-            clip_norm = check_float(clip_norm, "Trainer.recover: clip_norm", minimum=0.0, strict=True)
-        if self._good is None:
-            self._good = Checkpoint(self)
-        good = self._good
-        good.restore(self)
-        self._pending = None
-        self.history.truncate(good.step)
-        self.val_history.truncate(good.step)
-        self.optimizer.reset()
-        if lr is not None:
-            self.optimizer.lr = lr
-        if clip_norm is not _UNCHANGED:
-            self.clip_norm = clip_norm
-        self.divergence = None
-        return good.step
 
     def evaluate(self, X, y, *, batch_size: int = 1024) -> dict:
         """Loss (including the model's aux_loss) and metrics on (X, y), in eval mode, without updating.

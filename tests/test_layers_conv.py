@@ -205,8 +205,8 @@ def test_maxpool_equals_naive_twin(seed):
     assert naive.get_config() == fast.get_config()
 
 
-def test_maxpool_reads_channel_first_input():
-    """Conv2D's output is stored channel-first; pooling it gives what pooling a C-ordered copy gives."""
+def test_maxpool_reads_batch_last_input():
+    """Conv2D's output is stored batch-last; pooling it gives what pooling a C-ordered copy gives."""
     rng = np.random.default_rng(0)
     z = Conv2D(2, 3, 3, padding=1, rng=0).forward(rng.normal(size=(4, 2, 6, 6)))
     assert not z.flags.c_contiguous
@@ -222,11 +222,11 @@ def test_im2col_columns_and_col2im_adjoint():
     k, s, p = 3, 2, 1
     cols = im2col(x, k, s, p)
     H_out, W_out = (5 + 2 * p - k) // s + 1, (4 + 2 * p - k) // s + 1
-    assert cols.shape == (3 * k * k, 2 * H_out * W_out)
+    assert cols.shape == (3 * k * k, H_out * W_out * 2)
     x_pad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    n, i, j = 1, 2, 1                                   # column (n, i, j) is that window, channels first
-    np.testing.assert_array_equal(cols[:, (n * H_out + i) * W_out + j],
-                                  x_pad[n, :, s * i:s * i + k, s * j:s * j + k].ravel())
+    for n, i, j in [(1, 2, 1), (0, 0, 0), (1, 0, 1)]:   # column (i, j, n) is that window, channels first
+        np.testing.assert_array_equal(cols[:, (i * W_out + j) * 2 + n],
+                                      x_pad[n, :, s * i:s * i + k, s * j:s * j + k].ravel())
     # col2im is the adjoint of im2col:  <im2col(x), d> = <x, col2im(d)>
     d = rng.normal(size=cols.shape)
     assert np.sum(cols * d) == pytest.approx(np.sum(x * col2im(d, x.shape, k, s, p)), rel=1e-12)
@@ -301,6 +301,24 @@ def test_flatten_gradcheck_shapes_and_bad_input():
         Flatten().forward(np.ones(5))
     with pytest.raises(ValueError, match=r"Flatten.backward: dout must have shape \(2, 60\), got \(2, 59\)"):
         flat.backward(np.ones((2, 59)))
+
+
+def test_flatten_backward_keeps_the_memory_order_of_its_input():
+    """A pooled conv output is stored batch-last; dL/dx comes back in that order, with the right values."""
+    rng = np.random.default_rng(3)
+    z = MaxPool2D(2).forward(Conv2D(2, 3, 3, padding=1, rng=0).forward(rng.normal(size=(4, 2, 6, 6))))
+    assert z.transpose(1, 2, 3, 0).flags.c_contiguous
+    flat = Flatten()
+    out = flat.forward(z)
+    np.testing.assert_array_equal(out, np.ascontiguousarray(z).reshape(4, -1))
+    dout = rng.normal(size=out.shape)
+    dx = flat.backward(dout)
+    np.testing.assert_array_equal(dx, dout.reshape(z.shape))
+    assert dx.transpose(1, 2, 3, 0).flags.c_contiguous
+    assert Flatten().forward(np.ones((2, 3, 4))) is not None           # a C-ordered input: a plain reshape back
+    c_flat = Flatten()
+    c_flat.forward(np.ones((2, 3, 4)))
+    assert c_flat.backward(np.ones((2, 12))).flags.c_contiguous
 
 
 def test_small_cnn_end_to_end_gradcheck():

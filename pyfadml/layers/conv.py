@@ -19,15 +19,17 @@ Two implementations compute exactly this:
 
 * :func:`conv2d_naive` / :class:`Conv2DNaive`: plain loops over (n, o, i, j), read these first;
 * :class:`Conv2D`: the same maths as one matrix product (im2col): every window becomes a column of a
-  matrix ``cols`` (C*k*k, N*H_out*W_out), so ``z = W_rows cols + b`` with ``W_rows = W.reshape(c_out, -1)``
+  matrix ``cols`` (C*k*k, H_out*W_out*N), so ``z = W_rows cols + b`` with ``W_rows = W.reshape(c_out, -1)``
   -- the lecture's Dense ``z = W a + b`` applied to every window.
 
 Likewise :class:`MaxPool2DNaive` is the loop twin of :class:`MaxPool2D`.
 
-Memory order: :class:`Conv2D` computes all output pixels of a channel as one row, so its output ``(N, c_out,
-H_out, W_out)`` is stored channel-first (a transposed view of a ``(c_out, N, H_out, W_out)`` array).
-Element-wise layers keep that order and the next im2col reads it directly; indexing and shapes are the
-usual ``(N, C, H, W)``, and ``np.ascontiguousarray`` gives a C-ordered copy where one is needed.
+Memory order: :class:`Conv2D` computes all output pixels of a channel as one row, ordered (i, j, n), so its
+output ``(N, c_out, H_out, W_out)`` is stored batch-last (a transposed view of a ``(c_out, H_out, W_out, N)``
+array). Element-wise layers and :class:`MaxPool2D` keep that order and the next im2col reads it directly;
+with the batch innermost, every strided slice of a small map (a pooling offset, a kernel offset) still runs
+over long contiguous stretches. Indexing and shapes are the usual ``(N, C, H, W)``, and
+``np.ascontiguousarray`` gives a C-ordered copy where one is needed.
 """
 from __future__ import annotations
 
@@ -105,21 +107,39 @@ def correlate2d(image, kernel, *, stride: int = 1, padding: int = 0) -> np.ndarr
     return conv2d_naive(image[None, None], kernel[None, None], None, stride, padding)[0, 0]
 
 
-def im2col(x: np.ndarray, k: int, stride: int, padding: int) -> np.ndarray:
-    """Every ``k x k`` window of ``x (N, C, H, W)`` as a column: ``cols (C*k*k, N*H_out*W_out)``.
+def _batch_last(x: np.ndarray, padding: int) -> np.ndarray:
+    """``x (N, C, H, W)``, zero-padded, as a ``(C, H + 2p, W + 2p, N)`` array: the batch as the last axis.
 
-    Column ``(n, i, j)`` holds the window under output pixel (i, j) of image n, channels first, in the same
-    order as ``W[o].ravel()``, so ``W.reshape(c_out, -1) @ cols`` is every output pixel at once. The windows
-    are a strided view of the padded input (entry (c, u, v, n, i, j) is ``x_pad[n, c, s*i + u, s*j + v]``,
-    what ``sliding_window_view`` gives, built directly); the reshape copies them, row after row.
+    A view when there is no padding and ``x`` is already stored that way (a Conv2D output, and what the
+    element-wise layers and MaxPool2D make of it); otherwise one copy.
     """
-    x_pad = _pad(x, padding)
-    N, C, Hp, Wp = x_pad.shape
+    if padding == 0:
+        view = x.transpose(1, 2, 3, 0)
+        if view.flags.c_contiguous:
+            return view
+    N, C, H, W = x.shape
+    x_pad = np.zeros((C, H + 2 * padding, W + 2 * padding, N), dtype=x.dtype)
+    x_pad[:, padding:padding + H, padding:padding + W] = x.transpose(1, 2, 3, 0)
+    return x_pad
+
+
+def im2col(x: np.ndarray, k: int, stride: int, padding: int) -> np.ndarray:
+    """Every ``k x k`` window of ``x (N, C, H, W)`` as a column: ``cols (C*k*k, H_out*W_out*N)``.
+
+    Column ``(i, j, n)`` (index ``(i*W_out + j)*N + n``) holds the window under output pixel (i, j) of image
+    n, channels first, in the same order as ``W[o].ravel()``, so ``W.reshape(c_out, -1) @ cols`` is every
+    output pixel at once. The windows are a strided view of the padded input stored batch-last (entry
+    (c, u, v, i, j, n) is ``x_pad[n, c, s*i + u, s*j + v]``); the reshape copies them, row after row. With
+    the batch as the last axis, each row is copied in runs of ``W_out * N`` contiguous numbers (for stride 1)
+    instead of runs of W_out: on a 4x4 map, 4 numbers at a time.
+    """
+    x_pad = _batch_last(x, padding)
+    C, Hp, Wp, N = x_pad.shape
     H_out, W_out = (Hp - k) // stride + 1, (Wp - k) // stride + 1
-    sN, sC, sH, sW = x_pad.strides
-    windows = as_strided(x_pad, shape=(C, k, k, N, H_out, W_out),
-                         strides=(sC, sH, sW, sN, stride * sH, stride * sW), writeable=False)
-    return windows.reshape(C * k * k, N * H_out * W_out)
+    sC, sH, sW, sN = x_pad.strides
+    windows = as_strided(x_pad, shape=(C, k, k, H_out, W_out, N),
+                         strides=(sC, sH, sW, stride * sH, stride * sW, sN), writeable=False)
+    return windows.reshape(C * k * k, H_out * W_out * N)
 
 
 def col2im(cols: np.ndarray, x_shape, k: int, stride: int, padding: int) -> np.ndarray:
@@ -127,17 +147,18 @@ def col2im(cols: np.ndarray, x_shape, k: int, stride: int, padding: int) -> np.n
 
     Overlapping windows share pixels, so contributions are summed. Instead of a loop over the windows we loop
     over the ``k*k`` kernel offsets (u, v): offset (u, v) of window (i, j) is pixel (s*i + u, s*j + v), so
-    for a fixed offset all windows together hit the strided slice ``x_pad[:, :, u::s, v::s]`` once each.
-    Returns ``dx (N, C, H, W)``, stored channel-first (a transposed view of a ``(C, N, H, W)`` array).
+    for a fixed offset all windows together hit the strided slice ``x_pad[:, u::s, v::s, :]`` once each
+    (batch last, so for stride 1 each addition runs over ``W_out * N`` contiguous numbers).
+    Returns ``dx (N, C, H, W)``, stored batch-last (a transposed view of a ``(C, H, W, N)`` array).
     """
     N, C, H, W = x_shape
     H_out, W_out = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
-    d_windows = cols.reshape(C, k, k, N, H_out, W_out)
-    dx_pad = np.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    d_windows = cols.reshape(C, k, k, H_out, W_out, N)
+    dx_pad = np.zeros((C, H + 2 * padding, W + 2 * padding, N), dtype=cols.dtype)
     for u in range(k):
         for v in range(k):
-            dx_pad[:, :, u:u + stride * H_out:stride, v:v + stride * W_out:stride] += d_windows[:, u, v]
-    return dx_pad[:, :, padding:padding + H, padding:padding + W].transpose(1, 0, 2, 3)
+            dx_pad[:, u:u + stride * H_out:stride, v:v + stride * W_out:stride] += d_windows[:, u, v]
+    return dx_pad[:, padding:padding + H, padding:padding + W].transpose(3, 0, 1, 2)
 
 
 class Conv2D(Layer):
@@ -146,11 +167,11 @@ class Conv2D(Layer):
     Shapes: ``x (N, c_in, H, W) -> z (N, c_out, H_out, W_out)``, ``H_out = (H + 2*padding - k) / stride + 1``.
     Params: ``W (c_out, c_in, k, k)`` (He normal, fan_in = c_in*k*k), ``b (c_out,)`` (zeros).
 
-    Forward: ``cols = im2col(x)`` (c_in*k*k, N*H_out*W_out);  ``z = W_rows cols + b`` with
+    Forward: ``cols = im2col(x)`` (c_in*k*k, H_out*W_out*N);  ``z = W_rows cols + b`` with
     ``W_rows = W.reshape(c_out, -1)`` -- exactly a Dense layer applied to every window, one matrix product.
-    So backward is the Dense backward: with ``delta`` as ``(c_out, N*H_out*W_out)``,
+    So backward is the Dense backward: with ``delta`` as ``(c_out, H_out*W_out*N)``,
     ``dW_rows = delta cols^T``, ``db = sum delta``, ``dcols = W_rows^T delta``, then :func:`col2im` adds
-    ``dcols`` back onto the pixels. The output is stored channel-first (see the module docstring).
+    ``dcols`` back onto the pixels. The output is stored batch-last (see the module docstring).
     """
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 0, rng):
@@ -185,11 +206,11 @@ class Conv2D(Layer):
         """``z = b + W (*) x`` via im2col;  ``(N, c_in, H, W) -> (N, c_out, H_out, W_out)``."""
         x, H_out, W_out = self._check_x(x, "Conv2D.forward")
         W, b = self.params["W"], self.params["b"]
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)   # (c_in*k*k, N*Ho*Wo)
-        z = _matmul.matmul(W.reshape(self.c_out, -1), cols)              # (c_out, N*Ho*Wo)
+        cols = im2col(x, self.kernel_size, self.stride, self.padding)   # (c_in*k*k, Ho*Wo*N)
+        z = _matmul.matmul(W.reshape(self.c_out, -1), cols)              # (c_out, Ho*Wo*N)
         z += b[:, None]
         self._cache = (x.shape, H_out, W_out, cols)
-        return z.reshape(self.c_out, x.shape[0], H_out, W_out).transpose(1, 0, 2, 3)
+        return z.reshape(self.c_out, H_out, W_out, x.shape[0]).transpose(3, 0, 1, 2)
 
     def backward(self, dout) -> np.ndarray:
         """Fills ``grads["W"]``, ``grads["b"]``; returns ``dL/dx (N, c_in, H, W)``."""
@@ -198,10 +219,10 @@ class Conv2D(Layer):
         delta = self._check_dout(dout, x_shape, H_out, W_out, "Conv2D.backward")
         W = self.params["W"]
         W_rows = W.reshape(self.c_out, -1)
-        delta_rows = delta.transpose(1, 0, 2, 3).reshape(self.c_out, -1)  # (c_out, N*Ho*Wo), as the columns
+        delta_rows = delta.transpose(1, 2, 3, 0).reshape(self.c_out, -1)  # (c_out, Ho*Wo*N), as the columns
         self.grads["W"][...] = _matmul.matmul(delta_rows, cols.T).reshape(W.shape)
         self.grads["b"][...] = delta_rows.sum(axis=1)
-        d_cols = _matmul.matmul(W_rows.T, delta_rows)                      # (c_in*k*k, N*Ho*Wo)
+        d_cols = _matmul.matmul(W_rows.T, delta_rows)                      # (c_in*k*k, Ho*Wo*N)
         return col2im(d_cols, x_shape, self.kernel_size, self.stride, self.padding)
 
     def get_config(self) -> dict:
@@ -286,7 +307,7 @@ class MaxPool2D(Layer):
         x, (H_out, W_out) = self._check_x(x, "MaxPool2D.forward")
         shape = x.shape[:2] + (H_out, W_out)
         out = self._offset(x, 0, shape).copy(order="K")
-        winner = np.zeros(shape, dtype=np.min_scalar_type(self.size ** 2 - 1))  # offset u*k + v of the max
+        winner = np.zeros_like(out, dtype=np.min_scalar_type(self.size ** 2 - 1))  # offset u*k + v of the max
         took = np.empty_like(winner)
         for j in range(1, self.size ** 2):
             x_j = self._offset(x, j, shape)
@@ -356,7 +377,7 @@ class Flatten(Layer):
 
     def __init__(self):
         super().__init__()
-        self._shape = self._dtype = None
+        self._shape = self._dtype = self._axes = None
 
     def forward(self, x) -> np.ndarray:
         x = check_array(x, "Flatten.forward: x")
@@ -364,10 +385,17 @@ class Flatten(Layer):
             raise ValueError(f"Flatten.forward: x must have a batch axis and at least one more, shape (N, ...), "
                              f"got {x.shape}")
         self._shape, self._dtype = x.shape, x.dtype
+        self._axes = tuple(int(a) for a in np.argsort([-abs(st) for st in x.strides], kind="stable"))
         return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))        # (not -1: N may be 0)
 
     def backward(self, dout) -> np.ndarray:
+        """``dout`` reshaped back, stored in the memory order of the forward's input (a Conv2D/MaxPool2D
+        output is stored batch-last: the layer before works on one memory order, which is faster)."""
         require_forward(self._shape, "Flatten.backward")
         shape = (self._shape[0], int(np.prod(self._shape[1:])))
-        dout = check_array(dout, "Flatten.backward: dout", shape=shape)
-        return dout.astype(self._dtype, copy=False).reshape(self._shape)
+        dout = check_array(dout, "Flatten.backward: dout", shape=shape).reshape(self._shape)
+        if self._axes == tuple(range(len(self._shape))):
+            return dout.astype(self._dtype, copy=False)
+        dx = np.empty([self._shape[a] for a in self._axes], dtype=self._dtype).transpose(np.argsort(self._axes))
+        dx[...] = dout
+        return dx

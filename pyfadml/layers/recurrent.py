@@ -29,8 +29,8 @@ Two implementations compute exactly the same thing:
   formula as written above: read these first;
 * :class:`RNN` / :class:`LSTM`: the same maths reorganised so that only the recurrence itself stays in the
   Python loop. Everything that does not depend on the previous step is done for all T steps at once (the
-  input projection ``x_t Wx + b`` before the forward loop; ``dWx``, ``dWh``, ``db``, ``dx`` and the
-  gradient norms after the backward loop, each one matrix product over all N*T rows); the arrays live in
+  RNN's input projection ``x_t Wx + b`` before the forward loop; ``dWx``, ``dWh``, ``db``, ``dx`` after the
+  backward loop, each one matrix product over all N*T rows; the gradient norms when read); the arrays live in
   time-major buffers ``(T, ...)``, allocated once and reused from call to call, so step t is one contiguous
   block and the loops write with ``out=`` instead of allocating. Tests check that the twins agree.
 """
@@ -38,75 +38,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyfadml._checks import as_rng, check_array, check_bool, check_float, check_int, require_forward
+from pyfadml._checks import as_rng, check_bool, check_float, check_int, require_forward
 from pyfadml.init import orthogonal, xavier_uniform
 from pyfadml.layers import _matmul
+from pyfadml.layers._sequences import (  # noqa: F401  (_check_sequence, _dout_time_major: the naive twins')
+    _check_sequence, _dout_time_major, _mean_norms, _StepNorms, _time_major_rows, _Workspace,
+)
 from pyfadml.layers.base import Layer
-
-
-def _check_sequence(x, n_in: int, dtype, where: str) -> np.ndarray:
-    """``x`` as an ``(N, T, n_in)`` array of ``dtype`` with T >= 1."""
-    x = check_array(x, f"{where}: x", ndim=3)
-    if x.shape[2] != n_in:
-        raise ValueError(f"{where}: x must have shape (N, T, {n_in}) (n_in={n_in} features per step), "
-                         f"got {x.shape}")
-    if x.shape[1] < 1:
-        raise ValueError(f"{where}: x must have at least one time step, got shape {x.shape}")
-    return x.astype(dtype, copy=False)
-
-
-def _dout_time_major(dout, x_shape, n_hidden: int, return_sequences: bool, out: np.ndarray,
-                     where: str) -> np.ndarray:
-    """dL/d(output) written into ``out (T, N, H)``: the gradient arriving at each ``h_t`` from the layer's output.
-
-    With ``return_sequences=False`` only the last step is an output, so only ``h_{T-1}`` receives ``dout``.
-    """
-    N, T, _ = x_shape
-    if return_sequences:
-        dout = check_array(dout, f"{where}: dout", shape=(N, T, n_hidden))
-        np.copyto(out, dout.transpose(1, 0, 2))
-    else:
-        dout = check_array(dout, f"{where}: dout", shape=(N, n_hidden))
-        out[:-1] = 0
-        out[-1] = dout
-    return out
-
-
-def _mean_norms(d: np.ndarray) -> np.ndarray:
-    """``d (T, N, H)`` -> ``(T,)`` float64: for every step, the batch mean of the per-example Euclidean norm."""
-    return np.sqrt(np.einsum("tnh,tnh->tn", d, d)).mean(axis=1, dtype=np.float64)
-
-
-def _time_major_rows(x: np.ndarray) -> np.ndarray:
-    """``x (N, T, D)`` -> a new ``(T*N, D)`` array: row ``t*N + n`` is ``x[n, t]``."""
-    N, T, D = x.shape
-    return x.transpose(1, 0, 2).reshape(T * N, D)
-
-
-class _Workspace:
-    """The arrays a fast recurrent layer's loops write into, allocated for one input shape and reused.
-
-    ``get(key, (N, T, dtype), make)`` returns the arrays ``make()`` built for that shape the last time, or
-    builds them anew when the shape or dtype changed. Reusing them matters: a fresh large array is new
-    memory that the system maps page by page when first written, which can cost as much as the loop itself
-    (measured with two LSTMs, N=32, T=50, H=32, trained in turn: ~570 page faults and +60 % time per step).
-    The arrays the layer exposes (``hiddens``, ``gates``, ``cells``) are views of these: they are rewritten
-    by the next ``forward``.
-    """
-
-    def __init__(self):
-        self._arrays = {}
-
-    def __reduce__(self):
-        # A copied (or pickled) layer starts with an empty workspace: copies of the per-step views would no
-        # longer share memory with copies of the arrays they view, and two layers must not share arrays.
-        return (_Workspace, ())
-
-    def get(self, key: str, shape_key, make):
-        entry = self._arrays.get(key)
-        if entry is None or entry[0] != shape_key:
-            entry = self._arrays[key] = (shape_key, make())
-        return entry[1]
 
 
 class RNN(Layer):
@@ -116,10 +54,12 @@ class RNN(Layer):
     Params: ``Wx (D, H)`` (Xavier), ``Wh (H, H)`` (orthogonal * ``recurrent_scale``), ``b (H,)`` (zeros).
     ``recurrent_scale < 1`` makes gradients vanish faster, ``> 1`` lets them explode: a knob for the demo.
 
-    After forward: ``hiddens (N, T, H)``. After backward: ``dh_norms (T,)``.
+    After forward: ``hiddens (N, T, H)``. After backward: ``dh_norms (T,)`` (computed when first read).
     The step-by-step twin :class:`~pyfadml.layers.recurrent_naive.RNNNaive` computes the same (see the module
     docstring).
     """
+
+    dh_norms = _StepNorms()
 
     def __init__(self, n_in: int, n_hidden: int, *, return_sequences: bool = False,
                  recurrent_scale: float = 1.0, rng):
@@ -149,7 +89,7 @@ class RNN(Layer):
         hs, z = self._work.get("forward", (N, T, dtype), lambda: (
             np.zeros((T + 1, N, H), dtype=dtype), np.empty((T * N, H), dtype=dtype)))
         x_rows = _time_major_rows(x)                             # (T*N, D)
-        np.matmul(x_rows, Wx, out=z)
+        _matmul.matmul(x_rows, Wx, out=z)
         z += b
         z = z.reshape(T, N, H)
         for t in range(T):
@@ -185,7 +125,8 @@ class RNN(Layer):
         self.grads["Wx"][...] = _matmul.matmul(x_rows.T, dz_rows)
         self.grads["Wh"][...] = _matmul.matmul(hs[:-1].reshape(T * N, H).T, dz_rows)
         self.grads["b"][...] = dz_rows.sum(axis=0)
-        self.dh_norms = _mean_norms(dh)
+        self._norm_sources = {"dh_norms": dh}
+        self.dh_norms = None
         return _matmul.matmul(dz_rows, Wx.T).reshape(T, N, D).transpose(1, 0, 2)
 
     def get_config(self) -> dict:
@@ -213,12 +154,19 @@ class LSTM(Layer):
     gate order ``[i, f, o, g]``; ``b_f = forget_bias`` (default 1: remember by default at the start of training).
 
     After forward: ``gates`` dict ``{"i", "f", "o", "g"}`` each ``(N, T, H)``, ``cells`` and ``hiddens``
-    ``(N, T, H)``. After backward: ``dh_norms (T,)`` and ``dc_norms (T,)`` (batch mean of ``||dL/dc_t||``).
+    ``(N, T, H)``. After backward: ``dh_norms (T,)`` and ``dc_norms (T,)`` (batch mean of ``||dL/dc_t||``;
+    both computed when first read).
 
     :class:`~pyfadml.layers.recurrent_naive.LSTMNaive` computes the same one step at a time. Here, in addition to what the module docstring
     says, the loops are arranged so that each NumPy call does as much as it can (a call on arrays this small
     costs more in overhead than in arithmetic, in the page even more):
 
+    * the arrays hold the batch in their last axis (the examples are columns, as in the lecture's
+      ``z = W a + b``), so that all four gates of a step come out of one matrix product as one contiguous
+      block ``(4, H, N)`` and every element-wise call works on contiguous memory;
+    * the input, the recurrence and the bias are one matrix product per step: the columns of ``hx[t]`` are
+      ``[h_{t-1}; x_t; 1]`` and the weights ``[Wh; Wx; b]^T`` (so ``z_t = x_t Wx + h_{t-1} Wh + b`` needs no
+      separate input projection or addition), and backward gets ``[dWh; dWx; db]`` from one product too;
     * the four gates of a step are one block ``(4, N, H)``, so one matrix product and one ``tanh`` serve all
       of them: ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so the i, f, o columns of ``Wx``, ``Wh`` and ``b`` are
       halved once per forward, ``tanh`` is applied to all four blocks, and i, f, o are mapped to (0, 1);
@@ -227,6 +175,9 @@ class LSTM(Layer):
     * backward likewise keeps ``[dL/dh_t, dL/dc_{t+1}]`` together, so ``dc`` below is one product with
       ``[o tanh'(c_t), f_{t+1}]`` and one sum.
     """
+
+    dh_norms = _StepNorms()
+    dc_norms = _StepNorms()
 
     def __init__(self, n_in: int, n_hidden: int, *, return_sequences: bool = False,
                  forget_bias: float = 1.0, rng):
@@ -252,70 +203,80 @@ class LSTM(Layer):
         self._cache = None
         self._work = _Workspace()
 
-    def _gate_major(self, W: np.ndarray) -> np.ndarray:
-        """``(K, 4H)`` columns ``[i | f | o | g]`` -> a new ``(4, K, H)`` array, the i, f, o blocks halved."""
+    def _weight_rows(self) -> np.ndarray:
+        """``[Wh; Wx; b]^T`` as a new ``(4H, K)`` array, K = H + D + 1, the rows of i, f, o halved.
+
+        Row block j (H rows) holds gate j's weights; with the columns ``[h_{t-1}; x_t; 1]`` of ``hx[t] (K, N)``,
+        ``rows @ hx[t]`` is ``z_t`` for every gate at once (halved for i, f, o): the recurrence, the input and
+        the bias in one matrix product.
+        """
+        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
         H = self.n_hidden
-        half = np.array([0.5, 0.5, 0.5, 1.0], dtype=W.dtype).reshape(4, 1, 1)
-        return W.reshape(-1, 4, H).transpose(1, 0, 2) * half
+        W = np.concatenate([Wh, Wx, b[None]], axis=0)                       # (K, 4H), columns [i | f | o | g]
+        W[:, :3 * H] *= 0.5
+        return np.ascontiguousarray(W.T)
 
     @staticmethod
-    def _forward_arrays(N: int, T: int, H: int, dtype) -> dict:
+    def _forward_arrays(N: int, T: int, D: int, H: int, dtype) -> dict:
         """The forward's arrays, and for every step t the views of them the loop reads and writes.
 
-        ``state[t] (5, N, H) = [i_t, f_t, o_t, g_t, c_{t-1}]``; ``c_{-1} = state[0, 4] = 0`` and ``h_{-1} =
-        hs[0] = 0`` are never written; ``c_t = state[t + 1, 4]``, ``h_t = hs[t + 1]``.
+        Everything is stored with the batch as the last axis (columns, the lecture's ``z = W a + b``), so that
+        each step's blocks are contiguous. ``state[t] (5, H, N) = [i_t, f_t, o_t, g_t, c_{t-1}]``;
+        ``c_{-1} = state[0, 4] = 0`` is never written; ``c_t = state[t + 1, 4]``. ``hx[t] (H + D + 1, N) =
+        [h_{t-1}; x_t; 1]``: ``h_{-1} = 0`` and the ones are written once here, ``x_t`` by every forward,
+        ``h_t`` by step t into ``hx[t + 1]``.
         """
-        a = {"state": np.zeros((T + 1, 5, N, H), dtype=dtype), "hs": np.zeros((T + 1, N, H), dtype=dtype),
-             "tanh_c": np.empty((T, N, H), dtype=dtype), "z_in": np.empty((4, T * N, H), dtype=dtype),
-             "z_rec": np.empty((4, N, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype)}
-        state, hs, tanh_c = a["state"], a["hs"], a["tanh_c"]
-        a["steps"] = [(state[t, :4], state[t, :3], state[t, 0:2], state[t, 3:5], state[t, 2], state[t + 1, 4],
-                       tanh_c[t], hs[t], hs[t + 1]) for t in range(T)]
+        a = {"state": np.zeros((T + 1, 5, H, N), dtype=dtype), "hx": np.zeros((T + 1, H + D + 1, N), dtype=dtype),
+             "tanh_c": np.empty((T, H, N), dtype=dtype), "products": np.empty((2, H, N), dtype=dtype),
+             "half": np.array(0.5, dtype=dtype)}
+        state, hx, tanh_c = a["state"], a["hx"], a["tanh_c"]
+        hx[:, H + D] = 1
+        a["steps"] = [(hx[t], state[t, :4].reshape(4 * H, N), state[t, :4], state[t, :3], state[t, 0:2],
+                       state[t, 3:5], state[t, 2], state[t + 1, 4], tanh_c[t], hx[t + 1, :H]) for t in range(T)]
         return a
 
     def forward(self, x) -> np.ndarray:
-        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
+        Wx = self.params["Wx"]
         x = _check_sequence(x, self.n_in, Wx.dtype, "LSTM.forward")
-        N, T, _ = x.shape
+        N, T, D = x.shape
         H, dtype = self.n_hidden, Wx.dtype
-        a = self._work.get("forward", (N, T, dtype), lambda: self._forward_arrays(N, T, H, dtype))
-        state, z_rec, products = a["state"], a["z_rec"], a["products"]
-        # the input part of z_t (i, f, o halved) for every t, gate by gate; the loop adds h_{t-1} Wh and
-        # overwrites z_t with the gate values
-        x_rows = _time_major_rows(x)                                       # (T*N, D)
-        np.matmul(x_rows, self._gate_major(Wx), out=a["z_in"])
-        np.add(a["z_in"].reshape(4, T, N, H).transpose(1, 0, 2, 3), self._gate_major(b[None]), out=state[:T, :4])
-        Wh4 = self._gate_major(Wh)                                         # (4, H, H)
-        for z, ifo, i_f, g_c_prev, o, c, tanh_c, h_prev, h in a["steps"]:
-            np.matmul(h_prev, Wh4, out=z_rec)                      # h_{t-1} Wh, gate by gate
-            np.add(z, z_rec, out=z)                                # z_t (i, f, o halved)
-            np.tanh(z, out=z)
-            np.multiply(ifo, 0.5, out=ifo)
-            np.add(ifo, 0.5, out=ifo)                              # sigmoid(z) = (1 + tanh(z / 2)) / 2
-            np.multiply(i_f, g_c_prev, out=products)               # [i * g, f * c_{t-1}]
-            np.add(products[0], products[1], out=c)                # c_t = f * c_{t-1} + i * g
-            np.tanh(c, out=tanh_c)
-            np.multiply(o, tanh_c, out=h)                          # h_t = o * tanh(c_t)
-        self._cache = (x.shape, x_rows, state, a["tanh_c"], a["hs"])
-        self.gates = {k: state[:T, j].transpose(1, 0, 2) for j, k in enumerate("ifog")}
-        self.cells = state[1:, 4].transpose(1, 0, 2)
-        self.hiddens = a["hs"][1:].transpose(1, 0, 2)
-        return self.hiddens.copy() if self.return_sequences else a["hs"][T].copy()
+        a = self._work.get("forward", (N, T, dtype), lambda: self._forward_arrays(N, T, D, H, dtype))
+        state, hx, products, half = a["state"], a["hx"], a["products"], a["half"]
+        hx[:T, H:H + D] = x.transpose(1, 2, 0)                             # x_t as columns, time-major
+        W = self._weight_rows()                                            # (4H, K)
+        matmul, tanh, multiply, add = np.matmul, np.tanh, np.multiply, np.add
+        for hx_t, z_rows, z, ifo, i_f, g_c_prev, o, c, tanh_c, h in a["steps"]:
+            matmul(W, hx_t, z_rows)                                # z_t (i, f, o halved), all gates
+            tanh(z, z)
+            multiply(ifo, half, ifo)
+            add(ifo, half, ifo)                                    # sigmoid(z) = (1 + tanh(z / 2)) / 2
+            multiply(i_f, g_c_prev, products)                      # [i * g, f * c_{t-1}]
+            add(products[0], products[1], c)                       # c_t = f * c_{t-1} + i * g
+            tanh(c, tanh_c)
+            multiply(o, tanh_c, h)                                 # h_t = o * tanh(c_t)
+        self._cache = (x.shape, state, a["tanh_c"], hx)
+        self.gates = {k: state[:T, j].transpose(2, 0, 1) for j, k in enumerate("ifog")}
+        self.cells = state[1:, 4].transpose(2, 0, 1)
+        self.hiddens = hx[1:, :H].transpose(2, 0, 1)
+        return self.hiddens.copy() if self.return_sequences else hx[T, :H].T.copy()
 
     @staticmethod
-    def _backward_arrays(N: int, T: int, H: int, dtype) -> dict:
-        """The backward's arrays, and for every step t (from T-1 down to 0) the views the loop uses.
+    def _backward_arrays(N: int, T: int, D: int, H: int, dtype) -> dict:
+        """The backward's arrays (batch last, like the forward's), and for every step t (from T-1 down to 0)
+        the views the loop uses.
 
         ``grad[t + 1] = [dL/dh_t, dL/dc_{t+1}]`` and ``slope[t + 1] = [o_t tanh'(c_t), f_{t+1}]``, so that
         ``dc_t = sum(grad[t + 1] * slope[t + 1])`` (``dc_T = 0``, ``f_T = 0``); ``dc_t`` is ``grad[t, 1]``.
+        ``dz[t] (4, H, N)``: dL/dz_t, gate by gate.
         """
-        a = {"grad": np.zeros((T + 1, 2, N, H), dtype=dtype), "slope": np.zeros((T + 1, 2, N, H), dtype=dtype),
-             "dz_slope": np.empty((T, 4, N, H), dtype=dtype), "dz_gates": np.empty((4, N, H), dtype=dtype),
-             "dz": np.empty((T, N, 4, H), dtype=dtype), "products": np.empty((2, N, H), dtype=dtype)}
+        a = {"grad": np.zeros((T + 1, 2, H, N), dtype=dtype), "slope": np.zeros((T + 1, 2, H, N), dtype=dtype),
+             "dz_slope": np.empty((T, 4, H, N), dtype=dtype), "dz": np.empty((T, 4, H, N), dtype=dtype),
+             "products": np.empty((2, H, N), dtype=dtype), "dh_back": np.empty((H, N), dtype=dtype),
+             "dW_steps": np.empty((T, 4 * H, H + D + 1), dtype=dtype)}
         grad, slope, dz_slope, dz = a["grad"], a["slope"], a["dz_slope"], a["dz"]
-        a["dz_gates_as_rows"] = a["dz_gates"].transpose(1, 0, 2)
         a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz_slope[t], dz_slope[t, 2], dz[t],
-                       dz[t].reshape(N, 4 * H), grad[t, 0] if t > 0 else None) for t in range(T - 1, -1, -1)]
+                       dz[t, 2], dz[t].reshape(4 * H, N), grad[t, 0] if t > 0 else None)
+                      for t in range(T - 1, -1, -1)]
         return a
 
     def backward(self, dout) -> np.ndarray:
@@ -326,57 +287,59 @@ class LSTM(Layer):
             dc   = dh * o * (1 - tanh(c_t)^2) + dc_{t+1} * f_{t+1}   (h_t = o tanh(c_t) also depends on c_t)
             dz_i = dc * g * i(1-i),   dz_f = dc * c_{t-1} * f(1-f),   dz_o = dh * tanh(c_t) * o(1-o),
             dz_g = dc * i * (1-g^2)                                  (the gates' local derivatives)
-            passed back:  dL/dh_{t-1} gets dz Wh^T
+            passed back:  dL/dh_{t-1} gets dz Wh^T   (batch last: Wh dz)
 
         The factors of ``dh`` and ``dc`` depend on the forward values only: they are computed for all steps
         before the loop (``slope``, ``dz_slope``), so a step costs a few products and one matmul.
-        Then, over all steps at once: ``dWx = sum_t x_t^T dz_t``, ``dWh = sum_t h_{t-1}^T dz_t``,
-        ``db = sum_t sum_n dz_t``, ``dx_t = dz_t Wx^T``.
+        Then, over all steps at once, one matrix product gives all three weight gradients:
+        ``[dWh; dWx; db] = sum_t [h_{t-1} | x_t | 1]^T dz_t``; and ``dx_t = dz_t Wx^T``.
         """
         require_forward(self._cache, "LSTM.backward")
-        x_shape, x_rows, state, tanh_c, hs = self._cache
+        x_shape, state, tanh_c, hx = self._cache
         Wx, Wh = self.params["Wx"], self.params["Wh"]
         N, T, D = x_shape
         H, dtype = self.n_hidden, Wx.dtype
-        a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, H, dtype))
-        grad, slope, dz_slope, dz_gates, dz_gates_as_rows, products = (
-            a[k] for k in ("grad", "slope", "dz_slope", "dz_gates", "dz_gates_as_rows", "products"))
+        a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, D, H, dtype))
+        grad, slope, dz_slope, products, dh_back = (a[k] for k in ("grad", "slope", "dz_slope", "products", "dh_back"))
         dh, dc = grad[1:, 0], grad[:T, 1]                                  # dh[t] = dL/dh_t, dc[t] = dL/dc_t
-        _dout_time_major(dout, x_shape, H, self.return_sequences, dh, "LSTM.backward")
+        _dout_time_major(dout, x_shape, H, self.return_sequences, dh.transpose(0, 2, 1), "LSTM.backward")
         gates = state[:T, :4]
-        i, f, o, g = (gates[:, j] for j in range(4))                       # each (T, N, H)
+        i, f, o, g = (gates[:, j] for j in range(4))                       # each (T, H, N)
         dc_slope = slope[1:, 0]
         np.square(tanh_c, out=dc_slope)
         np.subtract(1, dc_slope, out=dc_slope)
         dc_slope *= o                                                      # o tanh'(c_t)
         slope[1:T, 1] = f[1:]
-        np.subtract(1, gates, out=dz_slope)
-        dz_slope *= gates                                                  # sigmoid' = s (1 - s): i, f, o
-        np.square(g, out=dz_slope[:, 3])
+        np.square(gates, out=dz_slope)
+        np.subtract(gates[:, :3], dz_slope[:, :3], out=dz_slope[:, :3])    # sigmoid' = s - s^2: i, f, o
         np.subtract(1, dz_slope[:, 3], out=dz_slope[:, 3])                 # tanh' = 1 - g^2
         dz_slope[:, 0] *= g
         dz_slope[:, 1] *= state[:T, 4]                                     # c_{t-1}
         dz_slope[:, 2] *= tanh_c
         dz_slope[:, 3] *= i
-        WhT = Wh.T
-        for grad_t, slope_t, dc_t, dh_t, dz_slope_t, dz_slope_o, dz_t, dz_t_rows, dh_prev in a["steps"]:
-            np.multiply(grad_t, slope_t, out=products)
-            np.add(products[0], products[1], out=dc_t)                     # total gradient reaching c_t
-            np.multiply(dz_slope_t, dc_t, out=dz_gates)                    # dz_i, dz_f, dz_g (and o, redone:)
-            np.multiply(dz_slope_o, dh_t, out=dz_gates[2])                 # dz_o
-            np.copyto(dz_t, dz_gates_as_rows)                              # as rows [i | f | o | g]
+        Wh = np.ascontiguousarray(Wh)
+        matmul, multiply, add = np.matmul, np.multiply, np.add
+        sequences = self.return_sequences
+        for grad_t, slope_t, dc_t, dh_t, dz_slope_t, dz_slope_o, dz_t, dz_o, dz_rows, dh_prev in a["steps"]:
+            multiply(grad_t, slope_t, products)
+            add(products[0], products[1], dc_t)                            # total gradient reaching c_t
+            multiply(dz_slope_t, dc_t, dz_t)                               # dz_i, dz_f, dz_g (and o, redone:)
+            multiply(dz_slope_o, dh_t, dz_o)                               # dz_o
             if dh_prev is None:                                            # t = 0
                 break
-            if self.return_sequences:                                      # total reaching h_{t-1}
-                np.add(dh_prev, np.matmul(dz_t_rows, WhT, out=products[0]), out=dh_prev)
+            if sequences:                                                  # total reaching h_{t-1}
+                add(dh_prev, matmul(Wh, dz_rows, dh_back), dh_prev)
             else:                                                          # only h_{T-1} is an output
-                np.matmul(dz_t_rows, WhT, out=dh_prev)
-        dz_rows = a["dz"].reshape(T * N, 4 * H)
-        self.grads["Wx"][...] = _matmul.matmul(x_rows.T, dz_rows)
-        self.grads["Wh"][...] = _matmul.matmul(hs[:-1].reshape(T * N, H).T, dz_rows)
-        self.grads["b"][...] = dz_rows.sum(axis=0)
-        self.dh_norms, self.dc_norms = _mean_norms(dh), _mean_norms(dc)
-        return _matmul.matmul(dz_rows, Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+                matmul(Wh, dz_rows, dh_prev)
+        # every step's dz_t [h_{t-1}; x_t; 1]^T at once (both contracted along the batch, contiguous), summed
+        dz = a["dz"].reshape(T, 4 * H, N)
+        dW = np.matmul(dz, hx[:T].transpose(0, 2, 1), out=a["dW_steps"]).sum(axis=0).T   # [dWh; dWx; db]
+        self.grads["Wh"][...] = dW[:H]
+        self.grads["Wx"][...] = dW[H:H + D]
+        self.grads["b"][...] = dW[H + D]
+        self._norm_sources = {"dh_norms": dh.transpose(0, 2, 1), "dc_norms": dc.transpose(0, 2, 1)}
+        self.dh_norms = self.dc_norms = None
+        return np.matmul(Wx, dz).transpose(2, 0, 1)                         # dx_t = Wx dz_t, (N, T, D)
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,

@@ -12,6 +12,11 @@ The clock is the process's CPU time (``--clock wall`` for elapsed time): with on
 the step needs on a core, and other jobs on the machine inflate it far less than they inflate elapsed time.
 
 Run:  .venv/bin/python tests/bench/bench_core.py [--seconds 0.5] [--only mlp,cnn16] [--scales 1,4] [--f64] [--clock cpu]
+      [--repeats 5]
+
+``--repeats R`` measures every cell R times (each time best of 5 interleaved rounds, fresh models) and prints
+the medians of the times and of the ratios, with the range of the ratios: on a shared machine one
+measurement can be off by 10-20 %, the median of five rarely is.
 
 The first line names NumPy's BLAS kernel (threadpoolctl). OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set in
 the environment, force an older kernel; to compare against what a current NumPy does on this CPU, unset them
@@ -250,6 +255,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated model keys: " + ",".join(SPECS))
     parser.add_argument("--scales", default="1,4", help="comma-separated size factors (default 1,4)")
     parser.add_argument("--f64", action="store_true", help="also time float64 (pyfadml and torch)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="measure every cell this many times and print medians (default 1)")
     parser.add_argument("--clock", choices=CLOCKS, default="cpu",
                         help="cpu: the process's CPU time (default; robust when other jobs share the cores), "
                              "wall: elapsed time")
@@ -271,7 +278,8 @@ def main(argv=None) -> int:
           f"{os.environ.get('OPENBLAS_CORETYPE', 'unset')}, OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', 'unset')})"
           + (f", torch {torch.__version__} ({torch.get_num_threads()} thread)" if torch else ", torch not importable")
           + "; BLAS threads: " + os.environ.get("OPENBLAS_NUM_THREADS", "?"))
-    print(f"ms per training step (forward + loss + backward + Adam), {args.clock} time, best of 5 interleaved rounds; "
+    print(f"ms per training step (forward + loss + backward + Adam), {args.clock} time, best of 5 interleaved rounds"
+          f"{f', median of {args.repeats} repeats' if args.repeats > 1 else ''}; "
           "ratio = pyfadml / torch (> 1: pyfadml is slower)")
     print("sizes: 1x = the demo model; 4x = 4x the batch and 4x every width (hidden units, filters), same input\n")
     cols = []
@@ -284,18 +292,25 @@ def main(argv=None) -> int:
     print(head)
     print("-" * len(head))
     worst = {}
+    spread = []
     for k in keys:
         row = f"{scaled(SPECS[k], 1)['label']:<30}"
         for s, tag in cols:
             spec = scaled(SPECS[k], s)
             np_dtype, t_dtype = dict((d[0], d[1:]) for d in dtypes)[tag]
-            steps = {"pf": pyfadml_step_fn(spec, np_dtype)}
-            if torch is not None:
-                steps["torch"] = torch_step_fn(k, spec, t_dtype)
-            ms = ms_per_step(steps, args.seconds)
+            runs = []
+            for _ in range(max(1, args.repeats)):
+                steps = {"pf": pyfadml_step_fn(spec, np_dtype)}
+                if torch is not None:
+                    steps["torch"] = torch_step_fn(k, spec, t_dtype)
+                runs.append(ms_per_step(steps, args.seconds))
+            ms = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
             row += f"{ms['pf']:>12.3f}"
             if torch is not None:
-                ratio = ms["pf"] / ms["torch"]
+                ratios = [r["pf"] / r["torch"] for r in runs]
+                ratio = float(np.median(ratios))
+                if len(runs) > 1:
+                    spread.append(f"{k} {s}x {tag}: {min(ratios):.2f}-{max(ratios):.2f}")
                 mark = "*" if tag == "f32" and ratio > TARGETS.get(s, float("inf")) else " "
                 row += f"{ms['torch']:>10.3f}{ratio:>8.2f}{mark}"
                 if tag == "f32":
@@ -305,6 +320,8 @@ def main(argv=None) -> int:
         print("\n* = above the issue's target (f32: <= " + ", ".join(
             f"{t:.1f}x at {s}x sizes" for s, t in TARGETS.items()) + ")")
         print("worst f32 ratio: " + ", ".join(f"{w:.2f}x at {s}x sizes" for s, w in worst.items()))
+        if spread:
+            print(f"range of the ratio over the {args.repeats} repeats: " + "; ".join(spread))
     return 0
 
 
