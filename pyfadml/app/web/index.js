@@ -175,8 +175,10 @@
     } else if (msg.type === "render") {
       try {
         setStage("Starting app", 0.95, "Rendering");
+        timings.render = Math.round(performance.now());
         const [views] = await renderInto(
           JSON.parse(msg.docs_json), JSON.parse(msg.render_items), JSON.parse(msg.root_ids));
+        timings.rendered = Math.round(performance.now());
         jsdoc = [...views.roots.values()][0].model.document;
         jsdoc.on_change(sendChange, false);
         worker.postMessage({ type: "rendered" });

@@ -15,7 +15,7 @@ function status(stage, progress, detail) {
   const key = detail && stage === "Starting app" ? `${stage}: ${detail}` : stage;
   if (!(key in timings)) timings[key] = Math.round(performance.now() - t0);
   post({ type: "status", stage: stage, progress: progress, detail: detail || "",
-         timings: { worker: { ...timings } } });
+         timings: { worker: { ...timings, origin: performance.timeOrigin + t0 } } });
 }
 
 function fail(text, fatal) {
