@@ -11,14 +11,18 @@ Every section built stays in the page: navigation only shows one and hides the o
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
+import sys
+import time
 import traceback
 from dataclasses import dataclass
 from html import escape
 
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
 from pyfadml.app import theme
 
@@ -59,6 +63,12 @@ FOOTER = ("<p class='muted'>Every number on this page is computed by pyfadml, a 
 
 _log = logging.getLogger("pyfadml.app")
 
+IN_BROWSER = sys.platform == "emscripten"
+PREBUILD_DELAY = 1.0     # s after the page is ready before the first idle build
+PREBUILD_QUIET = 1.0     # s without navigation (and no training) before a build
+PREBUILD_POLL = 0.25     # s between two looks at whether the page is idle
+PREBUILD_GAP = 0.1       # s between two builds (clicks are handled there)
+
 BROKEN_CSS = f"""
 :host {{ background: #fef2f2; border: 1px solid #fca5a5; border-radius: 10px; padding: 14px 18px; }}
 h3 {{ color: {theme.DANGER}; margin: 0 0 6px 0; }}
@@ -88,7 +98,7 @@ class AppShell(pn.viewable.Viewer):
 
     section = param.String(default="backprop", doc="Key of the section shown.")
 
-    def __init__(self, sections: tuple[Section, ...] = SECTIONS, **params):
+    def __init__(self, sections: tuple[Section, ...] = SECTIONS, *, prebuild: bool = True, **params):
         super().__init__(**params)
         self.sections = {s.key: s for s in sections}
         live = [s.key for s in sections if s.factory]
@@ -119,6 +129,10 @@ class AppShell(pn.viewable.Viewer):
         self._layout = pn.Column(header, self._content, footer, sizing_mode="stretch_width",
                                  styles={"background": theme.PAGE_BG}, margin=(0, 16, 0, 16))
         self._show()
+        self.prebuilt: dict[str, float] = {}        # key -> ms its idle build took (see prebuild_when_idle)
+        self._doc = pn.state.curdoc
+        if prebuild and IN_BROWSER and self._doc is not None:
+            pn.state.onload(self.prebuild_when_idle)
 
     def view(self, key: str | None = None) -> pn.viewable.Viewer:
         """The section's Viewer (built on first use).
@@ -162,6 +176,7 @@ class AppShell(pn.viewable.Viewer):
             if key != self.section:
                 for live in getattr(view, "live_controllers", ()):
                     live.pause(away=True)         # "paused while you were away" when the student comes back
+        self._last_show = time.perf_counter()
         view = self.view()                      # built first: the section left stays until then
         for key, slot in self._slots.items():   # hide before adding, so two never show at once
             slot.visible = key == self.section
@@ -173,6 +188,38 @@ class AppShell(pn.viewable.Viewer):
             if key == self.section:
                 classes.append("current")
             b.css_classes = classes
+
+    # ---- idle prebuild (issue 10): the other sections are built while the student reads the first ----
+
+    def _idle(self) -> bool:
+        """Nothing trains and nobody has navigated for PREBUILD_QUIET seconds."""
+        if time.perf_counter() - self._last_show < PREBUILD_QUIET:
+            return False
+        return not any(getattr(live, "playing", False) for view in self._views.values()
+                       for live in getattr(view, "live_controllers", ()))
+
+    async def prebuild_when_idle(self) -> None:
+        """Build every section not built yet, one at a time, in the navigation's order, whenever the page is
+        idle (:meth:`_idle`), so that opening one later only has to send it to the page (its Python objects,
+        demos and first drawings are ready). Only in the browser (``panel serve`` would pay it per session).
+
+        Measured and rejected: also putting each prebuilt section into the page, hidden. The page then lays
+        out every hidden section whenever anything changes, and showing one still renders it: opening took
+        longer, not shorter (tests/bench/bench_site.py). Each build blocks Python for its duration (up to a
+        second or two on a slow laptop), which is why it waits for a quiet moment."""
+        await asyncio.sleep(PREBUILD_DELAY)
+        for key, spec in self.sections.items():
+            if spec.factory is None or key in self._views:
+                continue
+            while not self._idle():
+                await asyncio.sleep(PREBUILD_POLL)
+            if key in self._views:                  # opened meanwhile
+                continue
+            t0 = time.perf_counter()
+            with set_curdoc(self._doc):
+                self.view(key)
+            self.prebuilt[key] = 1000 * (time.perf_counter() - t0)
+            await asyncio.sleep(PREBUILD_GAP)       # let clicks in between two builds
 
     def __panel__(self):
         return self._layout

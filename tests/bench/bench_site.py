@@ -19,8 +19,9 @@ Per site and round, in a fresh browser profile (empty HTTP cache, code cache, Ca
 * **warm**: the same page reloaded in the same profile once it is saved for offline use: TTI, and every
   byte and request that still reaches the server (target: none).
 * **first open** of each section (navigation click -> its first live element visible and Python idle), in
-  the cold page, in the navigation's order; ``settled`` also waits for what the section builds after it
-  is shown (the CNN's screen 2).
+  the cold page, in the navigation's order, after ``--read-s`` seconds on the first section (a student
+  reads it: the page may use that time); ``settled`` also waits for what the section builds after it is
+  shown (the CNN's screen 2).
 * **stages** of the start (cold): the worker's stage marks (``window.pyfadmlTimings.worker``, moved onto
   the page's clock with the worker's ``origin``), the render and the link.
 * **Pause**: in each section with live training (round 1 only): Play, train ~1 s, click Pause (in the
@@ -199,15 +200,10 @@ def new_context(pw, profile: str):
     context = pw.chromium.launch_persistent_context(
         profile, executable_path=helpers.CHROMIUM, args=helpers.CHROMIUM_ARGS, headless=True,
         viewport={"width": 1280, "height": 720})
+    # Requests elsewhere are recorded, not blocked: Playwright's request interception (context.route)
+    # turns Chromium's HTTP cache off, which would make every revalidation a full download.
     external = []
-
-    def route(r):
-        if helpers._is_loopback(r.request.url):
-            r.continue_()
-        else:
-            external.append(r.request.url)
-            r.abort()
-    context.route("**/*", route)
+    context.on("request", lambda r: None if helpers._is_loopback(r.url) else external.append(r.url))
     context.external = external
     return context
 
@@ -307,7 +303,8 @@ def measure_pause(page, key: str, clicks: int, play_s: float = 1.0) -> dict:
             "updates_per_s": statistics.median(rates) if rates else None, "errors": errors}
 
 
-def measure_site(pw, url: str, counter: Counter, pause_clicks: int) -> dict:
+def measure_site(pw, url: str, counter: Counter, pause_clicks: int, only: str | None = None,
+                 read_s: float = 10.0) -> dict:
     out: dict = {}
     with tempfile.TemporaryDirectory() as profile:
         context = new_context(pw, profile)
@@ -321,12 +318,17 @@ def measure_site(pw, url: str, counter: Counter, pause_clicks: int) -> dict:
         out["cold_requests_to_interactive"] = at_ready["requests"]
         out["stages"] = stages_of(page)
         wait_idle(page, 300)
+        if only != "pause":
+            page.wait_for_timeout(int(read_s * 1000))     # the student reads the first section
         out["sections"] = {}
         for key, title, shown_sel, settled_sel in SECTIONS:
-            if key == "backprop":
+            if key == "backprop" or only == "pause":
                 continue           # shown at start
             out["sections"][key] = open_section(page, title, shown_sel, settled_sel)
-        if pause_clicks:
+        if only == "sections":
+            print("    " + ", ".join(f"{k} {v['shown_s']:.2f}/{v['settled_s']:.2f} s"
+                                     for k, v in out["sections"].items()), flush=True)
+        if pause_clicks and only != "sections":
             out["pause"] = {}
             for key, title, shown_sel, settled_sel in SECTIONS:
                 if key not in PAUSE:
@@ -339,6 +341,10 @@ def measure_site(pw, url: str, counter: Counter, pause_clicks: int) -> dict:
                     page.locator(f'[data-testid="{live_key}-live"]').first.wait_for(state="visible")
                     wait_idle(page, 300)
                 out["pause"][key] = measure_pause(page, live_key, pause_clicks)
+                print(f"    Pause {key}: {out['pause'][key]}", flush=True)
+        if only:
+            context.close()
+            return out
         try:
             page.locator('body[data-offline="ready"]').wait_for(state="attached", timeout=120_000)
             offline = True
@@ -453,6 +459,9 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=2, help="rounds (each: bare + every site, fresh profiles)")
     parser.add_argument("--pause-clicks", type=int, default=10, help="Pause clicks per section (round 1)")
     parser.add_argument("--pause-rounds", type=int, default=1, help="rounds that also measure Pause")
+    parser.add_argument("--read-s", type=float, default=10.0,
+                        help="seconds the student reads the first section before opening the others (default 10)")
+    parser.add_argument("--only", choices=["pause", "sections"], help="development: a cold start and this measure only")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     args = parser.parse_args(argv)
     sites = [Path(s).resolve() for s in (args.site or [str(ROOT / "site")])]
@@ -476,7 +485,9 @@ def main(argv=None) -> int:
                 print(f"round {round_ + 1}: bare {bare[-1]['s']:.2f} s", flush=True)
                 for s, _server, url, counter in servers:
                     clicks = args.pause_clicks if round_ < args.pause_rounds else 0
-                    r = measure_site(pw, url, counter, clicks)
+                    r = measure_site(pw, url, counter, clicks, args.only, args.read_s)
+                    if args.only:
+                        continue
                     results[s].append(r)
                     print(f"  {s}: cold {r['cold_s']:.2f} s ({r['cold_bytes_total'] / 1e6:.1f} MB), warm "
                           f"{r['warm_s']:.2f} s ({r['warm_bytes'] / 1e6:.2f} MB, {r['warm_requests']} requests), "
@@ -485,6 +496,8 @@ def main(argv=None) -> int:
     finally:
         for _s, server, _u, _c in servers:
             server.shutdown()
+    if args.only:
+        return 0
     report(sites, bare, results)
     if args.json:
         args.json.write_text(json.dumps({"bare": bare, "sites": {str(s): r for s, r in results.items()}},
