@@ -152,6 +152,13 @@ class Counter:
             self.files: dict[str, int] = {}
             self.requests: list[tuple[str, int]] = []
             self.bytes = 0
+            self.timed: list[tuple[float, int]] = []      # (time.time() the request came, body bytes)
+
+    def until(self, epoch_s: float) -> tuple[int, int]:
+        """Bytes and requests of the requests that came before ``epoch_s``."""
+        with self.lock:
+            before = [n for t, n in self.timed if t <= epoch_s]
+        return sum(before), len(before)
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -164,6 +171,7 @@ def start_server(build, site: Path, counter: Counter):
         quiet = True
 
         def send_head(self):
+            self._came = time.time()
             path = self.path.split("?")[0]
             if path in ("/__bare__/", "/__bare__/index.html", "/__bare__/bare.js"):
                 body = BARE_JS if path.endswith(".js") else BARE_HTML
@@ -178,6 +186,8 @@ def start_server(build, site: Path, counter: Counter):
         def send_response(self, code, message=None):
             with counter.lock:
                 counter.requests.append((self.path.split("?")[0], code))
+                if code != 200:
+                    counter.timed.append((getattr(self, "_came", time.time()), 0))
             super().send_response(code, message)
 
         def copyfile(self, source, outputfile):
@@ -189,6 +199,7 @@ def start_server(build, site: Path, counter: Counter):
                 path = self.path.split("?")[0]
                 counter.files[path] = counter.files.get(path, 0) + n
                 counter.bytes += n
+                counter.timed.append((getattr(self, "_came", time.time()), n))
 
     handler = functools.partial(Handler, directory=str(site))
     server = build.SiteServer(("127.0.0.1", 0), handler)
@@ -313,9 +324,8 @@ def measure_site(pw, url: str, counter: Counter, pause_clicks: int, only: str | 
         page.goto(url)
         wait_ready(page)
         out["cold_s"] = page.evaluate("window.pyfadmlTimings.ready") / 1000
-        at_ready = counter.snapshot()
-        out["cold_bytes_to_interactive"] = at_ready["bytes"]
-        out["cold_requests_to_interactive"] = at_ready["requests"]
+        ready_epoch = (page.evaluate("performance.timeOrigin + window.pyfadmlTimings.ready")) / 1000
+        out["cold_bytes_to_interactive"], out["cold_requests_to_interactive"] = counter.until(ready_epoch)
         out["stages"] = stages_of(page)
         wait_idle(page, 300)
         if only != "pause":
