@@ -381,6 +381,59 @@ def measure_site(pw, url: str, counter: Counter, pause_clicks: int, only: str | 
     return out
 
 
+MODULES_JS = """(names) => new Promise((resolve) => {
+  const w = window.pyfadmlWorker;
+  const on = (e) => {
+    if (e.data.type === "modules" || e.data.type === "error") { w.removeEventListener("message", on); resolve(e.data); }
+  };
+  w.addEventListener("message", on);
+  w.postMessage({ type: "modules", importing: names });
+})"""
+STDLIB_CORE_HEAD = """# Standard-library modules the page imports (issue 10), one per line: measured in Chromium by
+# tests/bench/bench_site.py --write-stdlib-core (start, every section opened, each live section played and
+# paused, an exercise checked and its solution shown), from the worker's {type: "modules"} answer.
+# build.py ships these in pyodide/python_stdlib.zip (the zip Pyodide mounts at start) and every other
+# stdlib module in pyodide/python_stdlib_rest.zip, which the worker fetches (sha256-checked) the first time
+# an import needs it: a module missing here costs one download, never an ImportError.
+"""
+
+
+def write_stdlib_core(pw, url: str, out: Path) -> None:
+    """Drive a whole session and write the stdlib modules it imported (for a site built with the full stdlib
+    in python_stdlib.zip, or with the current split: modules found in the rest are added)."""
+    with tempfile.TemporaryDirectory() as profile:
+        context = new_context(pw, profile)
+        page = context.new_page()
+        page.goto(url)
+        wait_ready(page)
+        files = set(page.evaluate(MODULES_JS, [])["files"])
+        for key, title, shown_sel, settled_sel in SECTIONS:
+            open_section(page, title, shown_sel, settled_sel)
+            if key in PAUSE:
+                live_key, screen = PAUSE[key]
+                if screen:
+                    page.locator("button.bk-btn").filter(
+                        has_text=re.compile(r"^\s*" + re.escape(screen) + r"\s*$")).first.click()
+                    page.locator(f'[data-testid="{live_key}-live"]').first.wait_for(state="visible")
+                    wait_idle(page, 300)
+                measure_pause(page, live_key, 2)
+        for label in ("Check", "Show solution", "Check"):
+            page.locator("button.bk-btn:visible").filter(
+                has_text=re.compile(r"^\s*" + re.escape(label) + r"\s*$")).first.click()
+            wait_idle(page, 500)
+        files |= set(page.evaluate(MODULES_JS, [])["files"])
+        context.close()
+    modules = set()
+    for f in files:
+        for prefix in ("/lib/python312.zip/", "/lib/python312_rest.zip/"):
+            if f.startswith(prefix):
+                name = f[len(prefix):].rsplit(".", 1)[0]
+                modules.add(name[:-len("/__init__")].replace("/", ".") if name.endswith("/__init__")
+                            else name.replace("/", "."))
+    out.write_text(STDLIB_CORE_HEAD + "\n".join(sorted(modules)) + "\n")
+    print(f"{len(modules)} stdlib modules written to {out}")
+
+
 def med(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else float("nan")
@@ -472,6 +525,9 @@ def main(argv=None) -> int:
     parser.add_argument("--read-s", type=float, default=10.0,
                         help="seconds the student reads the first section before opening the others (default 10)")
     parser.add_argument("--only", choices=["pause", "sections"], help="development: a cold start and this measure only")
+    parser.add_argument("--write-stdlib-core", type=Path, metavar="PATH",
+                        help="instead: drive a whole session on the first site and write the stdlib modules it "
+                             "imports to PATH (pyfadml/app/web/stdlib-core.txt), then rebuild")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     args = parser.parse_args(argv)
     sites = [Path(s).resolve() for s in (args.site or [str(ROOT / "site")])]
@@ -487,6 +543,14 @@ def main(argv=None) -> int:
     print(f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs; "
           f"{args.runs} round(s)", flush=True)
     from playwright.sync_api import sync_playwright
+    if args.write_stdlib_core:
+        try:
+            with sync_playwright() as pw:
+                write_stdlib_core(pw, servers[0][2], args.write_stdlib_core)
+        finally:
+            for _s, server, _u, _c in servers:
+                server.shutdown()
+        return 0
     bare, results = [], {s: [] for s in sites}
     try:
         with sync_playwright() as pw:
