@@ -54,7 +54,7 @@ RECOVERY_CLIP = 1.0      # what "clip gradients" in the divergence box sets
 
 
 YIELD_EVERY = 0.015      # within a frame the browser loop lets messages (clicks) in after this long (s)
-MAX_BACKLOG = 1          # frames the page may have still to show before the browser loop waits for it
+MAX_BACKLOG = 1          # messages of changes the page may have still to apply before the browser loop waits
 MAX_BACKLOG_WAIT = 1.0   # ... for at most this long (s): a page that never answers does not stop training
 
 
@@ -356,7 +356,7 @@ class LiveTraining(pn.viewable.Viewer):
     async def _run(self, run_id: int) -> None:
         """The browser's loop: a frame, then a sleep (always), until paused. Within a frame it yields to the
         page's messages every ``YIELD_EVERY`` seconds (between refresh groups), so a click waits for one
-        group, not a whole frame. While the page has not yet shown the frame before last
+        group, not a whole frame. While the page has not yet applied the last frame's changes
         (:func:`page_backlog`), it sleeps on: a slow page gets fewer frames instead of a queue of stale ones
         that a click (Pause) would wait behind."""
         while self.playing and self._run_id == run_id:

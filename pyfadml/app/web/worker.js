@@ -22,32 +22,19 @@ function fail(text, fatal) {
   post({ type: "error", text: text, fatal: fatal });
 }
 
-// Called by Panel (panel.io.pyodide._link_docs_worker) for every change made in Python.  The changes
-// Python makes in one go (one callback, one training frame) leave as one message when Python next
-// yields (a microtask), so the page applies them together: one re-render instead of one per change.
-// The page answers each message with "applied"; ``pyfadmlBacklog()`` is how many it has not applied yet
+// Called by Panel (panel.io.pyodide._link_docs_worker) for every change made in Python.  The page
+// answers each message with "applied"; ``pyfadmlBacklog()`` is how many it has not applied yet
 // (LiveTraining waits while the page is behind, so a click never queues behind a pile of old frames).
-let pendingPatch = null;
+// Sending the changes of one Python step as one message was tried: the page then failed to decode
+// some buffers ("Offset is outside the bounds of the DataView"), so each change leaves on its own.
 let patchesInFlight = 0;
 
 function sendPatch(patch, buffers, msg_id) {
-  if (pendingPatch === null) {
-    pendingPatch = { patch: { ...patch, events: [] }, buffers: new Map() };
-    queueMicrotask(flushPatches);
-  }
-  for (const event of patch.events) pendingPatch.patch.events.push(event);
-  if (buffers) for (const [id, buffer] of buffers) pendingPatch.buffers.set(id, buffer);
-}
-
-function flushPatches() {
-  const pending = pendingPatch;
-  pendingPatch = null;
-  if (pending === null || !pending.patch.events.length) return;
   patchesInFlight += 1;
-  post({ type: "patch", patch: pending.patch, buffers: pending.buffers });
+  post({ type: "patch", patch: patch, buffers: buffers });
 }
 
-self.pyfadmlBacklog = () => patchesInFlight + (pendingPatch === null ? 0 : 1);
+self.pyfadmlBacklog = () => patchesInFlight;
 
 // Panel builds one JS function with pyodide.code.run_js (a JS eval), which the site's CSP forbids
 // ('unsafe-eval' is not allowed).  The same function, written here, is handed out instead; any
