@@ -12,6 +12,7 @@ Every section built stays in the page: navigation only shows one and hides the o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import sys
@@ -22,6 +23,7 @@ from html import escape
 
 import panel as pn
 import param
+from panel.io.document import hold
 from panel.io.state import set_curdoc
 
 from pyfadml.app import theme
@@ -128,9 +130,9 @@ class AppShell(pn.viewable.Viewer):
                               margin=(16, 5, 24, 5))
         self._layout = pn.Column(header, self._content, footer, sizing_mode="stretch_width",
                                  styles={"background": theme.PAGE_BG}, margin=(0, 16, 0, 16))
+        self._doc = pn.state.curdoc
         self._show()
         self.prebuilt: dict[str, float] = {}        # key -> ms its idle build took (see prebuild_when_idle)
-        self._doc = pn.state.curdoc
         if prebuild and IN_BROWSER and self._doc is not None:
             pn.state.onload(self.prebuild_when_idle)
 
@@ -178,11 +180,14 @@ class AppShell(pn.viewable.Viewer):
                     live.pause(away=True)         # "paused while you were away" when the student comes back
         self._last_show = time.perf_counter()
         view = self.view()                      # built first: the section left stays until then
-        for key, slot in self._slots.items():   # hide before adding, so two never show at once
-            slot.visible = key == self.section
-        if self.section not in self._slots:
-            self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
-            self._content.append(self._slots[self.section])
+        # One batch of changes: the section left stays on screen until the new one arrives (its models
+        # take a while to make the first time), never a blank page in between.
+        with hold(self._doc) if self._doc is not None else contextlib.nullcontext():
+            for key, slot in self._slots.items():   # hide before adding, so two never show at once
+                slot.visible = key == self.section
+            if self.section not in self._slots:
+                self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
+                self._content.append(self._slots[self.section])
         for key, b in self._buttons.items():
             classes = ["coming"] if self.sections[key].factory is None else []
             if key == self.section:
