@@ -684,6 +684,57 @@ def precompile_stdlib(src: Path, out: Path, python312: str) -> Path:
     return Path(shutil.copy2(derived("stdlib", key, make), out))
 
 
+STDLIB_CORE_LIST = WEB / "stdlib-core.txt"
+STDLIB_REST = "python_stdlib_rest.zip"
+
+
+def stdlib_module_of(name: str) -> str | None:
+    """The dotted module a stdlib zip entry holds ("email/mime/text.pyc" -> "email.mime.text"), else None."""
+    if not name.endswith((".py", ".pyc")):
+        return None
+    module = name.rsplit(".", 1)[0]
+    if module.endswith("/__init__"):
+        module = module[:-len("/__init__")]
+    return module.replace("/", ".")
+
+
+def split_stdlib(stdlib: Path, core_modules: set[str]) -> tuple[Path, Path]:
+    """Split the stdlib zip in place: ``stdlib`` keeps the modules in ``core_modules`` (what the page
+    imports, pyfadml/app/web/stdlib-core.txt), python_stdlib_rest.zip beside it gets every other entry.
+    Pyodide mounts the first at start; the worker fetches the rest on the first import that needs it."""
+    rest = stdlib.with_name(STDLIB_REST)
+    with zipfile.ZipFile(stdlib) as z:
+        entries = [(info, z.read(info)) for info in z.infolist()]
+    found = {stdlib_module_of(info.filename) for info, _ in entries}
+    missing = sorted(core_modules - found)
+    if missing:
+        raise BuildError(f"{STDLIB_CORE_LIST.name} lists modules that are not in {stdlib.name}: {missing[:10]}")
+    tmp = stdlib.with_suffix(".core.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as core_zip, \
+            zipfile.ZipFile(rest, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as rest_zip:
+        for info, data in entries:
+            target = core_zip if stdlib_module_of(info.filename) in core_modules else rest_zip
+            out = zipfile.ZipInfo(info.filename, DETERMINISTIC_DATE)
+            out.compress_type = zipfile.ZIP_DEFLATED
+            out.external_attr = info.external_attr
+            target.writestr(out, data)
+    tmp.replace(stdlib)
+    return stdlib, rest
+
+
+def stdlib_rest_entry(rest: Path) -> dict:
+    """config.json's description of python_stdlib_rest.zip: file, sha256 and the modules it holds (the
+    worker fetches it only for those: a failed optional import such as ``import winreg`` costs nothing)."""
+    with zipfile.ZipFile(rest) as z:
+        modules = sorted({m for m in map(stdlib_module_of, z.namelist()) if m})
+    return {"file_name": rest.name, "sha256": sha256_of(rest), "modules": modules}
+
+
+def stdlib_core_modules() -> set[str]:
+    lines = STDLIB_CORE_LIST.read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def wheel_top_level(path: Path) -> list[str]:
     """Importable top-level names of a wheel (for the lock's "imports")."""
     tops = set()
@@ -874,6 +925,7 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
         "packages": rest,
         "lazyPackages": lazy,
         "panelCdnRoot": assets["panel_cdn_root"],
+        "stdlibRest": stdlib_rest_entry(site / "pyodide" / STDLIB_REST),
         "app": app,
         "csp": CSP,
     }
@@ -1055,6 +1107,7 @@ def build(*, offline: bool = False, site: Path = SITE,
             precompile_stdlib(core / name, pyodide_dir / name, python312)
         else:
             shutil.copy2(core / name, pyodide_dir / name)
+    split_stdlib(pyodide_dir / "python_stdlib.zip", stdlib_core_modules())
     shipped = ship_wheels(wheels, official, pyodide_dir, python312)
     origins = {name: (path, "official Pyodide build (sha256 of the official lock)")
                for name, path in official.items()}

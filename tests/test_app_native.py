@@ -314,3 +314,47 @@ def test_an_empty_seed_box_answers_inline_and_keeps_the_seed(section):
     assert section.seed == 0 and box.value == 0 and "empty" in note.object
     box.value = 7
     assert section.seed == 7 and section.demo.seed == 7 and note.object == ""
+
+
+def test_idle_prebuild_builds_the_other_sections_without_putting_them_in_the_page(monkeypatch):
+    """The browser builds the sections a student has not opened yet while nothing trains (issue 10): their
+    Viewers exist, the page still holds only the section shown, and opening one uses the prebuilt Viewer."""
+    import asyncio
+    import sys
+    import types
+
+    from pyfadml.app import shell as shell_module
+    from pyfadml.app.shell import Section
+
+    built = []
+
+    class Other(pn.viewable.Viewer):
+        def __init__(self, **params):
+            super().__init__(**params)
+            built.append(self)
+
+        def __panel__(self):
+            return pn.pane.HTML("other")
+
+    module = types.ModuleType("_pyfadml_test_prebuild")
+    module.Other = Other
+    sys.modules[module.__name__] = module
+    for name in ("PREBUILD_DELAY", "PREBUILD_QUIET", "PREBUILD_POLL", "PREBUILD_GAP"):
+        monkeypatch.setattr(shell_module, name, 0.01)
+    shell = AppShell(sections=(SECTIONS[0], Section("other", "Other", "_pyfadml_test_prebuild:Other")))
+    backprop = shell.view()
+
+    async def scenario():
+        backprop.live.playing = True               # training: the prebuild waits
+        task = asyncio.ensure_future(shell.prebuild_when_idle())
+        await asyncio.sleep(0.1)
+        waited = not built
+        backprop.live.playing = False
+        await asyncio.wait_for(task, timeout=5)
+        return waited
+
+    assert asyncio.run(scenario())
+    assert len(built) == 1 and set(shell.prebuilt) == {"other"}
+    assert [slot.objects for slot in shell._content.objects] == [[backprop.__panel__()]]   # not in the page
+    shell.section = "other"
+    assert len(built) == 1 and shell.view() is built[0] and shell._content.objects[1].objects[0].object == "other"

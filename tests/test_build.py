@@ -360,3 +360,22 @@ def test_readme_starts_with_the_two_commands_and_links_only_inside_the_repositor
     for needed in ("--host 0.0.0.0", "npm", "~155 MB", ".venv", "_headers", "nginx.conf",
                    "Share", "offline"):
         assert needed in text, needed
+
+
+def test_the_stdlib_is_split_into_what_the_page_imports_and_the_rest(site):
+    """python_stdlib.zip (mounted at start) holds the modules of stdlib-core.txt, python_stdlib_rest.zip every
+    other stdlib entry; config.json names the rest's sha256 and modules (the worker fetches it on demand)."""
+    build = _load_build()
+    core_zip, rest_zip = site / "pyodide" / "python_stdlib.zip", site / "pyodide" / build.STDLIB_REST
+    with zipfile.ZipFile(core_zip) as z:
+        core = {build.stdlib_module_of(n) for n in z.namelist()} - {None}
+    with zipfile.ZipFile(rest_zip) as z:
+        rest_names = z.namelist()
+    rest = {build.stdlib_module_of(n) for n in rest_names} - {None}
+    assert core == build.stdlib_core_modules() and not core & rest
+    assert {"numpy", "json", "asyncio"} - core == {"numpy"} and {"xml.dom.minidom", "email.mime.text"} <= rest
+    entry = json.loads((site / "config.json").read_text())["stdlibRest"]
+    assert entry["file_name"] == rest_zip.name and entry["sha256"] == build.sha256_of(rest_zip)
+    assert set(entry["modules"]) == rest
+    with pytest.raises(build.BuildError, match="not_a_module"):
+        build.split_stdlib(core_zip, {"json", "not_a_module"})

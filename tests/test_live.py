@@ -295,3 +295,58 @@ def test_browser_loop_yields_between_frames_and_ends_by_itself_on_pause():
     thread.start()
     thread.join(timeout=30)
     assert out["frames"] >= 3 and not live.playing
+
+
+def test_in_the_browser_pause_answers_first_and_redraws_in_the_next_turn_of_the_loop():
+    """With defer_redraw (the page), Pause returns with the status saying "paused" and redraws right after,
+    unless Play, Step or Reset came first."""
+    live, demo, owner, _ = make()
+    live.defer_redraw = True
+
+    async def scenario():
+        live.playing = True
+        live.frame()
+        before = owner.redraws
+        live.pause()
+        said = 'data-state="paused"' in status(live)
+        pending = owner.redraws == before
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        redrawn = owner.redraws == before + 1
+        live.playing = True
+        live.pause()
+        live.step()                              # Step before the deferred redraw: Step redraws, that one is dropped
+        await asyncio.sleep(0.01)
+        return said, pending, redrawn, owner.redraws == before + 2
+
+    assert asyncio.run(scenario()) == (True, True, True, True)
+    live.pause()                                  # no event loop: at once
+
+
+def test_browser_loop_lets_a_pause_in_between_two_slow_refresh_groups():
+    """A click waits for one refresh group, not for the whole frame: the loop yields between groups and the
+    frame ends where the pause found it."""
+    drawn = []
+
+    def slow(name):
+        def draw():
+            time.sleep(0.03)
+            drawn.append(name)
+        return draw
+
+    demo = FakeDemo()
+    live = LiveTraining("t", demo=lambda: demo, reset=lambda: None, redraw=lambda: None, burst=0.02, period=0.05,
+                        refresh=[Refresh(slow("a"), every=0), Refresh(slow("b"), every=0)])
+    live.defer_redraw = False
+
+    async def scenario():
+        live.playing = True
+        live._run_id += 1
+        task = asyncio.ensure_future(live._run(live._run_id))
+        while not drawn:
+            await asyncio.sleep(0.001)
+        live.pause()                      # handled at the loop's first yield after group "a" or "b"
+        await asyncio.wait_for(task, timeout=1.0)
+
+    asyncio.run(scenario())
+    assert drawn and len(drawn) == 1 and not live.playing

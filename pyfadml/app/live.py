@@ -68,6 +68,20 @@ def reduced_motion() -> bool:
     return Refresh.min_every > 0
 
 
+YIELD_EVERY = 0.015      # within a frame the browser loop lets messages (clicks) in after this long (s)
+MAX_BACKLOG = 1          # messages of changes the page may have still to apply before the browser loop waits
+MAX_BACKLOG_WAIT = 1.0   # ... for at most this long (s): a page that never answers does not stop training
+
+
+def page_backlog() -> int:
+    """Messages of changes the page has not applied yet (the worker's ``pyfadmlBacklog()``; 0 elsewhere)."""
+    if not IN_BROWSER:
+        return 0
+    import js
+    backlog = getattr(js, "pyfadmlBacklog", None)
+    return int(backlog()) if backlog is not None else 0
+
+
 @dataclass
 class Refresh:
     """A group of views redrawn together while training, at most every ``every`` seconds (0: each frame)."""
@@ -171,16 +185,38 @@ class LiveTraining(pn.viewable.Viewer):
             self._cb = pn.state.add_periodic_callback(self.frame, period=int(1000 * self.period), start=True)
 
     def pause(self, event=None, *, away: bool = False) -> None:
-        """Stop training; everything is redrawn. ``away``: the section was left (the status says so)."""
+        """Stop training; everything is redrawn. ``away``: the section was left (the status says so).
+
+        The page says "paused" at once, before a redraw that may be slow: with ``defer_redraw`` (in the
+        browser) the redraw runs in its own turn of the event loop, after this click's changes have gone to
+        the page (Python's changes reach the page when the click's callback returns)."""
         was_playing = self.playing
         self._stop()
         if was_playing:
             self.away = away
             self._paused_at = time.time()
-            self.update_status()           # the page says "paused" at once, before a redraw that may be slow
+            self.update_status()
+            if self.defer_redraw and self._redraw_soon():
+                return
             self._redraw()
         else:
             self.update_status()
+
+    defer_redraw = IN_BROWSER
+
+    def _redraw_soon(self) -> bool:
+        """Schedule the redraw after Pause on the running event loop; False when there is none."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        run_id = self._run_id
+
+        def redraw():
+            if not self.playing and self._run_id == run_id:   # nothing else has redrawn since
+                self._redraw()
+        loop.call_soon(redraw)
+        return True
 
     def step(self, event=None) -> None:
         """Pause if needed, then train exactly one mini-batch."""
@@ -265,6 +301,12 @@ class LiveTraining(pn.viewable.Viewer):
 
     def frame(self) -> None:
         """One frame: a time-boxed burst of training, then the refresh groups that are due."""
+        for _ in self._frame_pieces():
+            pass
+
+    def _frame_pieces(self):
+        """:meth:`frame`, piece by piece: yields after the burst and between refresh groups (where the browser's
+        loop lets a click in) and ends early if the training was paused meanwhile."""
         if not self.playing:
             return
         t0 = time.perf_counter()
@@ -278,7 +320,10 @@ class LiveTraining(pn.viewable.Viewer):
             self._diverged(exc)
             return
         t1 = time.perf_counter()
-        self.draw_due(t1, budget=max(self.period - (t1 - t0), 0.5 * self.period))
+        for _ in self._due_pieces(t1, max(self.period - (t1 - t0), 0.5 * self.period), []):
+            yield
+            if not self.playing:
+                return
         t2 = time.perf_counter()
         self.frame_ms = 1000.0 * (t2 - t0)
         self.frames += 1
@@ -292,24 +337,43 @@ class LiveTraining(pn.viewable.Viewer):
     def draw_due(self, now: float, budget: float = math.inf) -> list[int]:
         """Redraw the due refresh groups, most overdue first, while ``budget`` seconds last (at least one).
         Returns their indices."""
+        done: list[int] = []
+        for _ in self._due_pieces(now, budget, done):
+            pass
+        return done
+
+    def _due_pieces(self, now: float, budget: float, done: list[int]):
+        """:meth:`draw_due`, yielding before each group it draws (appended to ``done``)."""
         late = sorted(((g.lateness(now), i) for i, g in enumerate(self.refresh_groups)), reverse=True)
-        done = []
         for lateness, i in late:
             if lateness < 0 or (done and time.perf_counter() - now > budget):
                 break
+            yield i
             group, t = self.refresh_groups[i], time.perf_counter()
             group.draw()
             group.cost = 0.7 * group.cost + 0.3 * (time.perf_counter() - t) if group.cost else time.perf_counter() - t
             group.last = now
             done.append(i)
-        return done
 
     async def _run(self, run_id: int) -> None:
-        """The browser's loop: a frame, then a sleep (always), until paused."""
+        """The browser's loop: a frame, then a sleep (always), until paused. Within a frame it yields to the
+        page's messages every ``YIELD_EVERY`` seconds (between refresh groups), so a click waits for one
+        group, not a whole frame. While the page has not yet applied the last frame's changes
+        (:func:`page_backlog`), it sleeps on: a slow page gets fewer frames instead of a queue of stale ones
+        that a click (Pause) would wait behind."""
         while self.playing and self._run_id == run_id:
-            t0 = time.perf_counter()
-            self.frame()
+            t0 = last_yield = time.perf_counter()
+            for _ in self._frame_pieces():
+                if time.perf_counter() - last_yield >= YIELD_EVERY:
+                    await asyncio.sleep(0)
+                    last_yield = time.perf_counter()
+                    if not (self.playing and self._run_id == run_id):
+                        return
             await asyncio.sleep(max(MIN_YIELD, self.period - (time.perf_counter() - t0)))
+            waited = 0.0
+            while page_backlog() > MAX_BACKLOG and waited < MAX_BACKLOG_WAIT and self.playing:
+                await asyncio.sleep(MIN_YIELD)
+                waited += MIN_YIELD
 
     def _stop(self) -> None:
         self.playing = False

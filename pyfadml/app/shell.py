@@ -11,14 +11,20 @@ Every section built stays in the page: navigation only shows one and hides the o
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
+import sys
+import time
 import traceback
 from dataclasses import dataclass
 from html import escape
 
 import panel as pn
 import param
+from panel.io.document import hold
+from panel.io.state import set_curdoc
 
 from pyfadml.app import theme
 from pyfadml.app.scene import Scene, split as split_scene
@@ -64,6 +70,12 @@ FOOTER = ("<p class='muted'>Every number on this page is computed by pyfadml, a 
 
 _log = logging.getLogger("pyfadml.app")
 
+IN_BROWSER = sys.platform == "emscripten"
+PREBUILD_DELAY = 1.0     # s after the page is ready before the first idle build
+PREBUILD_QUIET = 1.0     # s without navigation (and no training) before a build
+PREBUILD_POLL = 0.25     # s between two looks at whether the page is idle
+PREBUILD_GAP = 0.1       # s between two builds (clicks are handled there)
+
 BROKEN_CSS = f"""
 :host {{ background: #fef2f2; border: 1px solid #fca5a5; border-radius: 10px; padding: 14px 18px; }}
 h3 {{ color: {theme.DANGER}; margin: 0 0 6px 0; }}
@@ -93,7 +105,8 @@ class AppShell(pn.viewable.Viewer):
 
     section = param.String(default="backprop", doc="Key of the section shown.")
 
-    def __init__(self, sections: tuple[Section, ...] = SECTIONS, scene: str = "", **params):
+    def __init__(self, sections: tuple[Section, ...] = SECTIONS, scene: str = "", prebuild: bool = True,
+                 **params):
         asked, _ = split_scene(scene or "")           # the address's section, if it is a live one
         if asked and "section" not in params and any(s.key == asked and s.factory for s in sections):
             params["section"] = asked
@@ -131,7 +144,11 @@ class AppShell(pn.viewable.Viewer):
         self._layout = pn.Column(header, self._scene.notice, self._scene.store, self._content, footer, self._prefs,
                                  sizing_mode="stretch_width", styles={"background": theme.PAGE_BG},
                                  margin=(0, 16, 0, 16))
+        self._doc = pn.state.curdoc
         self._show()
+        self.prebuilt: dict[str, float] = {}        # key -> ms its idle build took (see prebuild_when_idle)
+        if prebuild and IN_BROWSER and self._doc is not None:
+            pn.state.onload(self.prebuild_when_idle)
 
     def view(self, key: str | None = None) -> pn.viewable.Viewer:
         """The section's Viewer (built on first use).
@@ -175,12 +192,16 @@ class AppShell(pn.viewable.Viewer):
             if key != self.section:
                 for live in getattr(view, "live_controllers", ()):
                     live.pause(away=True)         # "paused while you were away" when the student comes back
+        self._last_show = time.perf_counter()
         view = self.view()                      # built first: the section left stays until then
-        for key, slot in self._slots.items():   # hide before adding, so two never show at once
-            slot.visible = key == self.section
-        if self.section not in self._slots:
-            self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
-            self._content.append(self._slots[self.section])
+        # One batch of changes: the section left stays on screen until the new one arrives (its models
+        # take a while to make the first time), never a blank page in between.
+        with hold(self._doc) if self._doc is not None else contextlib.nullcontext():
+            for key, slot in self._slots.items():   # hide before adding, so two never show at once
+                slot.visible = key == self.section
+            if self.section not in self._slots:
+                self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
+                self._content.append(self._slots[self.section])
         self._scene.shown(self.section, view)
         for key, b in self._buttons.items():
             classes = ["coming"] if self.sections[key].factory is None else []
@@ -198,6 +219,38 @@ class AppShell(pn.viewable.Viewer):
         except ValueError:
             return
         set_reduced_motion(bool(isinstance(prefs, dict) and prefs.get("reducedMotion")))
+
+    # ---- idle prebuild (issue 10): the other sections are built while the student reads the first ----
+
+    def _idle(self) -> bool:
+        """Nothing trains and nobody has navigated for PREBUILD_QUIET seconds."""
+        if time.perf_counter() - self._last_show < PREBUILD_QUIET:
+            return False
+        return not any(getattr(live, "playing", False) for view in self._views.values()
+                       for live in getattr(view, "live_controllers", ()))
+
+    async def prebuild_when_idle(self) -> None:
+        """Build every section not built yet, one at a time, in the navigation's order, whenever the page is
+        idle (:meth:`_idle`), so that opening one later only has to send it to the page (its Python objects,
+        demos and first drawings are ready). Only in the browser (``panel serve`` would pay it per session).
+
+        Measured and rejected: also putting each prebuilt section into the page, hidden. The page then lays
+        out every hidden section whenever anything changes, and showing one still renders it: opening took
+        longer, not shorter (tests/bench/bench_site.py). Each build blocks Python for its duration (up to a
+        second or two on a slow laptop), which is why it waits for a quiet moment."""
+        await asyncio.sleep(PREBUILD_DELAY)
+        for key, spec in self.sections.items():
+            if spec.factory is None or key in self._views:
+                continue
+            while not self._idle():
+                await asyncio.sleep(PREBUILD_POLL)
+            if key in self._views:                  # opened meanwhile
+                continue
+            t0 = time.perf_counter()
+            with set_curdoc(self._doc):
+                self.view(key)
+            self.prebuilt[key] = 1000 * (time.perf_counter() - t0)
+            await asyncio.sleep(PREBUILD_GAP)       # let clicks in between two builds
 
     def __panel__(self):
         return self._layout

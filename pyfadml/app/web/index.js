@@ -123,7 +123,26 @@
   function setBusy(busy) {
     worker.busy = busy;
     body.dataset.busy = busy ? "1" : "0";
+    showWorking(busy);
   }
+
+  // ---- start-up branch (issue 10): "Working…" when Python takes a while to answer a click ----
+  // A section opened for the first time is built and sent by Python (up to a few seconds on a slow
+  // laptop): after WORKING_AFTER_MS without an answer a small status pill says so, until Python answers.
+  const WORKING_AFTER_MS = 300;
+  const workingEl = document.getElementById("pyfadml-working");
+  let workingTimer = null;
+  function showWorking(busy) {
+    if (!workingEl) return;
+    clearTimeout(workingTimer);
+    if (busy) {
+      workingTimer = setTimeout(() => { workingEl.hidden = false; body.dataset.working = "1"; }, WORKING_AFTER_MS);
+    } else {
+      workingEl.hidden = true;
+      body.dataset.working = "0";
+    }
+  }
+  // ---- end of the start-up block ----
 
   function sendChange(event) {
     if ((event.setter_id != null && event.setter_id === "py") || patching > 0) return;
@@ -177,8 +196,10 @@
     } else if (msg.type === "render") {
       try {
         setStage("Starting app", 0.95, "Rendering");
+        timings.render = Math.round(performance.now());
         const [views] = await renderInto(
           JSON.parse(msg.docs_json), JSON.parse(msg.render_items), JSON.parse(msg.root_ids));
+        timings.rendered = Math.round(performance.now());
         jsdoc = [...views.roots.values()][0].model.document;
         jsdoc.on_change(sendChange, false);
         worker.postMessage({ type: "rendered" });
@@ -201,11 +222,15 @@
         setBusy(false);
       }
     } else if (msg.type === "patch") {
+      const t0 = performance.now();
       try {
         patching += 1;
         jsdoc.apply_json_patch(msg.patch, msg.buffers);
       } finally {
+        const ms = performance.now() - t0;      // the longest patch the page applied (bench_site.py)
+        if (!(timings.patchMaxMs >= ms)) timings.patchMaxMs = Math.round(ms);
         patching -= 1;
+        worker.postMessage({ type: "applied" });     // the worker's backlog count (worker.js)
       }
     } else if (msg.type === "error") {
       showError(msg.text, msg.fatal);

@@ -82,7 +82,9 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET" || !request.url.startsWith(SCOPE)) return;
   let path = request.url.slice(SCOPE.length).split("#")[0];
-  if (path.includes("?")) return;                     // dynamic: share-qr.svg?url=...
+  // A query is a version tag (Panel asks for css/loading.css?v=1.9.4: the file of this build) or a
+  // dynamic request (share-qr.svg?url=...): the cached file without the query, else the network.
+  path = path.split("?")[0];
   if (path === "") path = "index.html";
   if (!cached(path)) return;
   event.respondWith((async () => {

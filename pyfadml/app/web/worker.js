@@ -15,17 +15,26 @@ function status(stage, progress, detail) {
   const key = detail && stage === "Starting app" ? `${stage}: ${detail}` : stage;
   if (!(key in timings)) timings[key] = Math.round(performance.now() - t0);
   post({ type: "status", stage: stage, progress: progress, detail: detail || "",
-         timings: { worker: { ...timings } } });
+         timings: { worker: { ...timings, origin: performance.timeOrigin + t0 } } });
 }
 
 function fail(text, fatal) {
   post({ type: "error", text: text, fatal: fatal });
 }
 
-// Called by Panel (panel.io.pyodide._link_docs_worker) for every change made in Python.
+// Called by Panel (panel.io.pyodide._link_docs_worker) for every change made in Python.  The page
+// answers each message with "applied"; ``pyfadmlBacklog()`` is how many it has not applied yet
+// (LiveTraining waits while the page is behind, so a click never queues behind a pile of old frames).
+// Sending the changes of one Python step as one message was tried: the page then failed to decode
+// some buffers ("Offset is outside the bounds of the DataView"), so each change leaves on its own.
+let patchesInFlight = 0;
+
 function sendPatch(patch, buffers, msg_id) {
+  patchesInFlight += 1;
   post({ type: "patch", patch: patch, buffers: buffers });
 }
+
+self.pyfadmlBacklog = () => patchesInFlight;
 
 // Panel builds one JS function with pyodide.code.run_js (a JS eval), which the site's CSP forbids
 // ('unsafe-eval' is not allowed).  The same function, written here, is handed out instead; any
@@ -124,6 +133,56 @@ class _LazyWheels(importlib.abc.MetaPathFinder):
         importlib.invalidate_caches()
 
 
+class _StdlibRest(importlib.abc.MetaPathFinder):
+    """The standard-library modules the page does not import at start live in python_stdlib_rest.zip
+    (build.py splits the stdlib by pyfadml/app/web/stdlib-core.txt).  Last on sys.meta_path, this finder
+    only sees imports every other finder missed: for a stdlib name it fetches that zip once (a
+    synchronous request, sha256 checked against config.json), puts it on sys.path and on the __path__
+    of the stdlib packages, and finds the module there."""
+
+    CORE = "/lib/python312.zip"
+    REST = "/lib/python312_rest.zip"
+
+    def __init__(self, entry, base_url):
+        self.entry, self.base_url, self.installed = entry, base_url, False
+        self.modules = frozenset(entry["modules"]) if entry else frozenset()
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.modules:
+            return None
+        if not self.installed:
+            self._install()
+        if path is not None:
+            path = self._extend(path)
+        return importlib.machinery.PathFinder.find_spec(fullname, path)
+
+    def _extend(self, path):
+        extra = [p.replace(self.CORE, self.REST, 1) for p in path if p.startswith(self.CORE + "/")]
+        for p in extra:
+            if p not in path:
+                path.append(p)      # the package's own __path__: later submodules are found too
+        return path
+
+    def _install(self):
+        self.installed = True
+        xhr = js.XMLHttpRequest.new()
+        xhr.open("GET", self.base_url + self.entry["file_name"], False)
+        xhr.responseType = "arraybuffer"
+        xhr.send()
+        if xhr.status != 200:
+            raise ImportError(f"{self.entry['file_name']}: HTTP {xhr.status}")
+        data = xhr.response.to_py().tobytes()
+        if hashlib.sha256(data).hexdigest() != self.entry["sha256"]:
+            raise ImportError(f"{self.entry['file_name']}: sha256 does not match the site's config.json")
+        with open(self.REST, "wb") as f:
+            f.write(data)
+        sys.path.insert(sys.path.index(self.CORE) + 1 if self.CORE in sys.path else len(sys.path), self.REST)
+        importlib.invalidate_caches()
+
+
+import importlib.machinery
+
+sys.meta_path.append(_StdlibRest(json.loads(STDLIB_REST), PACKAGE_BASE_URL))
 sys.meta_path.insert(0, _LazyWheels(json.loads(LAZY_PACKAGES), PACKAGE_BASE_URL,
                                     next(p for p in sys.path if p.endswith("site-packages"))))
 
@@ -176,6 +235,7 @@ async function start() {
   pyodide.globals.set("PROGRESS", (detail, progress) => status("Starting app", progress, detail));
   pyodide.globals.set("APP", config.app);
   pyodide.globals.set("LAZY_PACKAGES", JSON.stringify(config.lazyPackages || {}));
+  pyodide.globals.set("STDLIB_REST", JSON.stringify(config.stdlibRest || null));
   pyodide.globals.set("PACKAGE_BASE_URL", indexURL);
   pyodide.globals.set("PANEL_CDN_ROOT", new URL(config.panelCdnRoot, base).href);
   // index.js starts this worker as worker.js#<the page's fragment>: the scene the address holds
@@ -225,6 +285,13 @@ async function handle(msg) {
     } finally {
       post({ type: "idle" });
     }
+  } else if (msg.type === "modules") {
+    // The files of every imported module (tests and build measurements: which stdlib modules are used),
+    // after importing msg.importing (names; tests use it to import a module outside the core stdlib).
+    for (const name of msg.importing || []) pyodide.pyimport(name);
+    const files = pyodide.runPython(
+      "import sys\n'\\n'.join(sorted({str(getattr(m, '__file__', None)) for m in list(sys.modules.values())}))");
+    post({ type: "modules", files: files.split("\n").filter((f) => f !== "None") });
   } else if (msg.type === "location") {
     pyodide.globals.set("location", msg.location);
     await pyodide.runPythonAsync(LOCATION);
@@ -235,6 +302,10 @@ async function handle(msg) {
 let queue = Promise.resolve();
 self.onmessage = (event) => {
   const msg = event.data;
+  if (msg.type === "applied") {         // not queued: it only counts
+    patchesInFlight = Math.max(0, patchesInFlight - 1);
+    return;
+  }
   queue = queue.then(() => handle(msg)).catch((e) => fail(`${e.message || e}`, msg.type === "rendered"));
 };
 
