@@ -125,6 +125,7 @@ def test_big_grid_gets_a_summary_instead_of_a_table():
 
 def test_reduced_motion_slows_every_refresh_group():
     from pyfadml.app import live as live_mod
+    from pyfadml.app import schedule
     class Demo:
         step_count, clip_norm = 0, None
 
@@ -136,27 +137,27 @@ def test_reduced_motion_slows_every_refresh_group():
     try:
         group.last = 100.0
         assert ctrl.draw_due(100.2) == [0]                    # every frame normally
-        live_mod.set_reduced_motion(True)
+        schedule.set_reduced_motion(True)
         assert ctrl.draw_due(100.5) == []                     # 0.3 s later: not yet
-        assert ctrl.draw_due(100.2 + live_mod.REDUCED_MOTION_EVERY) == [0]
+        assert ctrl.draw_due(100.2 + schedule.REDUCED_MOTION_EVERY) == [0]
     finally:
-        live_mod.set_reduced_motion(False)
+        schedule.set_reduced_motion(False)
     assert counts["n"] == 2
 
 
 def test_shell_passes_the_page_preference(monkeypatch):
-    from pyfadml.app import live as live_mod
+    from pyfadml.app import schedule
     from pyfadml.app.shell import AppShell, Section
     shell = AppShell(sections=(Section("a", "A", "panel:Spacer"),), section="a")
     try:
         shell._prefs.value = '{"reducedMotion": true}'
-        assert live_mod.reduced_motion()
+        assert schedule.reduced_motion()
         shell._prefs.value = "not json"                       # ignored, never raises
-        assert live_mod.reduced_motion()
+        assert schedule.reduced_motion()
         shell._prefs.value = '{"reducedMotion": false}'
-        assert not live_mod.reduced_motion()
+        assert not schedule.reduced_motion()
     finally:
-        live_mod.set_reduced_motion(False)
+        schedule.set_reduced_motion(False)
 
 
 def test_only_editable_grids_are_marked_for_the_keyboard():

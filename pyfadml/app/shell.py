@@ -213,7 +213,7 @@ class AppShell(pn.viewable.Viewer):
         """``{"reducedMotion": true}`` from the page (its prefers-reduced-motion): live views redraw less often."""
         import json
 
-        from pyfadml.app.live import set_reduced_motion
+        from pyfadml.app.schedule import set_reduced_motion
         try:
             prefs = json.loads(event.new or "{}")
         except ValueError:
