@@ -42,6 +42,7 @@ VIEWS = [
     ("backprop", BACKPROP, None, "[data-testid=stats]", "backprop"),
     ("cnn-convolution", CNN, None, "[data-testid=conv-summary]", None),
     ("cnn-training", CNN, ("radio", "2. A CNN learns its kernels"), "[data-testid=cnn-live]", "cnn"),
+    ("cnn-demerits", CNN, ("radio", "3. Demerits of CNN"), "[data-testid=cnn-hunger-live]", "cnn-hunger"),
     ("rnn-modes", RNN, None, "[data-testid=seq-stats]", "rnn-modes"),
     ("rnn-race", RNN, ("tab", "Vanishing & exploding gradients"), "[data-testid=rnn-race-live]", "rnn-race"),
     ("rnn-lstm", RNN, ("tab", "Inside the LSTM"), None, None),
@@ -377,8 +378,13 @@ def test_keyboard_only_training(ui, view, section, how, ready, key):
                     break
                 page.keyboard.press("Tab")
             page.keyboard.press("Enter")
-        else:                                             # the CNN's screens: the second button of the group
-            page.keyboard.press("Tab")
+        else:                                             # the CNN's screens: Tab to the button named label
+            for _ in range(4):
+                page.keyboard.press("Tab")
+                if page.evaluate("() => { let e = document.activeElement; while (e && e.shadowRoot && "
+                                 "e.shadowRoot.activeElement) e = e.shadowRoot.activeElement; return e.textContent; }"
+                                 ).strip() == label:
+                    break
             page.keyboard.press("Enter")
         ui.wait_for_python(120_000)
     page.locator(ready).first.wait_for(state="visible", timeout=120_000)

@@ -92,6 +92,14 @@
         const text = [...root.querySelectorAll(".bk-label, label, span")].map((e) => e.textContent).join(" ").trim();
         if (text) box.setAttribute("aria-label", text);
       }
+      // the page's file boxes (Load model, Load points, an image for a pad): named after what they take
+      for (const input of root.querySelectorAll("input[type=file]:not([aria-label])")) {
+        const cls = root.host ? [...root.host.classList].join(" ") : "";
+        const what = /-load-points\b/.test(cls) ? "Load points (a CSV of x, y, label)"
+          : /-load-image\b/.test(cls) ? "Load an image (PNG or JPEG) onto the pad"
+          : /-load-model\b/.test(cls) ? "Load a model (.npz from pyfadml.save)" : "Choose a file";
+        input.setAttribute("aria-label", what);
+      }
       if (root.host && root.host.classList.contains("pyfadml-code")) {
         for (const area of root.querySelectorAll("textarea:not([aria-label])")) area.setAttribute("aria-label", "Your code (Python)");
       }
