@@ -206,6 +206,7 @@ def loss_figure(*, width: int = 430, height: int = 250):
              legend_label="test loss")
     style_legend(fig, "top_left")
     fig.legend[0].orientation = "horizontal"
+    fig.legend[0].spacing = 14                   # side by side: room between one label and the next glyph
     fig.add_layout(fig.legend[0], "above")
     fig.xaxis.axis_label = "step"
     return fig, source
