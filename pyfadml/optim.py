@@ -16,6 +16,7 @@ raises (the Trainer's divergence check) leaves the parameters and the state exac
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class Optimizer:
     def __init__(self, lr: float):
         self.lr = lr
         self.state: dict[str, dict[str, np.ndarray]] = {}
-        self._updated: dict[str, int] = {}      # name -> id of the array this optimizer updates
+        self._updated: dict[str, weakref.ref] = {}   # name -> the array this optimizer updates
 
     @property
     def lr(self) -> float:
@@ -83,7 +84,13 @@ class Optimizer:
     def _check_owner(self, triples) -> None:
         """One optimizer per model: its state belongs to the arrays it has been updating."""
         for name, p, _ in triples:
-            if self._updated.get(name, id(p)) != id(p):
+            st = self.state.get(name)
+            first = next(iter(st.values()), None) if isinstance(st, dict) else None
+            if isinstance(first, np.ndarray) and first.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}.step: parameter {name!r} changed shape from "
+                                 f"{first.shape} to {p.shape}; call reset() or make a new optimizer")
+            ref = self._updated.get(name)
+            if ref is not None and ref() is not p:      # a weak reference: no id reused by a new array
                 raise ValueError(f"{type(self).__name__}.step: parameter {name!r} is not the array this optimizer "
                                  f"has been updating (another model's?). Its momentum/moments would mix two "
                                  f"models: give each model its own optimizer, or call reset() first")
@@ -112,7 +119,7 @@ class Optimizer:
         if guard is not None:
             guard(triples, deltas)
         self._commit(new_state)
-        self._updated.update((name, id(p)) for name, p, _ in triples)
+        self._updated.update((name, weakref.ref(p)) for name, p, _ in triples)
         for (_, p, _), d in zip(triples, deltas):
             p += d
 
