@@ -371,3 +371,39 @@ def test_translation_moves_colours_after_their_noun():
     assert swapped > 100                                              # the order changes in many sentences
     with pytest.raises(ValueError, match="delay"):
         seq.make_translation(5, delay=9, rng=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# your own points (pyfadml.data.points)
+# ---------------------------------------------------------------------------------------------
+
+def test_parse_points_standardises_and_orders_the_labels():
+    from pyfadml.data.points import parse_points
+
+    rows = "".join(f"{10 + i};{-5 + 2 * (i % 3)};{['10', '2', 'cat'][i % 3]}\n" for i in range(12))
+    p = parse_points(("\ufeffx;y;label\n" + rows).encode())             # a BOM, a header, semicolons
+    assert p["labels"] == ["2", "10", "cat"]                            # numbers first, by value; then words
+    assert p["X"].shape == (12, 2) and p["y"].dtype == np.int64
+    np.testing.assert_allclose(p["X"].mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose((p["X"] ** 2).sum(axis=1).mean(), 2.0)   # one scale for both axes
+    np.testing.assert_allclose(p["X"] * p["scale"] + p["center"],
+                               [[10 + i, -5 + 2 * (i % 3)] for i in range(12)])
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"", "is empty"),
+    (b"\xff\xfe\x00", "not a text file"),
+    (b"x,y,label\n" + b"1,2,a\n3,4,b\n" * 4 + b"5,nan,a\n", "row 10"),
+    (b"x,y,label\n1,2,a\n3,four,b\n" + b"1,2,a\n" * 8, "row 3: y = 'four' is not a number"),
+    (b"1,2,a\n3,4\n", "row 2: 2 columns"),
+    (b"x,y,label\n" + b"1,2,a\n" * 10, "1 different label"),
+    (b"".join(f"{i},{i},c{i}\n".encode() for i in range(9)), "9 different labels"),
+    (b"".join(f"{i},{i},{i % 2}\n".encode() for i in range(5001)), "row 5001: more than 5,000"),
+    (b"1,2,a\n3,4,b\n", "2 points; at least 8"),
+    (b"1,2,\n" * 9, "row 1: the label is empty"),
+])
+def test_parse_points_names_the_first_bad_row(data, expected):
+    from pyfadml.data.points import parse_points
+
+    with pytest.raises(ValueError, match=expected):
+        parse_points(data, "p.csv")

@@ -580,3 +580,16 @@ def test_section_loss_axis_uses_its_ticks(section):
     assert fig.y_range.start < min(values) and max(values) < fig.y_range.end     # every point is shown
     legend = fig.legend[0]
     assert legend in fig.above                                  # above the plot: it covers no curve
+
+
+def test_settings_for_says_which_model_a_file_replaces():
+    native = GenerativeDemo(latent=3, hidden="64")
+    native.step(2)
+    demo = GenerativeDemo()
+    s = demo.settings_for(native.ae, "a.npz")
+    assert s == dict(kind="ae", latent=3, hidden="64")
+    demo = GenerativeDemo(**{**demo.settings, "latent": 3, "hidden": "64"})
+    demo.load_weights(native.ae, "a.npz", target="ae")
+    np.testing.assert_array_equal(demo.ae.encode(native.X_test), native.ae.encode(native.X_test))
+    with pytest.raises(ValueError, match="144 pixels"):
+        demo.settings_for(GenerativeDemo(dataset="shapes").vae, "s.npz")

@@ -222,3 +222,16 @@ def test_the_section_draws_these_values():
     np.testing.assert_array_equal(tab._pred_src.data["pred"], u["pred"].astype(float))
     np.testing.assert_array_equal(tab._pred_src.data["target"], u["target"].astype(float))
     assert f'data-step="{tab.demo.step_count}"' in tab._stats.object
+
+
+def test_settings_for_finds_the_mode_of_a_sequence_model():
+    native = SequenceDemo(mode="many-to-many", cell="lstm", hidden=8, n_train=64, n_test=16)
+    native.step(2)
+    demo = SequenceDemo(n_train=64, n_test=16)
+    s = demo.settings_for(native.model, "q.npz")
+    assert s == dict(mode="many-to-many", cell="lstm", hidden=8)
+    demo = SequenceDemo(**{**demo.settings, **s})
+    demo.load_weights(native.model)
+    np.testing.assert_array_equal(demo.model.predict(native.X_test), native.model.predict(native.X_test))
+    with pytest.raises(ValueError, match="an RNN or LSTM cell then a Dense layer"):
+        demo.settings_for(native.model.__class__(native.model.layers[1:]), "d.npz")

@@ -46,6 +46,7 @@ from pyfadml.data.images import SHAPE_CLASSES, load_digits, make_shapes
 from pyfadml.data.toy2d import train_test_split
 from pyfadml.demos._live import TrainerDemo
 from pyfadml.history import History
+from pyfadml.io import check_same
 from pyfadml.losses import half_squared_errors
 from pyfadml.models import VAE, Autoencoder
 from pyfadml.optim import Adam
@@ -160,6 +161,30 @@ class GenerativeDemo(TrainerDemo):
         """The keyword arguments that rebuild this demo from scratch (with the current lr, beta, batch size)."""
         return dict(dataset=self.dataset, latent=self.latent, hidden=self.hidden, lr=self.lr, beta=self.beta,
                     batch_size=self.batch_size, seed=self.seed, dtype=str(self.dtype))
+
+    def settings_for(self, model, name: str = "the model") -> dict:
+        """``{"kind", "latent", "hidden"}``: which of this demo's models ``model`` (a VAE or an Autoencoder)
+        replaces (``"vae"`` or ``"ae"``) and the settings that give it ``model``'s architecture on the same
+        images (``hidden``: a key of :data:`HIDDEN_CHOICES` when one matches). ValueError naming the misfit
+        otherwise."""
+        kind = type(model).__name__
+        if kind not in ("VAE", "Autoencoder"):
+            raise ValueError(f"{name} does not fit: it holds a {kind}; this section shows a VAE or an Autoencoder.")
+        cfg = model.get_config()
+        if cfg.get("D") != self.D:
+            raise ValueError(f"{name} does not fit: it takes images of {cfg.get('D')} pixels, the dataset "
+                             f"{self.dataset} has {self.D} ({self.image_shape[0]}×{self.image_shape[1]}).")
+        hidden = tuple(cfg.get("hidden", ()))
+        hidden = next((k for k, v in HIDDEN_CHOICES.items() if tuple(v) == hidden), hidden)
+        settings = dict(latent=cfg.get("d"), hidden=hidden)
+        try:
+            template = GenerativeDemo(**{**self.settings, **settings})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} does not fit: latent size {cfg.get('d')} and hidden layers "
+                             f"{cfg.get('hidden')} ({exc}).") from None
+        target = "vae" if kind == "VAE" else "ae"
+        check_same(name, model, template.models[target])
+        return dict(kind=target, **settings)
 
     @property
     def beta(self) -> float:

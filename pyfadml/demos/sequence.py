@@ -45,6 +45,7 @@ from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.losses import softmax
 from pyfadml.models import Sequential
 from pyfadml.history import History
+from pyfadml.io import check_same, layer_specs
 from pyfadml.optim import OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
@@ -149,6 +150,29 @@ class SequenceDemo(TrainerDemo):
         return dict(mode=self.mode, cell=self.cell, hidden=self.hidden, lr=self.lr,
                     optimizer=self.optimizer_name, batch_size=self.trainer.batch_size, clip_norm=self.clip_norm,
                     n_train=self.n_train, n_test=self.n_test, seed=self.seed)
+
+    def settings_for(self, model, name: str = "the model") -> dict:
+        """``{"mode", "cell", "hidden"}`` that make this demo's network ``model``'s architecture: an RNN or
+        LSTM cell then a Dense layer, as one of the modes builds it (this demo's mode first). ValueError
+        naming the misfit (for this demo's mode) otherwise."""
+        specs = layer_specs(model)
+        kinds = [c for c, _ in specs]
+        if kinds not in (["RNN", "Dense"], ["LSTM", "Dense"]):
+            raise ValueError(f"{name} does not fit: this tab trains an RNN or LSTM cell then a Dense layer; the "
+                             f"file has {', '.join(kinds[:12])}.")
+        cell, hidden = kinds[0].lower(), specs[0][1].get("n_hidden")
+        if not isinstance(hidden, int) or not 1 <= hidden <= MAX_HIDDEN:
+            raise ValueError(f"{name} does not fit: {hidden} hidden units; at most {MAX_HIDDEN} here.")
+        error = None
+        for mode in [self.mode] + [m for m in MODES if m != self.mode]:
+            template = SequenceDemo(mode=mode, cell=cell, hidden=hidden, n_train=8, n_test=1).model
+            try:
+                check_same(name, model, template)
+            except ValueError as exc:
+                error = error or exc                       # the message for this demo's mode
+                continue
+            return dict(mode=mode, cell=cell, hidden=hidden)
+        raise error
 
     @property
     def is_classification(self) -> bool:

@@ -233,7 +233,7 @@ def _points_csv(n: int = 120) -> tuple[bytes, np.ndarray, np.ndarray]:
 def test_csv_points_become_the_dataset_and_train_like_natively(backprop_ui, tmp_path):
     from conftest import upload
 
-    from pyfadml.app.backprop.points import parse_points
+    from pyfadml.data.points import parse_points
 
     ui = backprop_ui
     data, X, labels = _points_csv()

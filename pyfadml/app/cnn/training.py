@@ -19,7 +19,7 @@ from bokeh.models import ColumnDataSource, DataRange1d, Range1d
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.network import NetworkViews
 from pyfadml.app.live import LiveTraining, Refresh
-from pyfadml.app.workio import TakeAway, check_same, copy_weights, layer_specs
+from pyfadml.app.workio import TakeAway
 from pyfadml.data.images import SHAPE_VARIATIONS
 from pyfadml.demos.cnn import FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, CNNDemo
 
@@ -91,47 +91,15 @@ class TrainingScreen(pn.viewable.Viewer):
     def accept_model(self, model, name: str = "the file") -> str:
         """Show ``model`` (e.g. from ``pyfadml.load``): its filter counts, kernel size and frozen first layer
         become the settings (a reset, same data), then its weights replace the new ones (step 0). Raises
-        ValueError naming the mismatch, with nothing changed, unless it is this section's CNN for this
-        dataset's image size and classes."""
-        specs = layer_specs(model)
-        kinds = [c for c, _ in specs]
-        expected = ["Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense"]
-        if kinds != expected:
-            raise ValueError(f"{name} does not fit: this section trains {', '.join(expected)}; the file has "
-                             f"{', '.join(kinds[:12])}.")
-        c1, c2, dense = specs[0][1], specs[3][1], specs[7][1]
-        if c1["c_in"] != 1:
-            raise ValueError(f"{name} does not fit: its input has {c1['c_in']} channels, these images have 1.")
-        d = self.demo
-        if dense["n_out"] != d.n_classes:
-            raise ValueError(f"{name} does not fit: it has {dense['n_out']} outputs, the dataset {d.dataset} has "
-                             f"{d.n_classes} classes.")
-        settings = dict(filters1=c1["c_out"], filters2=c2["c_out"], kernel_size=c1["kernel_size"])
-        if not all(1 <= settings[k] <= MAX_FILTERS for k in ("filters1", "filters2")) or \
-                settings["kernel_size"] not in self.param.kernel_size.objects:
-            raise ValueError(f"{name} does not fit: {settings} is beyond this section's 1-{MAX_FILTERS} filters "
-                             f"and 3x3 or 5x5 kernels.")
-        frozen = not model.layers[0].trainable
-        if frozen != (self.first_layer == "presets_frozen"):
-            settings["first_layer"] = "presets_frozen" if frozen else "learned"
-        template = CNNDemo(**{**d.settings, "n_samples": 20, "filters": (settings["filters1"], settings["filters2"]),
-                              "kernel_size": settings["kernel_size"],
-                              "first_layer": settings.get("first_layer", d.first_layer)}).model
-        check_same(name, model, template)
-        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
-        if changed:
-            self.param.update(**changed)
-        else:
-            self.live.reset()
-        copy_weights(self.demo.model, model)
-        self.demo.initial_kernels = self.demo.kernels(0)
-        self.demo._test_pred = None
+        ValueError naming the mismatch, with nothing changed, unless :meth:`CNNDemo.settings_for` finds it
+        fits."""
+        s = self.demo.settings_for(model, name)
+        self.live.restart(filters1=s["filters"][0], filters2=s["filters"][1], kernel_size=s["kernel_size"],
+                          first_layer=s["first_layer"])
+        self.demo.load_weights(model, name)
         self._on_new_demo()
         self.redraw()
-        message = f"Loaded {name}: {self.demo.describe()}, shown at step 0 of a new run."
-        self.live.note = message
-        self.live.update_status()
-        return message
+        return self.live.say(f"Loaded {name}: {self.demo.describe()}, shown at step 0 of a new run.")
 
     # ------------------------------------------------------------------------------------------
     # model state

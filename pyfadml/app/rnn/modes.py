@@ -17,7 +17,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Rang
 from pyfadml.app import theme, ui
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.rnn.unfold import UnfoldedView
-from pyfadml.app.workio import TakeAway, check_same, copy_weights, layer_specs
+from pyfadml.app.workio import TakeAway
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
 from pyfadml.losses import softmax
 
@@ -58,38 +58,15 @@ class ModesTab(pn.viewable.Viewer):
         """Show ``model`` (e.g. from ``pyfadml.load``): an RNN or LSTM cell and a Dense layer, as one of the three
         modes builds them. Mode, cell and hidden size follow the file (a reset, same data), then its weights
         replace the new ones (step 0). Raises ValueError naming the mismatch, with nothing changed, otherwise."""
-        specs = layer_specs(model)
-        kinds = [c for c, _ in specs]
-        if kinds not in (["RNN", "Dense"], ["LSTM", "Dense"]):
-            raise ValueError(f"{name} does not fit: this tab trains an RNN or LSTM cell then a Dense layer; the file "
-                             f"has {', '.join(kinds[:12])}.")
-        cell, hidden = kinds[0], specs[0][1].get("n_hidden")
+        s = self.demo.settings_for(model, name)
         low, high = self.param.hidden.bounds
-        if not isinstance(hidden, int) or not low <= hidden <= high:
-            raise ValueError(f"{name} does not fit: {hidden} hidden units; this tab has {low} to {high}.")
-        error = None
-        for mode in [self.mode] + [m for m in MODES if m != self.mode]:
-            template = SequenceDemo(mode=mode, cell=cell.lower(), hidden=hidden, n_train=8, n_test=1).model
-            try:
-                check_same(name, model, template)
-            except ValueError as exc:
-                error = error or exc                       # the message for the current mode
-                continue
-            break
-        else:
-            raise error
-        settings = dict(mode=mode, cell=cell, hidden=hidden)
-        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
-        if changed:
-            self.param.update(**changed)
-        else:
-            self.live.reset()
-        copy_weights(self.demo.model, model)
+        if not low <= s["hidden"] <= high:
+            raise ValueError(f"{name} does not fit: {s['hidden']} hidden units; this tab has {low} to {high}.")
+        self.live.restart(mode=s["mode"], cell=s["cell"].upper(), hidden=s["hidden"])
+        self.demo.load_weights(model, name)
         self._on_new_demo()
-        message = f"Loaded {name}: {cell} with {hidden} hidden units for {mode}, shown at step 0 of a new run."
-        self.live.note = message
-        self.live.update_status()
-        return message
+        return self.live.say(f"Loaded {name}: {s['cell'].upper()} with {s['hidden']} hidden units for "
+                             f"{s['mode']}, shown at step 0 of a new run.")
 
     def _new_demo(self) -> SequenceDemo:
         return SequenceDemo(mode=self.mode, cell=self.cell.lower(), hidden=int(self.hidden), lr=float(self.lr),
