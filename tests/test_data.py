@@ -407,3 +407,50 @@ def test_parse_points_names_the_first_bad_row(data, expected):
 
     with pytest.raises(ValueError, match=expected):
         parse_points(data, "p.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# a photo on a pad (pyfadml.data.photos)
+# ---------------------------------------------------------------------------------------------
+
+def test_to_pad_makes_dark_ink_on_light_paper_ink_one():
+    from pyfadml.data.photos import to_pad
+
+    rgba = np.full((32, 32, 4), 255, np.uint8)
+    rgba[8:16, 0:8, :3] = 0                                   # one black cell of a 4x4 pad
+    rgba[24:32, 24:32, 3] = 0                                 # a transparent cell counts as paper
+    pad = to_pad(rgba, (4, 4))
+    expected = np.zeros((4, 4))
+    expected[1, 0] = 1.0
+    assert pad.shape == (4, 4)
+    np.testing.assert_allclose(pad, expected, atol=1e-12)
+    night = np.zeros((32, 32, 4), np.uint8)
+    night[..., 3] = 255
+    night[8:16, 0:8, :3] = 255                                # white ink on black paper: the same pad
+    np.testing.assert_allclose(to_pad(night, (4, 4)), expected, atol=1e-12)
+    assert not to_pad(np.full((8, 8, 4), 90, np.uint8), (2, 2)).any()      # flat: no ink
+    with pytest.raises(ValueError, match="not a multiple of the pad"):
+        to_pad(rgba, (5, 5))
+
+
+def test_image_to_pad_reads_png_and_jpeg_and_refuses_the_rest():
+    pytest.importorskip("PIL")
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from pyfadml.data.photos import MAX_SIDE, image_to_pad
+
+    im = Image.new("RGB", (90, 60), "white")
+    ImageDraw.Draw(im).ellipse((20, 5, 70, 55), outline="black", width=8)
+    for fmt in ("PNG", "JPEG"):
+        buffer = io.BytesIO()
+        im.save(buffer, fmt)
+        pad, note = image_to_pad(buffer.getvalue(), (8, 8), "ring")
+        assert pad.shape == (8, 8) and pad.max() == 1.0 and pad[0, 0] < 0.1
+        assert note == f"ring ({fmt}, 90×60, its centred square) is on the pad as 8×8 grey levels."
+    huge = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8 + (MAX_SIDE + 1).to_bytes(4, "big") * 2
+    for data, expected in ((b"", "empty"), (b"just text", "not a PNG or JPEG"), (huge, "at most 8000"),
+                           (b"\xff\xd8\xff" + b"\x00" * 40, "x.jpg: it could not be decoded")):
+        with pytest.raises(ValueError, match=expected):
+            image_to_pad(data, (8, 8), "x.jpg")

@@ -8,7 +8,7 @@ centred and scaled to unit variance (one factor for both axes, so shapes keep th
 the toy sets and the networks' initialisation are made for. ``MLPDemo(points=(p["X"], p["y"]))`` trains on
 them; the Backprop section of the page reads an uploaded file with this function.
 
->>> p = parse_points(b"x,y,label\n" + b"0,0,a\n1,1,b\n" * 4)
+>>> p = parse_points(b"x,y,label\\n" + b"0,0,a\\n1,1,b\\n" * 4)
 >>> p["X"].shape, p["labels"]
 ((8, 2), ['a', 'b'])
 """
