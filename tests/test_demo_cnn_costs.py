@@ -102,6 +102,9 @@ def test_occlusion_map_is_largest_on_the_strokes_of_the_shape(trained):
         assert o["map"].shape == img.shape and o["drops"].shape == (13, 13)
         assert o["class"] == int(np.argmax(d.predict_proba(img)))
         ink = img > 0.5 * img.max()
+        pos = np.clip(o["map"], 0.0, None)
+        assert o["ink_pixels"] == pytest.approx(ink.mean())
+        assert o["ink_share"] == pytest.approx(pos[ink].sum() / pos.sum()) if pos.sum() > 0 else np.isnan(o["ink_share"])
         ink_drop.append(o["map"][ink].mean())
         bg_drop.append(o["map"][~ink].mean())
         if np.abs(o["map"]).max() > 1e-4:

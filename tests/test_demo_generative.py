@@ -593,3 +593,14 @@ def test_settings_for_says_which_model_a_file_replaces():
     np.testing.assert_array_equal(demo.ae.encode(native.X_test), native.ae.encode(native.X_test))
     with pytest.raises(ValueError, match="144 pixels"):
         demo.settings_for(GenerativeDemo(dataset="shapes").vae, "s.npz")
+
+
+def test_full_history_puts_the_test_losses_beside_the_steps():
+    g = GenerativeDemo()
+    g.step(2)
+    g.evaluate()
+    g.step(1)
+    h = g.full_history()
+    assert h["step"] == [1, 2, 3] and h["vae_recon"] == g.history["vae_recon"]
+    assert h["test_vae_recon"][1] == g.eval_history["vae_recon"][-1]
+    assert math.isnan(h["test_ae_recon"][0]) and math.isnan(h["test_vae_kl"][2])

@@ -312,3 +312,12 @@ def test_the_section_draws_these_values():
         np.testing.assert_array_equal(s.gates._src[k].data["image"][0], g["gates"][k].T.astype(np.float32))
     np.testing.assert_array_equal(s.gates._src["c"].data["image"][0], g["c"].T.astype(np.float32))
     assert f'data-rnn-acc="{r.evals["RNN_acc"][-1]!r}"' in s.race._stats.object
+
+
+def test_grad_heatmap_spreads_its_rows_over_the_whole_run():
+    r = GradientRace(T=8, n_train=64, n_test=16)
+    r.step(7)
+    steps, norms = r.grad_heatmap("RNN", max_rows=3, spread=True)
+    assert steps.tolist() == [1, 4, 7] and norms.shape == (3, 8)
+    np.testing.assert_array_equal(norms, np.stack([r.grad_rows["RNN"][i] for i in (0, 3, 6)]))
+    assert r.grad_heatmap("RNN", max_rows=3)[0].tolist() == [5, 6, 7]

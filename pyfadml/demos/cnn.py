@@ -345,7 +345,9 @@ class CNNDemo(TrainerDemo):
         falls to 0.5 a drop of 0.69). Returns ``{"map" (H, W): each pixel's mean drop over the patches that
         cover it (positive: hiding it lowers the probability), "drops" (H - patch + 1, W - patch + 1) per
         patch position, "class" (the predicted class index), "prob" (its probability on the intact image),
-        "min_prob" (its lowest probability under any patch)}``.
+        "min_prob" (its lowest probability under any patch), "ink_pixels" (the share of the image's pixels
+        that are ink: at least half its darkest value), "ink_share" (the share of the map's positive drop
+        that lies on those pixels: NaN when nothing drops)}``.
         """
         x = self._as_batch(image, "CNNDemo.occlusion")[:1]
         s = self.image_size
@@ -372,8 +374,12 @@ class CNNDemo(TrainerDemo):
             for j in range(n):
                 total[i:i + patch, j:j + patch] += drops[i, j]
                 count[i:i + patch, j:j + patch] += 1.0
-        return {"map": total / count, "drops": drops, "class": k, "prob": float(p0[k]),
-                "min_prob": float(np.exp(log_p.min()))}
+        drop_map = total / count
+        ink = x[0, 0] > 0.5 * x[0, 0].max()
+        pos = np.clip(drop_map, 0.0, None)
+        return {"map": drop_map, "drops": drops, "class": k, "prob": float(p0[k]),
+                "min_prob": float(np.exp(log_p.min())), "ink_pixels": float(np.mean(ink)),
+                "ink_share": float(pos[ink].sum() / pos.sum()) if pos.sum() > 0 else float("nan")}
 
     def top_patches(self, level: int = 2, *, k: int = 4, n_images: int | None = 300) -> dict:
         """The test-set inputs that excite each feature of ``level`` most (the lecture's hierarchy, read back).

@@ -275,6 +275,17 @@ class GenerativeDemo(TrainerDemo):
                "vae_kl": kl, "ae_recon": float(np.mean(a["errors"]))}
         return self.eval_history.put(row)
 
+    def full_history(self) -> dict:
+        """:attr:`history` (each step's mini-batch losses) with the test-set losses of the evaluated steps as
+        columns ``test_vae_recon``, ``test_vae_kl``, ``test_ae_recon`` (NaN at the other steps): one table,
+        e.g. for :func:`pyfadml.history.to_csv`."""
+        h, e = self.history, self.eval_history
+        at = {step: i for i, step in enumerate(e["step"])}
+        out = dict(h)
+        for name in [c for c in e if c != "step"]:
+            out["test_" + name] = [e[name][at[k]] if k in at else math.nan for k in h["step"]]
+        return out
+
     def mean_image_error(self) -> float:
         """The error of always drawing the training set's mean image: the bar a useful code must beat.
 

@@ -314,10 +314,11 @@ class GradientRace(TrainerDemo):
     # what the page draws
     # ------------------------------------------------------------------------------------------
 
-    def grad_heatmap(self, name: str, *, max_rows: int | None = None,
-                     relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def grad_heatmap(self, name: str, *, max_rows: int | None = None, relative: bool = False,
+                     spread: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """``(steps (R,), norms (R, T))``: ``norms[r, t] = ||dL/dh_t||`` (batch mean) at training step
-        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows.
+        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows (``spread``:
+        ``max_rows`` rows evenly spread over the whole run, the first and the last included).
 
         ``relative=True``: each row divided by its last entry, ``||dL/dh_t|| / ||dL/dh_T||`` (the fraction
         of the gradient at the loss that reaches time step t). This is the honest picture over a whole run:
@@ -328,6 +329,9 @@ class GradientRace(TrainerDemo):
         rows, steps = self.grad_rows[name], self.grad_steps[name]
         if max_rows is not None:
             max_rows = check_int(max_rows, "GradientRace.grad_heatmap: max_rows")
+            if spread and len(rows) > max_rows:             # evenly spread rows, picked before stacking them
+                idx = np.linspace(0, len(rows) - 1, max_rows).round().astype(np.intp)
+                rows, steps = [rows[i] for i in idx], [steps[i] for i in idx]
             rows, steps = rows[-max_rows:], steps[-max_rows:]
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, self.T))

@@ -227,18 +227,14 @@ class RaceTab(pn.viewable.Viewer):
         r = self.demo
         profile = {"t": list(range(1, r.T + 1))}
         for name in MODELS:
-            rows, steps = r.grad_rows[name], r.grad_steps[name]
-            if len(rows) > HEATMAP_ROWS:              # evenly spread rows, picked before stacking them
-                idx = np.linspace(0, len(rows) - 1, HEATMAP_ROWS).round().astype(np.intp)
-                rows, steps = [rows[i] for i in idx], [steps[i] for i in idx]
+            steps, norms = r.grad_heatmap(name, max_rows=HEATMAP_ROWS, spread=True)
             src, f = self._heat_src[name], self.heat_figs[name]
-            if not steps:
+            if not len(steps):
                 src.data = dict(image=[np.full((1, r.T), np.nan)], x=[0.5], y=[0], dw=[r.T], dh=[1])
                 f.y_range.start, f.y_range.end = 0, 1
                 profile[name] = [math.nan] * r.T
                 self._heat_info[name] = (0, 0)
                 continue
-            norms = np.stack(rows)
             shown = relative_norms(norms) if self.colour == "relative" else norms
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 logn = np.log10(shown)

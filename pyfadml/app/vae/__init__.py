@@ -103,22 +103,13 @@ class VAESection(pn.viewable.Viewer):
             applied=self.training.draw_stats,
             refresh=[Refresh(self._timed(name, draw[name]), every=every) for name, every in REFRESH_EVERY.items()])
         self.takeaway = TakeAway("vae", model=lambda: self.demo.vae, step=lambda: self.demo.step_count,
-                                 history=self._history, accept=self.accept_model,
+                                 history=lambda: self.demo.full_history(), accept=self.accept_model,
                                  figures={"losses": self.training.loss_fig,
                                           **{f"latent-{k}": f for k, f in self.planes.figs.items()}})
         self._build_layout()
         self._on_new_demo()
         self.redraw()
         self.live.update_status()
-
-    def _history(self) -> dict:
-        """Each step's mini-batch losses, with the test-set losses (``test_*``) of the steps evaluated."""
-        h, e = self.demo.history, self.demo.eval_history
-        at = {step: i for i, step in enumerate(e["step"])}
-        out = dict(h)
-        for name in [c for c in e if c != "step"]:
-            out["test_" + name] = [e[name][at[k]] if k in at else float("nan") for k in h["step"]]
-        return out
 
     def accept_model(self, model, name: str = "the file") -> str:
         """Show ``model``, a VAE or an Autoencoder (e.g. from ``pyfadml.load``): its latent size and hidden
