@@ -214,3 +214,15 @@ def test_detail_and_filter_picture_reject_bad_input():
         conv.filter_picture(np.zeros((4, 4)), np.ones((5, 5)))
     with pytest.raises(ValueError, match="NaN"):
         conv.filter_picture(np.zeros((8, 8)), np.full((3, 3), np.nan))
+
+
+def test_parse_kernel_holds_values_to_a_limit_and_finds_the_preset():
+    assert conv.parse_kernel("1000 0 0\n0 0 0\n0 0 0", limit=1000)[0, 0] == 1000
+    with pytest.raises(ValueError, match="row 1, value 2: -1001 is too large. Use values from -1000 to 1000"):
+        conv.parse_kernel("0 -1001 0\n0 0 0\n0 0 0", limit=1000)
+    with pytest.raises(ValueError, match="row 3, value 1: 1e400 is too large. Use finite values"):
+        conv.parse_kernel("0 0 0\n0 0 0\n1e400 0 0")
+    with pytest.raises(ValueError, match="empty"):
+        conv.parse_kernel(" [ ] ")
+    assert conv.matching_preset(conv.preset_kernel("sharpen") + 1e-12) == "sharpen"
+    assert conv.matching_preset(np.ones((3, 3))) is None and conv.matching_preset(np.ones((5, 5))) is None

@@ -20,6 +20,7 @@ ReLU from :class:`pyfadml.layers.ReLU`, pooling from :class:`pyfadml.layers.MaxP
 """
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -108,28 +109,48 @@ def _parse_number(token: str, where: str) -> float:
     raise ValueError(f"{where}: {token!r} is not a number (write e.g. 1, -0.5, 2e-1 or 1/9)")
 
 
-def parse_kernel(text: str, size: int = 3) -> np.ndarray:
+def parse_kernel(text: str, size: int = 3, *, limit: float | None = None) -> np.ndarray:
     """Read a ``size`` x ``size`` kernel typed as text.
 
     Rows are separated by new lines or ``;``, values by spaces or commas; fractions such as ``1/9`` are
-    allowed. Brackets are ignored, so ``[[1, -1, 1], [-1, 1, -1], [1, -1, 1]]`` works too.
+    allowed. Brackets are ignored, so ``[[1, -1, 1], [-1, 1, -1], [1, -1, 1]]`` works too. Every value must
+    be finite and, with ``limit``, within ``[-limit, limit]``.
     Raises ValueError saying which row or value is wrong.
     """
     if not isinstance(text, str):
         raise TypeError(f"kernel text must be a str, got {type(text).__name__}")
     size = check_int(size, "size")
+    if not text.strip(" \t\r\n;,[]()"):
+        raise ValueError(f"kernel: the text is empty: expected {size} rows of {size} numbers, e.g. 1 -1 1 "
+                         f"(fractions such as 1/9 work too).")
     cleaned = text.replace("[", " ").replace("]", ";").replace("(", " ").replace(")", ";")
     rows = [r for r in re.split(r"[;\n]", cleaned) if r.strip(" ,\t\r")]
     if len(rows) != size:
         raise ValueError(f"kernel: expected {size} rows (one per line or separated by ';'), got {len(rows)}")
     out = np.empty((size, size), dtype=np.float64)
+    rows_tokens = []
     for i, row in enumerate(rows):
         tokens = [t for t in re.split(r"[,\s]+", row.strip(" ,\t\r")) if t]
+        rows_tokens.append(tokens)
         if len(tokens) != size:
             raise ValueError(f"kernel: row {i + 1} has {len(tokens)} value(s), expected {size}")
         for j, tok in enumerate(tokens):
             out[i, j] = _parse_number(tok, f"kernel row {i + 1}, value {j + 1}")
+    bad = np.argwhere(~np.isfinite(out) | (np.abs(out) > (math.inf if limit is None else limit)))
+    if len(bad):
+        i, j = bad[0]
+        span = "finite values" if limit is None else f"values from {format_value(-limit)} to {format_value(limit)}"
+        raise ValueError(f"kernel row {i + 1}, value {j + 1}: {rows_tokens[i][j]} is too large. Use {span}.")
     return out
+
+
+def matching_preset(kernel) -> str | None:
+    """The key of the :data:`KERNEL_PRESETS` entry equal to ``kernel`` (to 1e-9), or None."""
+    k = np.asarray(kernel, dtype=np.float64)
+    for key in KERNEL_PRESETS:
+        if k.shape == preset_kernel(key).shape and np.allclose(preset_kernel(key), k, rtol=0, atol=1e-9):
+            return key
+    return None
 
 
 def format_value(v: float) -> str:

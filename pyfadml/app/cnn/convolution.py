@@ -36,21 +36,6 @@ kernel to edit them, or type the kernel's values.</p>
 """
 
 
-def parse_kernel(text: str) -> np.ndarray:
-    """A typed 3x3 kernel whose values the page can show: :func:`pyfadml.demos.conv.parse_kernel`, then every
-    value finite and within ±:data:`KERNEL_LIMIT` (else a ValueError naming the value and the range)."""
-    if not text.strip(" \t\r\n;,[]()"):
-        raise ValueError("The kernel box is empty: type three rows of three numbers, e.g. 1 -1 1 (fractions "
-                         "such as 1/9 work too).")
-    k = conv.parse_kernel(text)
-    bad = np.argwhere(~np.isfinite(k) | (np.abs(k) > KERNEL_LIMIT))
-    if len(bad):
-        i, j = bad[0]
-        raise ValueError(f"kernel row {i + 1}, value {j + 1}: {ui.num(k[i, j])} is too large. Use values from "
-                         f"{ui.num(-KERNEL_LIMIT)} to {ui.num(KERNEL_LIMIT)}.")
-    return k
-
-
 def cell_size(values, smallest: int = 34) -> int:
     """Screen pixels per cell so that the values a PixelEditor prints fit in their cells (it prints whole
     numbers whole and others with two significant digits, e.g. "−0.56")."""
@@ -136,7 +121,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         if self._syncing:
             return
         try:
-            k = parse_kernel(event.new)
+            k = conv.parse_kernel(event.new, limit=KERNEL_LIMIT)
         except ValueError as exc:           # the kernel in force stays; the note says what to fix
             self.kernel_error = str(exc)
             self._kernel_msg.object = ui.note_html(escape(self.kernel_error), testid="kernel-error")
@@ -145,10 +130,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
 
     @staticmethod
     def _matching_preset(k: np.ndarray) -> str:
-        for key in conv.KERNEL_PRESETS:
-            if np.allclose(conv.preset_kernel(key), k, rtol=0, atol=1e-9):
-                return key
-        return CUSTOM
+        return conv.matching_preset(k) or CUSTOM
 
     @param.depends("apply_relu", "apply_pool", "position", watch=True)
     def _view_changed(self):
