@@ -604,3 +604,9 @@ def test_full_history_puts_the_test_losses_beside_the_steps():
     assert h["step"] == [1, 2, 3] and h["vae_recon"] == g.history["vae_recon"]
     assert h["test_vae_recon"][1] == g.eval_history["vae_recon"][-1]
     assert math.isnan(h["test_ae_recon"][0]) and math.isnan(h["test_vae_kl"][2])
+
+
+def test_describe_gives_the_sizes_and_the_settings():
+    g = GenerativeDemo(latent=3, hidden="128-64", beta=0.1)
+    assert g.describe() == (f"D = 64 pixels → d = 3 → D; hidden layers [128, 64]; {len(g.X_train)} training and "
+                            f"{len(g.X_test)} test images; 64 images per step, learning rate 0.01, β = 0.1.")

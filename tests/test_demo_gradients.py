@@ -321,3 +321,9 @@ def test_grad_heatmap_spreads_its_rows_over_the_whole_run():
     assert steps.tolist() == [1, 4, 7] and norms.shape == (3, 8)
     np.testing.assert_array_equal(norms, np.stack([r.grad_rows["RNN"][i] for i in (0, 3, 6)]))
     assert r.grad_heatmap("RNN", max_rows=3)[0].tolist() == [5, 6, 7]
+
+
+def test_describe_says_the_lesson_settings():
+    r = GradientRace(T=8, recurrent_scale=5.0, optimizer="sgd", clip_norm=None, n_train=64, n_test=16)
+    assert r.describe() == (f"T = 8, RNN recurrent scale 5, SGD with learning rate 0.1, no clipping; chance is "
+                            f"{r.chance:.1%}.")

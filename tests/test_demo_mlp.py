@@ -263,3 +263,8 @@ def test_a_model_from_a_file_fits_a_demo_through_settings_for_and_load_weights()
     assert demo.grid()["step"] == 0 and demo.step_count == 0
     with pytest.raises(ValueError, match="3 outputs, the dataset xor has 2 classes"):
         demo.settings_for(MLPDemo(dataset="spiral").model, "s.npz")
+
+
+def test_describe_names_the_layers_the_data_and_the_settings():
+    assert MLPDemo(depth=1, breadth=3, lr=0.03).describe() == (
+        "2 layers [2, 3, 2], 192 training and 64 test points; 16 examples per step, learning rate 0.03.")

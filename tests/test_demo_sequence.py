@@ -235,3 +235,9 @@ def test_settings_for_finds_the_mode_of_a_sequence_model():
     np.testing.assert_array_equal(demo.model.predict(native.X_test), native.model.predict(native.X_test))
     with pytest.raises(ValueError, match="an RNN or LSTM cell then a Dense layer"):
         demo.settings_for(native.model.__class__(native.model.layers[1:]), "d.npz")
+
+
+def test_describe_says_the_cell_the_optimizer_and_the_clipping():
+    d = SequenceDemo(cell="lstm", hidden=8, optimizer="momentum", clip_norm=None, n_train=64, n_test=16)
+    assert d.describe() == ("The LSTM with 8 hidden units, SGD with momentum, learning rate 0.01, batch 32, "
+                            f"no clipping; 64 training and 16 test sequences of {d.T} steps.")

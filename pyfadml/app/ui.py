@@ -89,6 +89,12 @@ def stats_html(stats, *, testid: str = "stats", **data) -> str:
     return f'<div class="stats" data-testid="{testid}" {attrs(**data)}>{cells}</div>'
 
 
+def stats_line(text: str, *, secondary: bool = False) -> str:
+    """The line of small text under the stats bar (a demo's ``describe()``), escaped."""
+    return (f'<p class="muted{" secondary" if secondary else ""}" style="margin:4px 12px 0 12px">{escape(text)}'
+            f'</p>')
+
+
 def _is_number(v) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 

@@ -186,6 +186,12 @@ class GenerativeDemo(TrainerDemo):
         check_same(name, model, template.models[target])
         return dict(kind=target, **settings)
 
+    def describe(self) -> str:
+        """One line: the models' sizes, the data and the training settings, e.g. for a caption."""
+        return (f"D = {self.D} pixels → d = {self.latent} → D; hidden layers {list(self.hidden)}; "
+                f"{len(self.X_train)} training and {len(self.X_test)} test images; {self.batch_size} images per "
+                f"step, learning rate {self.lr:g}, β = {self.beta:g}.")
+
     @property
     def beta(self) -> float:
         return self.vae.beta

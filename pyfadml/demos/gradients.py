@@ -46,7 +46,7 @@ from pyfadml.demos._live import TrainerDemo
 from pyfadml.history import History
 from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.models import Sequential
-from pyfadml.optim import OPTIMIZERS, get_optimizer
+from pyfadml.optim import OPTIMIZER_NAMES, OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer, run_for
 
 __all__ = ["GradientRace", "ExplodingGradientError", "MODELS", "explain_divergence", "DivergenceError",
@@ -209,6 +209,12 @@ class GradientRace(TrainerDemo):
     # ------------------------------------------------------------------------------------------
     # settings and state
     # ------------------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """One line: the task's length, the RNN's scale, the training settings and chance, e.g. for a caption."""
+        clip = f"gradients clipped at {self.clip_norm:g}" if self.clip_norm else "no clipping"
+        return (f"T = {self.T}, RNN recurrent scale {self.recurrent_scale:g}, {OPTIMIZER_NAMES[self.optimizer_name]} "
+                f"with learning rate {self.lr:g}, {clip}; chance is {self.chance:.1%}.")
 
     @property
     def settings(self) -> dict:

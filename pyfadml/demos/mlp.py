@@ -214,6 +214,11 @@ class MLPDemo(TrainerDemo):
         check_same(name, model, MLPDemo(**{**self.settings, **settings}).model)
         return settings
 
+    def describe(self) -> str:
+        """One line: the layers, the data and the training settings, e.g. for a caption."""
+        return (f"{self.n_layers} layers {self.layer_sizes}, {len(self.X_train)} training and {len(self.X_test)} "
+                f"test points; {self.batch_size} examples per step, learning rate {self.lr:g}.")
+
     @property
     def layer_sizes(self) -> list[int]:
         """``[n_0, n_1, ..., n_L]``: 2 inputs, ``depth`` times ``breadth``, then the number of classes."""

@@ -46,7 +46,7 @@ from pyfadml.losses import softmax
 from pyfadml.models import Sequential
 from pyfadml.history import History
 from pyfadml.io import check_same, layer_specs
-from pyfadml.optim import OPTIMIZERS, get_optimizer
+from pyfadml.optim import OPTIMIZER_NAMES, OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
 __all__ = ["SequenceDemo", "MODES", "CELLS", "OPTIMIZERS", "MODE_INFO", "DivergenceError"]
@@ -173,6 +173,13 @@ class SequenceDemo(TrainerDemo):
                 continue
             return dict(mode=mode, cell=cell, hidden=hidden)
         raise error
+
+    def describe(self) -> str:
+        """One line: the network, the training settings and the data, e.g. for a caption."""
+        clip = f"gradients clipped at {self.clip_norm:g}" if self.clip_norm else "no clipping"
+        return (f"The {self.cell.upper()} with {self.hidden} hidden units, {OPTIMIZER_NAMES[self.optimizer_name]}, "
+                f"learning rate {self.lr:g}, batch {self.batch_size}, {clip}; {len(self.X_train):,} training and "
+                f"{len(self.X_test):,} test sequences of {self.T} steps.")
 
     @property
     def is_classification(self) -> bool:

@@ -221,11 +221,7 @@ class ModesTab(pn.viewable.Viewer):
             clip="off" if d.clip_norm is None else ui.exact(d.clip_norm),
             first_loss=ui.exact(first["test_loss"]), loss=ui.exact(row["test_loss"]), eval_step=row["step"],
             y_ticks=",".join(f"{t:g}" for t in self.pred_fig.yaxis[0].ticker.ticks),
-            y_labels=",".join(self.pred_fig.yaxis[0].major_label_overrides.values())) + (
-            f'<p class="muted" style="margin:4px 12px 0 12px">The {d.cell.upper()} with {d.hidden} hidden units, '
-            f'Adam, learning rate {ui.num(d.lr)}, batch {d.batch_size}, '
-            f'{"gradients clipped at " + ui.num(d.clip_norm) if d.clip_norm else "no clipping"}; '
-            f'{len(d.X_train):,} training and {len(d.X_test):,} test sequences of {d.T} steps.</p>')
+            y_labels=",".join(self.pred_fig.yaxis[0].major_label_overrides.values())) + ui.stats_line(d.describe())
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout

@@ -26,7 +26,6 @@ from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, 
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 OPTIMIZERS = {"Adam": "adam", "SGD": "sgd"}
-OPT_NAMES = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD with momentum"}
 COLORS = {"RNN": "#D55E00", "LSTM": "#0072B2"}
 HEATMAP_ROWS = 240            # training steps shown in a gradient heatmap (evenly spread over the run)
 # colour ranges of the heatmaps: log10 ||dL/dh_t|| (absolute), log10 ||dL/dh_t|| / ||dL/dh_T|| (relative)
@@ -295,11 +294,7 @@ class RaceTab(pn.viewable.Viewer):
             lstm_cols=cols["LSTM"], exploded=int(isinstance(exc, ExplodingGradientError)),
             rnn_gn=ui.exact(gn["RNN"][1]), lstm_gn=ui.exact(gn["LSTM"][1]), colour=self.colour,
             rnn_reach=ui.exact(reach["RNN"]), lstm_reach=ui.exact(reach["LSTM"]),
-            rnn_sps=ui.exact(sps["RNN"]), lstm_sps=ui.exact(sps["LSTM"])) + (
-            f'<p class="muted" style="margin:4px 12px 0 12px">T = {r.T}, RNN recurrent scale '
-            f'{ui.num(r.recurrent_scale)}, {OPT_NAMES[r.optimizer_name]} with learning rate {ui.num(r.lr)}, '
-            f'{"gradients clipped at " + ui.num(clip) if clip else "no clipping"}; chance is '
-            f'{ui.pct(r.chance)}.</p>')
+            rnn_sps=ui.exact(sps["RNN"]), lstm_sps=ui.exact(sps["LSTM"])) + ui.stats_line(r.describe())
         self._message.object = ui.note_html(r.explain(exc) if exc is not None else "", testid="race-message")
 
     # ------------------------------------------------------------------------------------------
