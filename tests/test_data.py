@@ -454,3 +454,18 @@ def test_image_to_pad_reads_png_and_jpeg_and_refuses_the_rest():
                            (b"\xff\xd8\xff" + b"\x00" * 40, "x.jpg: it could not be decoded")):
         with pytest.raises(ValueError, match=expected):
             image_to_pad(data, (8, 8), "x.jpg")
+
+
+def test_mosaic_tiles_images_with_nan_gaps_and_label_rows():
+    from pyfadml.data.images import mosaic
+
+    imgs = np.arange(3 * 2 * 3, dtype=float).reshape(3, 2, 3)
+    m = mosaic(imgs, 2, gap=1, label_rows=2)
+    assert m.shape == (2 * (2 + 2) + 1, 2 * 3 + 1)
+    np.testing.assert_array_equal(m[2:4, 0:3], imgs[0])
+    np.testing.assert_array_equal(m[2:4, 4:7], imgs[1])
+    np.testing.assert_array_equal(m[7:9, 0:3], imgs[2])
+    assert np.isnan(m[:2]).all() and np.isnan(m[:, 3]).all() and np.isnan(m[7:9, 4:7]).all()
+    assert mosaic(imgs, 3, rows=2).shape == (5, 11) and np.isnan(mosaic(imgs, 3, rows=2)[3:]).all()
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        mosaic(np.ones((2, 2)), 1)

@@ -179,9 +179,9 @@ class TrainingScreen(pn.viewable.Viewer):
                  ("cnn-train-acc", "Train acc.", row["train_acc"], ui.pct(row["train_acc"])),
                  ("cnn-test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"]))]
         self._stats.object = ui.stats_html(stats, testid="cnn-stats", step=row["step"],
-                                           test_acc=ui.exact(row["test_acc"])) + (
-            f'<p class="muted" style="margin:4px 12px 0 12px">{len(d.y_train):,} training and {len(d.y_test):,} '
-            f'test images; {d.batch_size} per step, learning rate {d.lr:g}.</p>')
+                                           test_acc=ui.exact(row["test_acc"])) + ui.stats_line(
+            f"{len(d.y_train):,} training and {len(d.y_test):,} test images; {d.batch_size} per step, learning "
+            f"rate {d.lr:g}.")
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout
@@ -190,26 +190,17 @@ class TrainingScreen(pn.viewable.Viewer):
     def _build_curves(self) -> None:
         self._curve_src = ColumnDataSource({k: [] for k in CURVES})
         loss = ui.figure(width=380, height=220, y_axis_type="log", x_range=DataRange1d(start=0), grid=True)
-        loss.line("step", "train_loss", source=self._curve_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
-                  legend_label="train")
-        loss.line("step", "test_loss", source=self._curve_src, color=theme.TEST_LOSS_COLOR, line_width=2,
-                  line_dash="dashed", legend_label="test")
+        ui.train_test_lines(loss, self._curve_src, "train_loss", "test_loss")
         loss.yaxis.axis_label = "cross-entropy loss"
         acc = ui.figure(width=380, height=220, y_range=Range1d(0, 1.02), x_range=DataRange1d(start=0), grid=True)
         self._prev_src = ColumnDataSource(dict(step=[], test_acc=[]))
         acc.line("step", "test_acc", source=self._prev_src, color="#94a3b8", line_width=2, line_dash="dotted",
                  legend_label="previous run (test)")
-        acc.line("step", "train_acc", source=self._curve_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
-                 legend_label="train")
-        acc.line("step", "test_acc", source=self._curve_src, color=theme.TEST_LOSS_COLOR, line_width=2,
-                 line_dash="dashed", legend_label="test")
+        ui.train_test_lines(acc, self._curve_src, "train_acc", "test_acc")
         acc.yaxis.axis_label = "accuracy"
         for f in (loss, acc):
             f.xaxis.axis_label = "step"
-            ui.style_legend(f, "top_left")
-            f.legend[0].orientation = "horizontal"
-            f.legend[0].spacing = 12
-            f.add_layout(f.legend[0], "above")          # above the plot: it never covers a curve
+            ui.legend_above(f, spacing=12)
         self.loss_fig, self.acc_fig = loss, acc
 
     def _build_layout(self):

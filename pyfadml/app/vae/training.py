@@ -103,14 +103,10 @@ class TrainingView:
         fig.scatter("step", "vae_recon", source=self._eval_src, color=VAE_COLOR, size=5,
                     legend_label="test set (dots)")
         fig.scatter("step", "ae_recon", source=self._eval_src, color=AE_COLOR, size=5)
-        ui.style_legend(fig, "top_left")
-        legend = fig.legend[0]
-        legend.orientation = "horizontal"
-        legend.nrows = 2                        # two rows above the plot: it never covers a curve
-        legend.spacing = 10
+        legend = ui.legend_above(fig, spacing=10)
+        legend.nrows = 2                        # two rows above the plot
         legend.border_line_color = None
         legend.click_policy = "hide"
-        fig.add_layout(legend, "above")
         self._ticker = FixedTicker(ticks=[1.0], minor_ticks=[])
         fig.yaxis.ticker = self._ticker
         fig.xaxis.axis_label = "step"
