@@ -610,3 +610,20 @@ def test_describe_gives_the_sizes_and_the_settings():
     g = GenerativeDemo(latent=3, hidden="128-64", beta=0.1)
     assert g.describe() == (f"D = 64 pixels → d = 3 → D; hidden layers [128, 64]; {len(g.X_train)} training and "
                             f"{len(g.X_test)} test images; 64 images per step, learning rate 0.01, β = 0.1.")
+
+
+def test_latent_plane_gives_each_class_median_and_the_prior_origin():
+    g = GenerativeDemo(latent=3)
+    lp = g.latent_plane("vae")
+    centre, axes = g.projection("vae")
+    np.testing.assert_allclose(lp["origin"], g.project("vae", np.zeros((1, 3)))[0])
+    for k, u, v in zip(*(lp["medians"][c] for c in ("class", "u", "v"))):
+        keep = lp["label"] == k
+        assert (u, v) == (float(np.median(lp["u"][keep])), float(np.median(lp["v"][keep])))
+    g = GenerativeDemo(latent=2)                   # the plane is the latent space: no fit to break
+    codes, sigma = g.codes("vae")
+    codes = codes.astype(np.float64)
+    codes[g.y_test == 1] = np.nan                  # a class with no finite code gets no median
+    g.codes = lambda kind: (codes, sigma)
+    medians = g.latent_plane("vae")["medians"]["class"]
+    assert 1 not in medians and 0 in medians

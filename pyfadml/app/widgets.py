@@ -298,14 +298,8 @@ class PixelEditor(pn.viewable.Viewer):
         return vals[-1]
 
     def _on_tap(self, event) -> None:
-        if not self.editable:
-            return
-        cell = self._cell_at(event.x, event.y)
-        if cell is None:
-            return
-        r, c = cell
-        v = self.brush if self.brush is not None else self._next_value(float(self.value[r, c]))
-        self.set_pixel(r, c, v)
+        self._on_pan_start(event)                 # a click is a drag of one cell
+        self._dragging_value = None
 
     def _on_pan_start(self, event) -> None:
         if not self.editable:

@@ -436,7 +436,9 @@ class GenerativeDemo(TrainerDemo):
         """The test set on the latent plane of model ``kind``; refits the plane's projection.
 
         Returns ``{"u", "v"}`` (N,) plane coordinates of the codes (the VAE's means mu), ``"label"`` (N,),
-        ``"codes"`` (N, d), ``"sigma"`` (N, d) or None, ``"axis_labels"`` (2 strings), and for the VAE
+        ``"codes"`` (N, d), ``"sigma"`` (N, d) or None, ``"axis_labels"`` (2 strings), ``"origin"`` (2,) where
+        z = 0 (the prior's mean) lands, ``"medians"``: lists ``class``, ``u``, ``v``, the median of each class's
+        finite codes (where its name goes on a plot), and for the VAE
         ``"ellipses"``: a dict of equal-length lists ``index``, ``u``, ``v``, ``width``, ``height``, ``angle``
         (radians) for the one-sigma ellipses of ``n_ellipses_per_class`` test images per class: the shape of
         the projected covariance  A diag(sigma^2) A^T  (A = the plane's axes).
@@ -449,8 +451,15 @@ class GenerativeDemo(TrainerDemo):
             names = ["z1", "z2"] if self.latent == 2 else ["z1", "(none)"]
         else:
             names = ["principal axis 1 of the codes", "principal axis 2 of the codes"]
+        medians = {"class": [], "u": [], "v": []}
+        for k in range(len(self.class_names)):
+            keep = (self.y_test == k) & np.isfinite(uv).all(axis=1)
+            if keep.any():
+                medians["class"].append(k)
+                medians["u"].append(float(np.median(uv[keep, 0])))
+                medians["v"].append(float(np.median(uv[keep, 1])))
         out = {"u": uv[:, 0], "v": uv[:, 1], "label": self.y_test, "codes": codes, "sigma": sigma,
-               "axis_labels": names, "ellipses": None}
+               "axis_labels": names, "ellipses": None, "origin": -(centre @ axes.T), "medians": medians}
         if sigma is not None:
             k = check_int(n_ellipses_per_class, "latent_plane: n_ellipses_per_class", minimum=0)
             chosen = [int(i) for c in range(len(self.class_names)) for i in np.flatnonzero(self.y_test == c)[:k]]
