@@ -327,3 +327,15 @@ def test_describe_says_the_lesson_settings():
     r = GradientRace(T=8, recurrent_scale=5.0, optimizer="sgd", clip_norm=None, n_train=64, n_test=16)
     assert r.describe() == (f"T = 8, RNN recurrent scale 5, SGD with learning rate 0.1, no clipping; chance is "
                             f"{r.chance:.1%}.")
+
+
+def test_grad_norms_are_the_latest_steps_or_the_refused_one():
+    r = GradientRace(T=8, n_train=64, n_test=16)
+    assert all(step == 0 and math.isnan(v) for step, v in r.grad_norms().values())
+    r.step(2)
+    assert r.grad_norms() == {m: (2, r.history[f"{m}_grad_norm"][-1]) for m in ("RNN", "LSTM")}
+    boom = GradientRace(T=20, recurrent_scale=5.0, optimizer="sgd", clip_norm=None, n_train=64, n_test=16)
+    with pytest.raises(ExplodingGradientError) as info:
+        boom.step(5)
+    err = info.value
+    assert boom.grad_norms(err)[err.model] == (err.step, float(err.grad_norm))

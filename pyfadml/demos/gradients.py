@@ -346,6 +346,16 @@ class GradientRace(TrainerDemo):
             norms = relative_norms(norms)
         return np.array(steps, dtype=np.int64), norms
 
+    def grad_norms(self, err: DivergenceError | None = None) -> dict:
+        """Per model: ``(step, gradient norm)`` of its latest step, ``(0, nan)`` before the first, or, for
+        the model an :class:`ExplodingGradientError` ``err`` names, the step the guard refused and its norm
+        (the number the error's message gives)."""
+        hist = self.history
+        out = {m: (hist["step"][-1], hist[f"{m}_grad_norm"][-1]) if hist["step"] else (0, math.nan) for m in MODELS}
+        if err is not None and getattr(err, "grad_norm", None) is not None and getattr(err, "model", None) in out:
+            out[err.model] = (err.step, float(err.grad_norm))
+        return out
+
     def reach(self, name: str) -> float:
         """``||dL/dh_1|| / ||dL/dh_T||`` of the latest training step (time steps counted from 1, the loss at
         ``T``): how much of the gradient at the loss reaches the first hidden state. Far below 1: it

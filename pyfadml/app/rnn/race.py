@@ -256,24 +256,12 @@ class RaceTab(pn.viewable.Viewer):
         y = self.profile_fig.y_range
         y.start, y.end = 10.0 ** lo, 10.0 ** max(hi, lo + 1)
 
-    def grad_norms(self) -> dict:
-        """Per model: ``(step, gradient norm)`` of its latest step, or of the step the guard refused.
-
-        One number for the stats and the explanation (issue 9, item 7): the refused step's norm is the one
-        the divergence carries."""
-        r, exc = self.demo, self.live.divergence
-        hist = r.history
-        out = {m: (hist["step"][-1], hist[f"{m}_grad_norm"][-1]) if hist["step"] else (0, math.nan) for m in MODELS}
-        if exc is not None and getattr(exc, "grad_norm", None) is not None and getattr(exc, "model", None) in out:
-            out[exc.model] = (exc.step, float(exc.grad_norm))
-        return out
-
     def _update_stats(self) -> None:
         r, row = self.demo, self._row
         if row is None:
             return
         exc = self.live.divergence
-        gn = self.grad_norms()
+        gn = r.grad_norms(exc)             # one number for the stats and the message (issue 9, item 7)
         stats = [("race-step", "Step", r.step_count, f"{r.step_count:,}")]
         stats += [(f"race-{m.lower()}-acc", f"{m} test acc.", row[f"{m}_acc"], ui.pct(row[f"{m}_acc"]))
                   for m in MODELS]
