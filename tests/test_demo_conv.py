@@ -226,3 +226,21 @@ def test_parse_kernel_holds_values_to_a_limit_and_finds_the_preset():
         conv.parse_kernel(" [ ] ")
     assert conv.matching_preset(conv.preset_kernel("sharpen") + 1e-12) == "sharpen"
     assert conv.matching_preset(np.ones((3, 3))) is None and conv.matching_preset(np.ones((5, 5))) is None
+
+
+def test_explain_says_why_the_maximum_marks_the_centre_of_x():
+    from pyfadml.data.images import lecture_x, lecture_x_variant
+
+    titles = [t for t, _ in conv.explain(lecture_x(), X_KERNEL)]
+    assert titles == ["Why the maximum marks the centre of X", conv.KERNEL_PRESETS["x"]["label"]]
+    assert conv.explain(lecture_x_variant(), X_KERNEL)[0][0] == "The same X, written differently (χ)"
+    edited = lecture_x()
+    edited[4, 4] = -1
+    assert conv.explain(edited, X_KERNEL)[0] == ("", conv.explain(edited, X_KERNEL)[0][1])
+    assert "largest value is 7" in conv.explain(edited, X_KERNEL)[0][1]
+    assert conv.explain(lecture_x(), np.full((3, 3), 0.5))[-1] == ("Your kernel", "sums to 4.5: a flat area of "
+                                                                   "value v gives 4.5·v")
+    assert "smoothing-like" in conv.explain(lecture_x(), np.full((3, 3), 1 / 9) + np.eye(3) * [1, -1, 0])[-1][1]
+    assert "edge-like" in conv.explain(lecture_x(), np.array([[0, 2.0, 0], [2, -8, 2], [0, 2, 0]]))[-1][1]
+    tail = [t for t, _ in conv.explain(lecture_x(), X_KERNEL, apply_relu=True, pool=True)][-2:]
+    assert tail == ["ReLU", "Max pooling"]

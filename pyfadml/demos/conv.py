@@ -27,6 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from pyfadml._checks import check_array, check_int
+from pyfadml.data.images import lecture_x, lecture_x_variant
 from pyfadml.layers import MaxPool2D, ReLU
 from pyfadml.layers.conv import correlate2d
 
@@ -338,3 +339,43 @@ def filter_picture(image, kernel) -> dict:
     base = detail(inner)
     ratio = detail(shown) / base if base > 0 else float("nan")
     return dict(output=out, shown=shown, how=how, kind=kind, kernel_sum=total, detail_ratio=ratio)
+
+
+def explain(image, kernel, *, apply_relu: bool = False, pool: bool = False) -> list[tuple[str, str]]:
+    """What the lecture says about this convolution, as ``(title, text)`` paragraphs (a title may be empty):
+    why the maximum marks the centre of X (the lecture's X and kernel), what changes for the X written
+    differently, the kernel's preset note or what a typed kernel's sum does to a flat area, and what ReLU
+    and max pooling do when they are applied."""
+    img, k = _check_image(image), np.asarray(kernel, dtype=np.float64)
+    key = matching_preset(k)
+    out = []
+    if key == "x" and np.array_equal(img, lecture_x()):
+        out.append(("Why the maximum marks the centre of X",
+                    "A product is +1 when the pixel agrees with the kernel entry and −1 when it disagrees, so the "
+                    "sum counts agreements minus disagreements. Only one zone agrees in all nine places and gives "
+                    "9, the largest possible value: the crossing of the two strokes. Hence, on convolving, the "
+                    "zone which gives the maximum value is the centre of X."))
+    elif key == "x" and np.array_equal(img, lecture_x_variant()):
+        out.append(("The same X, written differently (χ)",
+                    "No zone matches the kernel exactly any more: the best is 5, reached in several places. One "
+                    "whole-pattern template is brittle; small features (the diagonal strokes) still match, which "
+                    "is why a CNN learns many small kernels and composes them."))
+    elif key == "x":
+        out.append(("", f"The largest value is {format_value(feature_map(img, k).max())}: the zone that agrees "
+                        "best with the kernel. Every edited pixel changes the sums of the (up to) nine zones that "
+                        "contain it."))
+    if key is not None:
+        out.append((KERNEL_PRESETS[key]["label"], KERNEL_PRESETS[key]["note"]))
+    else:
+        total = float(k.sum())
+        out.append(("Your kernel", "sums to 1, so a flat area keeps its value (smoothing-like)" if abs(total - 1) < 1e-9
+                    else "sums to 0, so a flat area gives 0 and only changes respond (edge-like)" if abs(total) < 1e-9
+                    else f"sums to {format_value(total)}: a flat area of value v gives {format_value(total)}·v"))
+    if apply_relu:
+        out.append(("ReLU", "keeps the significant, positive values and replaces the others with zero, "
+                            "val = max(0, val): the feature becomes prominent."))
+    if pool:
+        out.append(("Max pooling", "keeps the largest value of each 2×2 block: the map is half as large but the "
+                                   "strongest response survives. (The last row and column, which do not fill a "
+                                   "block, are dropped.)"))
+    return out

@@ -208,7 +208,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._summary.object = self._summary_html(out, shown)
         self._kernel_msg.object = (ui.note_html(escape(self.kernel_error), testid="kernel-error")
                                    if self.kernel_error else "")
-        self._explain.object = self._explanation(img, k, out)
+        self._explain.object = self._explanation(img, k)
         self.picture.update(k)
 
     def _step_html(self, img, k, fm, r: int, c: int) -> str:
@@ -241,43 +241,14 @@ class ConvolutionScreen(pn.viewable.Viewer):
                 f'Maximum <b>{ui.num(out["max_value"])}</b> at {cells}{more}; centre cell (row {centre[0] + 1}, '
                 f'column {centre[1] + 1}) = <b>{ui.num(shown[centre])}</b>.</div>')
 
-    def _explanation(self, img, k, out) -> str:
-        parts = []
-        key = self._matching_preset(k)
-        if key == "x" and np.array_equal(img, lecture_x()):
-            parts.append("<p><b>Why the maximum marks the centre of X.</b> A product is +1 when the pixel agrees "
-                         "with the kernel entry and −1 when it disagrees, so the sum counts agreements minus "
-                         "disagreements. Only one zone agrees in all nine places and gives <b>9</b>, the largest "
-                         "possible value: the crossing of the two strokes. Hence, on convolving, <i>the zone "
-                         "which gives the maximum value is the centre of X</i>.</p>")
-        elif key == "x" and np.array_equal(img, lecture_x_variant()):
-            parts.append("<p><b>The same X, written differently (χ).</b> No zone matches the kernel exactly any "
-                         "more: the best is 5, reached in several places. One whole-pattern template is "
-                         "brittle; small features (the diagonal strokes) still match, which is why a CNN learns "
-                         "many small kernels and composes them.</p>")
-        elif key == "x":
-            parts.append(f"<p>The largest value is <b>{ui.num(out['max_value'])}</b>: the zone that agrees best "
-                         "with the kernel. Every edited pixel changes the sums of the (up to) nine zones that "
-                         "contain it.</p>")
-        if key != CUSTOM:
-            parts.append(f"<p><b>{escape(conv.KERNEL_PRESETS[key]['label'])}.</b> "
-                         f"{escape(conv.KERNEL_PRESETS[key]['note'])}</p>")
-        else:
-            total = float(k.sum())
-            kind = ("sums to 1, so a flat area keeps its value (smoothing-like)" if abs(total - 1) < 1e-9 else
-                    "sums to 0, so a flat area gives 0 and only changes respond (edge-like)" if abs(total) < 1e-9
-                    else f"sums to {ui.num(total)}: a flat area of value v gives {ui.num(total)}·v")
-            parts.append(f"<p><b>Your kernel</b> {kind}.</p>")
-        parts.append("<p class='muted secondary'><b>Smoothing or sharpening?</b> The choice of kernel decides: "
-                     "averaging kernels (blur) smooth the image, kernels that subtract the neighbours from the "
-                     "centre (sharpen, edges) bring out differences. See it on the grey-level picture above.</p>")
-        if self.apply_relu:
-            parts.append("<p><b>ReLU</b> keeps the significant, positive values and replaces the others with "
-                         "zero, <i>val = max(0, val)</i>: the feature becomes prominent.</p>")
-        if self.apply_pool:
-            parts.append("<p><b>Max pooling</b> keeps the largest value of each 2×2 block: the map is half as "
-                         "large but the strongest response survives. (The last row and column, which do not fill "
-                         "a block, are dropped.)</p>")
+    def _explanation(self, img, k) -> str:
+        """:func:`pyfadml.demos.conv.explain`, and where to see smoothing and sharpening on this page."""
+        parts = [f"<p><b>{escape(title)}{'.' if title else ''}</b> {escape(text)}</p>" for title, text in
+                 conv.explain(img, k, apply_relu=self.apply_relu, pool=self.apply_pool)]
+        parts.insert(len(parts) - self.apply_relu - self.apply_pool, (
+            "<p class='muted secondary'><b>Smoothing or sharpening?</b> The choice of kernel decides: "
+            "averaging kernels (blur) smooth the image, kernels that subtract the neighbours from the "
+            "centre (sharpen, edges) bring out differences. See it on the grey-level picture above.</p>"))
         return "".join(parts)
 
     # ------------------------------------------------------------------------------------------
