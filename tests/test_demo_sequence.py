@@ -241,3 +241,13 @@ def test_describe_says_the_cell_the_optimizer_and_the_clipping():
     d = SequenceDemo(cell="lstm", hidden=8, optimizer="momentum", clip_norm=None, n_train=64, n_test=16)
     assert d.describe() == ("The LSTM with 8 hidden units, SGD with momentum, learning rate 0.01, batch 32, "
                             f"no clipping; 64 training and 16 test sequences of {d.T} steps.")
+
+
+def test_predictions_are_what_the_plot_of_predictions_against_targets_shows():
+    d = SequenceDemo(n_train=64, n_test=20)
+    p = d.predictions(n=16)
+    np.testing.assert_allclose(p["pred"], softmax(d.model.predict(d.X_test[:16]))[:, 1])
+    np.testing.assert_array_equal(p["target"], d.Y_test[:16])
+    d = SequenceDemo(mode="many-to-many", n_train=64, n_test=20)
+    p, u = d.predictions(3), d.unfold(3)
+    assert p["pred"].tolist() == u["pred"].tolist() and p["target"].tolist() == u["target"].tolist()

@@ -284,6 +284,18 @@ class SequenceDemo(TrainerDemo):
                       target_labels=[names[k] for k in target], correct=pred == target)
         return result
 
+    def predictions(self, index: int = 0, *, n: int = 16) -> dict:
+        """What a plot of predictions against targets shows: ``{"pred", "target"}`` (float arrays of one
+        length). Many-to-one: P(positive) and the label (0/1) of the first ``n`` test sentences; the other
+        modes: the predicted and the target class index at every time step of test sequence ``index``."""
+        if self.mode == "many-to-one":
+            n = min(check_int(n, "SequenceDemo.predictions: n"), self.n_test)
+            with np.errstate(over="ignore", invalid="ignore"):
+                probs = softmax(self.model.predict(self.X_test[:n]))[:, 1]
+            return {"pred": probs.astype(np.float64), "target": self.Y_test[:n].astype(np.float64)}
+        u = self.unfold(index)
+        return {"pred": u["pred"].astype(np.float64), "target": u["target"].astype(np.float64)}
+
     def image(self, index: int = 0) -> np.ndarray:
         """The one-to-many mode's test image ``index``, (10, 10) in [0, 1] (the other modes: ValueError)."""
         if self.mode != "one-to-many":

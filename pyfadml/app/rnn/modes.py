@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from html import escape
 
-import numpy as np
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Range1d, Span
@@ -19,7 +18,6 @@ from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.rnn.unfold import UnfoldedView
 from pyfadml.app.workio import TakeAway
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
-from pyfadml.losses import softmax
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: image captioning": "one-to-many",
@@ -169,7 +167,7 @@ class ModesTab(pn.viewable.Viewer):
         u = self.demo.unfold(int(self.example))
         self.unfolded.draw(u)
         self._draw_image(u)
-        self._draw_predictions(u)
+        self._draw_predictions()
         self._update_stats()
 
     def _draw_image(self, u: dict) -> None:
@@ -194,17 +192,9 @@ class ModesTab(pn.viewable.Viewer):
             f'<p style="margin:0">Test image {int(self.example)} (the input at t = 0, 10×10 pixels).<br>'
             f'Caption: <b>{escape(want)}</b><br>The network says: <b>{escape(said)}</b></p></div>')
 
-    def _draw_predictions(self, u: dict) -> None:
-        d = self.demo
-        if d.mode == "many-to-one":
-            n = min(EXAMPLES_M2O, d.n_test)
-            with np.errstate(over="ignore", invalid="ignore"):
-                probs = softmax(d.model.predict(d.X_test[:n]))[:, 1]
-            self._pred_src.data = dict(x=list(range(n)), pred=probs.tolist(),
-                                       target=d.Y_test[:n].astype(float).tolist())
-        else:
-            self._pred_src.data = dict(x=list(range(d.T)), pred=u["pred"].astype(float).tolist(),
-                                       target=u["target"].astype(float).tolist())
+    def _draw_predictions(self) -> None:
+        p = self.demo.predictions(int(self.example), n=EXAMPLES_M2O)
+        self._pred_src.data = dict(x=list(range(len(p["pred"]))), pred=p["pred"].tolist(), target=p["target"].tolist())
 
     def _update_stats(self) -> None:
         d, row = self.demo, self._row
