@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 class History(dict):
     """Rows of numbers, one per step, stored as columns (``dict[str, list]``).
@@ -64,3 +66,24 @@ class History(dict):
         if not self["step"]:
             return None
         return {name: column[-1] for name, column in self.items()}
+
+
+def to_csv(history: dict) -> str:
+    """A history (``{column: list}``, e.g. a :class:`History`) as CSV text: a header row, then one row per
+    step; integers as integers, floats with ``repr`` (they read back exactly), NaN as ``nan``."""
+    columns = list(history)
+    lines = [",".join(columns)]
+    for row in zip(*(history[c] for c in columns)):
+        lines.append(",".join(_cell(v) for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(v) -> str:
+    if isinstance(v, (bool, int, np.bool_, np.integer)):
+        return str(int(v))
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        text = str(v)
+        return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+    return "nan" if math.isnan(f) else repr(f)

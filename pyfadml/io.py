@@ -14,6 +14,11 @@ classes are looked up in :data:`pyfadml.layers.LAYERS` (pyfadml's own by bare na
 ``module.QualName``). Before anything is allocated, the shapes the architecture declares are computed
 (without building it) and compared with the headers of the stored arrays, and their total is held to
 ``max_params``; only then is the model built and the weights read.
+
+A model from a file is often meant for a model you already have (a demo's, a notebook's): :func:`check_same`
+says whether the two have one architecture and, if not, the first difference; :func:`copy_weights` then
+puts the loaded weights into yours. :func:`to_bytes` / :func:`from_bytes` do the same as save/load in memory
+(an upload, a download), with a size limit first.
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ FORMAT = "pyfadml"
 VERSION = 1
 MAX_PARAMS = 50_000_000
 """Default limit on the number of parameters ``load`` accepts (400 MB in float64)."""
+MAX_BYTES = 20 * 2 ** 20
+"""Default limit on the size of the bytes :func:`from_bytes` reads (a larger file is refused unopened)."""
 _MAX_JSON_CHARS = 1_000_000
 _MAX_MEMBERS = 10_000
 _ARCH_KEY = "__pyfadml__"
@@ -214,3 +221,89 @@ def _load(zf: zipfile.ZipFile, path, max_params: int):
             raise ValueError(f"load: weight {name!r} contains NaN or inf")
         p[...] = w
     return model
+
+
+def to_bytes(model) -> bytes:
+    """``model`` in the format of :func:`save`, as bytes (what a download sends)."""
+    buffer = _io.BytesIO()
+    save(model, buffer)
+    return buffer.getvalue()
+
+
+def from_bytes(data: bytes | None, name: str = "the file", *, max_bytes: int = MAX_BYTES,
+               max_params: int = MAX_PARAMS):
+    """The model in ``data`` (the bytes of an ``.npz`` from :func:`save`, e.g. an upload). ValueError, with
+    ``name`` in its message, for empty or oversized bytes and for anything :func:`load` refuses."""
+    if not data:
+        raise ValueError(f"{name} is empty.")
+    if len(data) > max_bytes:
+        raise ValueError(f"{name} is {len(data) / 2 ** 20:.1f} MB; a model read here is at most "
+                         f"{max_bytes / 2 ** 20:.0f} MB.")
+    try:
+        return load(_io.BytesIO(data), max_params=max_params)
+    except ValueError as exc:
+        text = str(exc).removeprefix("load: ").replace("the file object", name)
+        raise ValueError(text if name in text else f"{name}: {text}") from None
+
+
+def layer_specs(model) -> list[tuple[str, dict]]:
+    """``[(class name, config), ...]`` of a Sequential's layers; ValueError for any other model."""
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        raise ValueError(f"the file holds a {type(model).__name__}; a Sequential network is needed here")
+    return [(type(layer).__name__, layer.get_config()) for layer in layers]
+
+
+def _strip_init(spec):
+    if isinstance(spec, dict):
+        return {k: _strip_init(v) for k, v in spec.items() if k != "init"}
+    if isinstance(spec, list):
+        return [_strip_init(v) for v in spec]
+    return spec
+
+
+def shape_of(model) -> dict:
+    """The architecture :func:`save` writes (class, config, frozen layers), without the initialisation
+    schemes (which do not change what a model computes)."""
+    return _strip_init(architecture(model)["model"])
+
+
+def _layer_text(spec: dict) -> str:
+    args = ", ".join(f"{k}={v}" for k, v in spec.get("config", {}).items())
+    return f"{spec['class']}({args})" + (" (frozen)" if spec.get("trainable") is False else "")
+
+
+def check_same(name: str, model, template, *, whose: str = "this section's") -> None:
+    """ValueError naming the first difference unless ``model`` (called ``name``) has ``template``'s
+    architecture; ``whose`` names the template in the message."""
+    got, want = shape_of(model), shape_of(template)
+    if got == want:
+        return
+    if got["class"] != want["class"]:
+        raise ValueError(f"{name} does not fit: it holds a {got['class']}, {whose} model is a {want['class']}.")
+    a, b = got["config"].get("layers"), want["config"].get("layers")
+    if a is None or b is None:
+        diff = [k for k in sorted(set(got["config"]) | set(want["config"]))
+                if got["config"].get(k) != want["config"].get(k)]
+        k = diff[0] if diff else "?"
+        raise ValueError(f"{name} does not fit: its {k} is {got['config'].get(k)}, {whose} is "
+                         f"{want['config'].get(k)}.")
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            raise ValueError(f"{name} does not fit: its layer {i + 1} is {_layer_text(x)}, {whose} is "
+                             f"{_layer_text(y)}.")
+    raise ValueError(f"{name} does not fit: it has {len(a)} layers, {whose} network has {len(b)}.")
+
+
+def copy_weights(target, source) -> None:
+    """Copy every parameter of ``source`` into ``target`` (same names and shapes, else ValueError and
+    nothing copied), cast to ``target``'s dtype."""
+    src = {name: p for name, p, _ in source.parameters(trainable_only=False)}
+    dst = list(target.parameters(trainable_only=False))
+    if sorted(src) != sorted(name for name, _, _ in dst):
+        raise ValueError("the model's parameters do not match the network they are copied into")
+    for name, p, _ in dst:
+        if src[name].shape != p.shape:
+            raise ValueError(f"weight {name} has shape {src[name].shape}, the network needs {p.shape}")
+    for name, p, _ in dst:
+        p[...] = src[name]

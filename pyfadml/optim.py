@@ -230,6 +230,8 @@ def clip_grad_norm(params, max_norm: float) -> float:
 
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
+OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam"}
+"""How a sentence names each of :data:`OPTIMIZERS`."""
 
 
 def get_optimizer(name: str, **kwargs) -> Optimizer:

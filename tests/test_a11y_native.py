@@ -171,7 +171,6 @@ def test_only_editable_grids_are_marked_for_the_keyboard():
 def test_latent_planes_name_each_class_at_its_codes():
     """The latent planes colour codes by class; each class's name is also written at the median of its codes."""
     from pyfadml.app.vae import VAESection
-    from pyfadml.app.vae.latent import class_medians
 
     s = VAESection()
     s.live.step()
@@ -186,5 +185,3 @@ def test_latent_planes_name_each_class_at_its_codes():
         assert names["y"][k] == pytest.approx(float(np.median(lp["v"][keep])))
     s.dataset = s.param.dataset.objects[-1] if s.dataset != s.param.dataset.objects[-1] else s.param.dataset.objects[0]
     assert s.planes._names["vae"].data["text"] == [str(n) for n in s.demo.class_names]   # a new data set: its names
-    out = class_medians(np.array([0.0, 2.0, np.nan]), np.array([1.0, 3.0, 0.0]), np.array([0, 0, 1]), ["a", "b"])
-    assert out == dict(x=[1.0], y=[2.0], text=["a"], cls=[0])     # class b has no finite code: no label

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 import numpy as np
 import pytest
 
 import pyfadml
 from pyfadml.app import scene
-from pyfadml.app.workio import MAX_MODEL_BYTES, history_csv, read_model
 from pyfadml.demos.mlp import MLPDemo
+from pyfadml.io import to_bytes as _bytes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,38 +133,6 @@ def test_download_model_is_a_pyfadml_file_with_the_same_outputs(name, tmp_path):
     assert [int(r["step"]) for r in rows][-1] == 2
 
 
-def test_history_csv_round_trips_every_float_exactly():
-    d = MLPDemo()
-    d.evaluate()
-    d.step(3)
-    d.evaluate()
-    rows = list(csv.DictReader(io.StringIO(history_csv(d.history))))
-    assert [int(r["step"]) for r in rows] == [0, 3]
-    for i, r in enumerate(rows):
-        for k in ("train_loss", "test_loss", "train_acc", "test_acc"):
-            assert float(r[k]) == d.history[k][i]
-    assert history_csv({"step": [1], "x": [math.nan]}) == "step,x\n1,nan\n"
-
-
-def _bytes(model) -> bytes:
-    buffer = io.BytesIO()
-    pyfadml.save(model, buffer)
-    return buffer.getvalue()
-
-
-def test_read_model_refuses_big_empty_and_foreign_files():
-    with pytest.raises(ValueError, match="a.npz is empty"):
-        read_model(b"", "a.npz")
-    with pytest.raises(ValueError, match="at most 20 MB"):
-        read_model(b"x" * (MAX_MODEL_BYTES + 1), "big.npz")
-    with pytest.raises(ValueError, match="more than max_params=10"):
-        read_model(_bytes(MLPDemo().model), "m.npz", max_params=10)
-    buffer = io.BytesIO()
-    np.savez(buffer, W=np.ones(3))
-    with pytest.raises(ValueError, match="w.npz is not a pyfadml model file"):
-        read_model(buffer.getvalue(), "w.npz")
-
-
 def _state(section):
     return (section.demo.step_count, [p.copy() for _, p, _ in section.demo.model.parameters()],
             {k: getattr(section, k) for k in ("dataset", "depth", "breadth", "activation")})
@@ -187,7 +154,7 @@ def test_backprop_refuses_models_that_do_not_fit_and_changes_nothing():
         return pyfadml.layers.Dense(n_in, n_out, rng=rng)
 
     cases = {
-        "spiral.npz": (_bytes(MLPDemo(dataset="spiral").model), "3 outputs, the dataset XOR has 2 classes"),
+        "spiral.npz": (_bytes(MLPDemo(dataset="spiral").model), "3 outputs, the dataset xor has 2 classes"),
         "cnn.npz": (_bytes(CNNDemo(n_samples=120).model), "this section trains Dense, activation"),
         "wide-in.npz": (_bytes(Sequential([Dense(3, 4), Tanh(), Dense(4, 2)])), "input size is 3"),
         "mixed.npz": (_bytes(Sequential([Dense(2, 4), Tanh(), Dense(4, 4), ReLU(), Dense(4, 2)])), "activations"),

@@ -371,3 +371,101 @@ def test_translation_moves_colours_after_their_noun():
     assert swapped > 100                                              # the order changes in many sentences
     with pytest.raises(ValueError, match="delay"):
         seq.make_translation(5, delay=9, rng=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# your own points (pyfadml.data.points)
+# ---------------------------------------------------------------------------------------------
+
+def test_parse_points_standardises_and_orders_the_labels():
+    from pyfadml.data.points import parse_points
+
+    rows = "".join(f"{10 + i};{-5 + 2 * (i % 3)};{['10', '2', 'cat'][i % 3]}\n" for i in range(12))
+    p = parse_points(("\ufeffx;y;label\n" + rows).encode())             # a BOM, a header, semicolons
+    assert p["labels"] == ["2", "10", "cat"]                            # numbers first, by value; then words
+    assert p["X"].shape == (12, 2) and p["y"].dtype == np.int64
+    np.testing.assert_allclose(p["X"].mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose((p["X"] ** 2).sum(axis=1).mean(), 2.0)   # one scale for both axes
+    np.testing.assert_allclose(p["X"] * p["scale"] + p["center"],
+                               [[10 + i, -5 + 2 * (i % 3)] for i in range(12)])
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"", "is empty"),
+    (b"\xff\xfe\x00", "not a text file"),
+    (b"x,y,label\n" + b"1,2,a\n3,4,b\n" * 4 + b"5,nan,a\n", "row 10"),
+    (b"x,y,label\n1,2,a\n3,four,b\n" + b"1,2,a\n" * 8, "row 3: y = 'four' is not a number"),
+    (b"1,2,a\n3,4\n", "row 2: 2 columns"),
+    (b"x,y,label\n" + b"1,2,a\n" * 10, "1 different label"),
+    (b"".join(f"{i},{i},c{i}\n".encode() for i in range(9)), "9 different labels"),
+    (b"".join(f"{i},{i},{i % 2}\n".encode() for i in range(5001)), "row 5001: more than 5,000"),
+    (b"1,2,a\n3,4,b\n", "2 points; at least 8"),
+    (b"1,2,\n" * 9, "row 1: the label is empty"),
+])
+def test_parse_points_names_the_first_bad_row(data, expected):
+    from pyfadml.data.points import parse_points
+
+    with pytest.raises(ValueError, match=expected):
+        parse_points(data, "p.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# a photo on a pad (pyfadml.data.photos)
+# ---------------------------------------------------------------------------------------------
+
+def test_to_pad_makes_dark_ink_on_light_paper_ink_one():
+    from pyfadml.data.photos import to_pad
+
+    rgba = np.full((32, 32, 4), 255, np.uint8)
+    rgba[8:16, 0:8, :3] = 0                                   # one black cell of a 4x4 pad
+    rgba[24:32, 24:32, 3] = 0                                 # a transparent cell counts as paper
+    pad = to_pad(rgba, (4, 4))
+    expected = np.zeros((4, 4))
+    expected[1, 0] = 1.0
+    assert pad.shape == (4, 4)
+    np.testing.assert_allclose(pad, expected, atol=1e-12)
+    night = np.zeros((32, 32, 4), np.uint8)
+    night[..., 3] = 255
+    night[8:16, 0:8, :3] = 255                                # white ink on black paper: the same pad
+    np.testing.assert_allclose(to_pad(night, (4, 4)), expected, atol=1e-12)
+    assert not to_pad(np.full((8, 8, 4), 90, np.uint8), (2, 2)).any()      # flat: no ink
+    with pytest.raises(ValueError, match="not a multiple of the pad"):
+        to_pad(rgba, (5, 5))
+
+
+def test_image_to_pad_reads_png_and_jpeg_and_refuses_the_rest():
+    pytest.importorskip("PIL")
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from pyfadml.data.photos import MAX_SIDE, image_to_pad
+
+    im = Image.new("RGB", (90, 60), "white")
+    ImageDraw.Draw(im).ellipse((20, 5, 70, 55), outline="black", width=8)
+    for fmt in ("PNG", "JPEG"):
+        buffer = io.BytesIO()
+        im.save(buffer, fmt)
+        pad, note = image_to_pad(buffer.getvalue(), (8, 8), "ring")
+        assert pad.shape == (8, 8) and pad.max() == 1.0 and pad[0, 0] < 0.1
+        assert note == f"ring ({fmt}, 90×60, its centred square) is on the pad as 8×8 grey levels."
+    huge = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8 + (MAX_SIDE + 1).to_bytes(4, "big") * 2
+    for data, expected in ((b"", "empty"), (b"just text", "not a PNG or JPEG"), (huge, "at most 8000"),
+                           (b"\xff\xd8\xff" + b"\x00" * 40, "x.jpg: it could not be decoded")):
+        with pytest.raises(ValueError, match=expected):
+            image_to_pad(data, (8, 8), "x.jpg")
+
+
+def test_mosaic_tiles_images_with_nan_gaps_and_label_rows():
+    from pyfadml.data.images import mosaic
+
+    imgs = np.arange(3 * 2 * 3, dtype=float).reshape(3, 2, 3)
+    m = mosaic(imgs, 2, gap=1, label_rows=2)
+    assert m.shape == (2 * (2 + 2) + 1, 2 * 3 + 1)
+    np.testing.assert_array_equal(m[2:4, 0:3], imgs[0])
+    np.testing.assert_array_equal(m[2:4, 4:7], imgs[1])
+    np.testing.assert_array_equal(m[7:9, 0:3], imgs[2])
+    assert np.isnan(m[:2]).all() and np.isnan(m[:, 3]).all() and np.isnan(m[7:9, 4:7]).all()
+    assert mosaic(imgs, 3, rows=2).shape == (5, 11) and np.isnan(mosaic(imgs, 3, rows=2)[3:]).all()
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        mosaic(np.ones((2, 2)), 1)

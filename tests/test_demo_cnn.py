@@ -201,3 +201,17 @@ def test_the_demo_model_is_a_plain_sequential():
     d = CNNDemo()
     assert isinstance(d.model, Sequential)
     assert len(d.model.parameters()) == 6
+
+
+def test_settings_for_and_load_weights_take_a_cnn_from_a_file():
+    native = CNNDemo(n_samples=120, filters=(3, 5), kernel_size=5, first_layer="presets_frozen")
+    native.step(2)
+    demo = CNNDemo(n_samples=120)
+    s = demo.settings_for(native.model, "c.npz")
+    assert s == dict(filters=(3, 5), kernel_size=5, first_layer="presets_frozen")
+    demo = CNNDemo(**{**demo.settings, **s})
+    demo.load_weights(native.model, "c.npz")
+    np.testing.assert_array_equal(demo.model.predict(native.X_test), native.model.predict(native.X_test))
+    np.testing.assert_array_equal(demo.initial_kernels, native.kernels(0))     # the loaded kernels are the start
+    with pytest.raises(ValueError, match="10 outputs, the dataset shapes has 6 classes"):
+        demo.settings_for(CNNDemo(dataset="digits").model, "d.npz")

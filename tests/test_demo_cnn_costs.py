@@ -49,7 +49,7 @@ def test_data_hunger_sizes_share_the_test_set_and_the_start():
 def test_cnn_and_mlp_reach_the_same_accuracy_the_cnn_with_fewer_parameters_and_steps():
     """Measured natively (seed 0, target 0.9): CNN 1,878 parameters, 70 steps; MLP 16,838 parameters, 240."""
     r = CNNvsMLP()
-    assert r.params == {"CNN": 1878, "MLP": 16838}
+    assert r.params == {"CNN": 1878, "MLP": 16838} and r.verdict() is None
     r.step(1)                                            # both see the same mini-batches (one shuffling stream)
     np.testing.assert_array_equal(r.trainers["CNN"]._perm, r.trainers["MLP"]._perm)
     np.testing.assert_array_equal(r.trainers["CNN"].last_batch, r.trainers["MLP"].last_batch)
@@ -62,6 +62,8 @@ def test_cnn_and_mlp_reach_the_same_accuracy_the_cnn_with_fewer_parameters_and_s
     assert cnn["seconds"] > 0 and mlp["seconds"] > 0
     ms = r.ms_per_step()
     assert all(math.isfinite(v) and v > 0 for v in ms.values())
+    assert (f"needed {cnn['step'] / mlp['step']:.2f}× the MLP's steps" in r.verdict()
+            and "with 9 times fewer parameters" in r.verdict())
     n = r.step_count
     assert r.step(3) is None and r.step_count == n       # done: nothing trains
 
@@ -102,6 +104,9 @@ def test_occlusion_map_is_largest_on_the_strokes_of_the_shape(trained):
         assert o["map"].shape == img.shape and o["drops"].shape == (13, 13)
         assert o["class"] == int(np.argmax(d.predict_proba(img)))
         ink = img > 0.5 * img.max()
+        pos = np.clip(o["map"], 0.0, None)
+        assert o["ink_pixels"] == pytest.approx(ink.mean())
+        assert o["ink_share"] == pytest.approx(pos[ink].sum() / pos.sum()) if pos.sum() > 0 else np.isnan(o["ink_share"])
         ink_drop.append(o["map"][ink].mean())
         bg_drop.append(o["map"][~ink].mean())
         if np.abs(o["map"]).max() > 1e-4:

@@ -214,3 +214,33 @@ def test_detail_and_filter_picture_reject_bad_input():
         conv.filter_picture(np.zeros((4, 4)), np.ones((5, 5)))
     with pytest.raises(ValueError, match="NaN"):
         conv.filter_picture(np.zeros((8, 8)), np.full((3, 3), np.nan))
+
+
+def test_parse_kernel_holds_values_to_a_limit_and_finds_the_preset():
+    assert conv.parse_kernel("1000 0 0\n0 0 0\n0 0 0", limit=1000)[0, 0] == 1000
+    with pytest.raises(ValueError, match="row 1, value 2: -1001 is too large. Use values from -1000 to 1000"):
+        conv.parse_kernel("0 -1001 0\n0 0 0\n0 0 0", limit=1000)
+    with pytest.raises(ValueError, match="row 3, value 1: 1e400 is too large. Use finite values"):
+        conv.parse_kernel("0 0 0\n0 0 0\n1e400 0 0")
+    with pytest.raises(ValueError, match="empty"):
+        conv.parse_kernel(" [ ] ")
+    assert conv.matching_preset(conv.preset_kernel("sharpen") + 1e-12) == "sharpen"
+    assert conv.matching_preset(np.ones((3, 3))) is None and conv.matching_preset(np.ones((5, 5))) is None
+
+
+def test_explain_says_why_the_maximum_marks_the_centre_of_x():
+    from pyfadml.data.images import lecture_x, lecture_x_variant
+
+    titles = [t for t, _ in conv.explain(lecture_x(), X_KERNEL)]
+    assert titles == ["Why the maximum marks the centre of X", conv.KERNEL_PRESETS["x"]["label"]]
+    assert conv.explain(lecture_x_variant(), X_KERNEL)[0][0] == "The same X, written differently (χ)"
+    edited = lecture_x()
+    edited[4, 4] = -1
+    assert conv.explain(edited, X_KERNEL)[0] == ("", conv.explain(edited, X_KERNEL)[0][1])
+    assert "largest value is 7" in conv.explain(edited, X_KERNEL)[0][1]
+    assert conv.explain(lecture_x(), np.full((3, 3), 0.5))[-1] == ("Your kernel", "sums to 4.5: a flat area of "
+                                                                   "value v gives 4.5·v")
+    assert "smoothing-like" in conv.explain(lecture_x(), np.full((3, 3), 1 / 9) + np.eye(3) * [1, -1, 0])[-1][1]
+    assert "edge-like" in conv.explain(lecture_x(), np.array([[0, 2.0, 0], [2, -8, 2], [0, 2, 0]]))[-1][1]
+    tail = [t for t, _ in conv.explain(lecture_x(), X_KERNEL, apply_relu=True, pool=True)][-2:]
+    assert tail == ["ReLU", "Max pooling"]

@@ -580,3 +580,50 @@ def test_section_loss_axis_uses_its_ticks(section):
     assert fig.y_range.start < min(values) and max(values) < fig.y_range.end     # every point is shown
     legend = fig.legend[0]
     assert legend in fig.above                                  # above the plot: it covers no curve
+
+
+def test_settings_for_says_which_model_a_file_replaces():
+    native = GenerativeDemo(latent=3, hidden="64")
+    native.step(2)
+    demo = GenerativeDemo()
+    s = demo.settings_for(native.ae, "a.npz")
+    assert s == dict(kind="ae", latent=3, hidden="64")
+    demo = GenerativeDemo(**{**demo.settings, "latent": 3, "hidden": "64"})
+    demo.load_weights(native.ae, "a.npz", target="ae")
+    np.testing.assert_array_equal(demo.ae.encode(native.X_test), native.ae.encode(native.X_test))
+    with pytest.raises(ValueError, match="144 pixels"):
+        demo.settings_for(GenerativeDemo(dataset="shapes").vae, "s.npz")
+
+
+def test_full_history_puts_the_test_losses_beside_the_steps():
+    g = GenerativeDemo()
+    g.step(2)
+    g.evaluate()
+    g.step(1)
+    h = g.full_history()
+    assert h["step"] == [1, 2, 3] and h["vae_recon"] == g.history["vae_recon"]
+    assert h["test_vae_recon"][1] == g.eval_history["vae_recon"][-1]
+    assert math.isnan(h["test_ae_recon"][0]) and math.isnan(h["test_vae_kl"][2])
+
+
+def test_describe_gives_the_sizes_and_the_settings():
+    g = GenerativeDemo(latent=3, hidden="128-64", beta=0.1)
+    assert g.describe() == (f"D = 64 pixels → d = 3 → D; hidden layers [128, 64]; {len(g.X_train)} training and "
+                            f"{len(g.X_test)} test images; 64 images per step, learning rate 0.01, β = 0.1.")
+
+
+def test_latent_plane_gives_each_class_median_and_the_prior_origin():
+    g = GenerativeDemo(latent=3)
+    lp = g.latent_plane("vae")
+    centre, axes = g.projection("vae")
+    np.testing.assert_allclose(lp["origin"], g.project("vae", np.zeros((1, 3)))[0])
+    for k, u, v in zip(*(lp["medians"][c] for c in ("class", "u", "v"))):
+        keep = lp["label"] == k
+        assert (u, v) == (float(np.median(lp["u"][keep])), float(np.median(lp["v"][keep])))
+    g = GenerativeDemo(latent=2)                   # the plane is the latent space: no fit to break
+    codes, sigma = g.codes("vae")
+    codes = codes.astype(np.float64)
+    codes[g.y_test == 1] = np.nan                  # a class with no finite code gets no median
+    g.codes = lambda kind: (codes, sigma)
+    medians = g.latent_plane("vae")["medians"]["class"]
+    assert 1 not in medians and 0 in medians

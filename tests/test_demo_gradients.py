@@ -312,3 +312,30 @@ def test_the_section_draws_these_values():
         np.testing.assert_array_equal(s.gates._src[k].data["image"][0], g["gates"][k].T.astype(np.float32))
     np.testing.assert_array_equal(s.gates._src["c"].data["image"][0], g["c"].T.astype(np.float32))
     assert f'data-rnn-acc="{r.evals["RNN_acc"][-1]!r}"' in s.race._stats.object
+
+
+def test_grad_heatmap_spreads_its_rows_over_the_whole_run():
+    r = GradientRace(T=8, n_train=64, n_test=16)
+    r.step(7)
+    steps, norms = r.grad_heatmap("RNN", max_rows=3, spread=True)
+    assert steps.tolist() == [1, 4, 7] and norms.shape == (3, 8)
+    np.testing.assert_array_equal(norms, np.stack([r.grad_rows["RNN"][i] for i in (0, 3, 6)]))
+    assert r.grad_heatmap("RNN", max_rows=3)[0].tolist() == [5, 6, 7]
+
+
+def test_describe_says_the_lesson_settings():
+    r = GradientRace(T=8, recurrent_scale=5.0, optimizer="sgd", clip_norm=None, n_train=64, n_test=16)
+    assert r.describe() == (f"T = 8, RNN recurrent scale 5, SGD with learning rate 0.1, no clipping; chance is "
+                            f"{r.chance:.1%}.")
+
+
+def test_grad_norms_are_the_latest_steps_or_the_refused_one():
+    r = GradientRace(T=8, n_train=64, n_test=16)
+    assert all(step == 0 and math.isnan(v) for step, v in r.grad_norms().values())
+    r.step(2)
+    assert r.grad_norms() == {m: (2, r.history[f"{m}_grad_norm"][-1]) for m in ("RNN", "LSTM")}
+    boom = GradientRace(T=20, recurrent_scale=5.0, optimizer="sgd", clip_norm=None, n_train=64, n_test=16)
+    with pytest.raises(ExplodingGradientError) as info:
+        boom.step(5)
+    err = info.value
+    assert boom.grad_norms(err)[err.model] == (err.step, float(err.grad_norm))

@@ -247,3 +247,24 @@ def test_per_example_inspection_is_the_lectures_n_equals_1_backprop(layer):
         d.inspect_example(layer, 7)
     with pytest.raises(ValueError, match="n"):
         d.inspect_example(layer, 0)
+
+
+def test_a_model_from_a_file_fits_a_demo_through_settings_for_and_load_weights():
+    native = MLPDemo(depth=1, breadth=3, activation="relu", seed=4)
+    native.step(5)
+    demo = MLPDemo()
+    settings = demo.settings_for(native.model, "m.npz")
+    assert settings == dict(depth=1, breadth=3, activation="relu")
+    with pytest.raises(ValueError, match="m.npz does not fit: its layer 1 is Dense"):
+        demo.load_weights(native.model, "m.npz")           # the demo's own architecture differs
+    demo = MLPDemo(**{**demo.settings, **settings})
+    demo.load_weights(native.model, "m.npz")
+    np.testing.assert_array_equal(demo.model.predict(demo.X_test), native.model.predict(demo.X_test))
+    assert demo.grid()["step"] == 0 and demo.step_count == 0
+    with pytest.raises(ValueError, match="3 outputs, the dataset xor has 2 classes"):
+        demo.settings_for(MLPDemo(dataset="spiral").model, "s.npz")
+
+
+def test_describe_names_the_layers_the_data_and_the_settings():
+    assert MLPDemo(depth=1, breadth=3, lr=0.03).describe() == (
+        "2 layers [2, 3, 2], 192 training and 64 test points; 16 examples per step, learning rate 0.03.")

@@ -222,3 +222,32 @@ def test_the_section_draws_these_values():
     np.testing.assert_array_equal(tab._pred_src.data["pred"], u["pred"].astype(float))
     np.testing.assert_array_equal(tab._pred_src.data["target"], u["target"].astype(float))
     assert f'data-step="{tab.demo.step_count}"' in tab._stats.object
+
+
+def test_settings_for_finds_the_mode_of_a_sequence_model():
+    native = SequenceDemo(mode="many-to-many", cell="lstm", hidden=8, n_train=64, n_test=16)
+    native.step(2)
+    demo = SequenceDemo(n_train=64, n_test=16)
+    s = demo.settings_for(native.model, "q.npz")
+    assert s == dict(mode="many-to-many", cell="lstm", hidden=8)
+    demo = SequenceDemo(**{**demo.settings, **s})
+    demo.load_weights(native.model)
+    np.testing.assert_array_equal(demo.model.predict(native.X_test), native.model.predict(native.X_test))
+    with pytest.raises(ValueError, match="an RNN or LSTM cell then a Dense layer"):
+        demo.settings_for(native.model.__class__(native.model.layers[1:]), "d.npz")
+
+
+def test_describe_says_the_cell_the_optimizer_and_the_clipping():
+    d = SequenceDemo(cell="lstm", hidden=8, optimizer="momentum", clip_norm=None, n_train=64, n_test=16)
+    assert d.describe() == ("The LSTM with 8 hidden units, SGD with momentum, learning rate 0.01, batch 32, "
+                            f"no clipping; 64 training and 16 test sequences of {d.T} steps.")
+
+
+def test_predictions_are_what_the_plot_of_predictions_against_targets_shows():
+    d = SequenceDemo(n_train=64, n_test=20)
+    p = d.predictions(n=16)
+    np.testing.assert_allclose(p["pred"], softmax(d.model.predict(d.X_test[:16]))[:, 1])
+    np.testing.assert_array_equal(p["target"], d.Y_test[:16])
+    d = SequenceDemo(mode="many-to-many", n_train=64, n_test=20)
+    p, u = d.predictions(3), d.unfold(3)
+    assert p["pred"].tolist() == u["pred"].tolist() and p["target"].tolist() == u["target"].tolist()

@@ -197,3 +197,18 @@ def test_exit_input_and_unreadable_code_get_messages_and_leave_no_trace():
     settings = np.geterr()
     assert check("sigmoid", 'np.seterr(all="raise")\n' + sig).passed
     assert np.geterr() == settings and sys.stdin is stdin
+
+
+def test_progress_keeps_a_pass_and_round_trips_through_json():
+    from pyfadml.exercises import check, get, progress
+
+    status, codes = {}, {}
+    progress.record(status, codes, "tanh", check("tanh", get("tanh").solution), "# solved")
+    progress.record(status, codes, "tanh", check("tanh", get("tanh").template), "# broken later")
+    progress.record(status, codes, "relu", check("relu", get("relu").template), "# tried")
+    assert status == {"tanh": "pass", "relu": "fail"} and codes["tanh"] == "# broken later"
+    assert progress.load(progress.dump(status, codes, "relu")) == (status, codes, "relu")
+    progress.merge(status, codes, {"tanh": "fail", "relu": "pass", "dense": "fail"}, {"relu": "# old", "dense": "x"})
+    assert status == {"tanh": "pass", "relu": "pass", "dense": "fail"}
+    assert codes == {"tanh": "# broken later", "relu": "# tried", "dense": "x"}
+    assert progress.load("[]") == ({}, {}, None)

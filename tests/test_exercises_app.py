@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("panel")
 
 from pyfadml.app.exercises import ExercisesSection  # noqa: E402
-from pyfadml.app.exercises.view import dump_store, load_store  # noqa: E402
+from pyfadml.exercises.progress import dump as dump_store, load as load_store  # noqa: E402
 from pyfadml.exercises import EXERCISES, get  # noqa: E402
 
 

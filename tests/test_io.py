@@ -224,3 +224,65 @@ def test_save_refuses_non_models(tmp_path):
         save(mlp()[0], 3)
     with pytest.raises(TypeError, match="load: path must be a filename or a binary file object"):
         load(3.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# in memory, and does a file fit the model you have
+# ---------------------------------------------------------------------------------------------
+
+def test_from_bytes_refuses_big_empty_and_foreign_files():
+    from pyfadml.io import MAX_BYTES, from_bytes, to_bytes
+
+    model, x = mlp()
+    np.testing.assert_array_equal(from_bytes(to_bytes(model)).predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="a.npz is empty"):
+        from_bytes(b"", "a.npz")
+    with pytest.raises(ValueError, match="at most 20 MB"):
+        from_bytes(b"x" * (MAX_BYTES + 1), "big.npz")
+    with pytest.raises(ValueError, match="m.npz.*more than max_params=10"):
+        from_bytes(to_bytes(model), "m.npz", max_params=10)
+    buffer = io.BytesIO()
+    np.savez(buffer, W=np.ones(3))
+    with pytest.raises(ValueError, match="w.npz is not a pyfadml model file"):
+        from_bytes(buffer.getvalue(), "w.npz")
+
+
+def test_check_same_names_the_first_difference_and_copy_weights_makes_outputs_equal():
+    from pyfadml.io import check_same, copy_weights, layer_specs
+
+    rng = np.random.default_rng(5)
+    a = Sequential([Dense(2, 4, rng=rng), Tanh(), Dense(4, 3, rng=rng)])
+    b = Sequential([Dense(2, 4, rng=rng, init="he"), Tanh(), Dense(4, 3, rng=rng)])
+    check_same("b.npz", b, a)                                  # the init scheme does not count
+    copy_weights(a, b)
+    x = rng.standard_normal((5, 2))
+    np.testing.assert_array_equal(a.predict(x), b.predict(x))
+    wide = Sequential([Dense(2, 5, rng=rng), Tanh(), Dense(5, 3, rng=rng)])
+    with pytest.raises(ValueError, match=r"w.npz does not fit: its layer 1 is Dense\(n_in=2, n_out=5"):
+        check_same("w.npz", wide, a, whose="the demo's")
+    with pytest.raises(ValueError, match="it has 2 layers, the demo's network has 3"):
+        check_same("s.npz", Sequential([Dense(2, 4, rng=rng), Tanh()]), a, whose="the demo's")
+    with pytest.raises(ValueError, match="it holds a VAE, this section's model is a Sequential"):
+        check_same("v.npz", VAE(4, 2, hidden=(3,), rng=rng), a)
+    before = [p.copy() for _, p, _ in a.parameters()]
+    with pytest.raises(ValueError, match="weight 0.W has shape"):
+        copy_weights(a, wide)
+    assert all(np.array_equal(p, q) for (_, p, _), q in zip(a.parameters(), before))   # nothing copied
+    assert [c for c, _ in layer_specs(a)] == ["Dense", "Tanh", "Dense"]
+    with pytest.raises(ValueError, match="holds a VAE; a Sequential network is needed"):
+        layer_specs(VAE(4, 2, hidden=(3,), rng=rng))
+
+
+def test_history_csv_round_trips_every_float_exactly():
+    import csv
+    import math
+
+    from pyfadml.history import History, to_csv
+
+    h = History(("loss", "acc"))
+    h.append({"step": 0, "loss": 0.1 + 0.2, "acc": np.float64(1 / 3)})
+    h.append({"step": np.int64(3), "loss": math.nan, "acc": 0.5})
+    rows = list(csv.DictReader(io.StringIO(to_csv(h))))
+    assert [r["step"] for r in rows] == ["0", "3"]
+    assert float(rows[0]["loss"]) == 0.1 + 0.2 and float(rows[0]["acc"]) == 1 / 3
+    assert to_csv({"step": [1], "x": [math.nan], "name": ['a,"b"']}) == 'step,x,name\n1,nan,"a,""b"""\n'

@@ -65,6 +65,7 @@ class LiveTraining(Schedule, pn.viewable.Viewer):
         super().__init__(**params)
         self.key, self.demo, self._reset, self.redraw = key, demo, reset, redraw
         self.refresh_groups = list(refresh)
+        self.settings = settings
         self.lr_owner = (settings, "lr") if "lr" in applies else None
         self._applied = applied
         if resets:
@@ -186,6 +187,21 @@ class LiveTraining(Schedule, pn.viewable.Viewer):
         self.note = ""
         self._reset()
         self._redraw()
+
+    def restart(self, **settings) -> None:
+        """Reset to step 0 with ``settings`` (values of the section's parameters): a change of one of them
+        resets through its watcher, otherwise a plain Reset."""
+        changed = {k: v for k, v in settings.items() if getattr(self.settings, k) != v}
+        if changed:
+            self.settings.param.update(**changed)
+        else:
+            self.reset()
+
+    def say(self, note: str) -> str:
+        """Show ``note`` on the status line until the next action; returns it."""
+        self.note = note
+        self.update_status()
+        return note
 
     def recover(self, *, lr: float | None = None, clip_norm: float | None | str = "unchanged") -> int:
         """Restore the last good weights and continue with ``lr`` and/or ``clip_norm``; returns that step."""

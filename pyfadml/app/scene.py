@@ -74,24 +74,17 @@ def parse_value(p: param.Parameter, text: str):
         if text.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError("1 or 0")
-    if isinstance(p, param.Integer):
+    if isinstance(p, param.Number):                       # param.Integer is a Number too
+        whole = isinstance(p, param.Integer)
         try:
             v = float(text)
         except ValueError:
             v = math.nan
         low, high = p.bounds or (None, None)
-        if not math.isfinite(v) or v != int(v) or (low is not None and v < low) or (high is not None and v > high):
-            raise ValueError(f"a whole number {_range(p)}".strip())
-        return int(v)
-    if isinstance(p, param.Number):
-        try:
-            v = float(text)
-        except ValueError:
-            v = math.nan
-        low, high = p.bounds or (None, None)
-        if not math.isfinite(v) or (low is not None and v < low) or (high is not None and v > high):
-            raise ValueError(f"a number {_range(p)}".strip())
-        return v
+        if (not math.isfinite(v) or (whole and v != int(v)) or (low is not None and v < low)
+                or (high is not None and v > high)):
+            raise ValueError(f"{'a whole number' if whole else 'a number'} {_range(p)}".strip())
+        return int(v) if whole else v
     if isinstance(p, param.String):
         return text
     raise ValueError(f"a value this page cannot read ({type(p).__name__})")

@@ -89,6 +89,12 @@ def stats_html(stats, *, testid: str = "stats", **data) -> str:
     return f'<div class="stats" data-testid="{testid}" {attrs(**data)}>{cells}</div>'
 
 
+def stats_line(text: str, *, secondary: bool = False) -> str:
+    """The line of small text under the stats bar (a demo's ``describe()``), escaped."""
+    return (f'<p class="muted{" secondary" if secondary else ""}" style="margin:4px 12px 0 12px">{escape(text)}'
+            f'</p>')
+
+
 def _is_number(v) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
@@ -201,15 +207,28 @@ def loss_figure(*, width: int = 430, height: int = 250):
 
     fig = figure(width=width, height=height, y_axis_type="log", grid=True)
     source = ColumnDataSource(dict(step=[], train=[], test=[]))
-    fig.line("step", "train", source=source, color=theme.TRAIN_LOSS_COLOR, line_width=2, legend_label="train loss")
-    fig.line("step", "test", source=source, color=theme.TEST_LOSS_COLOR, line_width=2, line_dash="dashed",
-             legend_label="test loss")
-    style_legend(fig, "top_left")
-    fig.legend[0].orientation = "horizontal"
-    fig.legend[0].spacing = 14                   # side by side: room between one label and the next glyph
-    fig.add_layout(fig.legend[0], "above")
+    train_test_lines(fig, source, "train", "test", labels=("train loss", "test loss"))
+    legend_above(fig)
     fig.xaxis.axis_label = "step"
     return fig, source
+
+
+def train_test_lines(fig, source, train: str, test: str, *, labels=("train", "test")) -> None:
+    """The train (solid) and test (dashed) curves of columns ``train`` and ``test`` against ``step``."""
+    fig.line("step", train, source=source, color=theme.TRAIN_LOSS_COLOR, line_width=2, legend_label=labels[0])
+    fig.line("step", test, source=source, color=theme.TEST_LOSS_COLOR, line_width=2, line_dash="dashed",
+             legend_label=labels[1])
+
+
+def legend_above(fig, *, spacing: int = 14):
+    """The figure's legend in one row above the plot, where it never covers a curve (``spacing``: room
+    between one label and the next glyph). Returns the legend."""
+    style_legend(fig, "top_left")
+    legend = fig.legend[0]
+    legend.orientation = "horizontal"
+    legend.spacing = spacing
+    fig.add_layout(legend, "above")
+    return legend
 
 
 def heading(text: str, top: int = 8) -> pn.pane.HTML:

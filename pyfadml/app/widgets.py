@@ -134,6 +134,8 @@ class PixelEditor(pn.viewable.Viewer):
         self._pane = pn.pane.Bokeh(self._fig, margin=(0, 5))
         self._caption = pn.pane.HTML(self._caption_html(), margin=(0, 5), stylesheets=[_CAPTION_CSS])
         self._layout = pn.Column(self._caption, self._pane, margin=0, visible=self.visible)
+        self.param.watch(self._restyle, ["editable", "visible", "cmap", "vmin", "vmax", "show_values", "highlight",
+                                         "window", "label", "cell_size"])
 
     # ------------------------------------------------------------------------------------------
     # value
@@ -156,33 +158,23 @@ class PixelEditor(pn.viewable.Viewer):
         return (["pixel-editor"] + ([f"pe-{self.grid_id}"] if self.grid_id else [])
                 + (["pe-editable"] if self.editable else []))
 
-    @param.depends("editable", watch=True)
-    def _editable_changed(self):
-        self._fig.css_classes = self._css_classes()
-
-    @param.depends("visible", watch=True)
-    def _visible_changed(self):
-        self._layout.visible = self.visible
-
-    @param.depends("cmap", "vmin", "vmax", "show_values", watch=True)
-    def _style_changed(self):
-        self._source.data = self._cell_data()
-
-    @param.depends("highlight", watch=True)
-    def _highlight_changed(self):
-        self._hl_source.data = self._highlight_data()
-
-    @param.depends("window", watch=True)
-    def _window_changed(self):
-        self._win_source.data = self._window_data()
-
-    @param.depends("label", watch=True)
-    def _label_changed(self):
-        self._caption.object = self._caption_html()
-
-    @param.depends("cell_size", watch=True)
-    def _cell_size_changed(self):
-        self._resize()
+    def _restyle(self, *events) -> None:
+        """Redraw what the changed parameters (other than ``value``) show."""
+        names = {e.name for e in events}
+        if "editable" in names:
+            self._fig.css_classes = self._css_classes()
+        if "visible" in names:
+            self._layout.visible = self.visible
+        if names & {"cmap", "vmin", "vmax", "show_values"}:
+            self._source.data = self._cell_data()
+        if "highlight" in names:
+            self._hl_source.data = self._highlight_data()
+        if "window" in names:
+            self._win_source.data = self._window_data()
+        if "label" in names:
+            self._caption.object = self._caption_html()
+        if "cell_size" in names:
+            self._resize()
 
     def set_pixel(self, row: int, col: int, v: float) -> None:
         """Set one pixel (as a click would) and notify watchers of ``value``."""
@@ -306,14 +298,8 @@ class PixelEditor(pn.viewable.Viewer):
         return vals[-1]
 
     def _on_tap(self, event) -> None:
-        if not self.editable:
-            return
-        cell = self._cell_at(event.x, event.y)
-        if cell is None:
-            return
-        r, c = cell
-        v = self.brush if self.brush is not None else self._next_value(float(self.value[r, c]))
-        self.set_pixel(r, c, v)
+        self._on_pan_start(event)                 # a click is a drag of one cell
+        self._dragging_value = None
 
     def _on_pan_start(self, event) -> None:
         if not self.editable:

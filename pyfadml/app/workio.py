@@ -7,7 +7,7 @@ what to save (``model()``, ``step()``, ``history()``) and how to take a model in
 * **Download model** writes ``<key>-step<k>.npz`` in the format of :func:`pyfadml.save` (an ``.npz`` with
   the architecture as JSON and one array per parameter, no pickle); natively ``pyfadml.load(path)`` rebuilds
   it.
-* **Load model** reads an ``.npz`` with :func:`pyfadml.load` (which checks the file before it allocates
+* **Load model** reads an ``.npz`` with :func:`pyfadml.io.from_bytes` (which checks the file before it allocates
   anything), then hands the model to the section's ``accept``, which checks that it fits (architecture,
   input and output sizes) *before* it changes anything and raises ``ValueError`` naming the mismatch
   otherwise. Every refusal is an inline note under the control; the page is left as it was.
@@ -23,70 +23,21 @@ allows it).
 from __future__ import annotations
 
 import io
-import math
 from html import escape
 from typing import Any, Callable
 
-import numpy as np
 import panel as pn
 
 from pyfadml.app import theme, ui
-from pyfadml.io import load as load_model, save as save_model
+from pyfadml.history import to_csv
+from pyfadml.io import from_bytes, to_bytes
 
-MAX_MODEL_BYTES = 20 * 2 ** 20       # a bigger file is refused before it is opened
 MAX_MODEL_PARAMS = 1_000_000         # no section trains more than ~100k parameters
 
 TAKEAWAY_CSS = f"""
 .takeaway-title {{ font-size: 13px; font-weight: 600; color: {theme.INK}; margin: 8px 0 0 0; }}
 .takeaway-hint {{ font-size: 12px; color: {theme.MUTED}; margin: 0; line-height: 1.3; }}
 """
-
-
-def history_csv(history: dict) -> str:
-    """A :class:`~pyfadml.history.History` (``{column: list}``) as CSV text: a header row, then one row per
-    step; integers as integers, floats with ``repr`` (round-trips exactly), NaN as ``nan``."""
-    columns = list(history)
-    lines = [",".join(columns)]
-    for row in zip(*(history[c] for c in columns)):
-        lines.append(",".join(_cell(v) for v in row))
-    return "\n".join(lines) + "\n"
-
-
-def _cell(v) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return str(int(v))
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        text = str(v)
-        return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
-    if math.isnan(f):
-        return "nan"
-    return repr(f)
-
-
-def model_bytes(model) -> bytes:
-    """``model`` in the format of :func:`pyfadml.save`, as bytes."""
-    buffer = io.BytesIO()
-    save_model(model, buffer)
-    return buffer.getvalue()
-
-
-def read_model(data: bytes | None, name: str = "the file", *, max_bytes: int = MAX_MODEL_BYTES,
-               max_params: int = MAX_MODEL_PARAMS):
-    """The model in ``data`` (bytes of an ``.npz``), or ``ValueError`` with a message for the student."""
-    if not data:
-        raise ValueError(f"{name} is empty.")
-    if len(data) > max_bytes:
-        raise ValueError(f"{name} is {len(data) / 2 ** 20:.1f} MB; a model for this page is at most "
-                         f"{max_bytes / 2 ** 20:.0f} MB.")
-    try:
-        return load_model(io.BytesIO(data), max_params=max_params)
-    except ValueError as exc:
-        text = str(exc).removeprefix("load: ").replace("the file object", name)
-        raise ValueError(text if name in text else f"{name}: {text}") from None
 
 
 def add_save_tool(fig, filename: str) -> None:
@@ -160,11 +111,11 @@ class TakeAway(pn.viewable.Viewer):
 
     def _model_file(self, name: str = "model", getter=None, suffix: str = "") -> io.BytesIO:
         self._downloads[name].filename = f"{self.key}{suffix}-step{int(self.step())}.npz"
-        return io.BytesIO(model_bytes((getter or self.model)()))
+        return io.BytesIO(to_bytes((getter or self.model)()))
 
     def _history_file(self) -> io.BytesIO:
         self._csv.filename = f"{self.key}-history-step{int(self.step())}.csv"
-        return io.BytesIO(history_csv(self.history()).encode("utf-8"))
+        return io.BytesIO(to_csv(self.history()).encode("utf-8"))
 
     # upload --------------------------------------------------------------------------------------
 
@@ -183,7 +134,7 @@ class TakeAway(pn.viewable.Viewer):
         """Read a model from ``data`` and hand it to the section; the note says what happened. True if
         the section took it."""
         try:
-            model = read_model(data, name, max_params=self.max_params)
+            model = from_bytes(data, name, max_params=self.max_params)
             message = self.accept(model, name)
         except ValueError as exc:
             self.set_note(str(exc))
@@ -191,66 +142,3 @@ class TakeAway(pn.viewable.Viewer):
         self.set_note(message, kind="info")
         return True
 
-
-def copy_weights(target, source) -> None:
-    """Copy every parameter of ``source`` into ``target`` (same architecture: checked by the caller),
-    cast to ``target``'s dtype."""
-    src = {name: p for name, p, _ in source.parameters(trainable_only=False)}
-    dst = list(target.parameters(trainable_only=False))
-    if sorted(src) != sorted(name for name, _, _ in dst):
-        raise ValueError("the model's parameters do not match this section's network")
-    for name, p, _ in dst:
-        if src[name].shape != p.shape:
-            raise ValueError(f"weight {name} has shape {src[name].shape}, this section needs {p.shape}")
-    for name, p, _ in dst:
-        p[...] = src[name]
-
-
-def _strip_init(spec):
-    if isinstance(spec, dict):
-        return {k: _strip_init(v) for k, v in spec.items() if k != "init"}
-    if isinstance(spec, list):
-        return [_strip_init(v) for v in spec]
-    return spec
-
-
-def shape_of(model) -> dict:
-    """The architecture :func:`pyfadml.save` writes (class, config, frozen layers), without the
-    initialisation schemes (which do not change what a model computes)."""
-    from pyfadml.io import architecture
-
-    return _strip_init(architecture(model)["model"])
-
-
-def check_same(name: str, model, template) -> None:
-    """ValueError naming the first difference unless ``model`` has ``template``'s architecture."""
-    got, want = shape_of(model), shape_of(template)
-    if got == want:
-        return
-    if got["class"] != want["class"]:
-        raise ValueError(f"{name} does not fit: it holds a {got['class']}, this section trains a {want['class']}.")
-    a, b = got["config"].get("layers"), want["config"].get("layers")
-    if a is None or b is None:
-        diff = [k for k in sorted(set(got["config"]) | set(want["config"]))
-                if got["config"].get(k) != want["config"].get(k)]
-        k = diff[0] if diff else "?"
-        raise ValueError(f"{name} does not fit: its {k} is {got['config'].get(k)}, this section's is "
-                         f"{want['config'].get(k)}.")
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            raise ValueError(f"{name} does not fit: its layer {i + 1} is {_layer_text(x)}, this section's is "
-                             f"{_layer_text(y)}.")
-    raise ValueError(f"{name} does not fit: it has {len(a)} layers, this section's network has {len(b)}.")
-
-
-def _layer_text(spec: dict) -> str:
-    args = ", ".join(f"{k}={v}" for k, v in spec.get("config", {}).items())
-    return f"{spec['class']}({args})" + (" (frozen)" if spec.get("trainable") is False else "")
-
-
-def layer_specs(model) -> list[tuple[str, dict]]:
-    """``[(class name, config), ...]`` of a Sequential's layers (what a section checks a model against)."""
-    layers = getattr(model, "layers", None)
-    if layers is None:
-        raise ValueError(f"the file holds a {type(model).__name__}; this section needs a Sequential network")
-    return [(type(layer).__name__, layer.get_config()) for layer in layers]

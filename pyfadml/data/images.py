@@ -22,7 +22,7 @@ from pyfadml._checks import as_rng, check_choice, check_int
 __all__ = [
     "X_KERNEL", "lecture_x", "lecture_x_variant", "grey_picture",
     "SHAPE_CLASSES", "SHAPE_VARIATIONS", "make_shapes", "render_shape",
-    "DIGITS_SHAPE", "load_digits",
+    "DIGITS_SHAPE", "load_digits", "mosaic",
 ]
 
 X_KERNEL = np.array([[1.0, -1.0, 1.0],
@@ -293,3 +293,26 @@ def load_digits(*, rng=None):
         order = as_rng(rng, "load_digits: rng").permutation(len(y))
         X, y = X[order], y[order]
     return X, y
+
+
+def mosaic(images, cols: int, *, rows: int | None = None, gap: int = 1, label_rows: int = 0) -> np.ndarray:
+    """Tile ``images`` (n, h, w) row by row, ``cols`` a row, into one (H, W) float64 image for ``imshow``
+    (row 0 at the top): NaN in the ``gap`` pixels between images and in ``label_rows`` empty rows above each
+    row of images (room for captions). ``rows``: the grid's rows (default: as many as the images fill);
+    the cells no image fills are NaN. H = rows (h + label_rows) + (rows - 1) gap, W = cols w + (cols - 1) gap.
+
+    >>> mosaic(np.ones((3, 2, 2)), 2).shape
+    (5, 5)
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3:
+        raise ValueError(f"mosaic: images must be (n, h, w), got shape {images.shape}")
+    n, h, w = images.shape
+    cols = check_int(cols, "mosaic: cols")
+    rows = -(-n // cols) if rows is None else check_int(rows, "mosaic: rows")
+    out = np.full((rows * (h + label_rows) + (rows - 1) * gap, cols * w + (cols - 1) * gap), np.nan)
+    for k in range(min(n, rows * cols)):
+        r, c = divmod(k, cols)
+        top, left = r * (h + label_rows + gap) + label_rows, c * (w + gap)
+        out[top:top + h, left:left + w] = images[k]
+    return out

@@ -8,6 +8,7 @@ divergence, through these.
 from __future__ import annotations
 
 from pyfadml._checks import check_float, check_int
+from pyfadml.io import check_same, copy_weights
 from pyfadml.train import _UNCHANGED, DivergenceError, run_for
 
 
@@ -16,7 +17,9 @@ class TrainerDemo:
     ``recover`` and ``train_for`` over ``self.trainer`` (or every trainer of ``self.trainers``).
 
     A demo implements ``step(n)`` and may override ``_recovered(step)`` to drop what it computed after
-    ``step`` (histories, caches).
+    ``step`` (histories, caches). A demo that takes a model from a file implements ``settings_for(model)``:
+    the settings that make its own model the same architecture (ValueError naming the misfit otherwise);
+    :meth:`load_weights` then puts the file's weights into it.
     """
 
     trainer = None  # set by the demo's constructor / reset
@@ -95,6 +98,16 @@ class TrainerDemo:
         history = getattr(self, "history", None)
         if history is not None:
             history.truncate(step)
+
+    def load_weights(self, model, name: str = "the model", *, target: str | None = None) -> None:
+        """Copy the weights of ``model`` (e.g. from :func:`pyfadml.load`) into this demo's model (or into
+        ``self.models[target]``); ValueError naming the first difference, with nothing changed, unless the
+        architectures are the same. What the demo computed from the old weights (caches) is dropped; its
+        history keeps its rows (``evaluate()`` again records the loaded weights)."""
+        mine = self.model if target is None else self.models[target]
+        check_same(name, model, mine, whose="the demo's")
+        copy_weights(mine, model)
+        self._recovered(self.step_count)
 
     def _step_all(self) -> dict:
         """One lock-step: every trainer that has not yet done step ``step_count + 1`` takes it.

@@ -42,6 +42,7 @@ from pyfadml.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
 from pyfadml.history import History
+from pyfadml.io import check_same, layer_specs
 from pyfadml.optim import OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
@@ -193,6 +194,38 @@ class CNNDemo(TrainerDemo):
     def conv_layers(self) -> list[Conv2D]:
         return [layer for layer in self.model.layers if isinstance(layer, Conv2D)]
 
+    def settings_for(self, model, name: str = "the model") -> dict:
+        """``{"filters", "kernel_size", "first_layer"}`` that make this demo's CNN ``model``'s architecture,
+        on the same data: the same layers, 1-channel input, one output per class, a frozen first layer
+        meaning ``"presets_frozen"``. ValueError naming the first misfit otherwise."""
+        specs = layer_specs(model)
+        kinds = [c for c, _ in specs]
+        expected = ["Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense"]
+        if kinds != expected:
+            raise ValueError(f"{name} does not fit: this section trains {', '.join(expected)}; the file has "
+                             f"{', '.join(kinds[:12])}.")
+        c1, c2, dense = specs[0][1], specs[3][1], specs[7][1]
+        if c1["c_in"] != 1:
+            raise ValueError(f"{name} does not fit: its input has {c1['c_in']} channels, these images have 1.")
+        if dense["n_out"] != self.n_classes:
+            raise ValueError(f"{name} does not fit: it has {dense['n_out']} outputs, the dataset {self.dataset} "
+                             f"has {self.n_classes} classes.")
+        filters = (c1["c_out"], c2["c_out"])
+        if not all(1 <= f <= MAX_FILTERS for f in filters) or c1["kernel_size"] not in KERNEL_SIZES:
+            raise ValueError(f"{name} does not fit: filters {filters} and kernel size {c1['kernel_size']} are "
+                             f"beyond this section's 1-{MAX_FILTERS} filters and 3x3 or 5x5 kernels.")
+        frozen = not model.layers[0].trainable
+        first = (self.first_layer if frozen == (self.first_layer == "presets_frozen")
+                 else "presets_frozen" if frozen else "learned")
+        settings = dict(filters=filters, kernel_size=c1["kernel_size"], first_layer=first)
+        check_same(name, model, CNNDemo(**{**self.settings, "n_samples": 20, **settings}).model)
+        return settings
+
+    def load_weights(self, model, name: str = "the model", *, target=None) -> None:
+        """:meth:`TrainerDemo.load_weights`; the loaded kernels become the starting kernels."""
+        super().load_weights(model, name, target=target)
+        self.initial_kernels = self.kernels(0)
+
     def describe(self) -> str:
         """One line: the architecture with its shapes, e.g. for a caption."""
         s, (f1, f2), k = self.image_size, self.filters, self.kernel_size
@@ -312,7 +345,9 @@ class CNNDemo(TrainerDemo):
         falls to 0.5 a drop of 0.69). Returns ``{"map" (H, W): each pixel's mean drop over the patches that
         cover it (positive: hiding it lowers the probability), "drops" (H - patch + 1, W - patch + 1) per
         patch position, "class" (the predicted class index), "prob" (its probability on the intact image),
-        "min_prob" (its lowest probability under any patch)}``.
+        "min_prob" (its lowest probability under any patch), "ink_pixels" (the share of the image's pixels
+        that are ink: at least half its darkest value), "ink_share" (the share of the map's positive drop
+        that lies on those pixels: NaN when nothing drops)}``.
         """
         x = self._as_batch(image, "CNNDemo.occlusion")[:1]
         s = self.image_size
@@ -339,8 +374,12 @@ class CNNDemo(TrainerDemo):
             for j in range(n):
                 total[i:i + patch, j:j + patch] += drops[i, j]
                 count[i:i + patch, j:j + patch] += 1.0
-        return {"map": total / count, "drops": drops, "class": k, "prob": float(p0[k]),
-                "min_prob": float(np.exp(log_p.min()))}
+        drop_map = total / count
+        ink = x[0, 0] > 0.5 * x[0, 0].max()
+        pos = np.clip(drop_map, 0.0, None)
+        return {"map": drop_map, "drops": drops, "class": k, "prob": float(p0[k]),
+                "min_prob": float(np.exp(log_p.min())), "ink_pixels": float(np.mean(ink)),
+                "ink_share": float(pos[ink].sum() / pos.sum()) if pos.sum() > 0 else float("nan")}
 
     def top_patches(self, level: int = 2, *, k: int = 4, n_images: int | None = 300) -> dict:
         """The test-set inputs that excite each feature of ``level`` most (the lecture's hierarchy, read back).

@@ -277,3 +277,19 @@ class CNNvsMLP(TrainerDemo):
         """Each model's measured milliseconds per training step so far (NaN before its first)."""
         return {m: (1000.0 / self.trainers[m].steps_per_second if self.trainers[m].step_count
                     and self.trainers[m].steps_per_second > 0 else math.nan) for m in self.MODELS}
+
+    def verdict(self) -> str | None:
+        """Once both reached the target (None before): what one CNN step costs in MLP steps, and the CNN's
+        steps, seconds and parameters against the MLP's, as measured in this run."""
+        if not self.done:
+            return None
+        cnn, mlp = self.reached["CNN"], self.reached["MLP"]
+        ms = self.ms_per_step()
+        sec = cnn["seconds"] / mlp["seconds"]
+        how = ("so the CNN took longer to get there" if sec > 1 else
+               f"so on these tiny {self.image_size}×{self.image_size} images its fewer steps made up for them; on "
+               f"real images each step costs far more")
+        return (f"Measured here: one CNN step costs {ms['CNN'] / ms['MLP']:.1f} MLP steps; the CNN needed "
+                f"{cnn['step'] / mlp['step']:.2f}× the MLP's steps and {sec:.2f}× its seconds to reach "
+                f"{self.target:.0%} ({how}), with {self.params['MLP'] / self.params['CNN']:.0f} times fewer "
+                f"parameters.")

@@ -20,12 +20,14 @@ ReLU from :class:`pyfadml.layers.ReLU`, pooling from :class:`pyfadml.layers.MaxP
 """
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
 import numpy as np
 
 from pyfadml._checks import check_array, check_int
+from pyfadml.data.images import lecture_x, lecture_x_variant
 from pyfadml.layers import MaxPool2D, ReLU
 from pyfadml.layers.conv import correlate2d
 
@@ -108,28 +110,48 @@ def _parse_number(token: str, where: str) -> float:
     raise ValueError(f"{where}: {token!r} is not a number (write e.g. 1, -0.5, 2e-1 or 1/9)")
 
 
-def parse_kernel(text: str, size: int = 3) -> np.ndarray:
+def parse_kernel(text: str, size: int = 3, *, limit: float | None = None) -> np.ndarray:
     """Read a ``size`` x ``size`` kernel typed as text.
 
     Rows are separated by new lines or ``;``, values by spaces or commas; fractions such as ``1/9`` are
-    allowed. Brackets are ignored, so ``[[1, -1, 1], [-1, 1, -1], [1, -1, 1]]`` works too.
+    allowed. Brackets are ignored, so ``[[1, -1, 1], [-1, 1, -1], [1, -1, 1]]`` works too. Every value must
+    be finite and, with ``limit``, within ``[-limit, limit]``.
     Raises ValueError saying which row or value is wrong.
     """
     if not isinstance(text, str):
         raise TypeError(f"kernel text must be a str, got {type(text).__name__}")
     size = check_int(size, "size")
+    if not text.strip(" \t\r\n;,[]()"):
+        raise ValueError(f"kernel: the text is empty: expected {size} rows of {size} numbers, e.g. 1 -1 1 "
+                         f"(fractions such as 1/9 work too).")
     cleaned = text.replace("[", " ").replace("]", ";").replace("(", " ").replace(")", ";")
     rows = [r for r in re.split(r"[;\n]", cleaned) if r.strip(" ,\t\r")]
     if len(rows) != size:
         raise ValueError(f"kernel: expected {size} rows (one per line or separated by ';'), got {len(rows)}")
     out = np.empty((size, size), dtype=np.float64)
+    rows_tokens = []
     for i, row in enumerate(rows):
         tokens = [t for t in re.split(r"[,\s]+", row.strip(" ,\t\r")) if t]
+        rows_tokens.append(tokens)
         if len(tokens) != size:
             raise ValueError(f"kernel: row {i + 1} has {len(tokens)} value(s), expected {size}")
         for j, tok in enumerate(tokens):
             out[i, j] = _parse_number(tok, f"kernel row {i + 1}, value {j + 1}")
+    bad = np.argwhere(~np.isfinite(out) | (np.abs(out) > (math.inf if limit is None else limit)))
+    if len(bad):
+        i, j = bad[0]
+        span = "finite values" if limit is None else f"values from {format_value(-limit)} to {format_value(limit)}"
+        raise ValueError(f"kernel row {i + 1}, value {j + 1}: {rows_tokens[i][j]} is too large. Use {span}.")
     return out
+
+
+def matching_preset(kernel) -> str | None:
+    """The key of the :data:`KERNEL_PRESETS` entry equal to ``kernel`` (to 1e-9), or None."""
+    k = np.asarray(kernel, dtype=np.float64)
+    for key in KERNEL_PRESETS:
+        if k.shape == preset_kernel(key).shape and np.allclose(preset_kernel(key), k, rtol=0, atol=1e-9):
+            return key
+    return None
 
 
 def format_value(v: float) -> str:
@@ -317,3 +339,43 @@ def filter_picture(image, kernel) -> dict:
     base = detail(inner)
     ratio = detail(shown) / base if base > 0 else float("nan")
     return dict(output=out, shown=shown, how=how, kind=kind, kernel_sum=total, detail_ratio=ratio)
+
+
+def explain(image, kernel, *, apply_relu: bool = False, pool: bool = False) -> list[tuple[str, str]]:
+    """What the lecture says about this convolution, as ``(title, text)`` paragraphs (a title may be empty):
+    why the maximum marks the centre of X (the lecture's X and kernel), what changes for the X written
+    differently, the kernel's preset note or what a typed kernel's sum does to a flat area, and what ReLU
+    and max pooling do when they are applied."""
+    img, k = _check_image(image), np.asarray(kernel, dtype=np.float64)
+    key = matching_preset(k)
+    out = []
+    if key == "x" and np.array_equal(img, lecture_x()):
+        out.append(("Why the maximum marks the centre of X",
+                    "A product is +1 when the pixel agrees with the kernel entry and −1 when it disagrees, so the "
+                    "sum counts agreements minus disagreements. Only one zone agrees in all nine places and gives "
+                    "9, the largest possible value: the crossing of the two strokes. Hence, on convolving, the "
+                    "zone which gives the maximum value is the centre of X."))
+    elif key == "x" and np.array_equal(img, lecture_x_variant()):
+        out.append(("The same X, written differently (χ)",
+                    "No zone matches the kernel exactly any more: the best is 5, reached in several places. One "
+                    "whole-pattern template is brittle; small features (the diagonal strokes) still match, which "
+                    "is why a CNN learns many small kernels and composes them."))
+    elif key == "x":
+        out.append(("", f"The largest value is {format_value(feature_map(img, k).max())}: the zone that agrees "
+                        "best with the kernel. Every edited pixel changes the sums of the (up to) nine zones that "
+                        "contain it."))
+    if key is not None:
+        out.append((KERNEL_PRESETS[key]["label"], KERNEL_PRESETS[key]["note"]))
+    else:
+        total = float(k.sum())
+        out.append(("Your kernel", "sums to 1, so a flat area keeps its value (smoothing-like)" if abs(total - 1) < 1e-9
+                    else "sums to 0, so a flat area gives 0 and only changes respond (edge-like)" if abs(total) < 1e-9
+                    else f"sums to {format_value(total)}: a flat area of value v gives {format_value(total)}·v"))
+    if apply_relu:
+        out.append(("ReLU", "keeps the significant, positive values and replaces the others with zero, "
+                            "val = max(0, val): the feature becomes prominent."))
+    if pool:
+        out.append(("Max pooling", "keeps the largest value of each 2×2 block: the map is half as large but the "
+                                   "strongest response survives. (The last row and column, which do not fill a "
+                                   "block, are dropped.)"))
+    return out

@@ -46,6 +46,7 @@ from pyfadml.data.images import SHAPE_CLASSES, load_digits, make_shapes
 from pyfadml.data.toy2d import train_test_split
 from pyfadml.demos._live import TrainerDemo
 from pyfadml.history import History
+from pyfadml.io import check_same
 from pyfadml.losses import half_squared_errors
 from pyfadml.models import VAE, Autoencoder
 from pyfadml.optim import Adam
@@ -161,6 +162,36 @@ class GenerativeDemo(TrainerDemo):
         return dict(dataset=self.dataset, latent=self.latent, hidden=self.hidden, lr=self.lr, beta=self.beta,
                     batch_size=self.batch_size, seed=self.seed, dtype=str(self.dtype))
 
+    def settings_for(self, model, name: str = "the model") -> dict:
+        """``{"kind", "latent", "hidden"}``: which of this demo's models ``model`` (a VAE or an Autoencoder)
+        replaces (``"vae"`` or ``"ae"``) and the settings that give it ``model``'s architecture on the same
+        images (``hidden``: a key of :data:`HIDDEN_CHOICES` when one matches). ValueError naming the misfit
+        otherwise."""
+        kind = type(model).__name__
+        if kind not in ("VAE", "Autoencoder"):
+            raise ValueError(f"{name} does not fit: it holds a {kind}; this section shows a VAE or an Autoencoder.")
+        cfg = model.get_config()
+        if cfg.get("D") != self.D:
+            raise ValueError(f"{name} does not fit: it takes images of {cfg.get('D')} pixels, the dataset "
+                             f"{self.dataset} has {self.D} ({self.image_shape[0]}×{self.image_shape[1]}).")
+        hidden = tuple(cfg.get("hidden", ()))
+        hidden = next((k for k, v in HIDDEN_CHOICES.items() if tuple(v) == hidden), hidden)
+        settings = dict(latent=cfg.get("d"), hidden=hidden)
+        try:
+            template = GenerativeDemo(**{**self.settings, **settings})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} does not fit: latent size {cfg.get('d')} and hidden layers "
+                             f"{cfg.get('hidden')} ({exc}).") from None
+        target = "vae" if kind == "VAE" else "ae"
+        check_same(name, model, template.models[target])
+        return dict(kind=target, **settings)
+
+    def describe(self) -> str:
+        """One line: the models' sizes, the data and the training settings, e.g. for a caption."""
+        return (f"D = {self.D} pixels → d = {self.latent} → D; hidden layers {list(self.hidden)}; "
+                f"{len(self.X_train)} training and {len(self.X_test)} test images; {self.batch_size} images per "
+                f"step, learning rate {self.lr:g}, β = {self.beta:g}.")
+
     @property
     def beta(self) -> float:
         return self.vae.beta
@@ -249,6 +280,17 @@ class GenerativeDemo(TrainerDemo):
         row = {"step": self.step_count, "vae_recon": float(np.mean(v["errors"])),
                "vae_kl": kl, "ae_recon": float(np.mean(a["errors"]))}
         return self.eval_history.put(row)
+
+    def full_history(self) -> dict:
+        """:attr:`history` (each step's mini-batch losses) with the test-set losses of the evaluated steps as
+        columns ``test_vae_recon``, ``test_vae_kl``, ``test_ae_recon`` (NaN at the other steps): one table,
+        e.g. for :func:`pyfadml.history.to_csv`."""
+        h, e = self.history, self.eval_history
+        at = {step: i for i, step in enumerate(e["step"])}
+        out = dict(h)
+        for name in [c for c in e if c != "step"]:
+            out["test_" + name] = [e[name][at[k]] if k in at else math.nan for k in h["step"]]
+        return out
 
     def mean_image_error(self) -> float:
         """The error of always drawing the training set's mean image: the bar a useful code must beat.
@@ -394,7 +436,9 @@ class GenerativeDemo(TrainerDemo):
         """The test set on the latent plane of model ``kind``; refits the plane's projection.
 
         Returns ``{"u", "v"}`` (N,) plane coordinates of the codes (the VAE's means mu), ``"label"`` (N,),
-        ``"codes"`` (N, d), ``"sigma"`` (N, d) or None, ``"axis_labels"`` (2 strings), and for the VAE
+        ``"codes"`` (N, d), ``"sigma"`` (N, d) or None, ``"axis_labels"`` (2 strings), ``"origin"`` (2,) where
+        z = 0 (the prior's mean) lands, ``"medians"``: lists ``class``, ``u``, ``v``, the median of each class's
+        finite codes (where its name goes on a plot), and for the VAE
         ``"ellipses"``: a dict of equal-length lists ``index``, ``u``, ``v``, ``width``, ``height``, ``angle``
         (radians) for the one-sigma ellipses of ``n_ellipses_per_class`` test images per class: the shape of
         the projected covariance  A diag(sigma^2) A^T  (A = the plane's axes).
@@ -407,8 +451,15 @@ class GenerativeDemo(TrainerDemo):
             names = ["z1", "z2"] if self.latent == 2 else ["z1", "(none)"]
         else:
             names = ["principal axis 1 of the codes", "principal axis 2 of the codes"]
+        medians = {"class": [], "u": [], "v": []}
+        for k in range(len(self.class_names)):
+            keep = (self.y_test == k) & np.isfinite(uv).all(axis=1)
+            if keep.any():
+                medians["class"].append(k)
+                medians["u"].append(float(np.median(uv[keep, 0])))
+                medians["v"].append(float(np.median(uv[keep, 1])))
         out = {"u": uv[:, 0], "v": uv[:, 1], "label": self.y_test, "codes": codes, "sigma": sigma,
-               "axis_labels": names, "ellipses": None}
+               "axis_labels": names, "ellipses": None, "origin": -(centre @ axes.T), "medians": medians}
         if sigma is not None:
             k = check_int(n_ellipses_per_class, "latent_plane: n_ellipses_per_class", minimum=0)
             chosen = [int(i) for c in range(len(self.class_names)) for i in np.flatnonzero(self.y_test == c)[:k]]

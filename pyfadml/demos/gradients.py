@@ -46,7 +46,7 @@ from pyfadml.demos._live import TrainerDemo
 from pyfadml.history import History
 from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.models import Sequential
-from pyfadml.optim import OPTIMIZERS, get_optimizer
+from pyfadml.optim import OPTIMIZER_NAMES, OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer, run_for
 
 __all__ = ["GradientRace", "ExplodingGradientError", "MODELS", "explain_divergence", "DivergenceError",
@@ -210,6 +210,12 @@ class GradientRace(TrainerDemo):
     # settings and state
     # ------------------------------------------------------------------------------------------
 
+    def describe(self) -> str:
+        """One line: the task's length, the RNN's scale, the training settings and chance, e.g. for a caption."""
+        clip = f"gradients clipped at {self.clip_norm:g}" if self.clip_norm else "no clipping"
+        return (f"T = {self.T}, RNN recurrent scale {self.recurrent_scale:g}, {OPTIMIZER_NAMES[self.optimizer_name]} "
+                f"with learning rate {self.lr:g}, {clip}; chance is {self.chance:.1%}.")
+
     @property
     def settings(self) -> dict:
         """The keyword arguments that rebuild this race from scratch (current lr and clipping)."""
@@ -314,10 +320,11 @@ class GradientRace(TrainerDemo):
     # what the page draws
     # ------------------------------------------------------------------------------------------
 
-    def grad_heatmap(self, name: str, *, max_rows: int | None = None,
-                     relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def grad_heatmap(self, name: str, *, max_rows: int | None = None, relative: bool = False,
+                     spread: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """``(steps (R,), norms (R, T))``: ``norms[r, t] = ||dL/dh_t||`` (batch mean) at training step
-        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows.
+        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows (``spread``:
+        ``max_rows`` rows evenly spread over the whole run, the first and the last included).
 
         ``relative=True``: each row divided by its last entry, ``||dL/dh_t|| / ||dL/dh_T||`` (the fraction
         of the gradient at the loss that reaches time step t). This is the honest picture over a whole run:
@@ -328,6 +335,9 @@ class GradientRace(TrainerDemo):
         rows, steps = self.grad_rows[name], self.grad_steps[name]
         if max_rows is not None:
             max_rows = check_int(max_rows, "GradientRace.grad_heatmap: max_rows")
+            if spread and len(rows) > max_rows:             # evenly spread rows, picked before stacking them
+                idx = np.linspace(0, len(rows) - 1, max_rows).round().astype(np.intp)
+                rows, steps = [rows[i] for i in idx], [steps[i] for i in idx]
             rows, steps = rows[-max_rows:], steps[-max_rows:]
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, self.T))
@@ -335,6 +345,16 @@ class GradientRace(TrainerDemo):
         if relative:
             norms = relative_norms(norms)
         return np.array(steps, dtype=np.int64), norms
+
+    def grad_norms(self, err: DivergenceError | None = None) -> dict:
+        """Per model: ``(step, gradient norm)`` of its latest step, ``(0, nan)`` before the first, or, for
+        the model an :class:`ExplodingGradientError` ``err`` names, the step the guard refused and its norm
+        (the number the error's message gives)."""
+        hist = self.history
+        out = {m: (hist["step"][-1], hist[f"{m}_grad_norm"][-1]) if hist["step"] else (0, math.nan) for m in MODELS}
+        if err is not None and getattr(err, "grad_norm", None) is not None and getattr(err, "model", None) in out:
+            out[err.model] = (err.step, float(err.grad_norm))
+        return out
 
     def reach(self, name: str) -> float:
         """``||dL/dh_1|| / ||dL/dh_T||`` of the latest training step (time steps counted from 1, the loss at

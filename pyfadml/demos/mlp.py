@@ -43,6 +43,7 @@ from pyfadml.layers import Dense, get_activation
 from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
 from pyfadml.history import History
+from pyfadml.io import check_same, layer_specs
 from pyfadml.optim import OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
@@ -54,6 +55,7 @@ ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
 CUSTOM = "custom"
 """The ``dataset`` of a demo built from your own ``points=(X, y)``."""
 MAX_DEPTH, MAX_BREADTH = 4, 16
+_ACTIVATION_CLASSES = {"Tanh": "tanh", "ReLU": "relu", "Sigmoid": "sigmoid", "LeakyReLU": "leaky_relu"}
 
 
 class _CapturingMLP(Sequential):
@@ -180,6 +182,42 @@ class MLPDemo(TrainerDemo):
                     test_fraction=self.test_fraction, depth=self.depth, breadth=self.breadth,
                     activation=self.activation, lr=self.lr, batch_size=self.batch_size,
                     optimizer=self.optimizer_name, seed=self.seed, grid_size=self.grid_size, points=self.points)
+
+    def settings_for(self, model, name: str = "the model") -> dict:
+        """``{"depth", "breadth", "activation"}`` that make this demo's network ``model``'s architecture, on
+        the same data: ``model`` must be Dense layers with one activation of :data:`ACTIVATIONS` between
+        them, 2 inputs, 1 to :data:`MAX_DEPTH` hidden layers of one size (1 to :data:`MAX_BREADTH`) and one
+        output per class of this demo's data. ValueError naming the first misfit otherwise."""
+        specs = layer_specs(model)
+        kinds = [c for c, _ in specs]
+        if len(specs) < 3 or len(specs) % 2 == 0 or any(c != "Dense" for c in kinds[::2]):
+            raise ValueError(f"{name} does not fit: this section trains Dense, activation, ..., Dense (1 to "
+                             f"{MAX_DEPTH} hidden layers); the file has {', '.join(kinds[:12])}.")
+        acts = {_ACTIVATION_CLASSES.get(c, c) for c in kinds[1::2]}
+        if len(acts) != 1 or not acts <= set(ACTIVATIONS):
+            raise ValueError(f"{name} does not fit: its activations are {', '.join(sorted(acts))}; this section "
+                             f"uses one of {', '.join(ACTIVATIONS)} between all layers.")
+        dense = [cfg for _, cfg in specs[::2]]
+        depth, breadth = len(dense) - 1, dense[0]["n_out"]
+        if dense[0]["n_in"] != 2:
+            raise ValueError(f"{name} does not fit: its input size is {dense[0]['n_in']}; the points have 2 "
+                             f"coordinates (x, y).")
+        if depth > MAX_DEPTH or any(cfg["n_out"] != breadth for cfg in dense[:-1]) or breadth > MAX_BREADTH:
+            sizes = [dense[0]["n_in"]] + [cfg["n_out"] for cfg in dense]
+            raise ValueError(f"{name} does not fit: its layer sizes are {sizes}; this section draws 1 to "
+                             f"{MAX_DEPTH} hidden layers of one size from 1 to {MAX_BREADTH}.")
+        if dense[-1]["n_out"] != self.n_classes:
+            raise ValueError(f"{name} does not fit: it has {dense[-1]['n_out']} outputs, the dataset "
+                             f"{self.dataset} has {self.n_classes} classes. Choose a dataset with "
+                             f"{dense[-1]['n_out']} classes first.")
+        settings = dict(depth=depth, breadth=breadth, activation=acts.pop())
+        check_same(name, model, MLPDemo(**{**self.settings, **settings}).model)
+        return settings
+
+    def describe(self) -> str:
+        """One line: the layers, the data and the training settings, e.g. for a caption."""
+        return (f"{self.n_layers} layers {self.layer_sizes}, {len(self.X_train)} training and {len(self.X_test)} "
+                f"test points; {self.batch_size} examples per step, learning rate {self.lr:g}.")
 
     @property
     def layer_sizes(self) -> list[int]:

@@ -45,7 +45,8 @@ from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.losses import softmax
 from pyfadml.models import Sequential
 from pyfadml.history import History
-from pyfadml.optim import OPTIMIZERS, get_optimizer
+from pyfadml.io import check_same, layer_specs
+from pyfadml.optim import OPTIMIZER_NAMES, OPTIMIZERS, get_optimizer
 from pyfadml.train import DivergenceError, Trainer
 
 __all__ = ["SequenceDemo", "MODES", "CELLS", "OPTIMIZERS", "MODE_INFO", "DivergenceError"]
@@ -150,6 +151,36 @@ class SequenceDemo(TrainerDemo):
                     optimizer=self.optimizer_name, batch_size=self.trainer.batch_size, clip_norm=self.clip_norm,
                     n_train=self.n_train, n_test=self.n_test, seed=self.seed)
 
+    def settings_for(self, model, name: str = "the model") -> dict:
+        """``{"mode", "cell", "hidden"}`` that make this demo's network ``model``'s architecture: an RNN or
+        LSTM cell then a Dense layer, as one of the modes builds it (this demo's mode first). ValueError
+        naming the misfit (for this demo's mode) otherwise."""
+        specs = layer_specs(model)
+        kinds = [c for c, _ in specs]
+        if kinds not in (["RNN", "Dense"], ["LSTM", "Dense"]):
+            raise ValueError(f"{name} does not fit: this tab trains an RNN or LSTM cell then a Dense layer; the "
+                             f"file has {', '.join(kinds[:12])}.")
+        cell, hidden = kinds[0].lower(), specs[0][1].get("n_hidden")
+        if not isinstance(hidden, int) or not 1 <= hidden <= MAX_HIDDEN:
+            raise ValueError(f"{name} does not fit: {hidden} hidden units; at most {MAX_HIDDEN} here.")
+        error = None
+        for mode in [self.mode] + [m for m in MODES if m != self.mode]:
+            template = SequenceDemo(mode=mode, cell=cell, hidden=hidden, n_train=8, n_test=1).model
+            try:
+                check_same(name, model, template)
+            except ValueError as exc:
+                error = error or exc                       # the message for this demo's mode
+                continue
+            return dict(mode=mode, cell=cell, hidden=hidden)
+        raise error
+
+    def describe(self) -> str:
+        """One line: the network, the training settings and the data, e.g. for a caption."""
+        clip = f"gradients clipped at {self.clip_norm:g}" if self.clip_norm else "no clipping"
+        return (f"The {self.cell.upper()} with {self.hidden} hidden units, {OPTIMIZER_NAMES[self.optimizer_name]}, "
+                f"learning rate {self.lr:g}, batch {self.batch_size}, {clip}; {len(self.X_train):,} training and "
+                f"{len(self.X_test):,} test sequences of {self.T} steps.")
+
     @property
     def is_classification(self) -> bool:
         return self.loss_name == "cross_entropy"
@@ -252,6 +283,18 @@ class SequenceDemo(TrainerDemo):
         result.update(y=probs, pred=pred, y_labels=[names[k] for k in pred],
                       target_labels=[names[k] for k in target], correct=pred == target)
         return result
+
+    def predictions(self, index: int = 0, *, n: int = 16) -> dict:
+        """What a plot of predictions against targets shows: ``{"pred", "target"}`` (float arrays of one
+        length). Many-to-one: P(positive) and the label (0/1) of the first ``n`` test sentences; the other
+        modes: the predicted and the target class index at every time step of test sequence ``index``."""
+        if self.mode == "many-to-one":
+            n = min(check_int(n, "SequenceDemo.predictions: n"), self.n_test)
+            with np.errstate(over="ignore", invalid="ignore"):
+                probs = softmax(self.model.predict(self.X_test[:n]))[:, 1]
+            return {"pred": probs.astype(np.float64), "target": self.Y_test[:n].astype(np.float64)}
+        u = self.unfold(index)
+        return {"pred": u["pred"].astype(np.float64), "target": u["target"].astype(np.float64)}
 
     def image(self, index: int = 0) -> np.ndarray:
         """The one-to-many mode's test image ``index``, (10, 10) in [0, 1] (the other modes: ValueError)."""

@@ -233,7 +233,7 @@ def _points_csv(n: int = 120) -> tuple[bytes, np.ndarray, np.ndarray]:
 def test_csv_points_become_the_dataset_and_train_like_natively(backprop_ui, tmp_path):
     from conftest import upload
 
-    from pyfadml.app.backprop.points import parse_points
+    from pyfadml.data.points import parse_points
 
     ui = backprop_ui
     data, X, labels = _points_csv()
@@ -285,14 +285,10 @@ def test_bad_csv_files_name_the_first_bad_row_and_change_nothing(backprop_ui, tm
 
 
 def _native_pad(data: bytes, shape) -> np.ndarray:
-    """The pad the native conversion gives (in a thread: Playwright's loop runs in this one)."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+    """The pad the native conversion gives."""
+    from pyfadml.data.photos import image_to_pad
 
-    from pyfadml.app.imagein import image_to_pad
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, image_to_pad(data, tuple(shape))).result()[0]
+    return image_to_pad(data, tuple(shape))[0]
 
 
 def _ring_image(fmt: str, size=(90, 60)) -> bytes:

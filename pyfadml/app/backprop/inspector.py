@@ -54,6 +54,12 @@ def _sym(s: str) -> str:
     return f'<span class="sym">{s}</span>'
 
 
+def _op(*parts) -> str:
+    """One row of matrices; tabindex: a row wider than the card scrolls sideways, by keyboard too (WCAG 2.1.1)."""
+    return ('<div class="op" tabindex="0" role="group" aria-label="matrices of this step">' + "".join(parts)
+            + "</div>")
+
+
 def matrix_html(name: str, caption: str, M, *, row_label: str = "", col_label: str = "n",
                 col_offset: int = 0) -> str:
     """A small heat-mapped table with the numbers printed; full precision in each cell's ``data-v``."""
@@ -196,28 +202,30 @@ class Inspector(pn.viewable.Viewer):
             f'{", ".join(str(i + 1) for i in r["index"][:n])}{more}; labels y = '
             f'{", ".join(str(v) for v in r["y"][:n])}{more}), forward with the weights before the update, then '
             f'backward. Showing the first {n} examples as columns; batch loss = {ui.loss_text(r["loss"])}.</p>')
-        sigma = "softmax" if out else self._names.get(r["activation"], r["activation"])
-        prev = "x" if l == 1 else _sup("a", l - 1)
-        # tabindex: a row wider than the card scrolls sideways, by keyboard too (WCAG 2.1.1)
-        op = lambda *parts: ('<div class="op" tabindex="0" role="group" aria-label="matrices of this step">'  # noqa: E731
-                             + "".join(parts) + "</div>")
-        p["forward"].object = op(
-            matrix_html("W", _sup("W", l) + " (before the update)", r["W"], row_label="j", col_label="k"),
-            _sym("·"), matrix_html("a_prev", prev, cols(r["a_prev"]), row_label="k"),
-            _sym("+"), matrix_html("b", _sup("b", l), r["b"][:, None], row_label="j", col_label=""),
-            _sym("="), matrix_html("z", _sup("z", l), cols(r["z"]), row_label="j"))
-        p["act"].object = op(matrix_html("a", f"{_sup('a', l)} = {sigma}({_sup('z', l)})", cols(r["a"]),
-                                         row_label="j"))
+        prev = self._show_forward(r, l, out, cols, {})
         note = (f'<span class="note">softmax and cross-entropy together give {_sup("δ", l)} = '
                 f'({_sup("a", l)} − onehot(y)) / N: the error of each class probability.</span>') if out else ""
-        p["delta"].object = op(matrix_html("delta", _sup("δ", l), cols(r["delta"]), row_label="j"), note)
+        p["delta"].object = _op(matrix_html("delta", _sup("δ", l), cols(r["delta"]), row_label="j"), note)
         sum_delta = f"Σ<sub>n</sub> {_sup('δ', l)}<sub>n</sub>"
-        p["dW"].object = op(matrix_html(
+        p["dW"].object = _op(matrix_html(
             "dW", f"∂L/∂{_sup('W', l)} = {sum_delta} ({prev}<sub>n</sub>)<sup>T</sup>, all N = {N} examples",
             r["dW"], row_label="j", col_label="k"))
-        p["db"].object = op(matrix_html("db", f"∂L/∂{_sup('b', l)} = {sum_delta}", r["db"][:, None],
+        p["db"].object = _op(matrix_html("db", f"∂L/∂{_sup('b', l)} = {sum_delta}", r["db"][:, None],
                                         row_label="j", col_label=""))
         self._show_back(r, l, cols, dict(row_label="k"))
+
+    def _show_forward(self, r: dict, l: int, out: bool, cols, kw: dict) -> str:
+        """z = W a + b and a = sigma(z) of the examples ``cols`` picks; returns the name of the layer's input."""
+        sigma = "softmax" if out else self._names.get(r["activation"], r["activation"])
+        prev = "x" if l == 1 else _sup("a", l - 1)
+        self.panes["forward"].object = _op(
+            matrix_html("W", _sup("W", l) + " (before the update)", r["W"], row_label="j", col_label="k"),
+            _sym("·"), matrix_html("a_prev", prev, cols(r["a_prev"]), row_label="k", **kw),
+            _sym("+"), matrix_html("b", _sup("b", l), r["b"][:, None], row_label="j", col_label=""),
+            _sym("="), matrix_html("z", _sup("z", l), cols(r["z"]), row_label="j", **kw))
+        self.panes["act"].object = _op(matrix_html("a", f"{_sup('a', l)} = {sigma}({_sup('z', l)})", cols(r["a"]),
+                                                   row_label="j", **kw))
+        return prev
 
     def _show_example(self, r: dict, l: int, out: bool) -> None:
         """The N = 1 view: example n of the step's mini-batch with its own loss, the lecture's formulas."""
@@ -229,28 +237,20 @@ class Inspector(pn.viewable.Viewer):
             f'mini-batch of N = {N} (training row {int(r["index"][0]) + 1}, label y = {int(r["y"][0])}) alone, '
             f'with its own loss L<sub>{n}</sub> = {ui.loss_text(r["loss"])}; the weights are those before the '
             f'step\'s update. The step itself used the mean over all N examples: see <b>Mini-batch</b>.</p>')
-        sigma = "softmax" if out else self._names.get(r["activation"], r["activation"])
-        prev = "x" if l == 1 else _sup("a", l - 1)
-        op = lambda *parts: '<div class="op">' + "".join(parts) + "</div>"   # noqa: E731
         kw = dict(row_label="j", col_offset=n - 1)
-        p["forward"].object = op(
-            matrix_html("W", _sup("W", l) + " (before the update)", r["W"], row_label="j", col_label="k"),
-            _sym("·"), matrix_html("a_prev", prev, col(r["a_prev"]), row_label="k", col_offset=n - 1),
-            _sym("+"), matrix_html("b", _sup("b", l), r["b"][:, None], row_label="j", col_label=""),
-            _sym("="), matrix_html("z", _sup("z", l), col(r["z"]), **kw))
-        p["act"].object = op(matrix_html("a", f"{_sup('a', l)} = {sigma}({_sup('z', l)})", col(r["a"]), **kw))
+        prev = self._show_forward(r, l, out, col, dict(col_offset=n - 1))
         note = (f'<span class="note">softmax and cross-entropy together give {_sup("δ", l)} = {_sup("a", l)} − y '
                 f'(y one-hot): the error of each class probability.</span>') if out else ""
-        p["delta"].object = op(matrix_html("delta", _sup("δ", l), col(r["delta"]), **kw), note)
+        p["delta"].object = _op(matrix_html("delta", _sup("δ", l), col(r["delta"]), **kw), note)
         rel = float(np.max(np.abs(np.mean([d.inspect_example(l, k)["dW"] for k in range(1, N + 1)], axis=0)
                                   - r["dW_batch"])))
-        p["dW"].object = op(
+        p["dW"].object = _op(
             matrix_html("dW", f"∂L<sub>{n}</sub>/∂{_sup('W', l)} = {_sup('δ', l)} ({prev})<sup>T</sup>", r["dW"],
                         row_label="j", col_label="k"),
             f'<span class="note" data-testid="inspector-mean" data-diff="{rel!r}">The mini-batch\'s '
             f'∂L/∂{_sup("W", l)} is the mean of these matrices over its N = {N} examples (largest difference '
             f'{rel:.1e}).</span>')
-        p["db"].object = op(matrix_html("db", f"∂L<sub>{n}</sub>/∂{_sup('b', l)} = {_sup('δ', l)}",
+        p["db"].object = _op(matrix_html("db", f"∂L<sub>{n}</sub>/∂{_sup('b', l)} = {_sup('δ', l)}",
                                         r["db"][:, None], row_label="j", col_label=""))
         self._show_back(r, l, col, kw)
 
@@ -258,13 +258,12 @@ class Inspector(pn.viewable.Viewer):
         """delta^{l-1} from backprop beside the lecture's formula (or: backprop stops at l = 1)."""
         d, p = self.demo(), self.panes
         kw = {**kw, "row_label": "k"}
-        op = lambda *parts: '<div class="op">' + "".join(parts) + "</div>"   # noqa: E731
         if l > 1:
             diff = float(np.max(np.abs(r["delta_prev"] - r["delta_prev_formula"])))
             scale = float(np.max(np.abs(r["delta_prev"]))) or 1.0
             ok = diff <= 1e-12 * scale + 1e-300
             act = self._names.get(d.activation, d.activation)
-            p["back"].object = op(
+            p["back"].object = _op(
                 matrix_html("sigma_prime_prev", f"σ′({_sup('z', l - 1)}), σ = {act}", col(r["sigma_prime_prev"]),
                             **kw),
                 matrix_html("delta_prev", f"{_sup('δ', l - 1)} from backprop", col(r["delta_prev"]), **kw),

@@ -278,10 +278,8 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
                  ("test-loss", "Test loss", row["test_loss"], ui.loss_text(row["test_loss"])),
                  ("train-acc", "Train acc.", row["train_acc"], ui.pct(row["train_acc"])),
                  ("test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"]))]
-        self._stats.object = ui.stats_html(stats, step=row["step"], boundary_checksum=self._checksum) + (
-            f'<p class="muted" style="margin:4px 12px 0 12px">{d.n_layers} layers {d.layer_sizes}, '
-            f'{len(d.X_train)} training and {len(d.X_test)} test points; {d.batch_size} examples per step, '
-            f'learning rate {d.lr:g}.</p>')
+        self._stats.object = (ui.stats_html(stats, step=row["step"], boundary_checksum=self._checksum)
+                              + ui.stats_line(d.describe()))
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout

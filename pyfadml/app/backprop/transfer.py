@@ -11,14 +11,12 @@ from html import escape
 import panel as pn
 
 from pyfadml.app import ui
-from pyfadml.app.backprop.points import parse_points
-from pyfadml.app.workio import copy_weights, layer_specs
-from pyfadml.demos.mlp import ACTIVATIONS, CUSTOM, MAX_BREADTH, MAX_DEPTH, MLPDemo
+from pyfadml.data.points import parse_points
+from pyfadml.demos.mlp import CUSTOM
 
 DATASET_LABELS = {"XOR": "xor", "Circles": "circles", "Moons": "moons", "Spiral (3 classes)": "spiral",
                   "Gaussian blobs": "gaussians"}
 ACTIVATION_LABELS = {"tanh": "tanh", "ReLU": "relu", "sigmoid": "sigmoid", "leaky ReLU": "leaky_relu"}
-ACTIVATION_CLASSES = {"Tanh": "tanh", "ReLU": "relu", "Sigmoid": "sigmoid", "LeakyReLU": "leaky_relu"}
 
 
 class WorkInOut:
@@ -32,57 +30,19 @@ class WorkInOut:
     def accept_model(self, model, name: str = "the file") -> str:
         """Show ``model`` (e.g. from ``pyfadml.load``) in this section: its depth, breadth and activation become
         the settings (a reset, same data), then its weights replace the new ones (step 0). Raises ValueError
-        naming the mismatch, with nothing changed, if it is not an MLP this section can draw: Dense layers
-        with one activation between them, 2 inputs, 1-4 hidden layers of one size (1-16), as many outputs as
-        the dataset has classes."""
-        specs = layer_specs(model)
-        kinds = [c for c, _ in specs]
-        shape = "Dense, activation, ..., Dense"
-        if len(specs) < 3 or len(specs) % 2 == 0 or any(c != "Dense" for c in kinds[::2]):
-            raise ValueError(f"{name} does not fit: this section trains {shape} (1 to {MAX_DEPTH} hidden "
-                             f"layers); the file has {', '.join(kinds[:12])}.")
-        acts = {ACTIVATION_CLASSES.get(c, c) for c in kinds[1::2]}
-        if len(acts) != 1 or not acts <= set(ACTIVATIONS):
-            raise ValueError(f"{name} does not fit: its activations are {', '.join(sorted(acts))}; this section "
-                             f"uses one of {', '.join(ACTIVATION_LABELS)} between all layers.")
-        dense = [cfg for c, cfg in specs[::2]]
-        depth, breadth = len(dense) - 1, dense[0]["n_out"]
-        if dense[0]["n_in"] != 2:
-            raise ValueError(f"{name} does not fit: its input size is {dense[0]['n_in']}; the points of this "
-                             f"section have 2 coordinates (x, y).")
-        if depth > MAX_DEPTH or any(cfg["n_out"] != breadth for cfg in dense[:-1]) or breadth > MAX_BREADTH:
-            sizes = [dense[0]["n_in"]] + [cfg["n_out"] for cfg in dense]
-            raise ValueError(f"{name} does not fit: its layer sizes are {sizes}; this section draws 1 to "
-                             f"{MAX_DEPTH} hidden layers of one size from 1 to {MAX_BREADTH}.")
-        n_out = dense[-1]["n_out"]
-        if n_out != self.demo.n_classes:
-            label = {v: k for k, v in DATASET_LABELS.items()}.get(self.demo.dataset, "of your points")
-            raise ValueError(f"{name} does not fit: it has {n_out} outputs, the dataset "
-                             f"{label} has {self.demo.n_classes} classes. Choose a dataset with "
-                             f"{n_out} classes first.")
-        settings = dict(depth=depth, breadth=breadth, activation=acts.pop())
-        template = MLPDemo(**{**self.demo.settings, **settings}).model
-        strip = lambda specs: [(c, {k: v for k, v in cfg.items() if k != "init"}) for c, cfg in specs]  # noqa: E731
-        if strip(layer_specs(template)) != strip(specs):
-            raise ValueError(f"{name} does not fit: its layers {strip(specs)} differ from this section's "
-                             f"{strip(layer_specs(template))}.")
-        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
-        if changed:
-            self.param.update(**changed)          # a reset: new demo with this architecture
-        else:
-            self.live.reset()
-        copy_weights(self.demo.model, model)
-        self.demo._grid_cache = None
+        naming the mismatch, with nothing changed, unless :meth:`MLPDemo.settings_for` finds it fits."""
+        settings = self.demo.settings_for(model, name)
+        self.live.restart(**settings)
+        self.demo.load_weights(model, name)
         self._on_new_demo(architecture_changed=True)
         n = sum(p.size for _, p, _ in model.parameters(trainable_only=False))
-        message = (f"Loaded {name}: {depth} hidden layer{'s' if depth > 1 else ''} of {breadth} "
-                   f"({settings['activation']}), {n} weights, shown at step 0 of a new run.")
-        self.live.note = message
-        self.live.update_status()
-        return message
+        depth = settings["depth"]
+        return self.live.say(f"Loaded {name}: {depth} hidden layer{'s' if depth > 1 else ''} of "
+                             f"{settings['breadth']} ({settings['activation']}), {n} weights, shown at step 0 "
+                             f"of a new run.")
 
     def load_points(self, data: bytes, name: str = "the file") -> bool:
-        """Your own points from CSV bytes (see :mod:`pyfadml.app.backprop.points`): on success the dataset
+        """Your own points from CSV bytes (see :mod:`pyfadml.data.points`): on success the dataset
         becomes them (a reset); otherwise a red note names the first bad row and nothing changes."""
         try:
             points = parse_points(data, name)

@@ -36,21 +36,6 @@ kernel to edit them, or type the kernel's values.</p>
 """
 
 
-def parse_kernel(text: str) -> np.ndarray:
-    """A typed 3x3 kernel whose values the page can show: :func:`pyfadml.demos.conv.parse_kernel`, then every
-    value finite and within ±:data:`KERNEL_LIMIT` (else a ValueError naming the value and the range)."""
-    if not text.strip(" \t\r\n;,[]()"):
-        raise ValueError("The kernel box is empty: type three rows of three numbers, e.g. 1 -1 1 (fractions "
-                         "such as 1/9 work too).")
-    k = conv.parse_kernel(text)
-    bad = np.argwhere(~np.isfinite(k) | (np.abs(k) > KERNEL_LIMIT))
-    if len(bad):
-        i, j = bad[0]
-        raise ValueError(f"kernel row {i + 1}, value {j + 1}: {ui.num(k[i, j])} is too large. Use values from "
-                         f"{ui.num(-KERNEL_LIMIT)} to {ui.num(KERNEL_LIMIT)}.")
-    return k
-
-
 def cell_size(values, smallest: int = 34) -> int:
     """Screen pixels per cell so that the values a PixelEditor prints fit in their cells (it prints whole
     numbers whole and others with two significant digits, e.g. "−0.56")."""
@@ -136,7 +121,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         if self._syncing:
             return
         try:
-            k = parse_kernel(event.new)
+            k = conv.parse_kernel(event.new, limit=KERNEL_LIMIT)
         except ValueError as exc:           # the kernel in force stays; the note says what to fix
             self.kernel_error = str(exc)
             self._kernel_msg.object = ui.note_html(escape(self.kernel_error), testid="kernel-error")
@@ -145,10 +130,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
 
     @staticmethod
     def _matching_preset(k: np.ndarray) -> str:
-        for key in conv.KERNEL_PRESETS:
-            if np.allclose(conv.preset_kernel(key), k, rtol=0, atol=1e-9):
-                return key
-        return CUSTOM
+        return conv.matching_preset(k) or CUSTOM
 
     @param.depends("apply_relu", "apply_pool", "position", watch=True)
     def _view_changed(self):
@@ -226,7 +208,7 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._summary.object = self._summary_html(out, shown)
         self._kernel_msg.object = (ui.note_html(escape(self.kernel_error), testid="kernel-error")
                                    if self.kernel_error else "")
-        self._explain.object = self._explanation(img, k, out)
+        self._explain.object = self._explanation(img, k)
         self.picture.update(k)
 
     def _step_html(self, img, k, fm, r: int, c: int) -> str:
@@ -259,43 +241,14 @@ class ConvolutionScreen(pn.viewable.Viewer):
                 f'Maximum <b>{ui.num(out["max_value"])}</b> at {cells}{more}; centre cell (row {centre[0] + 1}, '
                 f'column {centre[1] + 1}) = <b>{ui.num(shown[centre])}</b>.</div>')
 
-    def _explanation(self, img, k, out) -> str:
-        parts = []
-        key = self._matching_preset(k)
-        if key == "x" and np.array_equal(img, lecture_x()):
-            parts.append("<p><b>Why the maximum marks the centre of X.</b> A product is +1 when the pixel agrees "
-                         "with the kernel entry and −1 when it disagrees, so the sum counts agreements minus "
-                         "disagreements. Only one zone agrees in all nine places and gives <b>9</b>, the largest "
-                         "possible value: the crossing of the two strokes. Hence, on convolving, <i>the zone "
-                         "which gives the maximum value is the centre of X</i>.</p>")
-        elif key == "x" and np.array_equal(img, lecture_x_variant()):
-            parts.append("<p><b>The same X, written differently (χ).</b> No zone matches the kernel exactly any "
-                         "more: the best is 5, reached in several places. One whole-pattern template is "
-                         "brittle; small features (the diagonal strokes) still match, which is why a CNN learns "
-                         "many small kernels and composes them.</p>")
-        elif key == "x":
-            parts.append(f"<p>The largest value is <b>{ui.num(out['max_value'])}</b>: the zone that agrees best "
-                         "with the kernel. Every edited pixel changes the sums of the (up to) nine zones that "
-                         "contain it.</p>")
-        if key != CUSTOM:
-            parts.append(f"<p><b>{escape(conv.KERNEL_PRESETS[key]['label'])}.</b> "
-                         f"{escape(conv.KERNEL_PRESETS[key]['note'])}</p>")
-        else:
-            total = float(k.sum())
-            kind = ("sums to 1, so a flat area keeps its value (smoothing-like)" if abs(total - 1) < 1e-9 else
-                    "sums to 0, so a flat area gives 0 and only changes respond (edge-like)" if abs(total) < 1e-9
-                    else f"sums to {ui.num(total)}: a flat area of value v gives {ui.num(total)}·v")
-            parts.append(f"<p><b>Your kernel</b> {kind}.</p>")
-        parts.append("<p class='muted secondary'><b>Smoothing or sharpening?</b> The choice of kernel decides: "
-                     "averaging kernels (blur) smooth the image, kernels that subtract the neighbours from the "
-                     "centre (sharpen, edges) bring out differences. See it on the grey-level picture above.</p>")
-        if self.apply_relu:
-            parts.append("<p><b>ReLU</b> keeps the significant, positive values and replaces the others with "
-                         "zero, <i>val = max(0, val)</i>: the feature becomes prominent.</p>")
-        if self.apply_pool:
-            parts.append("<p><b>Max pooling</b> keeps the largest value of each 2×2 block: the map is half as "
-                         "large but the strongest response survives. (The last row and column, which do not fill "
-                         "a block, are dropped.)</p>")
+    def _explanation(self, img, k) -> str:
+        """:func:`pyfadml.demos.conv.explain`, and where to see smoothing and sharpening on this page."""
+        parts = [f"<p><b>{escape(title)}{'.' if title else ''}</b> {escape(text)}</p>" for title, text in
+                 conv.explain(img, k, apply_relu=self.apply_relu, pool=self.apply_pool)]
+        parts.insert(len(parts) - self.apply_relu - self.apply_pool, (
+            "<p class='muted secondary'><b>Smoothing or sharpening?</b> The choice of kernel decides: "
+            "averaging kernels (blur) smooth the image, kernels that subtract the neighbours from the "
+            "centre (sharpen, edges) bring out differences. See it on the grey-level picture above.</p>"))
         return "".join(parts)
 
     # ------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from html import escape
 
 import panel as pn
 from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d
@@ -186,18 +187,8 @@ class DemeritsScreen(pn.viewable.Viewer):
             secs = f"<b>{ui.num(got['seconds'])} s</b>" if got else "–"
             cells.append(f"<tr data-model='{m}'><th>{m}</th><td>{r.params[m]:,}</td><td>{steps}</td><td>{secs}</td>"
                          f"<td>{ui.num(ms[m]) if math.isfinite(ms[m]) else '–'}</td></tr>")
-        ratio = ""
-        if r.done:
-            sec = data["CNN"]["seconds"] / data["MLP"]["seconds"]
-            per = ms["CNN"] / ms["MLP"]
-            steps = data["CNN"]["step"] / data["MLP"]["step"]
-            how = ("so the CNN took longer to get there" if sec > 1 else
-                   "so on these tiny 16×16 images its fewer steps made up for them; on real images (table below) "
-                   "each step costs far more")
-            ratio = (f"<p data-testid='race-verdict'>Measured here: one CNN step costs <b>{per:.1f}</b> MLP steps; "
-                     f"the CNN needed <b>{steps:.2f}×</b> the MLP's steps and <b>{sec:.2f}×</b> its seconds to "
-                     f"reach {ui.pct(r.target, 0)} ({how}), with {r.params['MLP'] / r.params['CNN']:.0f} times "
-                     f"fewer parameters.</p>")
+        verdict = r.verdict()
+        ratio = f"<p data-testid='race-verdict'>{escape(verdict)}</p>" if verdict else ""
         attrs = ui.attrs(done=int(r.done), step=r.step_count,
                          cnn_step=data["CNN"]["step"] if data["CNN"] else "", mlp_step=data["MLP"]["step"] if data["MLP"] else "",
                          cnn_seconds=ui.exact(data["CNN"]["seconds"]) if data["CNN"] else "",

@@ -6,6 +6,7 @@ import numpy as np
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 
 from pyfadml.app import theme, ui
+from pyfadml.data.images import mosaic
 
 SEQUENTIAL = theme.DIVERGING[len(theme.DIVERGING) // 2:]     # white -> blue, for values >= 0
 INK = ["#%02x%02x%02x" % (int(255 - t * 238), int(255 - t * 231), int(255 - t * 216))
@@ -116,24 +117,23 @@ class TileFigure:
             f.height = int(round(H * cell)) + 4
             self.src.data.update(x=[0], y=[0], dw=[W], dh=[H])
         cols, rows, gap, lab, W, H, cell = self._geometry
-        img = np.full((H, W), np.nan, dtype=np.float32)
         if scale is None:
             finite = [np.abs(t[np.isfinite(t)]).max() for t in tiles if np.isfinite(t).any()]
             scale = max(finite) if finite else 1.0
         scale = scale if scale > 0 and np.isfinite(scale) else 1.0
+        img = mosaic(np.clip(np.stack(tiles) / scale, -1.0, 1.0), cols, rows=rows, gap=gap, label_rows=lab)
         xs, ys, texts, fx, fy = [], [], [], [], []
-        for i, t in enumerate(tiles):
+        for i in range(n):
             r, c = divmod(i, cols)
             top = r * (th + lab + gap) + lab              # row index from the top of the image
             left = c * (tw + gap)
-            img[top:top + th, left:left + tw] = np.clip(t / scale, -1.0, 1.0)
             if labels is not None:
                 xs.append(left + tw / 2)
                 ys.append(H - top + 0.2)
                 texts.append(labels[i])
             fx.append(left + tw / 2)
             fy.append(H - top - th / 2)
-        self.src.data["image"] = [np.flipud(img)]       # Bokeh's row 0 is the bottom
+        self.src.data["image"] = [np.ascontiguousarray(img[::-1], dtype=np.float32)]   # Bokeh's row 0: the bottom
         self.labels.data = dict(x=xs, y=ys, text=texts)
         self.frames.data = dict(x=fx, y=fy, w=[tw] * n, h=[th] * n)
         self.checksum = float(np.nansum(np.abs(img)))

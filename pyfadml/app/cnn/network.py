@@ -123,11 +123,6 @@ class NetworkViews(pn.viewable.Viewer):
                 PRESET_ORDER[i % len(PRESET_ORDER)]] for i in range(d.filters[0])]
         self.kernels_start.show(list(d.initial_kernels[:, 0]), self._start_labels)
 
-    def draw_all(self) -> None:
-        self.draw_kernels()
-        self.draw_maps()
-        self.draw_confusion()
-
     def draw_kernels(self) -> None:
         d = self.demo()
         now = d.kernels(0)[:, 0]

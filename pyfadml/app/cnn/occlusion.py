@@ -63,7 +63,6 @@ class OcclusionView(pn.viewable.Viewer):
                                     "empty: nothing to hide.</p>")
             return
         r = self.result = d.occlusion(img, patch=PATCH)
-        self._img = img
         self._step = d.step_count
         peak = float(np.max(r["map"]))
         self.input_tile.show([img], ["input"], scale=1.0)
@@ -72,28 +71,15 @@ class OcclusionView(pn.viewable.Viewer):
 
     def _caption_html(self, d, what: str, *, stale: bool = False) -> str:
         r = self.result
-        ink = self._ink_share()
+        ink = r["ink_share"]
         peak = float(np.max(r["map"]))
         name = escape(d.class_names[r["class"]])
         note = (f" <i>Training: this map is from step {self._step:,}; press Pause to update it.</i>"
                 if stale else "")
         return (f"<p class='muted' data-testid='occlusion' data-state='{'stale' if stale else 'fresh'}' "
                 f"data-class='{name}' data-step='{self._step}' data-peak='{ui.exact(peak)}' "
-                f"data-ink-share='{ui.exact(ink)}' data-ink-pixels='{ui.exact(self._ink_pixels())}'>"
+                f"data-ink-share='{ui.exact(ink)}' data-ink-pixels='{ui.exact(r['ink_pixels'])}'>"
                 f"{escape(what[:1].upper() + what[1:])}: the network says <b>{name}</b> ({ui.pct(r['prob'], 1)}). "
                 f"The worst {PATCH}×{PATCH} patch lowers it to <b>{ui.pct(r['min_prob'], 1)}</b> "
                 f"(map: the drop in log-probability); {ui.pct(ink, 0)} of the total drop lies on the drawn "
-                f"strokes, which are {ui.pct(self._ink_pixels(), 0)} of the pixels.{note}</p>")
-
-    def _ink_pixels(self) -> float:
-        """Share of the last input's pixels that are ink (at least half its darkest value)."""
-        return float(np.mean(self._img > 0.5 * self._img.max()))
-
-    def _ink_share(self) -> float:
-        """Share of the (positive) occlusion map on the ink pixels of the last input."""
-        r = self.result
-        pos = np.clip(r["map"], 0.0, None)
-        total = float(pos.sum())
-        img = self._img
-        ink = img > 0.5 * img.max()
-        return float(pos[ink].sum() / total) if total > 0 else float("nan")
+                f"strokes, which are {ui.pct(r['ink_pixels'], 0)} of the pixels.{note}</p>")

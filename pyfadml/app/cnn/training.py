@@ -19,7 +19,7 @@ from bokeh.models import ColumnDataSource, DataRange1d, Range1d
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.network import NetworkViews
 from pyfadml.app.live import LiveTraining, Refresh
-from pyfadml.app.workio import TakeAway, check_same, copy_weights, layer_specs
+from pyfadml.app.workio import TakeAway
 from pyfadml.data.images import SHAPE_VARIATIONS
 from pyfadml.demos.cnn import FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, CNNDemo
 
@@ -91,47 +91,15 @@ class TrainingScreen(pn.viewable.Viewer):
     def accept_model(self, model, name: str = "the file") -> str:
         """Show ``model`` (e.g. from ``pyfadml.load``): its filter counts, kernel size and frozen first layer
         become the settings (a reset, same data), then its weights replace the new ones (step 0). Raises
-        ValueError naming the mismatch, with nothing changed, unless it is this section's CNN for this
-        dataset's image size and classes."""
-        specs = layer_specs(model)
-        kinds = [c for c, _ in specs]
-        expected = ["Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense"]
-        if kinds != expected:
-            raise ValueError(f"{name} does not fit: this section trains {', '.join(expected)}; the file has "
-                             f"{', '.join(kinds[:12])}.")
-        c1, c2, dense = specs[0][1], specs[3][1], specs[7][1]
-        if c1["c_in"] != 1:
-            raise ValueError(f"{name} does not fit: its input has {c1['c_in']} channels, these images have 1.")
-        d = self.demo
-        if dense["n_out"] != d.n_classes:
-            raise ValueError(f"{name} does not fit: it has {dense['n_out']} outputs, the dataset {d.dataset} has "
-                             f"{d.n_classes} classes.")
-        settings = dict(filters1=c1["c_out"], filters2=c2["c_out"], kernel_size=c1["kernel_size"])
-        if not all(1 <= settings[k] <= MAX_FILTERS for k in ("filters1", "filters2")) or \
-                settings["kernel_size"] not in self.param.kernel_size.objects:
-            raise ValueError(f"{name} does not fit: {settings} is beyond this section's 1-{MAX_FILTERS} filters "
-                             f"and 3x3 or 5x5 kernels.")
-        frozen = not model.layers[0].trainable
-        if frozen != (self.first_layer == "presets_frozen"):
-            settings["first_layer"] = "presets_frozen" if frozen else "learned"
-        template = CNNDemo(**{**d.settings, "n_samples": 20, "filters": (settings["filters1"], settings["filters2"]),
-                              "kernel_size": settings["kernel_size"],
-                              "first_layer": settings.get("first_layer", d.first_layer)}).model
-        check_same(name, model, template)
-        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
-        if changed:
-            self.param.update(**changed)
-        else:
-            self.live.reset()
-        copy_weights(self.demo.model, model)
-        self.demo.initial_kernels = self.demo.kernels(0)
-        self.demo._test_pred = None
+        ValueError naming the mismatch, with nothing changed, unless :meth:`CNNDemo.settings_for` finds it
+        fits."""
+        s = self.demo.settings_for(model, name)
+        self.live.restart(filters1=s["filters"][0], filters2=s["filters"][1], kernel_size=s["kernel_size"],
+                          first_layer=s["first_layer"])
+        self.demo.load_weights(model, name)
         self._on_new_demo()
         self.redraw()
-        message = f"Loaded {name}: {self.demo.describe()}, shown at step 0 of a new run."
-        self.live.note = message
-        self.live.update_status()
-        return message
+        return self.live.say(f"Loaded {name}: {self.demo.describe()}, shown at step 0 of a new run.")
 
     # ------------------------------------------------------------------------------------------
     # model state
@@ -211,9 +179,9 @@ class TrainingScreen(pn.viewable.Viewer):
                  ("cnn-train-acc", "Train acc.", row["train_acc"], ui.pct(row["train_acc"])),
                  ("cnn-test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"]))]
         self._stats.object = ui.stats_html(stats, testid="cnn-stats", step=row["step"],
-                                           test_acc=ui.exact(row["test_acc"])) + (
-            f'<p class="muted" style="margin:4px 12px 0 12px">{len(d.y_train):,} training and {len(d.y_test):,} '
-            f'test images; {d.batch_size} per step, learning rate {d.lr:g}.</p>')
+                                           test_acc=ui.exact(row["test_acc"])) + ui.stats_line(
+            f"{len(d.y_train):,} training and {len(d.y_test):,} test images; {d.batch_size} per step, learning "
+            f"rate {d.lr:g}.")
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout
@@ -222,26 +190,17 @@ class TrainingScreen(pn.viewable.Viewer):
     def _build_curves(self) -> None:
         self._curve_src = ColumnDataSource({k: [] for k in CURVES})
         loss = ui.figure(width=380, height=220, y_axis_type="log", x_range=DataRange1d(start=0), grid=True)
-        loss.line("step", "train_loss", source=self._curve_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
-                  legend_label="train")
-        loss.line("step", "test_loss", source=self._curve_src, color=theme.TEST_LOSS_COLOR, line_width=2,
-                  line_dash="dashed", legend_label="test")
+        ui.train_test_lines(loss, self._curve_src, "train_loss", "test_loss")
         loss.yaxis.axis_label = "cross-entropy loss"
         acc = ui.figure(width=380, height=220, y_range=Range1d(0, 1.02), x_range=DataRange1d(start=0), grid=True)
         self._prev_src = ColumnDataSource(dict(step=[], test_acc=[]))
         acc.line("step", "test_acc", source=self._prev_src, color="#94a3b8", line_width=2, line_dash="dotted",
                  legend_label="previous run (test)")
-        acc.line("step", "train_acc", source=self._curve_src, color=theme.TRAIN_LOSS_COLOR, line_width=2,
-                 legend_label="train")
-        acc.line("step", "test_acc", source=self._curve_src, color=theme.TEST_LOSS_COLOR, line_width=2,
-                 line_dash="dashed", legend_label="test")
+        ui.train_test_lines(acc, self._curve_src, "train_acc", "test_acc")
         acc.yaxis.axis_label = "accuracy"
         for f in (loss, acc):
             f.xaxis.axis_label = "step"
-            ui.style_legend(f, "top_left")
-            f.legend[0].orientation = "horizontal"
-            f.legend[0].spacing = 12
-            f.add_layout(f.legend[0], "above")          # above the plot: it never covers a curve
+            ui.legend_above(f, spacing=12)
         self.loss_fig, self.acc_fig = loss, acc
 
     def _build_layout(self):

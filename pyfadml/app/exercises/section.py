@@ -7,7 +7,7 @@ version one click away ("Back to my code").
 
 Progress (solved / tried per exercise, each draft, the open exercise) is kept in the browser's local storage.
 Python in the worker cannot reach local storage, so the section mirrors it into a hidden text input (CSS
-class ``pyfadml-exercise-store``, JSON of :func:`~pyfadml.app.exercises.view.dump_store`); the page's
+class ``pyfadml-exercise-store``, JSON of :func:`pyfadml.exercises.progress.dump`); the page's
 index.js saves every value Python writes there and, when the section first appears, writes the saved
 value into it, which comes back here as a change and is merged (:meth:`ExercisesSection._on_store`).
 """
@@ -17,10 +17,8 @@ import panel as pn
 import param
 
 from pyfadml.app import theme
-from pyfadml.app.exercises.view import (
-    PROGRESS_CSS, RESULT_CSS, dump_store, load_store, progress_html, result_html,
-)
-from pyfadml.exercises import EXERCISES, TIME_LIMIT, CheckResult, check, get
+from pyfadml.app.exercises.view import PROGRESS_CSS, RESULT_CSS, progress_html, result_html
+from pyfadml.exercises import EXERCISES, TIME_LIMIT, CheckResult, check, get, progress
 
 STORE_CLASS = "pyfadml-exercise-store"
 LABELS = {e.title: e.key for e in EXERCISES}
@@ -117,11 +115,7 @@ class ExercisesSection(pn.viewable.Viewer):
         self._result.object = result_html(None, key, self.checks, checking=True)
         result = check(key, self.code)
         self.results[key] = result
-        if result.passed:
-            self.status[key] = "pass"
-        else:
-            self.status.setdefault(key, "fail")    # once solved, it stays solved
-        self.codes[key] = self.code
+        progress.record(self.status, self.codes, key, result, self.code)
         self._result.object = result_html(result, key, self.checks)
         self._update_progress()
         return result
@@ -175,7 +169,7 @@ class ExercisesSection(pn.viewable.Viewer):
         self._progress.object = progress_html(self.status, self.exercise)
         self._writing = True
         try:
-            self._store.value = dump_store(self.status, self.codes, self.exercise)
+            self._store.value = progress.dump(self.status, self.codes, self.exercise)
         finally:
             self._writing = False
 
@@ -184,13 +178,9 @@ class ExercisesSection(pn.viewable.Viewer):
         visit win over saved ones) and show it."""
         if self._writing:
             return
-        status, codes, current = load_store(event.new)
-        for key, state in status.items():
-            if state == "pass" or key not in self.status:
-                self.status[key] = state
+        status, codes, current = progress.load(event.new)
         untouched = not self.codes and not self.results
-        for key, code in codes.items():
-            self.codes.setdefault(key, code)
+        progress.merge(self.status, self.codes, status, codes)
         if untouched and current and current != self.exercise:
             self.exercise = current                    # shows it (and saves)
         else:

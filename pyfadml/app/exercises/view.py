@@ -1,4 +1,4 @@
-"""HTML of the Exercises section: the verdict panel, the progress list, the saved-progress format.
+"""HTML of the Exercises section: the verdict panel and the progress list.
 
 The verdict is ``[data-testid=exercise-result]`` with ``data-pass="true"`` or ``"false"`` once a check has
 finished (``""`` before the first check and while one runs), ``data-kind`` (see
@@ -13,9 +13,6 @@ from html import escape
 
 from pyfadml.app import theme, ui
 from pyfadml.exercises import EXERCISES, TOLERANCE, CheckResult
-
-STORE_VERSION = 1
-MAX_CODE_CHARS = 20_000         # a saved draft longer than this is not kept (local storage is small)
 
 RESULT_CSS = f"""
 :host {{ color: {theme.TEXT}; font-size: calc(14px * var(--pf-scale, 1)); line-height: 1.45; }}
@@ -108,25 +105,3 @@ def result_html(result: CheckResult | None, key: str, checks: int, *, checking: 
     parts.append(f'<div class="muted">Checked in {1000 * result.seconds:.0f} ms.</div></div>')
     return "".join(parts)
 
-
-def dump_store(status: dict[str, str], codes: dict[str, str], current: str) -> str:
-    """The JSON the page keeps in local storage: solved/tried per exercise, each draft, the open exercise."""
-    return json.dumps({"v": STORE_VERSION, "status": status, "current": current,
-                       "code": {k: v for k, v in codes.items() if len(v) <= MAX_CODE_CHARS}}, sort_keys=True)
-
-
-def load_store(text: str) -> tuple[dict[str, str], dict[str, str], str | None]:
-    """``(status, codes, current)`` from :func:`dump_store`'s JSON; anything malformed is dropped, never raised."""
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError):
-        return {}, {}, None
-    if not isinstance(data, dict) or data.get("v") != STORE_VERSION:
-        return {}, {}, None
-    keys = {e.key for e in EXERCISES}
-    status = data.get("status") if isinstance(data.get("status"), dict) else {}
-    codes = data.get("code") if isinstance(data.get("code"), dict) else {}
-    current = data.get("current") if data.get("current") in keys else None
-    return ({k: v for k, v in status.items() if k in keys and v in ("pass", "fail")},
-            {k: v for k, v in codes.items() if k in keys and isinstance(v, str) and len(v) <= MAX_CODE_CHARS},
-            current)

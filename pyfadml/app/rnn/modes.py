@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from html import escape
 
-import numpy as np
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Range1d, Span
@@ -17,9 +16,8 @@ from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Rang
 from pyfadml.app import theme, ui
 from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
 from pyfadml.app.rnn.unfold import UnfoldedView
-from pyfadml.app.workio import TakeAway, check_same, copy_weights, layer_specs
+from pyfadml.app.workio import TakeAway
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
-from pyfadml.losses import softmax
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: image captioning": "one-to-many",
@@ -58,38 +56,15 @@ class ModesTab(pn.viewable.Viewer):
         """Show ``model`` (e.g. from ``pyfadml.load``): an RNN or LSTM cell and a Dense layer, as one of the three
         modes builds them. Mode, cell and hidden size follow the file (a reset, same data), then its weights
         replace the new ones (step 0). Raises ValueError naming the mismatch, with nothing changed, otherwise."""
-        specs = layer_specs(model)
-        kinds = [c for c, _ in specs]
-        if kinds not in (["RNN", "Dense"], ["LSTM", "Dense"]):
-            raise ValueError(f"{name} does not fit: this tab trains an RNN or LSTM cell then a Dense layer; the file "
-                             f"has {', '.join(kinds[:12])}.")
-        cell, hidden = kinds[0], specs[0][1].get("n_hidden")
+        s = self.demo.settings_for(model, name)
         low, high = self.param.hidden.bounds
-        if not isinstance(hidden, int) or not low <= hidden <= high:
-            raise ValueError(f"{name} does not fit: {hidden} hidden units; this tab has {low} to {high}.")
-        error = None
-        for mode in [self.mode] + [m for m in MODES if m != self.mode]:
-            template = SequenceDemo(mode=mode, cell=cell.lower(), hidden=hidden, n_train=8, n_test=1).model
-            try:
-                check_same(name, model, template)
-            except ValueError as exc:
-                error = error or exc                       # the message for the current mode
-                continue
-            break
-        else:
-            raise error
-        settings = dict(mode=mode, cell=cell, hidden=hidden)
-        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
-        if changed:
-            self.param.update(**changed)
-        else:
-            self.live.reset()
-        copy_weights(self.demo.model, model)
+        if not low <= s["hidden"] <= high:
+            raise ValueError(f"{name} does not fit: {s['hidden']} hidden units; this tab has {low} to {high}.")
+        self.live.restart(mode=s["mode"], cell=s["cell"].upper(), hidden=s["hidden"])
+        self.demo.load_weights(model, name)
         self._on_new_demo()
-        message = f"Loaded {name}: {cell} with {hidden} hidden units for {mode}, shown at step 0 of a new run."
-        self.live.note = message
-        self.live.update_status()
-        return message
+        return self.live.say(f"Loaded {name}: {s['cell'].upper()} with {s['hidden']} hidden units for "
+                             f"{s['mode']}, shown at step 0 of a new run.")
 
     def _new_demo(self) -> SequenceDemo:
         return SequenceDemo(mode=self.mode, cell=self.cell.lower(), hidden=int(self.hidden), lr=float(self.lr),
@@ -192,7 +167,7 @@ class ModesTab(pn.viewable.Viewer):
         u = self.demo.unfold(int(self.example))
         self.unfolded.draw(u)
         self._draw_image(u)
-        self._draw_predictions(u)
+        self._draw_predictions()
         self._update_stats()
 
     def _draw_image(self, u: dict) -> None:
@@ -217,17 +192,9 @@ class ModesTab(pn.viewable.Viewer):
             f'<p style="margin:0">Test image {int(self.example)} (the input at t = 0, 10×10 pixels).<br>'
             f'Caption: <b>{escape(want)}</b><br>The network says: <b>{escape(said)}</b></p></div>')
 
-    def _draw_predictions(self, u: dict) -> None:
-        d = self.demo
-        if d.mode == "many-to-one":
-            n = min(EXAMPLES_M2O, d.n_test)
-            with np.errstate(over="ignore", invalid="ignore"):
-                probs = softmax(d.model.predict(d.X_test[:n]))[:, 1]
-            self._pred_src.data = dict(x=list(range(n)), pred=probs.tolist(),
-                                       target=d.Y_test[:n].astype(float).tolist())
-        else:
-            self._pred_src.data = dict(x=list(range(d.T)), pred=u["pred"].astype(float).tolist(),
-                                       target=u["target"].astype(float).tolist())
+    def _draw_predictions(self) -> None:
+        p = self.demo.predictions(int(self.example), n=EXAMPLES_M2O)
+        self._pred_src.data = dict(x=list(range(len(p["pred"]))), pred=p["pred"].tolist(), target=p["target"].tolist())
 
     def _update_stats(self) -> None:
         d, row = self.demo, self._row
@@ -244,11 +211,7 @@ class ModesTab(pn.viewable.Viewer):
             clip="off" if d.clip_norm is None else ui.exact(d.clip_norm),
             first_loss=ui.exact(first["test_loss"]), loss=ui.exact(row["test_loss"]), eval_step=row["step"],
             y_ticks=",".join(f"{t:g}" for t in self.pred_fig.yaxis[0].ticker.ticks),
-            y_labels=",".join(self.pred_fig.yaxis[0].major_label_overrides.values())) + (
-            f'<p class="muted" style="margin:4px 12px 0 12px">The {d.cell.upper()} with {d.hidden} hidden units, '
-            f'Adam, learning rate {ui.num(d.lr)}, batch {d.batch_size}, '
-            f'{"gradients clipped at " + ui.num(d.clip_norm) if d.clip_norm else "no clipping"}; '
-            f'{len(d.X_train):,} training and {len(d.X_test):,} test sequences of {d.T} steps.</p>')
+            y_labels=",".join(self.pred_fig.yaxis[0].major_label_overrides.values())) + ui.stats_line(d.describe())
 
     # ------------------------------------------------------------------------------------------
     # widgets and layout

@@ -26,7 +26,6 @@ from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, 
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 OPTIMIZERS = {"Adam": "adam", "SGD": "sgd"}
-OPT_NAMES = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD with momentum"}
 COLORS = {"RNN": "#D55E00", "LSTM": "#0072B2"}
 HEATMAP_ROWS = 240            # training steps shown in a gradient heatmap (evenly spread over the run)
 # colour ranges of the heatmaps: log10 ||dL/dh_t|| (absolute), log10 ||dL/dh_t|| / ||dL/dh_T|| (relative)
@@ -227,18 +226,14 @@ class RaceTab(pn.viewable.Viewer):
         r = self.demo
         profile = {"t": list(range(1, r.T + 1))}
         for name in MODELS:
-            rows, steps = r.grad_rows[name], r.grad_steps[name]
-            if len(rows) > HEATMAP_ROWS:              # evenly spread rows, picked before stacking them
-                idx = np.linspace(0, len(rows) - 1, HEATMAP_ROWS).round().astype(np.intp)
-                rows, steps = [rows[i] for i in idx], [steps[i] for i in idx]
+            steps, norms = r.grad_heatmap(name, max_rows=HEATMAP_ROWS, spread=True)
             src, f = self._heat_src[name], self.heat_figs[name]
-            if not steps:
+            if not len(steps):
                 src.data = dict(image=[np.full((1, r.T), np.nan)], x=[0.5], y=[0], dw=[r.T], dh=[1])
                 f.y_range.start, f.y_range.end = 0, 1
                 profile[name] = [math.nan] * r.T
                 self._heat_info[name] = (0, 0)
                 continue
-            norms = np.stack(rows)
             shown = relative_norms(norms) if self.colour == "relative" else norms
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 logn = np.log10(shown)
@@ -261,24 +256,12 @@ class RaceTab(pn.viewable.Viewer):
         y = self.profile_fig.y_range
         y.start, y.end = 10.0 ** lo, 10.0 ** max(hi, lo + 1)
 
-    def grad_norms(self) -> dict:
-        """Per model: ``(step, gradient norm)`` of its latest step, or of the step the guard refused.
-
-        One number for the stats and the explanation (issue 9, item 7): the refused step's norm is the one
-        the divergence carries."""
-        r, exc = self.demo, self.live.divergence
-        hist = r.history
-        out = {m: (hist["step"][-1], hist[f"{m}_grad_norm"][-1]) if hist["step"] else (0, math.nan) for m in MODELS}
-        if exc is not None and getattr(exc, "grad_norm", None) is not None and getattr(exc, "model", None) in out:
-            out[exc.model] = (exc.step, float(exc.grad_norm))
-        return out
-
     def _update_stats(self) -> None:
         r, row = self.demo, self._row
         if row is None:
             return
         exc = self.live.divergence
-        gn = self.grad_norms()
+        gn = r.grad_norms(exc)             # one number for the stats and the message (issue 9, item 7)
         stats = [("race-step", "Step", r.step_count, f"{r.step_count:,}")]
         stats += [(f"race-{m.lower()}-acc", f"{m} test acc.", row[f"{m}_acc"], ui.pct(row[f"{m}_acc"]))
                   for m in MODELS]
@@ -299,11 +282,7 @@ class RaceTab(pn.viewable.Viewer):
             lstm_cols=cols["LSTM"], exploded=int(isinstance(exc, ExplodingGradientError)),
             rnn_gn=ui.exact(gn["RNN"][1]), lstm_gn=ui.exact(gn["LSTM"][1]), colour=self.colour,
             rnn_reach=ui.exact(reach["RNN"]), lstm_reach=ui.exact(reach["LSTM"]),
-            rnn_sps=ui.exact(sps["RNN"]), lstm_sps=ui.exact(sps["LSTM"])) + (
-            f'<p class="muted" style="margin:4px 12px 0 12px">T = {r.T}, RNN recurrent scale '
-            f'{ui.num(r.recurrent_scale)}, {OPT_NAMES[r.optimizer_name]} with learning rate {ui.num(r.lr)}, '
-            f'{"gradients clipped at " + ui.num(clip) if clip else "no clipping"}; chance is '
-            f'{ui.pct(r.chance)}.</p>')
+            rnn_sps=ui.exact(sps["RNN"]), lstm_sps=ui.exact(sps["LSTM"])) + ui.stats_line(r.describe())
         self._message.object = ui.note_html(r.explain(exc) if exc is not None else "", testid="race-message")
 
     # ------------------------------------------------------------------------------------------

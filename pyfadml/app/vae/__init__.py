@@ -23,7 +23,7 @@ import param
 
 from pyfadml.app import theme, ui
 from pyfadml.app.live import LiveTraining, Refresh
-from pyfadml.app.workio import TakeAway, check_same, copy_weights
+from pyfadml.app.workio import TakeAway
 from pyfadml.app.vae.anomaly import AnomalyView
 from pyfadml.app.vae.latent import LatentView
 from pyfadml.app.vae.samples import PriorSamples, Variations
@@ -103,7 +103,7 @@ class VAESection(pn.viewable.Viewer):
             applied=self.training.draw_stats,
             refresh=[Refresh(self._timed(name, draw[name]), every=every) for name, every in REFRESH_EVERY.items()])
         self.takeaway = TakeAway("vae", model=lambda: self.demo.vae, step=lambda: self.demo.step_count,
-                                 history=self._history, accept=self.accept_model,
+                                 history=lambda: self.demo.full_history(), accept=self.accept_model,
                                  figures={"losses": self.training.loss_fig,
                                           **{f"latent-{k}": f for k, f in self.planes.figs.items()}})
         self._build_layout()
@@ -111,52 +111,21 @@ class VAESection(pn.viewable.Viewer):
         self.redraw()
         self.live.update_status()
 
-    def _history(self) -> dict:
-        """Each step's mini-batch losses, with the test-set losses (``test_*``) of the steps evaluated."""
-        h, e = self.demo.history, self.demo.eval_history
-        at = {step: i for i, step in enumerate(e["step"])}
-        out = dict(h)
-        for name in [c for c in e if c != "step"]:
-            out["test_" + name] = [e[name][at[k]] if k in at else float("nan") for k in h["step"]]
-        return out
-
     def accept_model(self, model, name: str = "the file") -> str:
         """Show ``model``, a VAE or an Autoencoder (e.g. from ``pyfadml.load``): its latent size and hidden
         layers become the settings (a reset, same data), then its weights replace those of the section's
         model of its kind (step 0; the other model starts afresh). Raises ValueError naming the mismatch,
-        with nothing changed, unless it fits this dataset's image size."""
-        kind = type(model).__name__
-        if kind not in ("VAE", "Autoencoder"):
-            raise ValueError(f"{name} does not fit: it holds a {kind}; this section shows a VAE or an Autoencoder.")
-        cfg = model.get_config()
-        d = self.demo
-        if cfg.get("D") != d.D:
-            raise ValueError(f"{name} does not fit: it takes images of {cfg.get('D')} pixels, the dataset "
-                             f"{d.dataset} has {d.D} ({d.image_shape[0]}×{d.image_shape[1]}).")
-        hidden = next((k for k, v in HIDDEN_CHOICES.items() if list(v) == list(cfg.get("hidden", []))), None)
-        if cfg.get("d") not in LATENT_SIZES or hidden is None:
-            raise ValueError(f"{name} does not fit: latent size {cfg.get('d')} and hidden layers "
-                             f"{cfg.get('hidden')}; this section has d in {LATENT_SIZES} and hidden layers "
-                             f"{', '.join(HIDDEN_CHOICES)}.")
-        settings = dict(latent=cfg["d"], hidden=hidden)
-        template = GenerativeDemo(**{**dict(dataset=d.dataset, lr=d.lr, beta=d.beta, batch_size=d.batch_size,
-                                            seed=int(self.seed)), "latent": settings["latent"], "hidden": hidden})
-        target = "vae" if kind == "VAE" else "ae"
-        check_same(name, model, template.models[target])
-        changed = {k: v for k, v in settings.items() if getattr(self, k) != v}
-        if changed:
-            self.param.update(**changed)
-        else:
-            self.live.reset()
-        copy_weights(self.demo.models[target], model)
-        self.demo._test_cache.clear()
+        with nothing changed, unless it fits this dataset's image size and this section's choices."""
+        s = self.demo.settings_for(model, name)
+        if s["latent"] not in LATENT_SIZES or s["hidden"] not in HIDDEN_CHOICES:
+            raise ValueError(f"{name} does not fit: latent size {s['latent']} and hidden layers {s['hidden']}; "
+                             f"this section has d in {LATENT_SIZES} and hidden layers {', '.join(HIDDEN_CHOICES)}.")
+        self.live.restart(latent=s["latent"], hidden=s["hidden"])
+        self.demo.load_weights(model, name, target=s["kind"])
         self._on_new_demo()
         self.redraw()
-        message = (f"Loaded {name}: the {'VAE' if target == 'vae' else 'autoencoder'} with d = {cfg['d']} and "
-                   f"hidden layers {hidden}, shown at step 0 of a new run.")
-        self.live.note = message
-        self.live.update_status()
-        return message
+        return self.live.say(f"Loaded {name}: the {'VAE' if s['kind'] == 'vae' else 'autoencoder'} with "
+                             f"d = {s['latent']} and hidden layers {s['hidden']}, shown at step 0 of a new run.")
 
     @property
     def live_controllers(self) -> tuple[LiveTraining, ...]:

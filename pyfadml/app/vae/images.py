@@ -9,24 +9,13 @@ import numpy as np
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 
 from pyfadml.app import theme, ui
+from pyfadml.data.images import mosaic
 
 IMAGE_PX = 38                # screen pixels per image side in the grids
 INK_PALETTE = ["#%02x%02x%02x" % tuple(int(round(255.0 + t * (c - 255.0))) for c in (17, 24, 39))
                for t in np.linspace(0.0, 1.0, 256)]
 """0 = white paper, 1 = near-black ink (the PixelEditor's "ink" map), for every image the section draws."""
 INK = LinearColorMapper(palette=INK_PALETTE, low=0.0, high=1.0, nan_color=(0, 0, 0, 0))
-
-
-def mosaic(images: np.ndarray, rows: int, cols: int, gap: int = 1) -> np.ndarray:
-    """Tile ``images`` (n, H, W), row-major, into one float32 array with NaN gaps, flipped for Bokeh
-    (whose image row 0 is at the bottom). Missing tiles are NaN (transparent)."""
-    images = np.asarray(images, dtype=np.float32)
-    n, h, w = images.shape
-    out = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap), np.nan, dtype=np.float32)
-    for k in range(min(n, rows * cols)):
-        r, c = divmod(k, cols)
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = images[k]
-    return np.ascontiguousarray(out[::-1])
 
 
 def pixels_attr(images: np.ndarray) -> str:
@@ -84,4 +73,5 @@ class ImageGrid:
         if images is None:
             self.source.data["image"] = [np.full((1, 1), np.nan, np.float32)]
         else:
-            self.source.data["image"] = [mosaic(images, self.rows, self.cols)]
+            tiles = mosaic(images, self.cols, rows=self.rows)[::-1]       # Bokeh's image row 0 is the bottom
+            self.source.data["image"] = [np.ascontiguousarray(tiles, dtype=np.float32)]

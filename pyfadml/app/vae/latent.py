@@ -38,19 +38,6 @@ below with the prior's 0 and 1).</p>
 """
 
 
-def class_medians(u: np.ndarray, v: np.ndarray, labels: np.ndarray, names) -> dict:
-    """Where each class's name goes on a plane: the median of its (finite) codes."""
-    out = dict(x=[], y=[], text=[], cls=[])
-    for k, name in enumerate(names):
-        keep = (labels == k) & np.isfinite(u) & np.isfinite(v)
-        if keep.any():
-            out["x"].append(float(np.median(u[keep])))
-            out["y"].append(float(np.median(v[keep])))
-            out["text"].append(str(name))
-            out["cls"].append(k)
-    return out
-
-
 class LatentView:
     """Both latent planes, the images decoded at the last click, and the codes' means and spreads."""
 
@@ -182,9 +169,10 @@ class LatentView:
             for kind in kinds:
                 lp = d.latent_plane(kind)
                 self._codes[kind].data = dict(x=lp["u"], y=lp["v"], cls=lp["label"].astype(np.int32))
-                self._names[kind].data = class_medians(lp["u"], lp["v"], lp["label"], d.class_names)
-                centre, axes = d.projection(kind)
-                o = -(centre @ axes.T)                      # where the prior's mean 0 lands on the plane
+                m = lp["medians"]
+                self._names[kind].data = dict(x=m["u"], y=m["v"], text=[str(d.class_names[k]) for k in m["class"]],
+                                              cls=m["class"])
+                o = lp["origin"]                            # where the prior's mean 0 lands on the plane
                 self._circles[kind].data = dict(x=[o[0], o[0]], y=[o[1], o[1]], r=[1.0, 2.0])
                 if lp["ellipses"] is not None:
                     e = lp["ellipses"]

@@ -103,14 +103,10 @@ class TrainingView:
         fig.scatter("step", "vae_recon", source=self._eval_src, color=VAE_COLOR, size=5,
                     legend_label="test set (dots)")
         fig.scatter("step", "ae_recon", source=self._eval_src, color=AE_COLOR, size=5)
-        ui.style_legend(fig, "top_left")
-        legend = fig.legend[0]
-        legend.orientation = "horizontal"
-        legend.nrows = 2                        # two rows above the plot: it never covers a curve
-        legend.spacing = 10
+        legend = ui.legend_above(fig, spacing=10)
+        legend.nrows = 2                        # two rows above the plot
         legend.border_line_color = None
         legend.click_policy = "hide"
-        fig.add_layout(legend, "above")
         self._ticker = FixedTicker(ticks=[1.0], minor_ticks=[])
         fig.yaxis.ticker = self._ticker
         fig.xaxis.axis_label = "step"
@@ -197,12 +193,10 @@ class TrainingView:
                  ("ae-recon", "AE ½‖x−x′‖²", row["ae_recon"], ui.loss_text(row["ae_recon"])),
                  ("mean-image", "Mean image", base, ui.loss_text(base)),
                  ("recognised", "Recognised", self.recognised, ui.pct(self.recognised, 0))]
-        self.stats.object = ui.stats_html(stats, testid="vae-stats", step=row["step"], **data) + (
-            f'<p class="muted secondary" style="margin:4px 12px 0 12px">D = {d.D} pixels → d = {d.latent} → D; '
-            f'hidden layers {list(d.hidden)}; {len(d.X_train)} training and {len(d.X_test)} test images; '
-            f'{d.batch_size} images per step, learning rate {d.lr:g}, β = {d.beta:g}. Test-set errors are means '
-            'over images; "mean image" is the error of always drawing the average image; recognised: VAE '
-            'reconstructions whose nearest training image has the right label.</p>')
+        self.stats.object = ui.stats_html(stats, testid="vae-stats", step=row["step"], **data) + ui.stats_line(
+            d.describe() + ' Test-set errors are means over images; "mean image" is the error of always drawing '
+            'the average image; recognised: VAE reconstructions whose nearest training image has the right label.',
+            secondary=True)
 
     def _extend_axis(self, point: dict) -> None:
         """Widen the loss axis (an explicit range, so its ticks are known) to the new values."""

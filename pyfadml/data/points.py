@@ -1,11 +1,16 @@
-"""Your own points for the Backprop section: a CSV of ``x, y, label`` rows, checked before anything changes.
+"""Your own 2-D points, as the toy sets give them: a CSV of ``x, y, label`` rows, checked row by row.
 
 :func:`parse_points` reads the bytes of a file and returns the points, or raises ``ValueError`` with a message
 that names the first bad row (its line in the file, counting a header) and what to do. Rules: two numeric
 columns and a label column (a header row is optional), 2 to 8 classes, at most 5,000 rows, no NaN or
 infinity. Labels may be numbers or words; they become classes 0..K-1 in sorted order. The coordinates are
 centred and scaled to unit variance (one factor for both axes, so shapes keep their proportions), the range
-the toy sets and the networks' initialisation are made for.
+the toy sets and the networks' initialisation are made for. ``MLPDemo(points=(p["X"], p["y"]))`` trains on
+them; the Backprop section of the page reads an uploaded file with this function.
+
+>>> p = parse_points(b"x,y,label\\n" + b"0,0,a\\n1,1,b\\n" * 4)
+>>> p["X"].shape, p["labels"]
+((8, 2), ['a', 'b'])
 """
 from __future__ import annotations
 
@@ -71,8 +76,8 @@ def parse_points(data: bytes, name: str = "the file") -> dict:
         raise ValueError(f"{name} has {len(xs)} point{'s' if len(xs) != 1 else ''}; at least {MIN_ROWS} are needed.")
     names = sorted(set(labels), key=lambda t: (_number(t) is None, _number(t) or 0.0, t))
     if not MIN_CLASSES <= len(names) <= MAX_CLASSES:
-        raise ValueError(f"{name} has {len(names)} different label{'s' if len(names) != 1 else ''}; this section "
-                         f"classifies {MIN_CLASSES} to {MAX_CLASSES} classes.")
+        raise ValueError(f"{name} has {len(names)} different label{'s' if len(names) != 1 else ''}; a classifier "
+                         f"here takes {MIN_CLASSES} to {MAX_CLASSES} classes.")
     index = {t: i for i, t in enumerate(names)}
     X = np.column_stack([xs, ys]).astype(np.float64)
     center = X.mean(axis=0)
