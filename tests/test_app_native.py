@@ -1,9 +1,7 @@
 """The Panel app builds natively and its callbacks run headless, driven through the Viewers' methods."""
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 from html import unescape
 from html.parser import HTMLParser
 

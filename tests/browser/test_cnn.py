@@ -92,7 +92,7 @@ def test_lecture_x_feature_map_and_pixel_edits(cnn):
 
 
 def test_live_training_reaches_90_percent_and_predicts_a_drawing(cnn):
-    ui, page = cnn, cnn.page
+    ui = cnn
     ui.click(SCREEN_2)
     assert ui.attr(STATS, "data-step") == "0" and ui.live_state("cnn") == "paused"
     start_kernels = ui.attr("[data-testid=kernels-caption]", "data-checksum")

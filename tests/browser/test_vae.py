@@ -77,7 +77,7 @@ def _click_pad(ui, row: int, col: int) -> None:
 
 
 def test_training_latent_clicks_and_prior_samples(vae):
-    ui, page = vae, vae.page
+    ui = vae
     assert ui.live_state("vae", "data-step") == "0" and ui.attr(STATS, "data-step") == "0"
     mean_image = ui.value("mean-image")
     before = {k: ui.value(k) for k in ("vae-recon", "ae-recon")}
