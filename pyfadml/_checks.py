@@ -62,14 +62,15 @@ def check_array(x, name: str, *, ndim=None, shape=None, dtype=None) -> np.ndarra
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be an array, could not convert {type(x).__name__}: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    kind = arr.dtype.kind          # b bool, i/u integer, f floating, c complex; anything else is not a number
+    if kind not in ("b", "i", "u", "f", "c"):
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
+    if kind == "c":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}; pass x.real (or np.abs(x)) "
                         f"if that is what you mean")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    elif not np.issubdtype(arr.dtype, np.floating):
+    elif kind != "f":
         arr = arr.astype(np.float64)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -86,8 +87,8 @@ def check_array(x, name: str, *, ndim=None, shape=None, dtype=None) -> np.ndarra
 def check_labels(y, name: str, *, n_classes: int | None = None, shape=None) -> np.ndarray:
     """Integer class labels in [0, n_classes)."""
     arr = np.asarray(y)
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+    if arr.dtype.kind not in ("i", "u"):
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
         else:
             raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")

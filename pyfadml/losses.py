@@ -94,12 +94,13 @@ def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
     z = logits.reshape(-1, k)
     y = labels.reshape(-1)
     m = z.shape[0]
-    shifted = z - np.max(z, axis=1, keepdims=True)
-    log_sum = np.log(np.sum(np.exp(shifted), axis=1))
-    log_p_true = shifted[np.arange(m), y] - log_sum
-    loss = -float(np.mean(log_p_true))
-    dz = np.exp(shifted - log_sum[:, None])  # softmax(z)
-    dz[np.arange(m), y] -= 1.0
+    rows = np.arange(m)
+    shifted = z - z.max(axis=1, keepdims=True)
+    dz = np.exp(shifted)
+    total = dz.sum(axis=1)
+    loss = -float((shifted[rows, y] - np.log(total)).sum()) / m   # -mean log p_y
+    dz /= total[:, None]                                          # softmax(z)
+    dz[rows, y] -= 1.0
     dz /= m
     return loss, dz.reshape(logits.shape)
 

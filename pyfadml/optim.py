@@ -38,7 +38,7 @@ def _check_triples(params, where: str) -> list:
         if not isinstance(p, np.ndarray) or not isinstance(g, np.ndarray):
             raise TypeError(f"{where}: params[{i}] ({name!r}) must hold ndarrays, got "
                             f"{type(p).__name__} and {type(g).__name__}")
-        if not (np.issubdtype(p.dtype, np.floating) and np.issubdtype(g.dtype, np.floating)):
+        if not (p.dtype.kind == "f" and g.dtype.kind == "f"):
             raise TypeError(f"{where}: params[{i}] ({name!r}) must hold floating-point arrays (an update is "
                             f"fractional), got {p.dtype} and {g.dtype}; convert with p.astype(float)")
         if p.shape != g.shape:
@@ -191,10 +191,22 @@ class Adam(Optimizer):
         deltas, new_state = [], {"t": t}
         for name, p, g in triples:
             m, v = self._state_of(name, p, ("m", "v"))
-            m = b1 * m + (1.0 - b1) * g
-            v = b2 * v + (1.0 - b2) * (g * g)
-            deltas.append(-self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps))
-            new_state[name] = {"m": m, "v": v}
+            s = p.dtype.type                  # scalars of the params' dtype: no conversion in every call
+            # new arrays, updated in place: b1 m + (1-b1) g = m + (1-b1)(g - m), likewise v with g^2
+            m_new = g - m
+            m_new *= s(1.0 - b1)
+            m_new += m
+            v_new = np.square(g)
+            v_new -= v
+            v_new *= s(1.0 - b2)
+            v_new += v
+            delta = v_new * s(1.0 / c2)       # vhat
+            np.sqrt(delta, out=delta)
+            delta += s(self.eps)
+            np.divide(m_new, delta, out=delta)
+            delta *= s(-self.lr / c1)         # -lr mhat / (sqrt(vhat) + eps)
+            deltas.append(delta)
+            new_state[name] = {"m": m_new, "v": v_new}
         return deltas, new_state
 
     def _commit(self, new_state: dict) -> None:

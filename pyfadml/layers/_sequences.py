@@ -21,10 +21,11 @@ def _check_sequence(x, n_in: int, dtype, where: str) -> np.ndarray:
 
 
 def _dout_time_major(dout, x_shape, n_hidden: int, return_sequences: bool, out: np.ndarray,
-                     where: str) -> np.ndarray:
+                     where: str, *, fill: bool = True) -> np.ndarray:
     """dL/d(output) written into ``out (T, N, H)``: the gradient arriving at each ``h_t`` from the layer's output.
 
-    With ``return_sequences=False`` only the last step is an output, so only ``h_{T-1}`` receives ``dout``.
+    With ``return_sequences=False`` only the last step is an output, so only ``h_{T-1}`` receives ``dout``;
+    the other steps get zeros, or with ``fill=False`` are left as they are (for a caller that overwrites them).
     """
     N, T, _ = x_shape
     if return_sequences:
@@ -32,7 +33,8 @@ def _dout_time_major(dout, x_shape, n_hidden: int, return_sequences: bool, out: 
         np.copyto(out, dout.transpose(1, 0, 2))
     else:
         dout = check_array(dout, f"{where}: dout", shape=(N, n_hidden))
-        out[:-1] = 0
+        if fill:
+            out[:-1] = 0
         out[-1] = dout
     return out
 

@@ -46,6 +46,19 @@ from pyfadml.layers._sequences import (  # noqa: F401  (_check_sequence, _dout_t
 )
 from pyfadml.layers.base import Layer
 
+_LOOP_ORDER = (2, 0, 1, 3)
+"""The LSTM's loops keep the gates in the order ``[o, i, f, g]`` (the params: ``[i, f, o, g]``): the three
+sigmoid gates o, i, f are side by side for the forward, the three that backward multiplies by ``dc`` (i, f, g)
+too. Entry j: the params' block of the loops' block j."""
+_LOOP_ORDER_INDEX = tuple(_LOOP_ORDER.index(j) for j in range(4))
+"""Entry k: the loops' block of the params' block k (i, f, o, g)."""
+
+
+def _loop_order(W: np.ndarray) -> np.ndarray:
+    """``Wx (D, 4H)`` or ``Wh (H, 4H)`` with the gates' column blocks in the loops' order, a new array."""
+    rows, cols = W.shape
+    return np.take(W.reshape(rows, 4, cols // 4), _LOOP_ORDER, axis=1).reshape(rows, cols)
+
 
 class RNN(Layer):
     """Vanilla (Elman) RNN:  ``h_t = tanh(z_t)``,  ``z_t = x_t Wx + h_{t-1} Wh + b``,  ``h_{-1} = 0``.
@@ -167,11 +180,13 @@ class LSTM(Layer):
     * the input, the recurrence and the bias are one matrix product per step: the columns of ``hx[t]`` are
       ``[h_{t-1}; x_t; 1]`` and the weights ``[Wh; Wx; b]^T`` (so ``z_t = x_t Wx + h_{t-1} Wh + b`` needs no
       separate input projection or addition), and backward gets ``[dWh; dWx; db]`` from one product too;
-    * the four gates of a step are one block ``(4, N, H)``, so one matrix product and one ``tanh`` serve all
-      of them: ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so the i, f, o columns of ``Wx``, ``Wh`` and ``b`` are
-      halved once per forward, ``tanh`` is applied to all four blocks, and i, f, o are mapped to (0, 1);
-    * forward keeps ``c_{t-1}`` right after the gates of step t, ``[i, f, o, g, c_{t-1}]``, so that
-      ``[i, f] * [g, c_{t-1}]`` is one product and ``c_t`` the sum of its two halves;
+    * the four gates of a step are one block ``(4, H, N)``, so one matrix product and one ``tanh`` serve all
+      of them: ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so the o, i, f rows of the weights are halved once per
+      forward, ``tanh`` is applied to all four blocks, and o, i, f are mapped to (0, 1);
+    * inside the loops the gates are in the order ``[o, i, f, g]`` (see ``_LOOP_ORDER``), and forward keeps
+      ``c_{t-1}`` right after them, ``[o, i, f, g, c_{t-1}]``: the sigmoid gates o, i, f are one block,
+      ``[i, f] * [g, c_{t-1}]`` is one product and ``c_t`` the sum of its two halves; in backward the gates
+      that ``dc`` multiplies (i, f, g) are one block;
     * backward likewise keeps ``[dL/dh_t, dL/dc_{t+1}]`` together, so ``dc`` below is one product with
       ``[o tanh'(c_t), f_{t+1}]`` and one sum.
     """
@@ -204,24 +219,26 @@ class LSTM(Layer):
         self._work = _Workspace()
 
     def _weight_rows(self) -> np.ndarray:
-        """``[Wh; Wx; b]^T`` as a new ``(4H, K)`` array, K = H + D + 1, the rows of i, f, o halved.
+        """``[Wh; Wx; b]^T`` as a new ``(4H, K)`` array, K = H + D + 1, in gate order ``[o, i, f, g]``, the rows
+        of o, i, f halved.
 
         Row block j (H rows) holds gate j's weights; with the columns ``[h_{t-1}; x_t; 1]`` of ``hx[t] (K, N)``,
-        ``rows @ hx[t]`` is ``z_t`` for every gate at once (halved for i, f, o): the recurrence, the input and
+        ``rows @ hx[t]`` is ``z_t`` for every gate at once (halved for o, i, f): the recurrence, the input and
         the bias in one matrix product.
         """
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
-        H = self.n_hidden
-        W = np.concatenate([Wh, Wx, b[None]], axis=0)                       # (K, 4H), columns [i | f | o | g]
-        W[:, :3 * H] *= 0.5
-        return np.ascontiguousarray(W.T)
+        H, K = self.n_hidden, self.n_hidden + self.n_in + 1
+        W = np.concatenate([Wh, Wx, b[None]], axis=0).T.reshape(4, H, K)   # rows [i | f | o | g]
+        W = np.take(W, _LOOP_ORDER, axis=0).reshape(4 * H, K)              # rows [o | i | f | g], a new array
+        W[:3 * H] *= 0.5
+        return W
 
     @staticmethod
     def _forward_arrays(N: int, T: int, D: int, H: int, dtype) -> dict:
         """The forward's arrays, and for every step t the views of them the loop reads and writes.
 
         Everything is stored with the batch as the last axis (columns, the lecture's ``z = W a + b``), so that
-        each step's blocks are contiguous. ``state[t] (5, H, N) = [i_t, f_t, o_t, g_t, c_{t-1}]``;
+        each step's blocks are contiguous. ``state[t] (5, H, N) = [o_t, i_t, f_t, g_t, c_{t-1}]``;
         ``c_{-1} = state[0, 4] = 0`` is never written; ``c_t = state[t + 1, 4]``. ``hx[t] (H + D + 1, N) =
         [h_{t-1}; x_t; 1]``: ``h_{-1} = 0`` and the ones are written once here, ``x_t`` by every forward,
         ``h_t`` by step t into ``hx[t + 1]``.
@@ -231,8 +248,8 @@ class LSTM(Layer):
              "half": np.array(0.5, dtype=dtype)}
         state, hx, tanh_c = a["state"], a["hx"], a["tanh_c"]
         hx[:, H + D] = 1
-        a["steps"] = [(hx[t], state[t, :4].reshape(4 * H, N), state[t, :4], state[t, :3], state[t, 0:2],
-                       state[t, 3:5], state[t, 2], state[t + 1, 4], tanh_c[t], hx[t + 1, :H]) for t in range(T)]
+        a["steps"] = [(hx[t], state[t, :4].reshape(4 * H, N), state[t, :4], state[t, :3], state[t, 1:3],
+                       state[t, 3:5], state[t, 0], state[t + 1, 4], tanh_c[t], hx[t + 1, :H]) for t in range(T)]
         return a
 
     def forward(self, x) -> np.ndarray:
@@ -245,17 +262,17 @@ class LSTM(Layer):
         hx[:T, H:H + D] = x.transpose(1, 2, 0)                             # x_t as columns, time-major
         W = self._weight_rows()                                            # (4H, K)
         matmul, tanh, multiply, add = np.matmul, np.tanh, np.multiply, np.add
-        for hx_t, z_rows, z, ifo, i_f, g_c_prev, o, c, tanh_c, h in a["steps"]:
-            matmul(W, hx_t, z_rows)                                # z_t (i, f, o halved), all gates
+        for hx_t, z_rows, z, oif, i_f, g_c_prev, o, c, tanh_c, h in a["steps"]:
+            matmul(W, hx_t, z_rows)                                # z_t (o, i, f halved), all gates
             tanh(z, z)
-            multiply(ifo, half, ifo)
-            add(ifo, half, ifo)                                    # sigmoid(z) = (1 + tanh(z / 2)) / 2
+            multiply(oif, half, oif)
+            add(oif, half, oif)                                    # sigmoid(z) = (1 + tanh(z / 2)) / 2
             multiply(i_f, g_c_prev, products)                      # [i * g, f * c_{t-1}]
             add(products[0], products[1], c)                       # c_t = f * c_{t-1} + i * g
             tanh(c, tanh_c)
             multiply(o, tanh_c, h)                                 # h_t = o * tanh(c_t)
         self._cache = (x.shape, state, a["tanh_c"], hx)
-        self.gates = {k: state[:T, j].transpose(2, 0, 1) for j, k in enumerate("ifog")}
+        self.gates = {k: state[:T, j].transpose(2, 0, 1) for j, k in zip(_LOOP_ORDER_INDEX, "ifog")}
         self.cells = state[1:, 4].transpose(2, 0, 1)
         self.hiddens = hx[1:, :H].transpose(2, 0, 1)
         return self.hiddens.copy() if self.return_sequences else hx[T, :H].T.copy()
@@ -267,16 +284,17 @@ class LSTM(Layer):
 
         ``grad[t + 1] = [dL/dh_t, dL/dc_{t+1}]`` and ``slope[t + 1] = [o_t tanh'(c_t), f_{t+1}]``, so that
         ``dc_t = sum(grad[t + 1] * slope[t + 1])`` (``dc_T = 0``, ``f_T = 0``); ``dc_t`` is ``grad[t, 1]``.
-        ``dz[t] (4, H, N)``: dL/dz_t, gate by gate.
+        ``dz[t] (4, H, N)``: dL/dz_t in the order ``[o, i, f, g]``, which holds the gates' local derivatives
+        until step t multiplies them by ``dh`` (o) and ``dc`` (i, f, g) in place. ``dz_cols`` and ``hx_cols``:
+        ``dz`` and ``hx`` with the steps side by side, ``(rows, T * N)``, for the products over all steps.
         """
         a = {"grad": np.zeros((T + 1, 2, H, N), dtype=dtype), "slope": np.zeros((T + 1, 2, H, N), dtype=dtype),
-             "dz_slope": np.empty((T, 4, H, N), dtype=dtype), "dz": np.empty((T, 4, H, N), dtype=dtype),
-             "products": np.empty((2, H, N), dtype=dtype), "dh_back": np.empty((H, N), dtype=dtype),
-             "dW_steps": np.empty((T, 4 * H, H + D + 1), dtype=dtype)}
-        grad, slope, dz_slope, dz = a["grad"], a["slope"], a["dz_slope"], a["dz"]
-        a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz_slope[t], dz_slope[t, 2], dz[t],
-                       dz[t, 2], dz[t].reshape(4 * H, N), grad[t, 0] if t > 0 else None)
-                      for t in range(T - 1, -1, -1)]
+             "dz": np.empty((T, 4, H, N), dtype=dtype), "products": np.empty((2, H, N), dtype=dtype),
+             "dh_back": np.empty((H, N), dtype=dtype), "dz_cols": np.empty((4 * H, T, N), dtype=dtype),
+             "hx_cols": np.empty((H + D + 1, T, N), dtype=dtype)}
+        grad, slope, dz = a["grad"], a["slope"], a["dz"]
+        a["steps"] = [(grad[t + 1], slope[t + 1], grad[t, 1], grad[t + 1, 0], dz[t, 1:], dz[t, 0],
+                       dz[t].reshape(4 * H, N), grad[t, 0] if t > 0 else None) for t in range(T - 1, -1, -1)]
         return a
 
     def backward(self, dout) -> np.ndarray:
@@ -290,7 +308,7 @@ class LSTM(Layer):
             passed back:  dL/dh_{t-1} gets dz Wh^T   (batch last: Wh dz)
 
         The factors of ``dh`` and ``dc`` depend on the forward values only: they are computed for all steps
-        before the loop (``slope``, ``dz_slope``), so a step costs a few products and one matmul.
+        before the loop (``slope``, and ``dz`` itself), so a step costs a few products and one matmul.
         Then, over all steps at once, one matrix product gives all three weight gradients:
         ``[dWh; dWx; db] = sum_t [h_{t-1} | x_t | 1]^T dz_t``; and ``dx_t = dz_t Wx^T``.
         """
@@ -300,46 +318,51 @@ class LSTM(Layer):
         N, T, D = x_shape
         H, dtype = self.n_hidden, Wx.dtype
         a = self._work.get("backward", (N, T, dtype), lambda: self._backward_arrays(N, T, D, H, dtype))
-        grad, slope, dz_slope, products, dh_back = (a[k] for k in ("grad", "slope", "dz_slope", "products", "dh_back"))
+        grad, slope, dz, products, dh_back = (a[k] for k in ("grad", "slope", "dz", "products", "dh_back"))
         dh, dc = grad[1:, 0], grad[:T, 1]                                  # dh[t] = dL/dh_t, dc[t] = dL/dc_t
-        _dout_time_major(dout, x_shape, H, self.return_sequences, dh.transpose(0, 2, 1), "LSTM.backward")
+        _dout_time_major(dout, x_shape, H, self.return_sequences, dh.transpose(0, 2, 1), "LSTM.backward",
+                         fill=self.return_sequences)                       # else the loop writes dh[:-1]
         gates = state[:T, :4]
-        i, f, o, g = (gates[:, j] for j in range(4))                       # each (T, H, N)
+        o, i, f, g = (gates[:, j] for j in range(4))                       # each (T, H, N)
         dc_slope = slope[1:, 0]
         np.square(tanh_c, out=dc_slope)
         np.subtract(1, dc_slope, out=dc_slope)
         dc_slope *= o                                                      # o tanh'(c_t)
         slope[1:T, 1] = f[1:]
-        np.square(gates, out=dz_slope)
-        np.subtract(gates[:, :3], dz_slope[:, :3], out=dz_slope[:, :3])    # sigmoid' = s - s^2: i, f, o
-        np.subtract(1, dz_slope[:, 3], out=dz_slope[:, 3])                 # tanh' = 1 - g^2
-        dz_slope[:, 0] *= g
-        dz_slope[:, 1] *= state[:T, 4]                                     # c_{t-1}
-        dz_slope[:, 2] *= tanh_c
-        dz_slope[:, 3] *= i
-        Wh = np.ascontiguousarray(Wh)
+        np.square(gates, out=dz)
+        np.subtract(gates[:, :3], dz[:, :3], out=dz[:, :3])                # sigmoid' = s - s^2: o, i, f
+        np.subtract(1, dz[:, 3], out=dz[:, 3])                             # tanh' = 1 - g^2
+        dz[:, 0] *= tanh_c
+        dz[:, 1:3] *= state[:T, 3:5]                                       # [i, f] times [g, c_{t-1}]
+        dz[:, 3] *= i
+        Wh = _loop_order(Wh)                                               # (H, 4H), contiguous
         matmul, multiply, add = np.matmul, np.multiply, np.add
         sequences = self.return_sequences
-        for grad_t, slope_t, dc_t, dh_t, dz_slope_t, dz_slope_o, dz_t, dz_o, dz_rows, dh_prev in a["steps"]:
+        for grad_t, slope_t, dc_t, dh_t, dz_ifg, dz_o, dz_rows, dh_prev in a["steps"]:
             multiply(grad_t, slope_t, products)
             add(products[0], products[1], dc_t)                            # total gradient reaching c_t
-            multiply(dz_slope_t, dc_t, dz_t)                               # dz_i, dz_f, dz_g (and o, redone:)
-            multiply(dz_slope_o, dh_t, dz_o)                               # dz_o
+            multiply(dz_ifg, dc_t, dz_ifg)                                 # dz_i, dz_f, dz_g
+            multiply(dz_o, dh_t, dz_o)                                     # dz_o
             if dh_prev is None:                                            # t = 0
                 break
             if sequences:                                                  # total reaching h_{t-1}
                 add(dh_prev, matmul(Wh, dz_rows, dh_back), dh_prev)
             else:                                                          # only h_{T-1} is an output
                 matmul(Wh, dz_rows, dh_prev)
-        # every step's dz_t [h_{t-1}; x_t; 1]^T at once (both contracted along the batch, contiguous), summed
-        dz = a["dz"].reshape(T, 4 * H, N)
-        dW = np.matmul(dz, hx[:T].transpose(0, 2, 1), out=a["dW_steps"]).sum(axis=0).T   # [dWh; dWx; db]
+        # every step's dz_t [h_{t-1}; x_t; 1]^T at once: both with the steps side by side, (rows, T*N)
+        dz, hx_cols = a["dz_cols"], a["hx_cols"]
+        np.copyto(dz, a["dz"].reshape(T, 4 * H, N).transpose(1, 0, 2))
+        np.copyto(hx_cols, hx[:T].transpose(1, 0, 2))
+        dz = dz.reshape(4 * H, T * N)
+        dW = _matmul.matmul(dz, hx_cols.reshape(H + D + 1, T * N).T)           # (4H, K), gates o i f g
+        dW = np.take(dW.reshape(4, H, H + D + 1), _LOOP_ORDER_INDEX, axis=0).reshape(4 * H, -1).T  # [dWh; dWx; db]
+        dx = _matmul.matmul(_loop_order(Wx), dz).reshape(D, T, N).transpose(2, 1, 0)   # dx_t = Wx dz_t, (N, T, D)
         self.grads["Wh"][...] = dW[:H]
         self.grads["Wx"][...] = dW[H:H + D]
         self.grads["b"][...] = dW[H + D]
         self._norm_sources = {"dh_norms": dh.transpose(0, 2, 1), "dc_norms": dc.transpose(0, 2, 1)}
         self.dh_norms = self.dc_norms = None
-        return np.matmul(Wx, dz).transpose(2, 0, 1)                         # dx_t = Wx dz_t, (N, T, D)
+        return dx
 
     def get_config(self) -> dict:
         return {"n_in": self.n_in, "n_hidden": self.n_hidden, "return_sequences": self.return_sequences,
