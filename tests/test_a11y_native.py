@@ -188,3 +188,35 @@ def test_latent_planes_name_each_class_at_its_codes():
     assert s.planes._names["vae"].data["text"] == [str(n) for n in s.demo.class_names]   # a new data set: its names
     out = class_medians(np.array([0.0, 2.0, np.nan]), np.array([1.0, 3.0, 0.0]), np.array([0, 0, 1]), ["a", "b"])
     assert out == dict(x=[1.0], y=[2.0], text=["a"], cls=[0])     # class b has no finite code: no label
+
+
+# ---------------------------------------------------------------------------------------------
+# phones: a figure wider than the screen shrinks to the width with its shape kept (ui.keeps_shape)
+# ---------------------------------------------------------------------------------------------
+
+def test_every_figure_of_every_section_keeps_its_shape_when_it_shrinks():
+    """Every figure in the page (each section shown) carries aspect_ratio = width / height and the narrow-screen
+    rule that lets its height follow the width it gets; a figure resized later keeps the two in step."""
+    from bokeh.document import Document
+    from bokeh.models import Plot
+
+    from pyfadml.app.shell import SECTIONS, AppShell
+    from pyfadml.app.widgets import PixelEditor
+
+    doc = Document()
+    shell = AppShell()
+    doc.add_root(shell.__panel__().get_root(doc))
+    plots = set()
+    for key in [s.key for s in SECTIONS if s.factory]:
+        shell.section = key
+        plots |= {m for m in doc.models if isinstance(m, Plot)}
+    assert len(plots) >= 30, len(plots)          # 37 when written
+    wrong = [(p.name or p.title.text if p.title else "", p.width, p.height, p.aspect_ratio) for p in plots
+             if p.aspect_ratio is None or abs(p.aspect_ratio - p.width / p.height) > 1e-12
+             or theme.FIGURE_NARROW_CSS not in p.stylesheets]
+    assert wrong == []
+    editor = PixelEditor(value=np.zeros((3, 5)), cell_size=20)
+    editor.cell_size = 30
+    editor.value = np.zeros((4, 4))
+    fig = editor._fig
+    assert (fig.width, fig.height) == (122, 122) and fig.aspect_ratio == 1.0

@@ -7,7 +7,8 @@ One place for each of these, so a fix reaches every section:
   :func:`exact` — the full value for ``data-`` attributes (tests read these).
 * :func:`stats_html` — the bar of big numbers above a section's plots (``data-testid`` per number, the full
   value in ``data-value``).
-* :func:`figure` — a Bokeh figure without the default tools, in the page's colours; :func:`style_axes`.
+* :func:`figure` — a Bokeh figure without the default tools, in the page's colours; :func:`style_axes`;
+  :func:`keeps_shape` — on a screen narrower than the figure (a phone) it shrinks to the width, shape kept.
 * :func:`note_html` — the short red (or grey) note a control shows beside itself for a bad value.
 """
 from __future__ import annotations
@@ -142,6 +143,7 @@ def figure(*, axes: bool = True, grid: bool = False, **kw):
     kw.setdefault("outline_line_color", theme.RULE)
     kw.setdefault("min_border", 4)
     fig = _bokeh_figure(**kw)
+    keeps_shape(fig)
     fig.xgrid.visible = False
     fig.ygrid.visible = grid
     if grid:
@@ -151,6 +153,19 @@ def figure(*, axes: bool = True, grid: bool = False, **kw):
     else:
         fig.axis.visible = False
     return fig
+
+
+def keeps_shape(fig) -> None:
+    """The figure shrinks with its shape kept where the page is narrower than it (a phone): Bokeh already
+    gives a figure ``max-width: 100%``; with ``aspect_ratio`` set its height follows the width it gets (CSS
+    ``aspect-ratio``, height ``auto``) instead of staying fixed. Where it fits, width and height are as set.
+    ``aspect_ratio`` follows later changes of ``width`` or ``height``."""
+    def follow(attr, old, new):
+        fig.aspect_ratio = fig.width / fig.height
+    follow("width", None, fig.width)
+    fig.stylesheets = [*fig.stylesheets, theme.FIGURE_NARROW_CSS]
+    fig.on_change("width", follow)
+    fig.on_change("height", follow)
 
 
 def checked(owner, name: str, widget, *, parse: Callable[[Any], Any] | None = None, testid: str = ""):
