@@ -177,6 +177,42 @@ def test_every_view_reads_top_to_bottom_without_sideways_scrolling(ui, options):
     assert not failures, "\n".join(failures)
 
 
+_HEADER = """() => {
+  const box = (r) => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom});
+  const lines = (node) => { const range = document.createRange(); range.selectNodeContents(node);
+                            return [...range.getClientRects()].map(box); };
+  const find = (root) => { for (const el of root.querySelectorAll("*")) {
+    if (el.classList.contains("brand")) return el;
+    const inner = el.shadowRoot && find(el.shadowRoot); if (inner) return inner; } return null; };
+  const brand = find(document);
+  const buttons = ["pyfadml-presenter", "pyfadml-copy-link", "pyfadml-share-button"]
+    .map((id) => document.getElementById(id)).filter((b) => b.checkVisibility())
+    .map((b) => Object.assign(box(b.getBoundingClientRect()), {name: b.textContent.trim()}));
+  return {text: [...lines(brand.firstChild), ...lines(brand.querySelector("span"))], buttons: buttons,
+          width: window.innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("options", NARROW + [
+    pytest.param({}, id="320px", marks=pytest.mark.browser_context(viewport={"width": 320, "height": 640}))])
+def test_the_header_buttons_never_cover_the_name_or_tagline(ui, options):
+    """The fixed buttons at the top right (Presenter, Copy link where there is room, Share) sit clear of the
+    header's name and tagline, and inside the window, on phones and at 200% zoom, presenter mode on or off."""
+    page = ui.page
+    for presenter in (False, True):
+        if presenter:
+            page.locator("#pyfadml-presenter").click()
+            page.locator("body.presenter").wait_for(state="attached")
+        found = page.evaluate(_HEADER)
+        assert found["text"] and {b["name"] for b in found["buttons"]} >= {"Presenter", "Share"}, found
+        for b in found["buttons"]:
+            assert 0 <= b["left"] and b["right"] <= found["width"], f"{b['name']} is off screen: {b}"
+            for t in found["text"]:
+                apart = (b["right"] <= t["left"] or t["right"] <= b["left"] or b["bottom"] <= t["top"]
+                         or t["bottom"] <= b["top"])
+                assert apart, f"{b['name']} {b} covers header text {t} (presenter mode {presenter})"
+
+
 def phone(width: int, height: int) -> dict:
     """A Pixel 7 (touch, mobile) with another screen size."""
     return dict(PIXEL_7, viewport={"width": width, "height": height}, screen={"width": width, "height": height})
