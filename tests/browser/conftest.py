@@ -623,7 +623,8 @@ def overflow(page) -> dict:
 def figures_off_shape(page) -> list[dict]:
     """The visible figures that do not fit a narrow page: a canvas whose right edge passes the window's or
     that of the box it would scroll in (its card: the nearest ancestor with overflow-x auto or scroll), or a
-    canvas drawn out of the figure's own shape (width / height more than 2% from its CSS aspect-ratio)."""
+    canvas drawn out of the figure's own shape (width / height more than 2% from the width / height set in
+    Python)."""
     return page.evaluate("""() => {
       const out = [], width = window.innerWidth;
       const up = (n) => n.parentNode && n.parentNode.nodeType === 11 ? n.parentNode.host : n.parentNode;
@@ -636,8 +637,8 @@ def figures_off_shape(page) -> list[dict]:
         let box = up(el);
         while (box && box.nodeType === 1 && !/auto|scroll/.test(getComputedStyle(box).overflowX)) box = up(box);
         const limit = box && box.nodeType === 1 ? box.getBoundingClientRect().left + box.clientLeft + box.clientWidth : width;
-        const [aw, ah] = getComputedStyle(el).aspectRatio.split("/").map(Number);
-        const shape = ah ? aw / ah : c.width / c.height;
+        const view = [...Bokeh.index.all_views()].find((v) => v.el === el);     // its model: the set size
+        const shape = view.model.width / view.model.height;
         if (c.right > Math.min(width, limit) + 1 || Math.abs(c.width / c.height - shape) > 0.02 * shape)
           out.push({cls: String(el.className).slice(0, 60), right: Math.round(c.right), limit: Math.round(limit),
                     size: `${Math.round(c.width)}x${Math.round(c.height)}`, shape: Math.round(shape * 1000) / 1000});
