@@ -185,3 +185,104 @@ def test_latent_planes_name_each_class_at_its_codes():
         assert names["y"][k] == pytest.approx(float(np.median(lp["v"][keep])))
     s.dataset = s.param.dataset.objects[-1] if s.dataset != s.param.dataset.objects[-1] else s.param.dataset.objects[0]
     assert s.planes._names["vae"].data["text"] == [str(n) for n in s.demo.class_names]   # a new data set: its names
+
+
+# ---------------------------------------------------------------------------------------------
+# phones: a figure wider than the screen shrinks to the width with its shape kept (ui.keeps_shape)
+# ---------------------------------------------------------------------------------------------
+
+def test_every_figure_of_every_section_keeps_its_shape_when_it_shrinks():
+    """Every figure in the page (each section shown) carries aspect_ratio = width / height and the narrow-screen
+    rule that lets its height follow the width it gets; a figure resized later keeps the two in step."""
+    from bokeh.document import Document
+    from bokeh.models import Plot
+
+    from pyfadml.app.shell import SECTIONS, AppShell
+    from pyfadml.app.widgets import PixelEditor
+
+    doc = Document()
+    shell = AppShell()
+    doc.add_root(shell.__panel__().get_root(doc))
+    plots = set()
+    try:
+        for key in [s.key for s in SECTIONS if s.factory]:
+            shell.section = key
+            plots |= {m for m in doc.models if isinstance(m, Plot)}
+    finally:
+        doc.clear()                    # models shared between documents (module-level ones) are free again
+    assert len(plots) >= 30, len(plots)          # 37 when written
+    wrong = [(p.name or p.title.text if p.title else "", p.width, p.height, p.aspect_ratio) for p in plots
+             if p.aspect_ratio is None or abs(p.aspect_ratio - p.width / p.height) > 1e-12
+             or theme.FIGURE_NARROW_CSS not in p.stylesheets]
+    assert wrong == []
+    editor = PixelEditor(value=np.zeros((3, 5)), cell_size=20)
+    editor.cell_size = 30
+    editor.value = np.zeros((4, 4))
+    fig = editor._fig
+    assert (fig.width, fig.height) == (122, 122) and fig.aspect_ratio == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# sign not by colour only: '+' / '−' over the diverging pictures (ui.sign_marks)
+# ---------------------------------------------------------------------------------------------
+
+def _marks(data) -> dict:
+    """(x, y) -> '+' or '−' from a sign_bars source; a '+' is two bars (one of them upright), a '−' one."""
+    out, bars = {}, {}
+    for x, y, w, h, sign in zip(*(data[k] for k in ("x", "y", "w", "h", "sign"))):
+        out.setdefault((x, y), sign)
+        assert out[(x, y)] == sign
+        bars[(x, y)] = bars.get((x, y), 0) + 1
+    assert all(bars[k] == (2 if s == "+" else 1) for k, s in out.items())
+    return out
+
+
+def test_sign_bars_draw_plus_minus_and_nothing_near_zero():
+    from pyfadml.app import ui
+    fig = ui.figure(width=200, height=100, x_range=(0, 20), y_range=(0, 10))
+    data = ui.sign_bars(fig, [1, 2, 3, 4], [1, 1, 1, 1], [0.5, -0.5, 0.05, float("nan")], size=(10, 10), stroke=2)
+    assert _marks(data) == {(1.0, 1.0): "+", (2.0, 1.0): ui.MINUS}
+    wide = [(w, h) for w, h in zip(data["w"], data["h"]) if w > h]
+    assert wide == [(1.0, 0.2), (1.0, 0.2)]                      # 10 x 2 pixels, in data units
+
+
+def _assert_marks_follow(marks: dict, value_at, threshold=0.1) -> int:
+    for (x, y), sign in marks.items():
+        v = value_at(x, y)
+        assert (v > threshold if sign == "+" else v < -threshold), ((x, y), sign, v)
+    return len(marks)
+
+
+def test_backprop_neuron_tiles_carry_their_sign_after_a_step():
+    """The hidden-neuron tiles: a '+' or '−' at 3 x 3 points of every tile, from the value drawn there, kept
+    in step with the colours when training moves them."""
+    from pyfadml.app.backprop.section import BackpropSection
+    s = BackpropSection()
+    s.activation = "tanh"
+    for _ in range(2):
+        s.live.step()
+        img = s._neuron_src.data["image"][0]
+        at = lambda x, y: float(img[int(y - 0.5), int(x - 0.5)])          # noqa: E731
+        marks = _marks(s._neuron_signs.data)
+        tiles = s.demo.depth * s.demo.breadth
+        assert 0.5 * 9 * tiles <= _assert_marks_follow(marks, at) <= 9 * tiles
+        assert {"+", "\u2212"} <= set(marks.values())
+
+
+def test_rnn_hidden_squares_and_cell_state_carry_their_sign_after_a_step():
+    """The unfolded network's hidden squares (one per unit and step) and the LSTM's cell-state heatmap: every
+    square paler than a tenth of the scale has no mark, every other one its '+' or '−', after each step."""
+    from pyfadml.app.rnn import RNNSection
+    s = RNNSection()
+    tab, view = s.modes, s.modes.unfolded
+    for _ in range(2):
+        tab.live.step()
+        cells = view.cells.data
+        value = {(x, y): v for x, y, v in zip(cells["x"], cells["y"], cells["v"])}
+        marks = _marks(view.signs.data)
+        assert _assert_marks_follow(marks, lambda x, y: value[(x, y)]) == sum(abs(v) > 0.1 for v in value.values())
+    s.race.live.step()
+    c = s.gates._src["c"].data["image"][0]                                  # (units, steps)
+    m = max(float(np.max(np.abs(c))), 0.1)
+    marks = _marks(s.gates._cell_signs.data)
+    assert _assert_marks_follow(marks, lambda x, y: c[int(y), int(x)] / m) == int((np.abs(c / m) > 0.1).sum())

@@ -51,9 +51,9 @@ HEADER_CSS = f"""
 BRAND_CSS = """
 .brand { color: white; font-size: 22px; font-weight: 700; letter-spacing: .01em; }
 .brand span { font-weight: 400; color: #cbd5e1; font-size: 15px; margin-left: 10px; }
-@media (max-width: 760px) {   /* clear of the fixed Presenter and Share buttons, top right */
-  .brand { padding-right: 170px; }
-  .brand span { display: block; margin-left: 0; }
+@media (max-width: 760px) {   /* the tagline on its own line, below the fixed Presenter and Share buttons
+                                 (top right, beside the short name): the whole width is the tagline's */
+  .brand span { display: block; margin: 8px 0 0 0; }
 }
 """
 

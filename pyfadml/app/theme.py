@@ -94,6 +94,13 @@ NARROW_CSS = f"""
 }}
 """
 
+# A figure on a narrow screen (ui.keeps_shape): Bokeh caps its width at the card's (max-width: 100%) and, with
+# aspect_ratio set, leaves its height to CSS aspect-ratio; but a column fixes each child's height through its
+# flex-basis (flex: 0 0 <height>px): let the height follow the width instead.
+FIGURE_NARROW_CSS = f"""
+@media {NARROW} {{ :host {{ flex-basis: auto !important; }} }}
+"""
+
 CARD_CSS = f"""
 :host {{
   background: {PANEL_BG}; border: 1px solid {RULE}; border-radius: 10px;

@@ -7,7 +7,9 @@ One place for each of these, so a fix reaches every section:
   :func:`exact` — the full value for ``data-`` attributes (tests read these).
 * :func:`stats_html` — the bar of big numbers above a section's plots (``data-testid`` per number, the full
   value in ``data-value``).
-* :func:`figure` — a Bokeh figure without the default tools, in the page's colours; :func:`style_axes`.
+* :func:`figure` — a Bokeh figure without the default tools, in the page's colours; :func:`style_axes`;
+  :func:`keeps_shape` — on a screen narrower than the figure (a phone) it shrinks to the width, shape kept;
+  :func:`sign_marks` / :func:`sign_bars` — '+' and '−' over a diverging heat map (sign not by colour only).
 * :func:`note_html` — the short red (or grey) note a control shows beside itself for a bad value.
 """
 from __future__ import annotations
@@ -148,6 +150,7 @@ def figure(*, axes: bool = True, grid: bool = False, **kw):
     kw.setdefault("outline_line_color", theme.RULE)
     kw.setdefault("min_border", 4)
     fig = _bokeh_figure(**kw)
+    keeps_shape(fig)
     fig.xgrid.visible = False
     fig.ygrid.visible = grid
     if grid:
@@ -157,6 +160,55 @@ def figure(*, axes: bool = True, grid: bool = False, **kw):
     else:
         fig.axis.visible = False
     return fig
+
+
+def keeps_shape(fig) -> None:
+    """The figure shrinks with its shape kept where the page is narrower than it (a phone): Bokeh already
+    gives a figure ``max-width: 100%``; with ``aspect_ratio`` set its height follows the width it gets (CSS
+    ``aspect-ratio``, height ``auto``) instead of staying fixed. Where it fits, width and height are as set.
+    ``aspect_ratio`` follows later changes of ``width`` or ``height``."""
+    def follow(attr, old, new):
+        fig.aspect_ratio = fig.width / fig.height
+    follow("width", None, fig.width)
+    fig.stylesheets = [*fig.stylesheets, theme.FIGURE_NARROW_CSS]
+    fig.on_change("width", follow)
+    fig.on_change("height", follow)
+
+
+SIGN_THRESHOLD = 0.1
+"""Where a diverging colour is paler than this (a tenth of the scale), no sign is drawn: it reads as zero."""
+
+
+def sign_marks(fig, *, color: str = theme.INK, alpha: float = 0.75):
+    """A layer of '+' and '−' on ``fig`` (the sign of a diverging heat map said by shape as well as colour);
+    returns its source, to fill with :func:`sign_bars`."""
+    from bokeh.models import ColumnDataSource
+
+    source = ColumnDataSource(dict(x=[], y=[], w=[], h=[], sign=[]))
+    fig.rect("x", "y", "w", "h", source=source, fill_color=color, fill_alpha=alpha, line_color=None)
+    return source
+
+
+def sign_bars(fig, x, y, v, *, size: tuple[float, float] = (9, 9), stroke: float = 2.0, cell=None,
+              threshold: float = SIGN_THRESHOLD) -> dict:
+    """The data of :func:`sign_marks`: a '+' at each (x, y) where ``v > threshold``, a '−' where
+    ``v < -threshold``, nothing in between. ``size`` (width, height) and ``stroke`` are screen pixels at the
+    figure's set size, turned into data units, so the marks shrink with the figure on a phone; ``cell``
+    (width, height in data units) caps a mark at 70% of the square it sits in. A '−' is one bar, a '+' two;
+    ``sign`` names the mark each bar belongs to."""
+    x, y, v = (np.asarray(a, dtype=np.float64).ravel() for a in (x, y, v))
+    ux = (fig.x_range.end - fig.x_range.start) / fig.width           # data units per pixel
+    uy = abs(fig.y_range.end - fig.y_range.start) / fig.height
+    w, h = size[0] * ux, size[1] * uy
+    if cell is not None:
+        w, h = min(w, 0.7 * cell[0]), min(h, 0.7 * cell[1])
+    sx, sy = min(stroke * ux, w / 3), min(stroke * uy, h / 3)
+    with np.errstate(invalid="ignore"):
+        pos, neg = v > threshold, v < -threshold
+    marked, n_pos = pos | neg, int(pos.sum())
+    return dict(x=np.concatenate([x[marked], x[pos]]).tolist(), y=np.concatenate([y[marked], y[pos]]).tolist(),
+                w=[w] * int(marked.sum()) + [sx] * n_pos, h=[sy] * int(marked.sum()) + [h] * n_pos,
+                sign=np.where(pos[marked], "+", MINUS).tolist() + ["+"] * n_pos)
 
 
 def checked(owner, name: str, widget, *, parse: Callable[[Any], Any] | None = None, testid: str = ""):

@@ -23,7 +23,7 @@ from bokeh import events
 from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 
-from pyfadml.app import theme
+from pyfadml.app import theme, ui
 
 __all__ = ["PixelEditor", "colour_cells"]
 
@@ -226,6 +226,7 @@ class PixelEditor(pn.viewable.Viewer):
         fig = figure(width=width, height=height, x_range=Range1d(0, w), y_range=Range1d(h, 0),
                      toolbar_location=None, tools="", min_border=1, outline_line_color=theme.RULE,
                      background_fill_color=None, border_fill_color=None)
+        ui.keeps_shape(fig)
         fig.axis.visible = False
         fig.grid.visible = False
         fig.rect("x", "y", width=1, height=1, source=self._source, fill_color="fill", line_color="#cbd5e1",

@@ -620,9 +620,37 @@ def overflow(page) -> dict:
     }""")
 
 
+def figures_off_shape(page) -> list[dict]:
+    """The visible figures that do not fit a narrow page: a canvas whose right edge passes the window's or
+    that of the box it would scroll in (its card: the nearest ancestor with overflow-x auto or scroll), or a
+    canvas drawn out of the figure's own shape (width / height more than 2% from the width / height set in
+    Python)."""
+    return page.evaluate("""() => {
+      const out = [], width = window.innerWidth;
+      const up = (n) => n.parentNode && n.parentNode.nodeType === 11 ? n.parentNode.host : n.parentNode;
+      const walk = (root) => { for (const el of root.querySelectorAll("*")) {
+        if (el.shadowRoot) walk(el.shadowRoot);
+        if (!el.classList.contains("bk-Figure") || !el.checkVisibility()) continue;
+        const canvas = el.shadowRoot && el.shadowRoot.querySelector(".bk-Canvas");
+        if (!canvas) continue;
+        const c = canvas.getBoundingClientRect();
+        let box = up(el);
+        while (box && box.nodeType === 1 && !/auto|scroll/.test(getComputedStyle(box).overflowX)) box = up(box);
+        const limit = box && box.nodeType === 1 ? box.getBoundingClientRect().left + box.clientLeft + box.clientWidth : width;
+        const view = [...Bokeh.index.all_views()].find((v) => v.el === el);     // its model: the set size
+        const shape = view.model.width / view.model.height;
+        if (c.right > Math.min(width, limit) + 1 || Math.abs(c.width / c.height - shape) > 0.02 * shape)
+          out.push({cls: String(el.className).slice(0, 60), right: Math.round(c.right), limit: Math.round(limit),
+                    size: `${Math.round(c.width)}x${Math.round(c.height)}`, shape: Math.round(shape * 1000) / 1000});
+      } };
+      walk(document);
+      return out;
+    }""")
+
+
 def a11y_fix(page) -> None:
     """Run the page's accessibility layer now (index.js ``pyfadmlA11y.fix``) instead of waiting its 400 ms."""
     page.evaluate("window.pyfadmlA11y && window.pyfadmlA11y.fix()")
 
 
-HELPERS.update({f.__name__: f for f in (overflow, a11y_fix)})
+HELPERS.update({f.__name__: f for f in (overflow, figures_off_shape, a11y_fix)})

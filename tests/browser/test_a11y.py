@@ -154,7 +154,8 @@ NARROW = [
 @pytest.mark.parametrize("options", NARROW)
 def test_every_view_reads_top_to_bottom_without_sideways_scrolling(ui, options):
     """Each view, then one Step of its training (tapped on the phone): the document is never wider than
-    the window (document.scrollWidth <= innerWidth), and the controls come before the plots."""
+    the window (document.scrollWidth <= innerWidth), and every figure fits the width of its card (none scrolls
+    sideways inside it) with its shape kept (a 900 x 330 picture becomes about 360 x 132, not 360 x 330)."""
     page = ui.page
     touch = bool(options.get("has_touch"))
     failures = []
@@ -171,7 +172,104 @@ def test_every_view_reads_top_to_bottom_without_sideways_scrolling(ui, options):
         if found["scroll"] > found["width"]:
             failures.append(f"{view}: document {found['scroll']} px wide in a {found['width']} px window; "
                             f"sticking out: {found['outside']}")
+        for fig in ui.figures_off_shape():
+            failures.append(f"{view}: a figure does not fit the width with its shape kept: {fig}")
     assert not failures, "\n".join(failures)
+
+
+_HEADER = """() => {
+  const box = (r) => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom});
+  const lines = (node) => { const range = document.createRange(); range.selectNodeContents(node);
+                            return [...range.getClientRects()].map(box); };
+  const find = (root) => { for (const el of root.querySelectorAll("*")) {
+    if (el.classList.contains("brand")) return el;
+    const inner = el.shadowRoot && find(el.shadowRoot); if (inner) return inner; } return null; };
+  const brand = find(document);
+  const buttons = ["pyfadml-presenter", "pyfadml-copy-link", "pyfadml-share-button"]
+    .map((id) => document.getElementById(id)).filter((b) => b.checkVisibility())
+    .map((b) => Object.assign(box(b.getBoundingClientRect()), {name: b.textContent.trim()}));
+  return {text: [...lines(brand.firstChild), ...lines(brand.querySelector("span"))], buttons: buttons,
+          width: window.innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("options", NARROW + [
+    pytest.param({}, id="320px", marks=pytest.mark.browser_context(viewport={"width": 320, "height": 640}))])
+def test_the_header_buttons_never_cover_the_name_or_tagline(ui, options):
+    """The fixed buttons at the top right (Presenter, Copy link where there is room, Share) sit clear of the
+    header's name and tagline, and inside the window, on phones and at 200% zoom, presenter mode on or off."""
+    page = ui.page
+    for presenter in (False, True):
+        if presenter:
+            page.locator("#pyfadml-presenter").click()
+            page.locator("body.presenter").wait_for(state="attached")
+        found = page.evaluate(_HEADER)
+        assert found["text"] and {b["name"] for b in found["buttons"]} >= {"Presenter", "Share"}, found
+        for b in found["buttons"]:
+            assert 0 <= b["left"] and b["right"] <= found["width"], f"{b['name']} is off screen: {b}"
+            for t in found["text"]:
+                apart = (b["right"] <= t["left"] or t["right"] <= b["left"] or b["bottom"] <= t["top"]
+                         or t["bottom"] <= b["top"])
+                assert apart, f"{b['name']} {b} covers header text {t} (presenter mode {presenter})"
+
+
+def phone(width: int, height: int) -> dict:
+    """A Pixel 7 (touch, mobile) with another screen size."""
+    return dict(PIXEL_7, viewport={"width": width, "height": height}, screen={"width": width, "height": height})
+
+
+TAPS = [
+    pytest.param({"width": 390}, id="390px", marks=pytest.mark.browser_context(**phone(390, 844))),
+    # 320 px, the smallest phones: the CNN's input grid (308 px wide on a desktop) shrinks too
+    pytest.param({"width": 320}, id="320px", marks=pytest.mark.browser_context(**phone(320, 640))),
+]
+
+_PLOT_GEOMETRY = """(el) => {
+  const view = [...Bokeh.index.all_views()].find((v) => v.el === el);
+  const canvas = el.shadowRoot.querySelector(".bk-Canvas").getBoundingClientRect();
+  const f = view.frame.bbox, m = view.model;
+  return {natural: m.width, width: canvas.width, left: canvas.left + f.left, top: canvas.top + f.top,
+          fw: f.width, fh: f.height, x0: m.x_range.start, x1: m.x_range.end, y0: m.y_range.start, y1: m.y_range.end};
+}"""
+
+
+def plot_geometry(page, selector: str) -> dict:
+    """Where a figure's frame (the data area) is on the screen, its data ranges and its natural width."""
+    el = page.locator(selector).first
+    el.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    return el.evaluate(_PLOT_GEOMETRY)
+
+
+@pytest.mark.parametrize("phone", TAPS)
+def test_a_tap_on_a_phone_lands_on_the_cell_and_point_under_the_finger(ui, phone):
+    """A finger's tap on a figure shrunk to a phone's width: on the CNN's input grid it flips the cell under
+    the finger and no other; on the VAE's latent plane the decoded point is the one under the finger."""
+    page = ui.page
+    show_view(ui, CNN, None, "[data-testid=conv-summary]")
+    g = plot_geometry(page, ".pe-conv-input")
+    if phone["width"] == 320:
+        assert g["width"] < g["natural"] - 20, f"the grid was not shrunk at 320 px: {g}"
+    h, w = (int(n) for n in ui.attr(".cap[data-grid='conv-input']", "data-shape").split("x"))
+    before, edits = ui.grid_values("conv-input"), ui.grid_edits("conv-input")
+    row, col = 2, 7
+    page.touchscreen.tap(g["left"] + (col + 0.5) * g["fw"] / w, g["top"] + (row + 0.5) * g["fh"] / h)
+    ui.wait_attr(".cap[data-grid='conv-input']", "data-edits", lambda v: int(v) == edits + 1, what="the tap's edit")
+    ui.wait_for_python()
+    changed = [tuple(int(i) for i in rc) for rc in zip(*(ui.grid_values("conv-input") != before).nonzero())]
+    assert changed == [(row, col)], f"a tap on cell {(row, col)} changed {changed} ({g})"
+
+    show_view(ui, VAE, None, "[data-testid=vae-stats]")
+    g = plot_geometry(page, ".latent-vae")
+    assert g["width"] < g["natural"] - 20, f"the latent plane was not shrunk: {g}"
+    fx, fy = 0.75, 0.3
+    decoded = ui.attr("[data-testid=decoded-vae]", "data-u")
+    page.touchscreen.tap(g["left"] + fx * g["fw"], g["top"] + fy * g["fh"])
+    ui.wait_attr("[data-testid=decoded-vae]", "data-u", lambda v: v != decoded, what="the tap's point decoded")
+    u, v = (float(ui.attr("[data-testid=decoded-vae]", f"data-{k}")) for k in "uv")
+    pixel = (g["x1"] - g["x0"]) / g["fw"]                   # one screen pixel in latent units
+    assert abs(u - (g["x0"] + fx * (g["x1"] - g["x0"]))) < 2 * pixel, (u, g)
+    assert abs(v - (g["y1"] - fy * (g["y1"] - g["y0"]))) < 2 * pixel, (v, g)
 
 
 # ---------------------------------------------------------------------------------------------

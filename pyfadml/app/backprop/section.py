@@ -44,8 +44,8 @@ and watch the boundary form while backpropagation moves every weight against its
 COMPOSITION = """
 <h3>How stacked layers compose boundaries</h3>
 <p>Each tile is one hidden neuron's activation \\(a^l_j = \\sigma(z^l_j)\\) over the same square of the plane
-as the decision boundary (blue: high, white: zero, orange: low). A neuron of layer 1 can only draw a single
-straight edge, because \\(z^1_j = W^1_{j\\cdot}\\, x + b^1_j\\) is a line that \\(\\sigma\\) bends into a soft
+as the decision boundary (blue and +: high, white: zero, orange and −: low). A neuron of layer 1 can only draw
+a single straight edge, because \\(z^1_j = W^1_{j\\cdot}\\, x + b^1_j\\) is a line that \\(\\sigma\\) bends into a soft
 step. Layer 2 neurons combine those edges into regions, and so on:
 <i>initial layers extract low level features, while deeper layers compose high level features from
 them</i>.</p>
@@ -166,6 +166,7 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
                                                  dw=[1], dh=[1]))
         nf.image("image", x="x", y="y", dw="dw", dh="dh", source=self._neuron_src,
                  color_mapper=self._neuron_mapper)
+        self._neuron_signs = ui.sign_marks(nf)           # the sign by shape too: '+' / '−' over each tile
         self._neuron_labels = ColumnDataSource(dict(x=[], y=[], text=[]))
         nf.text("x", "y", text="text", source=self._neuron_labels, text_align="right",
                 text_baseline="middle", text_font_size="12px", text_color=theme.MUTED)
@@ -259,7 +260,20 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
 
     def _draw_neurons(self) -> None:
         grid = self._grid if getattr(self, "_grid", None) is not None else self.demo.grid()
-        self._neuron_src.data["image"] = [self._neuron_image(grid["hidden"])]
+        img = self._neuron_image(grid["hidden"])
+        self._neuron_src.data["image"] = [img]
+        self._neuron_signs.data = self._neuron_sign_bars(img)
+
+    def _neuron_sign_bars(self, img: np.ndarray) -> dict:
+        """'+' / '−' at 3 x 3 points of every tile, from the image's own values (one data unit a pixel)."""
+        d = self.demo
+        t = d.grid_size // TILE_STEP
+        at = np.arange(3) * t // 3 + t // 6                        # 5, 15, 25 in a 30-pixel tile
+        cols = np.concatenate([j * (t + TILE_GAP) + at for j in range(d.breadth)])
+        rows = np.concatenate([img.shape[0] - (i + 1) * t - i * TILE_GAP + at for i in range(d.depth)])
+        r, c = np.meshgrid(rows, cols, indexing="ij")
+        return ui.sign_bars(self.neuron_fig, c + 0.5, r + 0.5, img[r, c], size=(9, 9), stroke=2.2,
+                            cell=(t / 3, t / 3))
 
     def _draw_loss(self) -> None:
         row = self._row = self.demo.evaluate()

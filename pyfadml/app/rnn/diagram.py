@@ -31,7 +31,7 @@ def lstm_diagram_svg(v: dict | None, *, t: int = 0, unit: int = 0) -> str:
     line = 'stroke="#334155" stroke-width="1.6" fill="none" marker-end="url(#arrow)"'
     sig, tanh_c = "#dbeafe", "#fde68a"
     return f"""
-<svg viewBox="0 0 640 330" width="620" role="img" aria-label="LSTM cell diagram" data-testid="lstm-diagram"
+<svg viewBox="0 0 640 330" width="620" style="max-width: 100%; height: auto" role="img" aria-label="LSTM cell diagram" data-testid="lstm-diagram"
      data-t="{t}" data-unit="{unit}" xmlns="http://www.w3.org/2000/svg">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7"
   orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#334155"/></marker></defs>

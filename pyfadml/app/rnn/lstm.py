@@ -66,6 +66,7 @@ class GatesTab(pn.viewable.Viewer):
             f.title.text_font_size = "13px"
             self._src[k] = src
             self.figs[k] = f
+        self._cell_signs = ui.sign_marks(self.figs["c"])      # the cell state's sign by shape too
         for k, mapper in (("f", self._gate_mapper), ("c", self._cell_mapper)):
             self.figs[k].add_layout(ColorBar(color_mapper=mapper, width=8, major_label_text_font_size="10px"),
                                     "right")
@@ -88,6 +89,9 @@ class GatesTab(pn.viewable.Viewer):
         m = float(np.max(np.abs(g["c"]))) if g["c"].size else 1.0
         m = max(m, 0.1) if np.isfinite(m) else 1.0
         self._cell_mapper.low, self._cell_mapper.high = -m, m
+        t_idx, j_idx = np.meshgrid(np.arange(T), np.arange(H), indexing="ij")
+        self._cell_signs.data = ui.sign_bars(self.figs["c"], t_idx, j_idx, g["c"] / m, size=(8, 8), stroke=1.6,
+                                             cell=(1, 1))
         t, j = int(self.t), int(self.unit)
         self._marker.data = dict(x=[t], y=[j])
         v = {k: float(g["gates"][k][t, j]) for k in "ifog"}

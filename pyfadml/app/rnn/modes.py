@@ -238,7 +238,7 @@ class ModesTab(pn.viewable.Viewer):
             [self._task, self._image, self._stats,
              prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
                    "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "
-                   "positive, orange negative; point at one to read its value), passed to the next step. "
+                   "and + positive, orange and − negative; point at one to read its value), passed to the next step. "
                    "Bottom: the inputs x<sub>t</sub>. Top: the outputs y<sub>t</sub> (green right, red wrong) "
                    "and, above them, the targets.</p>"),
              pn.pane.Bokeh(self.unfolded.fig),

@@ -35,6 +35,7 @@ class UnfoldedView:
         self.cells = ColumnDataSource(dict(x=[], y=[], w=[], h=[], fill=[], v=[], j=[]))
         cells = u.rect("x", "y", "w", "h", source=self.cells, fill_color="fill", line_color="white", line_width=0.5)
         u.add_tools(HoverTool(renderers=[cells], tooltips=[("t", "@x"), ("unit", "@j"), ("h_t", "@v{0.000}")]))
+        self.signs = ui.sign_marks(u)            # each square's sign by shape too: '+' / '−'
         self.boxes = ColumnDataSource(dict(x=[], y=[], w=[], h=[], fill=[], line=[]))
         u.rect("x", "y", "w", "h", source=self.boxes, fill_color="fill", line_color="line", line_width=1.2)
         self.text = ColumnDataSource(dict(x=[], y=[], text=[], color=[], size=[]))
@@ -89,3 +90,5 @@ class UnfoldedView:
         width = int(min(900, max(560, 70 + T * (62 if T <= 12 else 36))))
         if f.width != width:
             f.width = width
+        self.signs.data = ui.sign_bars(f, t_idx, (j_idx + 0.5) * cell_h, h, size=(10, 10), stroke=1.8,
+                                       cell=(0.62, cell_h))

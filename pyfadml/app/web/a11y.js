@@ -64,7 +64,10 @@
     "{ flex: 1 1 100% !important; min-width: 0 !important; max-width: 100% !important; } " +
     // a group of buttons (the CNN's two screens) wraps instead of running off the screen
     ":host([class*=ButtonGroup]) { min-width: 0 !important; max-width: 100% !important; } " +
-    ".bk-btn-group { flex-wrap: wrap !important; } }";
+    ".bk-btn-group { flex-wrap: wrap !important; } " +
+    // a text pane of fixed width (a caption above a plot) wraps at the card's width, as its plot shrinks to it
+    ":host(.bk-panel-models-markup-HTML), :host(.bk-panel-models-markup-HTML) > div " +
+    "{ min-width: 0 !important; max-width: 100% !important; } }";
   let reflowSheet = null;
   try { reflowSheet = new CSSStyleSheet(); reflowSheet.replaceSync(REFLOW_CSS); } catch (e) { reflowSheet = null; }
   const adopted = new WeakSet();
