@@ -286,3 +286,22 @@ def test_rnn_hidden_squares_and_cell_state_carry_their_sign_after_a_step():
     m = max(float(np.max(np.abs(c))), 0.1)
     marks = _marks(s.gates._cell_signs.data)
     assert _assert_marks_follow(marks, lambda x, y: c[int(y), int(x)] / m) == int((np.abs(c / m) > 0.1).sum())
+
+
+def test_cnn_kernel_tiles_carry_their_sign_after_a_step():
+    """The learned kernels (start, now, now − start): a '+' or '−' on every weight of at least a tenth of the
+    largest |weight|, none on the others, following the weights as training moves them."""
+    from pyfadml.app.cnn.helpers import TileFigure
+    from pyfadml.app.cnn.section import CNNSection
+
+    t = CNNSection(n_samples=300).training
+    for _ in range(2):
+        t.live.step()
+        t.views.draw_kernels()
+        tiles = t.views.kernels_now
+        img = tiles.src.data["image"][0]                                    # Bokeh's row 0 is the bottom
+        marks = _marks(tiles.signs.data)
+        count = int((np.abs(img[np.isfinite(img)]) > 0.1).sum())
+        assert _assert_marks_follow(marks, lambda x, y: float(img[int(y - 0.5), int(x - 0.5)])) == count
+        assert {"+", "\u2212"} <= set(marks.values())
+    assert TileFigure(palette=["#000", "#fff"], symmetric=False).signs is None    # one-signed pictures: no marks

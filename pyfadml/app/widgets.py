@@ -273,7 +273,8 @@ class PixelEditor(pn.viewable.Viewer):
             head = "<tr><td></td>" + "".join(f"<th scope='col'>column {c + 1}</th>" for c in range(w)) + "</tr>"
             rows = "".join(f"<tr><th scope='row'>row {r + 1}</th>"
                            + "".join(f"<td>{_fmt(x) or 'no value'}</td>" for x in v[r]) + "</tr>" for r in range(h))
-            return f"<table class='sr'{testid}><caption>{name}: {h} by {w} values</caption>{head}{rows}</table>"
+            return (f"<div class='sr'><table{testid}><caption>{name}: {h} by {w} values</caption>{head}{rows}"
+                    "</table></div>")   # a table ignores width: 1px, its wrapper does not
         finite = v[np.isfinite(v)]
         span = (f", values from {_fmt(finite.min())} to {_fmt(finite.max())}" if finite.size else "")
         return (f"<p class='sr'{testid}>{name}: {h} by {w} grid, {int(np.count_nonzero(finite))} cells not zero"

@@ -138,7 +138,7 @@ def test_axe_finds_no_critical_or_serious_violation(ui, view, section, how, read
 
 
 # ---------------------------------------------------------------------------------------------
-# reflow (WCAG 1.4.10): a phone, a narrow window, and 1280 px at 200% zoom read top to bottom
+# reflow (WCAG 1.4.10): a phone, a narrow window, 1280 px at 200% zoom, a projector read top to bottom
 # ---------------------------------------------------------------------------------------------
 
 NARROW = [
@@ -148,6 +148,9 @@ NARROW = [
     # 200% zoom of a 1280 px window lays the page out in 640 CSS pixels
     pytest.param({"viewport": {"width": 640, "height": 360}}, id="zoom200-640px",
                  marks=pytest.mark.browser_context(viewport={"width": 640, "height": 360})),
+    # and the lecturer's projector: nothing to scroll sideways at 1280 x 720 either
+    pytest.param({"viewport": {"width": 1280, "height": 720}}, id="projector-1280x720",
+                 marks=pytest.mark.browser_context(viewport={"width": 1280, "height": 720})),
 ]
 
 

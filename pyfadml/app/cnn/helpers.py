@@ -85,6 +85,8 @@ class TileFigure:
         self.frames = ColumnDataSource(dict(x=[], y=[], w=[], h=[]))
         self.fig.rect("x", "y", width="w", height="h", source=self.frames, fill_alpha=0.0,
                       line_color=theme.RULE, line_width=1)
+        # a diverging picture says the sign by shape too: '+' / '−' on each clearly signed pixel
+        self.signs = ui.sign_marks(self.fig) if symmetric else None
         self._layout = None
         self._geometry = None
         self.checksum = 0.0
@@ -123,10 +125,16 @@ class TileFigure:
         scale = scale if scale > 0 and np.isfinite(scale) else 1.0
         img = mosaic(np.clip(np.stack(tiles) / scale, -1.0, 1.0), cols, rows=rows, gap=gap, label_rows=lab)
         xs, ys, texts, fx, fy = [], [], [], [], []
+        px, py, pv = [], [], []
         for i in range(n):
             r, c = divmod(i, cols)
             top = r * (th + lab + gap) + lab              # row index from the top of the image
             left = c * (tw + gap)
+            if self.signs is not None:
+                rr, cc = np.mgrid[0:th, 0:tw]
+                px.append(left + cc + 0.5)
+                py.append(H - top - rr - 0.5)
+                pv.append(tiles[i] / scale)
             if labels is not None:
                 xs.append(left + tw / 2)
                 ys.append(H - top + 0.2)
@@ -136,4 +144,9 @@ class TileFigure:
         self.src.data["image"] = [np.ascontiguousarray(img[::-1], dtype=np.float32)]   # Bokeh's row 0: the bottom
         self.labels.data = dict(x=xs, y=ys, text=texts)
         self.frames.data = dict(x=fx, y=fy, w=[tw] * n, h=[th] * n)
+        if self.signs is not None:
+            self.signs.data = ui.sign_bars(self.fig, np.concatenate([a.ravel() for a in px]),
+                                           np.concatenate([a.ravel() for a in py]),
+                                           np.concatenate([a.ravel() for a in pv]), size=(10, 10), stroke=2.0,
+                                           cell=(1.0, 1.0))
         self.checksum = float(np.nansum(np.abs(img)))

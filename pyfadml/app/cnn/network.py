@@ -133,7 +133,7 @@ class NetworkViews(pn.viewable.Viewer):
         self._kernels_caption.object = (
             f"<p class='muted' data-testid='kernels-caption' data-checksum='{self.kernels_now.checksum:.6f}' "
             f"data-change='{ui.exact(change)}'>"
-            f"Layer-1 kernels, {d.kernel_size}×{d.kernel_size}, blue = positive, orange = negative. "
+            f"Layer-1 kernels, {d.kernel_size}×{d.kernel_size}, blue and + = positive, orange and − = negative. "
             f"{FIRST_LAYER_NOTES[d.first_layer]} <b>now − start</b> (its own colour scale) shows what training "
             f"changed: {ui.pct(change, 0)} of the starting kernels' size so far.</p>")
 
