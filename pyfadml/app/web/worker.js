@@ -130,7 +130,12 @@ class _LazyWheels(importlib.abc.MetaPathFinder):
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise ImportError(f"{entry['file_name']}: sha256 does not match the site's lock")
         zipfile.ZipFile(io.BytesIO(data)).extractall(self.target)
-        importlib.invalidate_caches()
+        # Only site-packages changed: importlib.invalidate_caches() would also make every zipimporter of
+        # the stdlib zip (one per stdlib package imported so far, ~100) re-read its whole directory in
+        # Python, once per installed wheel (cProfile of the start under Node: 1.1 s of 11.7 s).
+        finder = sys.path_importer_cache.get(self.target)
+        if finder is not None:
+            finder.invalidate_caches()
 
 
 class _StdlibRest(importlib.abc.MetaPathFinder):
@@ -177,7 +182,8 @@ class _StdlibRest(importlib.abc.MetaPathFinder):
         with open(self.REST, "wb") as f:
             f.write(data)
         sys.path.insert(sys.path.index(self.CORE) + 1 if self.CORE in sys.path else len(sys.path), self.REST)
-        importlib.invalidate_caches()
+        # A new path needs no invalidate_caches() (see _LazyWheels); drop any stale entry of it.
+        sys.path_importer_cache.pop(self.REST, None)
 
 
 import importlib.machinery
