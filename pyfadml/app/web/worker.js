@@ -205,36 +205,27 @@ PROGRESS("write_doc()", 0.92)
 await write_doc()
 `;
 
-async function loadPackages(names, stage, from, to) {
-  let done = 0;
-  status(stage, from, names.join(", "));
-  await pyodide.loadPackage(names, {
-    messageCallback: (m) => {
-      if (m.startsWith("Loaded ")) {
-        done += m.slice(7).split(", ").length;
-        status(stage, from + (to - from) * Math.min(1, done / names.length), m);
-      }
-    },
-    errorCallback: (m) => console.error(m),
-    checkIntegrity: true,
-  });
-}
-
 async function start() {
   const config = await (await fetch("config.json")).json();
   const base = new URL(".", self.location.href);
   const indexURL = new URL(config.indexURL, base).href;
 
-  status("Loading Python", 0.02, `Pyodide ${config.pyodideVersion}`);
+  // Every wheel is named in loadPyodide's ``packages``: Pyodide then downloads them (each checked against
+  // the sha256 in the site's lock) as soon as it has the lock, while the WebAssembly compiles and Python
+  // boots, and installs them once Python is up. A separate loadPackage after the boot (as before) only
+  // started the downloads then, and numpy's and Panel's in two rounds (tests/bench/bench_site.py).
+  const packages = config.firstPackages.concat(config.packages);
+  status("Loading Python", 0.02, `Pyodide ${config.pyodideVersion} with ${packages.join(", ")}`);
   importScripts(indexURL + "pyodide.js");
   pyodide = await loadPyodide({
     indexURL: indexURL,
     lockFileURL: new URL(config.lockFileURL, base).href,
+    packages: packages,
     stdout: (line) => console.log(line),
     stderr: (line) => console.warn(line),
   });
-  await loadPackages(config.firstPackages, "Loading numpy", 0.3, 0.45);
-  await loadPackages(config.packages, "Loading Panel", 0.45, 0.75);
+  const missing = packages.filter((name) => !(name in pyodide.loadedPackages));
+  if (missing.length) throw new Error(`these packages could not be loaded (see the console): ${missing.join(", ")}`);
 
   status("Starting app", 0.8, "start");
   pyodide.globals.set("sendPatch", sendPatch);
