@@ -97,8 +97,8 @@ import zipfile
 class _LazyWheels(importlib.abc.MetaPathFinder):
     """Install a shipped wheel the first time one of its modules is imported.
 
-    The wheels the app does not import at start (Markdown, narwhals, ...) are left out of
-    loadPackage; a synchronous request (allowed in a worker) fetches one when it is needed and
+    The wheels the app does not import at start (narwhals, Markdown, ...) are left out of
+    loadPyodide's packages; a synchronous request (allowed in a worker) fetches one when it is needed and
     its sha256 is checked against the site's lock before it is unpacked into site-packages.
     """
 
