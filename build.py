@@ -26,7 +26,7 @@ missing and how to install it):
  7. ship_wheels         every wheel repacked deterministically: Bokeh/Panel JS and test folders
                         stripped, modules precompiled to .pyc by a CPython 3.12 when one exists.
  8. site_lock           site/pyodide/pyodide-lock.json listing exactly the shipped wheels, so the
-                        worker calls pyodide.loadPackage([...]) and Pyodide checks every sha256.
+                        worker names them in loadPyodide({packages}) and Pyodide checks every sha256.
  9. pages               index.html, index.js, a11y.js, worker.js, sw.js, manifest.webmanifest, site.css from
                         pyfadml/app/web/, the app's layout pre-rendered into index.html (when Panel
                         is importable), and _headers / nginx.conf for static hosts.
@@ -813,7 +813,6 @@ def site_lock(official_lock: dict, shipped: dict[str, Path], depends: dict[str, 
     return {"info": official_lock["info"], "packages": packages}
 
 
-# Dependencies between shipped packages (what loadPackage pulls in on its own).
 # Dependencies between shipped packages (what loadPackage pulls in on its own).  Lazy packages
 # are left out of the eager packages' lists: the worker installs them on first import.
 DEPENDS = {
@@ -826,9 +825,11 @@ DEPENDS = {
     "pyviz-comms": ["param"],
     "pyfadml": ["numpy"],
 }
-# Shipped but not imported when the app starts (measured in the browser: sys.modules after the app
-# is ready).  Installed by the worker's import hook the first time they are imported (e.g. by a
-# Markdown pane, a DataFrame or a tile source), which saves their download and unpacking at load.
+# Installed by the worker's import hook the first time they are imported (e.g. by a DataFrame or a tile
+# source), which saves their download and unpacking at load when nothing imports them.  markdown-it-py and
+# its plugins are imported while the first section is built (Panel renders every widget's ``description``
+# with markdown-it: tests/bench/bench_boot.py --profile importtime), yet stay lazy: installed by Pyodide
+# with the other wheels instead, the start took 150 ms more CPU (bench_boot.py, 2 runs each).
 LAZY_PACKAGES = ["markdown", "markdown-it-py", "mdit-py-plugins", "linkify-it-py", "uc-micro-py",
                  "mdurl", "narwhals", "xyzservices", "typing-extensions"]
 

@@ -25,7 +25,7 @@ wait_until_ready = _helpers.wait_until_ready
 
 pytestmark = pytest.mark.browser
 
-STAGES = ["Loading Python", "Loading numpy", "Loading Panel", "Starting app"]
+STAGES = ["Loading Python", "Starting app"]     # Python, numpy and Panel load as one stage (worker.js)
 
 
 def test_app_becomes_interactive_from_loopback_only(app_page, problems, server_url):

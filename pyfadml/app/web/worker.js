@@ -97,8 +97,8 @@ import zipfile
 class _LazyWheels(importlib.abc.MetaPathFinder):
     """Install a shipped wheel the first time one of its modules is imported.
 
-    The wheels the app does not import at start (Markdown, narwhals, ...) are left out of
-    loadPackage; a synchronous request (allowed in a worker) fetches one when it is needed and
+    The wheels the app does not import at start (narwhals, Markdown, ...) are left out of
+    loadPyodide's packages; a synchronous request (allowed in a worker) fetches one when it is needed and
     its sha256 is checked against the site's lock before it is unpacked into site-packages.
     """
 
@@ -130,7 +130,12 @@ class _LazyWheels(importlib.abc.MetaPathFinder):
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise ImportError(f"{entry['file_name']}: sha256 does not match the site's lock")
         zipfile.ZipFile(io.BytesIO(data)).extractall(self.target)
-        importlib.invalidate_caches()
+        # Only site-packages changed: importlib.invalidate_caches() would also make every zipimporter of
+        # the stdlib zip (one per stdlib package imported so far, ~100) re-read its whole directory in
+        # Python, once per installed wheel (cProfile of the start under Node: 1.1 s of 11.7 s).
+        finder = sys.path_importer_cache.get(self.target)
+        if finder is not None:
+            finder.invalidate_caches()
 
 
 class _StdlibRest(importlib.abc.MetaPathFinder):
@@ -177,7 +182,8 @@ class _StdlibRest(importlib.abc.MetaPathFinder):
         with open(self.REST, "wb") as f:
             f.write(data)
         sys.path.insert(sys.path.index(self.CORE) + 1 if self.CORE in sys.path else len(sys.path), self.REST)
-        importlib.invalidate_caches()
+        # A new path needs no invalidate_caches() (see _LazyWheels); drop any stale entry of it.
+        sys.path_importer_cache.pop(self.REST, None)
 
 
 import importlib.machinery
@@ -199,36 +205,27 @@ PROGRESS("write_doc()", 0.92)
 await write_doc()
 `;
 
-async function loadPackages(names, stage, from, to) {
-  let done = 0;
-  status(stage, from, names.join(", "));
-  await pyodide.loadPackage(names, {
-    messageCallback: (m) => {
-      if (m.startsWith("Loaded ")) {
-        done += m.slice(7).split(", ").length;
-        status(stage, from + (to - from) * Math.min(1, done / names.length), m);
-      }
-    },
-    errorCallback: (m) => console.error(m),
-    checkIntegrity: true,
-  });
-}
-
 async function start() {
   const config = await (await fetch("config.json")).json();
   const base = new URL(".", self.location.href);
   const indexURL = new URL(config.indexURL, base).href;
 
-  status("Loading Python", 0.02, `Pyodide ${config.pyodideVersion}`);
+  // Every wheel is named in loadPyodide's ``packages``: Pyodide then downloads them (each checked against
+  // the sha256 in the site's lock) as soon as it has the lock, while the WebAssembly compiles and Python
+  // boots, and installs them once Python is up. A separate loadPackage after the boot (as before) only
+  // started the downloads then, and numpy's and Panel's in two rounds (tests/bench/bench_site.py).
+  const packages = config.firstPackages.concat(config.packages);
+  status("Loading Python", 0.02, `Pyodide ${config.pyodideVersion} with ${packages.join(", ")}`);
   importScripts(indexURL + "pyodide.js");
   pyodide = await loadPyodide({
     indexURL: indexURL,
     lockFileURL: new URL(config.lockFileURL, base).href,
+    packages: packages,
     stdout: (line) => console.log(line),
     stderr: (line) => console.warn(line),
   });
-  await loadPackages(config.firstPackages, "Loading numpy", 0.3, 0.45);
-  await loadPackages(config.packages, "Loading Panel", 0.45, 0.75);
+  const missing = packages.filter((name) => !(name in pyodide.loadedPackages));
+  if (missing.length) throw new Error(`these packages could not be loaded (see the console): ${missing.join(", ")}`);
 
   status("Starting app", 0.8, "start");
   pyodide.globals.set("sendPatch", sendPatch);
