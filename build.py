@@ -166,9 +166,6 @@ PURE_FALLBACKS = [
 # The app: a function returning the Panel layout, in a module of the pyfadml wheel.
 APP = "pyfadml.app:create_app"
 
-# What the page loads, in two steps (numpy and pyfadml first, then Panel and its dependencies).
-FIRST_PACKAGES = ["numpy", "pyfadml"]
-
 # Front-end files copied out of the wheels, as (wheel path prefix, site folder).  Laid out like the
 # CDNs so PANEL_CDN_ROOT can point Panel at the local copy.
 BOKEH_JS = ["bokeh.min.js", "bokeh-widgets.min.js", "bokeh-tables.min.js", "bokeh-mathjax.min.js"]
@@ -906,8 +903,7 @@ def render_template(text: str, values: dict[str, str], name: str) -> str:
 
 
 def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: str) -> None:
-    first = [p for p in FIRST_PACKAGES if p in lock["packages"]]
-    rest = sorted(p for p in lock["packages"] if p not in first and p not in LAZY_PACKAGES)
+    eager = sorted(p for p in lock["packages"] if p not in LAZY_PACKAGES)   # loadPyodide({packages}) loads these
     lazy = {name: {key: lock["packages"][name][key]
                    for key in ("file_name", "sha256", "imports", "depends")}
             for name in LAZY_PACKAGES if name in lock["packages"]}
@@ -922,8 +918,7 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
         "pyodideVersion": PYODIDE_VERSION,
         "indexURL": "pyodide/",
         "lockFileURL": "pyodide/pyodide-lock.json",
-        "firstPackages": first,
-        "packages": rest,
+        "packages": eager,
         "lazyPackages": lazy,
         "panelCdnRoot": assets["panel_cdn_root"],
         "stdlibRest": stdlib_rest_entry(site / "pyodide" / STDLIB_REST),

@@ -214,7 +214,7 @@ async function start() {
   // the sha256 in the site's lock) as soon as it has the lock, while the WebAssembly compiles and Python
   // boots, and installs them once Python is up. A separate loadPackage after the boot (as before) only
   // started the downloads then, and numpy's and Panel's in two rounds (tests/bench/bench_site.py).
-  const packages = config.firstPackages.concat(config.packages);
+  const packages = config.packages;
   status("Loading Python", 0.02, `Pyodide ${config.pyodideVersion} with ${packages.join(", ")}`);
   importScripts(indexURL + "pyodide.js");
   pyodide = await loadPyodide({
