@@ -126,12 +126,12 @@ class TileFigure:
         img = mosaic(np.clip(np.stack(tiles) / scale, -1.0, 1.0), cols, rows=rows, gap=gap, label_rows=lab)
         xs, ys, texts, fx, fy = [], [], [], [], []
         px, py, pv = [], [], []
+        rr, cc = np.mgrid[0:th, 0:tw]                     # a tile's pixel rows and columns
         for i in range(n):
             r, c = divmod(i, cols)
             top = r * (th + lab + gap) + lab              # row index from the top of the image
             left = c * (tw + gap)
             if self.signs is not None:
-                rr, cc = np.mgrid[0:th, 0:tw]
                 px.append(left + cc + 0.5)
                 py.append(H - top - rr - 0.5)
                 pv.append(tiles[i] / scale)
