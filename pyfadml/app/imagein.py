@@ -62,6 +62,7 @@ class ImageUpload(pn.viewable.Viewer):
         self.key, self.editor = key, editor
         self.last_note = ""
         self._last = None
+        self._latest = None
         self.input = pn.widgets.FileInput(accept=".png,.jpg,.jpeg,image/png,image/jpeg", multiple=False,
                                           css_classes=[f"{key}-load-image"], margin=(2, 5), width=250,
                                           description="A PNG or JPEG: its centred square becomes the pad's "
@@ -89,10 +90,16 @@ class ImageUpload(pn.viewable.Viewer):
         await self.load_bytes(data, name)
 
     async def load_bytes(self, data: bytes, name: str = "the file") -> bool:
+        # The browser may send a new file's bytes and its name in two messages, so two loads can overlap:
+        # only the latest one started may change the pad and the note.
+        self._latest = token = object()
         try:
             pad, message = await image_to_pad(data, tuple(self.editor.value.shape), name)
         except ValueError as exc:
-            self._set_note(str(exc), "error")
+            if token is self._latest:
+                self._set_note(str(exc), "error")
+            return False
+        if token is not self._latest:
             return False
         self.editor.value = pad
         self._set_note(message, "info")
