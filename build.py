@@ -309,7 +309,7 @@ def pip_cmd(*args: str) -> list[str]:
 # and SHA256 beside the file records the sha256 it had when it was made.  Every use checks it: a
 # changed byte means the file is made again from its inputs (and the log names it).  Entries the
 # last build did not use are deleted at its end.
-DERIVED_KINDS = ("repacked", "stdlib", "gz")
+DERIVED_KINDS = ("repacked", "split", "stdlib", "gz")
 _used_derived: set[Path] = set()
 
 
@@ -773,11 +773,138 @@ def ship_wheels(wheels: dict[str, Path], official: dict[str, Path], out: Path,
     return shipped
 
 
-def provenance(shipped: dict[str, Path], sources: dict[str, tuple[Path, str]]) -> dict:
-    """Where each shipped wheel comes from: input file, its verified sha256, origin."""
+WHEELS_CORE_LIST = WEB / "wheels-core.txt"
+# A wheel whose other modules compress to less than this ships whole (a rest archive that small saves less than
+# its own request costs).
+WHEEL_REST_MIN_BYTES = 16_000
+# Shipped whole although eager: the app's own wheel.  The session that measures wheels-core.txt opens every
+# section but not every screen; what it leaves out of pyfadml is 32 kB (the CNN's "demerits" screen), which would
+# cost a synchronous request in the middle of a lecture's click to save 3% of the wheel.
+WHOLE_WHEELS = {"pyfadml"}
+# Files only compilers and type checkers read, never the imported code: type stubs, C headers/sources and static
+# libraries (numpy), the TypeScript and Less sources of the JavaScript/CSS bundles (Panel's models: the page
+# loads panel.min.js): always in the rest archive.
+BUILD_ONLY_SUFFIXES = (".pyi", ".h", ".c", ".pxd", ".pyx", ".a", ".ts", ".less")
+
+
+def wheel_module_of(name: str) -> str | None:
+    """The dotted module a wheel entry holds, else None: "numpy/fft/_pocketfft_umath.cpython-312-wasm32-emscripten.so"
+    -> "numpy.fft._pocketfft_umath", "pyfadml/__pycache__/io.cpython-312.pyc" -> "pyfadml.io"."""
+    if not name.endswith((".py", ".pyc", ".so")) or name.split("/")[0].endswith((".dist-info", ".data")):
+        return None
+    folder, _, base = name.rpartition("/")
+    if folder == "__pycache__" or folder.endswith("/__pycache__"):
+        folder = folder[:-len("__pycache__")].rstrip("/")
+    module = (folder + "/" if folder else "") + base.split(".", 1)[0]
+    if module.endswith("/__init__"):
+        module = module[:-len("/__init__")]
+    return module.replace("/", ".")
+
+
+def wheel_core_of(names: list[str], core_modules: set[str]) -> tuple[list[str], list[str]]:
+    """A wheel's entries split into what ships in the wheel and what goes to its rest archive.
+
+    In the wheel: dist-info, the modules of ``core_modules`` (and their parent packages), and every data file
+    whose package (the deepest folder above it holding an __init__) is one of them: a package's templates,
+    CSS and JSON travel with its code.  The rest: every other module, and the data of packages not imported.
+    """
+    modules = {n: wheel_module_of(n) for n in names}
+    packages = {m for n, m in modules.items() if m and n.rpartition("/")[2].startswith("__init__.")}
+    wanted = set(core_modules)
+    for m in core_modules:
+        parts = m.split(".")
+        wanted.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    core, rest = [], []
+    for n in names:
+        if n.split("/")[0].endswith((".dist-info", ".data")):
+            keep = True
+        elif n.endswith(BUILD_ONLY_SUFFIXES):
+            keep = False
+        elif modules[n] is not None:
+            keep = modules[n] in wanted
+        else:
+            folder = n.rpartition("/")[0].replace("/", ".")
+            while folder and folder not in packages:
+                folder = folder.rpartition(".")[0]
+            keep = not folder or folder in wanted
+        (core if keep else rest).append(n)
+    return core, rest
+
+
+def _write_zip(dest: Path, items: list[tuple[str, bytes]]) -> Path:
+    """A deterministic zip: entries in the given order, fixed date, deflate level 9."""
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name, data in items:
+            info = zipfile.ZipInfo(name, DETERMINISTIC_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+    return dest
+
+
+def split_wheel(wheel: Path, core_modules: set[str], out: Path) -> tuple[Path, Path | None]:
+    """``wheel`` (repacked) as the wheel shipped for loadPyodide (holding what the page imports, see
+    ``wheel_core_of``; RECORD regenerated) and ``<name>-<version>-rest.zip`` beside it (the other files, paths
+    relative to site-packages), which the worker unpacks into site-packages when an import misses.  A wheel whose
+    rest would be under WHEEL_REST_MIN_BYTES compressed ships whole (rest None).  Both are derived files
+    (.cache/split/), keyed by the wheel's sha256 and the modules kept."""
+    with zipfile.ZipFile(wheel) as z:
+        names = [n for n in z.namelist() if not n.endswith("/")]
+        core, rest = wheel_core_of(names, core_modules)
+        rest_bytes = sum(z.getinfo(n).compress_size for n in rest)
+    out.mkdir(parents=True, exist_ok=True)
+    if rest_bytes < WHEEL_REST_MIN_BYTES:
+        return Path(shutil.copy2(wheel, out / wheel.name)), None
+    name, version = wheel.name.split("-")[:2]
+    key = hashlib.sha256(json.dumps([REPACK_FORMAT, sha256_of(wheel), sorted(core)]).encode()).hexdigest()[:24]
+
+    def make(folder: Path, part: str) -> Path:
+        with zipfile.ZipFile(wheel) as z:
+            if part == "rest":
+                return _write_zip(folder / f"{name}-{version}-rest.zip", [(n, z.read(n)) for n in rest])
+            record_name = next(n for n in core if n.endswith(".dist-info/RECORD"))
+            items = [(n, z.read(n)) for n in core if n != record_name]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(
+            [[n, _record_hash(data), str(len(data))] for n, data in items] + [[record_name, "", ""]])
+        return _write_zip(folder / wheel.name, items + [(record_name, buf.getvalue().encode())])
+
+    shipped = derived("split", key + "-core", lambda folder: make(folder, "core"))
+    rest_zip = derived("split", key + "-rest", lambda folder: make(folder, "rest"))
+    return Path(shutil.copy2(shipped, out / wheel.name)), Path(shutil.copy2(rest_zip, out / rest_zip.name))
+
+
+def split_wheels(shipped: dict[str, Path], core_modules: set[str], work: Path) -> dict[str, dict]:
+    """Every eager wheel split in place by wheels-core.txt (the whole one moved to ``work``); config.json's
+    "wheelRest": per wheel split, its rest archive's file, sha256 and modules (the worker fetches it only for
+    those)."""
+    rests = {}
+    work.mkdir(parents=True, exist_ok=True)
+    for name, path in sorted(shipped.items()):
+        if name in LAZY_PACKAGES or name in WHOLE_WHEELS:
+            continue           # lazy ones are installed whole on first import
+        whole = Path(shutil.move(path, work / path.name))
+        _wheel, rest = split_wheel(whole, core_modules, path.parent)
+        if rest is not None:
+            with zipfile.ZipFile(rest) as z:
+                modules = sorted({m for m in map(wheel_module_of, z.namelist()) if m})
+            rests[name] = {"file_name": rest.name, "sha256": sha256_of(rest), "modules": modules}
+    return rests
+
+
+def wheels_core_modules() -> set[str]:
+    lines = WHEELS_CORE_LIST.read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def provenance(shipped: dict[str, Path], sources: dict[str, tuple[Path, str]],
+               rests: dict[str, dict] | None = None) -> dict:
+    """Where each shipped wheel comes from: input file, its verified sha256, origin (and its rest archive)."""
+    rests = rests or {}
     return {name: {"file_name": path.name, "sha256": sha256_of(path),
                    "from": sources[name][0].name, "from_sha256": sha256_of(sources[name][0]),
-                   "origin": sources[name][1]}
+                   "origin": sources[name][1],
+                   **({"rest": {k: rests[name][k] for k in ("file_name", "sha256")}} if name in rests else {})}
             for name, path in sorted(shipped.items())}
 
 
@@ -902,7 +1029,8 @@ def render_template(text: str, values: dict[str, str], name: str) -> str:
     return out
 
 
-def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: str) -> None:
+def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: str,
+          wheel_rest: dict[str, dict] | None = None) -> None:
     eager = sorted(p for p in lock["packages"] if p not in LAZY_PACKAGES)   # loadPyodide({packages}) loads these
     lazy = {name: {key: lock["packages"][name][key]
                    for key in ("file_name", "sha256", "imports", "depends")}
@@ -922,6 +1050,7 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
         "lazyPackages": lazy,
         "panelCdnRoot": assets["panel_cdn_root"],
         "stdlibRest": stdlib_rest_entry(site / "pyodide" / STDLIB_REST),
+        "wheelRest": wheel_rest or {},
         "app": app,
         "csp": CSP,
     }
@@ -1105,6 +1234,7 @@ def build(*, offline: bool = False, site: Path = SITE,
             shutil.copy2(core / name, pyodide_dir / name)
     split_stdlib(pyodide_dir / "python_stdlib.zip", stdlib_core_modules())
     shipped = ship_wheels(wheels, official, pyodide_dir, python312)
+    wheel_rest = split_wheels(shipped, wheels_core_modules(), work / "whole")
     origins = {name: (path, "official Pyodide build (sha256 of the official lock)")
                for name, path in official.items()}
     origins.update({name: (path, "PyPI (pinned sha256)") for name, path in wheels.items()})
@@ -1113,7 +1243,7 @@ def build(*, offline: bool = False, site: Path = SITE,
                          "PyPI (pinned sha256), compiled extension dropped")
     origins["pyfadml"] = (wheels["pyfadml"], "built from this checkout")
     (pyodide_dir / "provenance.json").write_text(
-        json.dumps(provenance(shipped, origins), indent=1, sort_keys=True))
+        json.dumps(provenance(shipped, origins, wheel_rest), indent=1, sort_keys=True))
 
     stage("8 site_lock")
     lock = site_lock(official_lock, shipped, DEPENDS)
@@ -1121,7 +1251,7 @@ def build(*, offline: bool = False, site: Path = SITE,
 
     stage("9 pages")
     prerendered = None if no_prerender else prerender(prerender_python, app, assets["panel_cdn_root"])
-    pages(tmp_site, assets, lock, prerendered, app)
+    pages(tmp_site, assets, lock, prerendered, app, wheel_rest)
 
     host_files(tmp_site, site.resolve())
 

@@ -379,3 +379,77 @@ def test_the_stdlib_is_split_into_what_the_page_imports_and_the_rest(site):
     assert set(entry["modules"]) == rest
     with pytest.raises(build.BuildError, match="not_a_module"):
         build.split_stdlib(core_zip, {"json", "not_a_module"})
+
+
+def test_a_wheel_keeps_the_modules_the_page_imports_and_the_data_of_their_packages():
+    names = ["demo/__init__.pyc", "demo/used.pyc", "demo/unused.pyc", "demo/used.pyi",
+             "demo/sub/__init__.pyc", "demo/sub/x.pyc", "demo/sub/deep/__init__.pyc", "demo/sub/deep/y.pyc",
+             "demo/templates/page.html", "demo/sub/deep/style.css", "demo/include/demo.h",
+             "demo/_ext.cpython-312-wasm32-emscripten.so", "demo/_tests.cpython-312-wasm32-emscripten.so",
+             "demo/__pycache__/src.cpython-312.pyc", "demo/src.py",
+             "demo-1.0.dist-info/METADATA", "demo-1.0.dist-info/RECORD"]
+    assert build.wheel_module_of("demo/_ext.cpython-312-wasm32-emscripten.so") == "demo._ext"
+    assert build.wheel_module_of("demo/__pycache__/src.cpython-312.pyc") == "demo.src"
+    assert build.wheel_module_of("demo/sub/__init__.pyc") == "demo.sub"
+    assert build.wheel_module_of("demo-1.0.dist-info/RECORD") is None
+    core, rest = build.wheel_core_of(names, {"demo.used", "demo.sub.x", "demo._ext", "demo.src"})
+    assert sorted(rest) == ["demo/_tests.cpython-312-wasm32-emscripten.so", "demo/include/demo.h",
+                            "demo/sub/deep/__init__.pyc", "demo/sub/deep/style.css", "demo/sub/deep/y.pyc",
+                            "demo/unused.pyc", "demo/used.pyi"]
+    # parent packages of what is kept, the data of kept packages (templates/ belongs to demo), dist-info
+    assert {"demo/__init__.pyc", "demo/sub/__init__.pyc", "demo/templates/page.html",
+            "demo-1.0.dist-info/RECORD", "demo/__pycache__/src.cpython-312.pyc", "demo/src.py"} <= set(core)
+    assert sorted(core + rest) == sorted(names)
+
+
+def test_a_split_wheel_is_a_valid_wheel_plus_a_rest_archive_and_deterministic(tmp_path, cache, monkeypatch):
+    src = tmp_path / "demo-1.0-py3-none-any.whl"
+    noise = b"".join(hashlib.sha512(i.to_bytes(4, "big")).digest() for i in range(400))   # 25.6 kB, incompressible
+    with zipfile.ZipFile(src, "w") as z:
+        z.writestr("demo/__init__.py", "VALUE = 1\n")
+        z.writestr("demo/big/__init__.py", "")
+        z.writestr("demo/big/data.bin", noise)
+        z.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+        z.writestr("demo-1.0.dist-info/RECORD", "")
+    wheel, rest = build.split_wheel(src, {"demo"}, tmp_path / "a")
+    assert wheel.name == src.name and rest.name == "demo-1.0-rest.zip"
+    with zipfile.ZipFile(wheel) as z:
+        assert sorted(z.namelist()) == ["demo-1.0.dist-info/METADATA", "demo-1.0.dist-info/RECORD",
+                                        "demo/__init__.py"]
+        rows = list(csv.reader(io.StringIO(z.read("demo-1.0.dist-info/RECORD").decode())))
+        assert sorted(r[0] for r in rows) == sorted(z.namelist())
+    with zipfile.ZipFile(rest) as z:
+        assert sorted(z.namelist()) == ["demo/big/__init__.py", "demo/big/data.bin"]
+    build.CACHE = tmp_path / "other-cache"      # made again without the cache: the same bytes
+    wheel2, rest2 = build.split_wheel(src, {"demo"}, tmp_path / "b")
+    assert wheel2.read_bytes() == wheel.read_bytes() and rest2.read_bytes() == rest.read_bytes()
+    monkeypatch.setattr(build, "WHEEL_REST_MIN_BYTES", 10 ** 9)     # a small rest: the wheel ships whole
+    whole, none = build.split_wheel(src, {"demo"}, tmp_path / "c")
+    assert none is None and whole.read_bytes() == src.read_bytes()
+
+
+def test_the_eager_wheels_are_split_into_what_the_page_imports_and_the_rest(site):
+    """Each eager wheel holds the modules of wheels-core.txt it has (and their packages' data); its rest archive
+    every other file; config.json names each rest's sha256 and modules (the worker fetches it on a miss); the
+    lazy wheels ship whole."""
+    lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
+    config = json.loads((site / "config.json").read_text())
+    rests = config["wheelRest"]
+    wanted = build.wheels_core_modules()
+    assert {"numpy", "panel", "bokeh"} <= set(rests) and not set(rests) & set(build.LAZY_PACKAGES)
+    assert {"numpy", "panel.layout", "bokeh.models"} <= wanted
+    for name, entry in rests.items():
+        rest_zip = site / "pyodide" / entry["file_name"]
+        assert entry["sha256"] == build.sha256_of(rest_zip)
+        with zipfile.ZipFile(site / "pyodide" / lock["packages"][name]["file_name"]) as z:
+            core_names = z.namelist()
+        with zipfile.ZipFile(rest_zip) as z:
+            rest_names = z.namelist()
+        core = {build.wheel_module_of(n) for n in core_names} - {None}
+        rest = {build.wheel_module_of(n) for n in rest_names} - {None}
+        assert not core & rest and set(entry["modules"]) == rest, name
+        assert rest.isdisjoint(wanted) and not any(".dist-info/" in n for n in rest_names)
+        assert not set(core_names) & set(rest_names)
+    assert "numpy._core._multiarray_umath" in wanted
+    provenance = json.loads((site / "pyodide" / "provenance.json").read_text())
+    assert provenance["numpy"]["rest"] == {k: rests["numpy"][k] for k in ("file_name", "sha256")}

@@ -60,6 +60,7 @@ mark("BOOT's set-up (shims, finders)");
 for (const [k, v] of Object.entries({
   sendPatch: () => {}, PROGRESS: (detail) => mark(detail), APP: config.app,
   LAZY_PACKAGES: JSON.stringify(config.lazyPackages || {}), STDLIB_REST: JSON.stringify(config.stdlibRest || null),
+  WHEEL_REST: JSON.stringify(config.wheelRest || {}),
   PACKAGE_BASE_URL: "file:///site/pyodide/", PANEL_CDN_ROOT: "http://127.0.0.1/static/panel/", PAGE_SCENE: "",
 })) py.globals.set(k, v);
 if (mode === "cprofile") {

@@ -30,6 +30,12 @@ Per site and round, in a fresh browser profile (empty HTTP cache, code cache, Ca
   status element's ``data-frames`` while training (frames of training + redrawn plots).
 
 Prints a table (medians over rounds, ranges in brackets) and the issue's targets. Asserts nothing.
+
+``--write-stdlib-core PATH`` / ``--write-wheels-core PATH`` (either or both) measure instead what the page imports
+in a whole session (start, every section opened, each live section played and paused, an exercise checked): the
+stdlib modules and the modules of the eager wheels, the lists build.py splits python_stdlib.zip and each eager
+wheel by (pyfadml/app/web/stdlib-core.txt, wheels-core.txt).  Imports that missed the start's modules, fetched a
+rest archive and failed are listed too; so run it once more on the rebuilt site until the lists stop changing.
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -398,15 +405,42 @@ STDLIB_CORE_HEAD = """# Standard-library modules the page imports (issue 10), on
 """
 
 
-def write_stdlib_core(pw, url: str, out: Path) -> None:
-    """Drive a whole session and write the stdlib modules it imported (for a site built with the full stdlib
-    in python_stdlib.zip, or with the current split: modules found in the rest are added)."""
+WHEELS_CORE_HEAD = """# Modules of the eagerly loaded wheels the page imports (issue 10), one per line: measured in Chromium by
+# tests/bench/bench_site.py --write-wheels-core (the same session as stdlib-core.txt), from the worker's
+# {type: "modules"} answer (every module in sys.modules, plus any whose import missed the wheel and failed).
+# build.py ships each eager wheel with these modules (+ dist-info and the data files of their packages) and
+# every other module in pyodide/<wheel>-rest.zip, which the worker fetches (sha256-checked) and unpacks into
+# site-packages the first time an import needs it: a module missing here costs one download, never an ImportError.
+"""
+SITE_PACKAGES = "/lib/python3.12/site-packages/"
+
+
+def module_of_file(path: str) -> str | None:
+    """The dotted module a file in the stdlib zips or site-packages holds, else None."""
+    for prefix in ("/lib/python312.zip/", "/lib/python312_rest.zip/", SITE_PACKAGES):
+        if path.startswith(prefix):
+            rel = path[len(prefix):]
+            folder, _, base = rel.rpartition("/")
+            if folder.endswith("__pycache__"):
+                folder = folder[:-len("__pycache__")].rstrip("/")
+            name = (folder + "/" if folder else "") + base.split(".", 1)[0]
+            if name.endswith("/__init__"):
+                name = name[:-len("/__init__")]
+            return name.replace("/", ".")
+    return None
+
+
+def session_modules(pw, url: str) -> tuple[set[str], set[str]]:
+    """Drive a whole session (start, every section opened, each live section played and paused, an exercise
+    checked and its solution shown): the files of the modules it imported, and the imports that missed the
+    modules loaded at start (the worker's {type: "modules"} answer)."""
     with tempfile.TemporaryDirectory() as profile:
         context = new_context(pw, profile)
         page = context.new_page()
         page.goto(url)
         wait_ready(page)
-        files = set(page.evaluate(MODULES_JS, [])["files"])
+        answer = page.evaluate(MODULES_JS, [])
+        files, missed = set(answer["files"]), set(answer.get("missed", []))
         for key, title, shown_sel, settled_sel in SECTIONS:
             open_section(page, title, shown_sel, settled_sel)
             if key in PAUSE:
@@ -421,17 +455,43 @@ def write_stdlib_core(pw, url: str, out: Path) -> None:
             page.locator("button.bk-btn:visible").filter(
                 has_text=re.compile(r"^\s*" + re.escape(label) + r"\s*$")).first.click()
             wait_idle(page, 500)
-        files |= set(page.evaluate(MODULES_JS, [])["files"])
+        answer = page.evaluate(MODULES_JS, [])
+        files |= set(answer["files"])
+        missed |= set(answer.get("missed", []))
         context.close()
-    modules = set()
+    return files, missed
+
+
+def write_core_lists(pw, url: str, stdlib_out: Path | None, wheels_out: Path | None) -> None:
+    """Drive a whole session and write the stdlib modules and the eager wheels' modules it imported (for a
+    site built whole, or with the current split: modules found in the rest archives are added)."""
+    files, missed = session_modules(pw, url)
+    if missed:
+        print(f"imports that missed the modules loaded at start: {sorted(missed)}")
+    config = json.loads(urllib.request.urlopen(url + "config.json").read())
+    lazy = {imp for entry in config.get("lazyPackages", {}).values() for imp in entry["imports"]}
+    stdlib, wheels = set(), set()
     for f in files:
-        for prefix in ("/lib/python312.zip/", "/lib/python312_rest.zip/"):
-            if f.startswith(prefix):
-                name = f[len(prefix):].rsplit(".", 1)[0]
-                modules.add(name[:-len("/__init__")].replace("/", ".") if name.endswith("/__init__")
-                            else name.replace("/", "."))
-    out.write_text(STDLIB_CORE_HEAD + "\n".join(sorted(modules)) + "\n")
-    print(f"{len(modules)} stdlib modules written to {out}")
+        module = module_of_file(f)
+        if module is None:
+            continue
+        if f.startswith(SITE_PACKAGES):
+            if module.split(".")[0] not in lazy:       # lazy wheels are installed whole on first import
+                wheels.add(module)
+        else:
+            stdlib.add(module)
+    # an import that missed, fetched a rest archive and then failed (an optional dependency absent in Pyodide) is
+    # not in sys.modules: keep it in the core too, or every start would fetch that archive
+    stdlib |= missed & set((config.get("stdlibRest") or {}).get("modules", []))
+    wheels |= missed & {m for entry in config.get("wheelRest", {}).values() for m in entry["modules"]}
+    if stdlib_out:
+        stdlib_out.write_text(STDLIB_CORE_HEAD + "\n".join(sorted(stdlib)) + "\n")
+        print(f"{len(stdlib)} stdlib modules written to {stdlib_out}")
+    if wheels_out:
+        wheels_out.write_text(WHEELS_CORE_HEAD + "\n".join(sorted(wheels)) + "\n")
+        print(f"{len(wheels)} modules of the eager wheels written to {wheels_out}")
+    used_lazy = sorted({m.split(".")[0] for m in map(module_of_file, files) if m and m.split(".")[0] in lazy})
+    print(f"lazy wheels the session imported: {used_lazy or 'none'}")
 
 
 def med(values):
@@ -528,6 +588,9 @@ def main(argv=None) -> int:
     parser.add_argument("--write-stdlib-core", type=Path, metavar="PATH",
                         help="instead: drive a whole session on the first site and write the stdlib modules it "
                              "imports to PATH (pyfadml/app/web/stdlib-core.txt), then rebuild")
+    parser.add_argument("--write-wheels-core", type=Path, metavar="PATH",
+                        help="instead (or with --write-stdlib-core, in the same session): write the modules of the "
+                             "eager wheels it imports to PATH (pyfadml/app/web/wheels-core.txt), then rebuild")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     args = parser.parse_args(argv)
     sites = [Path(s).resolve() for s in (args.site or [str(ROOT / "site")])]
@@ -543,10 +606,10 @@ def main(argv=None) -> int:
     print(f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs; "
           f"{args.runs} round(s)", flush=True)
     from playwright.sync_api import sync_playwright
-    if args.write_stdlib_core:
+    if args.write_stdlib_core or args.write_wheels_core:
         try:
             with sync_playwright() as pw:
-                write_stdlib_core(pw, servers[0][2], args.write_stdlib_core)
+                write_core_lists(pw, servers[0][2], args.write_stdlib_core, args.write_wheels_core)
         finally:
             for _s, server, _u, _c in servers:
                 server.shutdown()

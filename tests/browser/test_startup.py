@@ -47,3 +47,33 @@ def test_a_slow_first_open_says_python_is_working_then_shows_the_section(app_pag
     page.locator('[data-testid="step-through"]').first.wait_for(state="visible", timeout=120_000)
     pill.wait_for(state="hidden", timeout=60_000)
     assert page.evaluate("document.body.dataset.working") == "0"
+
+
+def test_a_module_left_out_of_a_wheel_costs_one_download_never_an_import_error(app_page):
+    """Each eager wheel ships the modules the page imports; any other module of it is one download of the wheel's
+    rest archive away (sha256-checked, unpacked into site-packages): a subpackage whose folder is not there yet
+    (numpy.polynomial), a compiled extension (numpy._core._umath_tests), a module beside imported ones
+    (panel.chat.langchain); a second module of the same rest costs nothing.  The start itself misses no module
+    of an eager wheel (wheels-core.txt also holds the imports that fail in Pyodide, e.g. bokeh.server.contexts)."""
+    page = app_page
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    rests = {m for entry in page.evaluate("fetch('config.json').then((r) => r.json())")["wheelRest"].values()
+             for m in entry["modules"]}
+    answer = page.evaluate(MODULES, [])
+    assert not set(answer["missed"]) & rests and not any("-rest.zip" in url for url in requested)
+    site_packages = "/lib/python3.12/site-packages/"
+    assert not any(f.startswith(site_packages + "numpy/polynomial/") for f in answer["files"])
+    answer = page.evaluate(MODULES, ["numpy.polynomial.legendre", "numpy._core._umath_tests", "numpy.f2py"])
+    assert answer["type"] == "modules", answer
+    files = answer["files"]
+    assert site_packages + "numpy/polynomial/legendre.pyc" in files and site_packages + "numpy/f2py/__init__.pyc" in files
+    assert any(f.startswith(site_packages + "numpy/_core/_umath_tests.") and f.endswith(".so") for f in files)
+    assert [m for m in answer["missed"] if m in rests] == ["numpy.polynomial"]     # fetched numpy's rest, once
+    assert sum("numpy-2.0.2-rest.zip" in url for url in requested) == 1
+    answer = page.evaluate(MODULES, ["panel.chat.langchain"])
+    assert answer["type"] == "modules", answer
+    assert site_packages + "panel/chat/langchain.pyc" in answer["files"]
+    assert [m for m in answer["missed"] if m in rests] == ["numpy.polynomial", "panel.chat.langchain"]
+    assert [url.rsplit("/", 1)[1] for url in requested if "-rest.zip" in url] == [
+        "numpy-2.0.2-rest.zip", "panel-1.9.4-rest.zip"]

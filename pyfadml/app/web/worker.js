@@ -94,6 +94,42 @@ import sys
 import zipfile
 
 
+# Imports that reached a finder below, i.e. missed the modules loaded at start: each fetched an archive, or found
+# it fetched already (the worker's {type: "modules"} answer reports them: tests, and the measurement that writes
+# stdlib-core.txt and wheels-core.txt, which must see an import that fetched an archive and then failed).
+_MISSED = []
+
+
+def _fetch(base_url, entry, what):
+    """The bytes of the site file entry["file_name"] (a synchronous request, allowed in a worker), checked
+    against entry["sha256"]."""
+    xhr = js.XMLHttpRequest.new()
+    xhr.open("GET", base_url + entry["file_name"], False)
+    xhr.responseType = "arraybuffer"
+    xhr.send()
+    if xhr.status != 200:
+        raise ImportError(f"{entry['file_name']}: HTTP {xhr.status}")
+    data = xhr.response.to_py().tobytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ImportError(f"{entry['file_name']}: sha256 does not match the site's {what}")
+    return data
+
+
+def _invalidate_folders(target, names):
+    """Make the import system see files just unpacked into target: only the finders of the folders that got
+    new entries (site-packages and the package folders), never importlib.invalidate_caches(), which would also
+    make every zipimporter of the stdlib zip (one per stdlib package imported so far, ~100) re-read its whole
+    directory in Python (cProfile of the start under Node: 1.1 s of 11.7 s)."""
+    folders = {target}
+    for name in names:
+        parts = name.split("/")[:-1]
+        folders.update(target + "/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    for folder in folders:
+        finder = sys.path_importer_cache.get(folder)
+        if finder is not None:
+            finder.invalidate_caches()
+
+
 class _LazyWheels(importlib.abc.MetaPathFinder):
     """Install a shipped wheel the first time one of its modules is imported.
 
@@ -111,31 +147,47 @@ class _LazyWheels(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         name = self.by_import.get(fullname.partition(".")[0])
         if name is not None and name not in self.installed:
-            self._install(name)
+            self._install(name, fullname)
         return None       # the regular finders now find the unpacked modules
 
-    def _install(self, name):
+    def _install(self, name, fullname):
         self.installed.add(name)
         entry = self.packages[name]
         for dep in entry["depends"]:
             if dep in self.packages and dep not in self.installed:
-                self._install(dep)
-        xhr = js.XMLHttpRequest.new()
-        xhr.open("GET", self.base_url + entry["file_name"], False)
-        xhr.responseType = "arraybuffer"
-        xhr.send()
-        if xhr.status != 200:
-            raise ImportError(f"{entry['file_name']}: HTTP {xhr.status}")
-        data = xhr.response.to_py().tobytes()
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            raise ImportError(f"{entry['file_name']}: sha256 does not match the site's lock")
+                self._install(dep, fullname)
+        _MISSED.append(fullname)
+        data = _fetch(self.base_url, entry, "lock")
         zipfile.ZipFile(io.BytesIO(data)).extractall(self.target)
-        # Only site-packages changed: importlib.invalidate_caches() would also make every zipimporter of
-        # the stdlib zip (one per stdlib package imported so far, ~100) re-read its whole directory in
-        # Python, once per installed wheel (cProfile of the start under Node: 1.1 s of 11.7 s).
-        finder = sys.path_importer_cache.get(self.target)
-        if finder is not None:
-            finder.invalidate_caches()
+        # Only site-packages changed (a lazy wheel's packages are new folders): see _invalidate_folders.
+        _invalidate_folders(self.target, [])
+
+
+class _WheelRest(importlib.abc.MetaPathFinder):
+    """The modules of the eager wheels the page does not import at start live in pyodide/<wheel>-rest.zip
+    (build.py splits each wheel by pyfadml/app/web/wheels-core.txt).  Last on sys.meta_path, this finder only
+    sees imports every other finder missed: for a module of a rest archive it fetches that archive once (a
+    synchronous request, sha256 checked against config.json), unpacks it into site-packages, makes the
+    folders' finders see the new files, and finds the module there."""
+
+    def __init__(self, rests, base_url, target):
+        self.rests, self.base_url, self.target = rests, base_url, target
+        self.by_module = {m: name for name, entry in rests.items() for m in entry["modules"]}
+        self.installed = set()
+
+    def find_spec(self, fullname, path=None, target=None):
+        name = self.by_module.get(fullname)
+        if name is None:
+            return None
+        _MISSED.append(fullname)
+        if name in self.installed:
+            return None           # unpacked already: the import fails as it would with the whole wheel
+        self.installed.add(name)
+        data = _fetch(self.base_url, self.rests[name], "config.json")
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive.extractall(self.target)
+        _invalidate_folders(self.target, archive.namelist())
+        return importlib.machinery.PathFinder.find_spec(fullname, path)
 
 
 class _StdlibRest(importlib.abc.MetaPathFinder):
@@ -155,6 +207,7 @@ class _StdlibRest(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.modules:
             return None
+        _MISSED.append(fullname)
         if not self.installed:
             self._install()
         if path is not None:
@@ -170,15 +223,7 @@ class _StdlibRest(importlib.abc.MetaPathFinder):
 
     def _install(self):
         self.installed = True
-        xhr = js.XMLHttpRequest.new()
-        xhr.open("GET", self.base_url + self.entry["file_name"], False)
-        xhr.responseType = "arraybuffer"
-        xhr.send()
-        if xhr.status != 200:
-            raise ImportError(f"{self.entry['file_name']}: HTTP {xhr.status}")
-        data = xhr.response.to_py().tobytes()
-        if hashlib.sha256(data).hexdigest() != self.entry["sha256"]:
-            raise ImportError(f"{self.entry['file_name']}: sha256 does not match the site's config.json")
+        data = _fetch(self.base_url, self.entry, "config.json")
         with open(self.REST, "wb") as f:
             f.write(data)
         sys.path.insert(sys.path.index(self.CORE) + 1 if self.CORE in sys.path else len(sys.path), self.REST)
@@ -188,9 +233,10 @@ class _StdlibRest(importlib.abc.MetaPathFinder):
 
 import importlib.machinery
 
+_site_packages = next(p for p in sys.path if p.endswith("site-packages"))
 sys.meta_path.append(_StdlibRest(json.loads(STDLIB_REST), PACKAGE_BASE_URL))
-sys.meta_path.insert(0, _LazyWheels(json.loads(LAZY_PACKAGES), PACKAGE_BASE_URL,
-                                    next(p for p in sys.path if p.endswith("site-packages"))))
+sys.meta_path.append(_WheelRest(json.loads(WHEEL_REST), PACKAGE_BASE_URL, _site_packages))
+sys.meta_path.insert(0, _LazyWheels(json.loads(LAZY_PACKAGES), PACKAGE_BASE_URL, _site_packages))
 
 PROGRESS("import panel", 0.82)
 from panel.io.pyodide import init_doc, write_doc
@@ -233,6 +279,7 @@ async function start() {
   pyodide.globals.set("APP", config.app);
   pyodide.globals.set("LAZY_PACKAGES", JSON.stringify(config.lazyPackages || {}));
   pyodide.globals.set("STDLIB_REST", JSON.stringify(config.stdlibRest || null));
+  pyodide.globals.set("WHEEL_REST", JSON.stringify(config.wheelRest || {}));
   pyodide.globals.set("PACKAGE_BASE_URL", indexURL);
   pyodide.globals.set("PANEL_CDN_ROOT", new URL(config.panelCdnRoot, base).href);
   // index.js starts this worker as worker.js#<the page's fragment>: the scene the address holds
@@ -283,12 +330,14 @@ async function handle(msg) {
       post({ type: "idle" });
     }
   } else if (msg.type === "modules") {
-    // The files of every imported module (tests and build measurements: which stdlib modules are used),
-    // after importing msg.importing (names; tests use it to import a module outside the core stdlib).
+    // The files of every imported module (tests and build measurements: which stdlib and wheel modules are
+    // used) and the imports that missed them (see _MISSED), after importing msg.importing (names; tests use it to import
+    // a module outside the core stdlib or a wheel's core).
     for (const name of msg.importing || []) pyodide.pyimport(name);
-    const files = pyodide.runPython(
-      "import sys\n'\\n'.join(sorted({str(getattr(m, '__file__', None)) for m in list(sys.modules.values())}))");
-    post({ type: "modules", files: files.split("\n").filter((f) => f !== "None") });
+    const answer = JSON.parse(pyodide.runPython(
+      "import json, sys\njson.dumps({'files': sorted({str(getattr(m, '__file__', None)) for m in list(sys.modules.values())}), " +
+      "'missed': _MISSED})"));
+    post({ type: "modules", files: answer.files.filter((f) => f !== "None"), missed: answer.missed });
   } else if (msg.type === "location") {
     pyodide.globals.set("location", msg.location);
     await pyodide.runPythonAsync(LOCATION);
