@@ -265,6 +265,22 @@ def app_page(page, server_url: str):
 # helpers for Panel widgets (rendered by Bokeh inside open shadow roots)
 # ---------------------------------------------------------------------------------------------
 
+_MODULES_JS = """(names) => new Promise((resolve) => {
+  const w = window.pyfadmlWorker;
+  const on = (e) => {
+    if (e.data.type === "modules" || e.data.type === "error") { w.removeEventListener("message", on); resolve(e.data); }
+  };
+  w.addEventListener("message", on);
+  w.postMessage({ type: "modules", importing: names });
+})"""
+
+
+def worker_modules(page, names=()) -> dict:
+    """The worker's {type: "modules"} answer after importing ``names``: ``files`` of every imported module and
+    the imports that ``missed`` the modules loaded at start (an error message instead if an import failed)."""
+    return page.evaluate(_MODULES_JS, list(names))
+
+
 def wait_for_python(page, timeout_ms: int = 30_000) -> None:
     """Wait until every widget change sent to the worker has been handled by Python."""
     page.locator('body[data-busy="0"]').wait_for(state="attached", timeout=timeout_ms)

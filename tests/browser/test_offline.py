@@ -89,6 +89,10 @@ def test_reload_and_new_tab_work_with_the_server_gone(page, server, problems):
     page.reload()
     wait_until_ready(page)
     assert page.evaluate("navigator.serviceWorker.controller !== null")
+    # a module left out of the wheels and the stdlib loaded at start: its rest archive comes from the offline copy
+    answer = _helpers.worker_modules(page, ["numpy.polynomial", "xml.dom.minidom"])
+    assert answer["type"] == "modules", answer
+    assert "/lib/python3.12/site-packages/numpy/polynomial/__init__.pyc" in answer["files"]
     ui = UI(page)
     from pyfadml.app.shell import SECTIONS
     live = [s.title for s in SECTIONS if s.factory]

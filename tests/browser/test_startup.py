@@ -6,28 +6,20 @@ Speed itself is measured by tests/bench/bench_site.py, never asserted here.
 from __future__ import annotations
 
 import pytest
+from conftest import worker_modules
 
 pytestmark = pytest.mark.browser
-
-MODULES = """(names) => new Promise((resolve) => {
-  const w = window.pyfadmlWorker;
-  const on = (e) => {
-    if (e.data.type === "modules" || e.data.type === "error") { w.removeEventListener("message", on); resolve(e.data); }
-  };
-  w.addEventListener("message", on);
-  w.postMessage({ type: "modules", importing: names });
-})"""
 
 
 def test_the_rest_of_the_stdlib_is_fetched_only_when_an_import_needs_it(app_page):
     page = app_page
     requested = []
     page.on("request", lambda r: requested.append(r.url))
-    answer = page.evaluate(MODULES, [])
+    answer = worker_modules(page, [])
     assert answer["type"] == "modules"
     assert not any("/lib/python312_rest.zip/" in f for f in answer["files"])
     assert not any("python_stdlib_rest.zip" in url for url in requested)
-    answer = page.evaluate(MODULES, ["xml.dom.minidom", "email.mime.text", "encodings.cp1252"])
+    answer = worker_modules(page, ["xml.dom.minidom", "email.mime.text", "encodings.cp1252"])
     assert answer["type"] == "modules", answer
     rest = [f for f in answer["files"] if f.startswith("/lib/python312_rest.zip/")]
     assert any(f.endswith("xml/dom/minidom.pyc") for f in rest)          # a package missing from the core
@@ -60,18 +52,18 @@ def test_a_module_left_out_of_a_wheel_costs_one_download_never_an_import_error(a
     page.on("request", lambda r: requested.append(r.url))
     rests = {m for entry in page.evaluate("fetch('config.json').then((r) => r.json())")["wheelRest"].values()
              for m in entry["modules"]}
-    answer = page.evaluate(MODULES, [])
+    answer = worker_modules(page, [])
     assert not set(answer["missed"]) & rests and not any("-rest.zip" in url for url in requested)
     site_packages = "/lib/python3.12/site-packages/"
     assert not any(f.startswith(site_packages + "numpy/polynomial/") for f in answer["files"])
-    answer = page.evaluate(MODULES, ["numpy.polynomial.legendre", "numpy._core._umath_tests", "numpy.f2py"])
+    answer = worker_modules(page, ["numpy.polynomial.legendre", "numpy._core._umath_tests", "numpy.f2py"])
     assert answer["type"] == "modules", answer
     files = answer["files"]
     assert site_packages + "numpy/polynomial/legendre.pyc" in files and site_packages + "numpy/f2py/__init__.pyc" in files
     assert any(f.startswith(site_packages + "numpy/_core/_umath_tests.") and f.endswith(".so") for f in files)
     assert [m for m in answer["missed"] if m in rests] == ["numpy.polynomial"]     # fetched numpy's rest, once
     assert sum("numpy-2.0.2-rest.zip" in url for url in requested) == 1
-    answer = page.evaluate(MODULES, ["panel.chat.langchain"])
+    answer = worker_modules(page, ["panel.chat.langchain"])
     assert answer["type"] == "modules", answer
     assert site_packages + "panel/chat/langchain.pyc" in answer["files"]
     assert [m for m in answer["missed"] if m in rests] == ["numpy.polynomial", "panel.chat.langchain"]
