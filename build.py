@@ -852,6 +852,11 @@ def split_wheel(wheel: Path, core_modules: set[str], out: Path) -> tuple[Path, P
         names = [n for n in z.namelist() if not n.endswith("/")]
         core, rest = wheel_core_of(names, core_modules)
         rest_bytes = sum(z.getinfo(n).compress_size for n in rest)
+    tops = set(wheel_top_level(wheel))
+    missing = sorted({m for m in core_modules if m.split(".")[0] in tops} - set(map(wheel_module_of, names)))
+    if missing:
+        raise BuildError(f"{WHEELS_CORE_LIST.name} lists modules that are not in {wheel.name}: {missing[:10]} (a new "
+                         f"version? measure the list again: tests/bench/bench_site.py --write-wheels-core)")
     out.mkdir(parents=True, exist_ok=True)
     if rest_bytes < WHEEL_REST_MIN_BYTES:
         return Path(shutil.copy2(wheel, out / wheel.name)), None

@@ -426,6 +426,8 @@ def test_a_split_wheel_is_a_valid_wheel_plus_a_rest_archive_and_deterministic(tm
     monkeypatch.setattr(build, "WHEEL_REST_MIN_BYTES", 10 ** 9)     # a small rest: the wheel ships whole
     whole, none = build.split_wheel(src, {"demo"}, tmp_path / "c")
     assert none is None and whole.read_bytes() == src.read_bytes()
+    with pytest.raises(build.BuildError, match=r"demo\.gone"):      # a stale list is named, never half-applied
+        build.split_wheel(src, {"demo", "demo.gone", "other.module"}, tmp_path / "d")
 
 
 def test_the_eager_wheels_are_split_into_what_the_page_imports_and_the_rest(site):
