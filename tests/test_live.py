@@ -406,3 +406,33 @@ def test_pause_sends_the_status_first_then_the_buttons():
     order.clear()
     live.pause()
     assert order[:3] == [("status", True), ("play", False), ("pause", True)], order
+
+
+@pytest.mark.parametrize("max_steps, trains", [(None, True), (lambda: 2, False)])
+def test_while_the_page_lags_the_browser_loop_trains_on_without_drawing(monkeypatch, max_steps, trains):
+    """A page that has not painted the last frame gets no new frame (for up to MAX_BACKLOG_WAIT), but the
+    training goes on meanwhile, unless frames bound their steps (max_steps: e.g. one step per frame)."""
+    from pyfadml.app import schedule
+
+    monkeypatch.setattr(schedule, "page_backlog", lambda: schedule.MAX_BACKLOG + 5)      # never catches up
+    monkeypatch.setattr(schedule, "MAX_BACKLOG_WAIT", 60.0)
+    demo = FakeDemo(step_seconds=0.001)
+    drawn = []
+    live = LiveTraining("t", demo=lambda: demo, reset=lambda: None, redraw=lambda: None, burst=0.005, period=0.02,
+                        refresh=[Refresh(lambda: drawn.append(demo.step_count))], max_steps=max_steps)
+    live.defer_redraw = False
+
+    async def scenario():
+        live.playing = True
+        live._run_id += 1
+        task = asyncio.ensure_future(live._run(live._run_id))
+        await asyncio.sleep(0.3)
+        live.pause()
+        await asyncio.wait_for(task, timeout=1.0)
+
+    asyncio.run(scenario())
+    assert len(drawn) == 1                          # the first frame only: the page never caught up
+    if trains:
+        assert demo.step_count > drawn[0] + 20      # ... yet training went on
+    else:
+        assert demo.step_count == drawn[0] == 2

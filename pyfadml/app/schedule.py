@@ -13,8 +13,8 @@ which holds the document lock as server callbacks must.
 Inside a frame the browser's loop lets the page's messages in every ``YIELD_EVERY`` seconds: the burst
 trains in slices that long, with the refresh groups in between, so a click waits for one slice or one group,
 not a whole frame; and while the page has not painted the last frame's changes yet (:func:`page_backlog`)
-it sleeps on, so a slow page gets fewer frames instead of a queue of stale ones that a Pause would wait
-behind.
+it trains on without drawing, so a slow page gets fewer frames (not slower training) instead of a queue of
+stale ones that a Pause would wait behind.
 
 :class:`Schedule` is the controller's half that runs the frames; it uses the controller's ``playing``,
 ``demo()``, ``burst``, ``period``, ``max_steps``, ``refresh_groups`` and status (``update_status``).
@@ -151,8 +151,8 @@ class Schedule:
         """The browser's loop: a frame, then a sleep (always), until paused. Within a frame it yields to the
         page's messages every ``YIELD_EVERY`` seconds (between slices of the burst and refresh groups), so a
         click waits for one slice or group, not a whole frame. While the page has not yet painted the last
-        frame's changes (:func:`page_backlog`), it sleeps on: a slow page gets fewer frames instead of a queue
-        of stale ones that a click (Pause) would wait behind."""
+        frame's changes (:func:`page_backlog`), it trains on without drawing (:meth:`_train_while_waiting`): a
+        slow page gets fewer frames instead of a queue of stale ones that a click (Pause) would wait behind."""
         while self.playing and self._run_id == run_id:
             t0 = last_yield = time.perf_counter()
             for _ in self._frame_pieces():
@@ -162,7 +162,22 @@ class Schedule:
                     if not (self.playing and self._run_id == run_id):
                         return
             await asyncio.sleep(max(MIN_YIELD, self.period - (time.perf_counter() - t0)))
-            waited = 0.0
-            while page_backlog() > MAX_BACKLOG and waited < MAX_BACKLOG_WAIT and self.playing:
+            start = time.perf_counter()
+            while (page_backlog() > MAX_BACKLOG and time.perf_counter() - start < MAX_BACKLOG_WAIT
+                   and self.playing and self._run_id == run_id):
+                if not self._train_while_waiting():
+                    return
                 await asyncio.sleep(MIN_YIELD)
-                waited += MIN_YIELD
+
+    def _train_while_waiting(self) -> bool:
+        """While the page catches up with the frames: a slice of training without drawing, so a slow page
+        costs frames, not training speed; none when frames bound their steps (``max_steps``, e.g. one step
+        per frame). False when the training diverged."""
+        if self.max_steps is not None:
+            return True
+        try:
+            self.demo().train_for(YIELD_EVERY)
+        except DivergenceError as exc:
+            self._diverged(exc)
+            return False
+        return True
