@@ -394,3 +394,27 @@ def test_kernels_show_now_minus_start_and_deeper_features_follow_the_network(scr
     assert "data-state='stale'" in f._caption.object
     t.live.pause()
     assert "data-state='fresh'" in f._caption.object
+
+
+def test_a_tile_figure_sends_its_labels_and_frames_only_when_they_change():
+    """While training, a redraw of the kernels changes the picture and the sign marks only: the labels and
+    the tile frames go to the page again only when the layout or the labels change."""
+    from pyfadml.app import theme
+    from pyfadml.app.cnn.helpers import TileFigure
+
+    tiles = TileFigure(palette=theme.DIVERGING, symmetric=True)
+    changed = []
+    for name, src in (("image", tiles.src), ("labels", tiles.labels), ("frames", tiles.frames),
+                      ("signs", tiles.signs)):
+        src.on_change("data", lambda attr, old, new, name=name: changed.append(name))
+    rng = np.random.default_rng(0)
+    tiles.show(list(rng.normal(size=(4, 3, 3))), ["a", "b", "c", "d"])
+    assert {"labels", "frames"} <= set(changed)
+    changed.clear()
+    tiles.show(list(rng.normal(size=(4, 3, 3))), ["a", "b", "c", "d"])     # new values, same layout and labels
+    assert "labels" not in changed and "frames" not in changed and "signs" in changed
+    changed.clear()
+    tiles.show(list(rng.normal(size=(4, 3, 3))), ["a", "b", "c", "e"])     # a new label
+    assert "labels" in changed and tiles.labels.data["text"] == ["a", "b", "c", "e"]
+    tiles.show(list(rng.normal(size=(6, 3, 3))), None)                     # a new layout, no labels
+    assert tiles.labels.data["text"] == [] and len(tiles.frames.data["x"]) == 6

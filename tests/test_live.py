@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("panel")
 
 from pyfadml.app.live import LiveTraining, Refresh
+from pyfadml.app.schedule import YIELD_EVERY  # noqa: E402
 from pyfadml.app.recovery import smaller_option  # noqa: E402
 from pyfadml.train import DivergenceError  # noqa: E402
 
@@ -124,19 +125,36 @@ def test_frames_train_in_bursts_and_draw_only_what_is_due():
 
 
 def test_a_burst_is_shortened_only_in_frames_that_draw_something_slow():
+    """A frame trains in slices of at most YIELD_EVERY until its burst is over (the page's clicks get in
+    between); the burst is a full one unless a slow group is due."""
     demo = FakeDemo(step_seconds=0.0005)
-    bursts = []
+    frames = []                        # per frame: [(seconds asked for, time the slice ended)]
     train_for = demo.train_for
-    demo.train_for = lambda seconds, **kw: (bursts.append(seconds), train_for(seconds, **kw))[1]
+
+    def sliced(seconds, **kw):
+        done = train_for(seconds, **kw)
+        frames[-1].append((seconds, time.perf_counter()))
+        return done
+    demo.train_for = sliced
     live = LiveTraining("t", demo=lambda: demo, reset=lambda: None, redraw=lambda: None, burst=0.05, period=0.07,
                         refresh=[Refresh(lambda: time.sleep(0.05), every=3600)])
     live.playing = True
-    live.frame()                       # the slow group is due, its cost not known yet: a full burst
+
+    def frame():
+        frames.append([])
+        start = time.perf_counter()
+        live.frame()
+        asked = [s for s, _ in frames[-1]]
+        return start, asked, frames[-1][-1][1] - start
+
+    _, asked1, trained1 = frame()      # the slow group is due, its cost not known yet: a full burst
     assert live.refresh_groups[0].cost >= 0.04
-    live.frame()                       # nothing due: a full burst again
+    _, asked2, trained2 = frame()      # nothing due: a full burst again
     live.refresh_groups[0].last = -math.inf
-    live.frame()                       # the slow group is due: the burst leaves it room
-    assert bursts[:2] == [0.05, 0.05] and bursts[2] <= 0.02, bursts
+    _, asked3, _ = frame()             # the slow group is due: the burst leaves it room
+    for asked, trained in ((asked1, trained1), (asked2, trained2)):
+        assert trained >= 0.05 and asked[0] == YIELD_EVERY and max(asked) <= YIELD_EVERY, asked
+    assert sum(asked3) <= 0.02, asked3
 
 
 def test_max_steps_bounds_a_burst():
@@ -350,3 +368,71 @@ def test_browser_loop_lets_a_pause_in_between_two_slow_refresh_groups():
 
     asyncio.run(scenario())
     assert drawn and len(drawn) == 1 and not live.playing
+
+
+def test_browser_loop_lets_a_pause_in_during_a_long_burst():
+    """The burst trains in slices of YIELD_EVERY with a yield between them: a Pause that comes during a long
+    burst ends it at the next slice, not at the burst's end."""
+    demo = FakeDemo(step_seconds=0.001)
+    live = LiveTraining("t", demo=lambda: demo, reset=lambda: None, redraw=lambda: None, burst=0.5, period=0.6)
+    live.defer_redraw = False
+
+    async def scenario():
+        live.playing = True
+        live._run_id += 1
+        task = asyncio.ensure_future(live._run(live._run_id))
+        while demo.step_count == 0:
+            await asyncio.sleep(0.001)
+        first = demo.step_count          # the loop let this coroutine in after the first slice
+        live.pause()
+        await asyncio.wait_for(task, timeout=2.0)
+        return first
+
+    first = asyncio.run(scenario())
+    assert not live.playing and live.frames == 1       # the pause's redraw; no frame was completed
+    assert demo.step_count == first < 250            # a whole burst: ~500 steps
+
+
+def test_pause_sends_the_status_first_then_the_buttons():
+    """What a Pause changes, in the order the page gets it: the status line says "paused" before the
+    buttons change (and before any redraw)."""
+    live, demo, owner, _ = make()
+    live.defer_redraw = False
+    order = []
+    live._status.param.watch(lambda e: order.append(("status", 'data-state="paused"' in e.new)), "object")
+    live._play.param.watch(lambda e: order.append(("play", e.new)), "disabled")
+    live._pause.param.watch(lambda e: order.append(("pause", e.new)), "disabled")
+    live.play()
+    order.clear()
+    live.pause()
+    assert order[:3] == [("status", True), ("play", False), ("pause", True)], order
+
+
+@pytest.mark.parametrize("max_steps, trains", [(None, True), (lambda: 2, False)])
+def test_while_the_page_lags_the_browser_loop_trains_on_without_drawing(monkeypatch, max_steps, trains):
+    """A page that has not painted the last frame gets no new frame (for up to MAX_BACKLOG_WAIT), but the
+    training goes on meanwhile, unless frames bound their steps (max_steps: e.g. one step per frame)."""
+    from pyfadml.app import schedule
+
+    monkeypatch.setattr(schedule, "page_backlog", lambda: schedule.MAX_BACKLOG + 5)      # never catches up
+    monkeypatch.setattr(schedule, "MAX_BACKLOG_WAIT", 60.0)
+    demo = FakeDemo(step_seconds=0.001)
+    drawn = []
+    live = LiveTraining("t", demo=lambda: demo, reset=lambda: None, redraw=lambda: None, burst=0.005, period=0.02,
+                        refresh=[Refresh(lambda: drawn.append(demo.step_count))], max_steps=max_steps)
+    live.defer_redraw = False
+
+    async def scenario():
+        live.playing = True
+        live._run_id += 1
+        task = asyncio.ensure_future(live._run(live._run_id))
+        await asyncio.sleep(0.3)
+        live.pause()
+        await asyncio.wait_for(task, timeout=1.0)
+
+    asyncio.run(scenario())
+    assert len(drawn) == 1                          # the first frame only: the page never caught up
+    if trains:
+        assert demo.step_count > drawn[0] + 20      # ... yet training went on
+    else:
+        assert demo.step_count == drawn[0] == 2

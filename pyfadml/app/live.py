@@ -134,20 +134,20 @@ class LiveTraining(Schedule, pn.viewable.Viewer):
     def pause(self, event=None, *, away: bool = False) -> None:
         """Stop training; everything is redrawn. ``away``: the section was left (the status says so).
 
-        The page says "paused" at once, before a redraw that may be slow: with ``defer_redraw`` (in the
-        browser) the redraw runs in its own turn of the event loop, after this click's changes have gone to
-        the page (Python's changes reach the page when the click's callback returns)."""
+        The page says "paused" at once, before a redraw that may be slow: the status line is the first change
+        sent (before the buttons), and with ``defer_redraw`` (in the browser) the redraw runs in its own turn of
+        the event loop, after this click's changes have gone to the page."""
         was_playing = self.playing
-        self._stop()
+        self._halt()
         if was_playing:
             self.away = away
             self._paused_at = time.time()
-            self.update_status()
+        self.update_status()           # the first change the page gets: "paused" before the buttons
+        self._sync_buttons()
+        if was_playing:
             if self.defer_redraw and self._redraw_soon():
                 return
             self._redraw()
-        else:
-            self.update_status()
 
     defer_redraw = IN_BROWSER
 
@@ -258,12 +258,16 @@ class LiveTraining(Schedule, pn.viewable.Viewer):
         self.update_status()
 
     def _stop(self) -> None:
+        self._halt()
+        self._sync_buttons()
+
+    def _halt(self) -> None:
+        """Stop the frames (the buttons are left as they are)."""
         self.playing = False
         self._run_id += 1
         if self._cb is not None:
             cb, self._cb = self._cb, None
             cb.stop()
-        self._sync_buttons()
 
     # ------------------------------------------------------------------------------------------
     # divergence

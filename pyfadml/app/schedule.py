@@ -10,10 +10,11 @@ ends by itself when ``playing`` turns False — no task is cancelled, so a Pause
 is handled at the next sleep. Under ``panel serve`` the frames come from ``pn.state.add_periodic_callback``,
 which holds the document lock as server callbacks must.
 
-Inside a frame the browser's loop lets the page's messages in between refresh groups (every
-``YIELD_EVERY`` seconds), so a click waits for one group, not a whole frame; and while the page has not
-applied the last frame's changes yet (:func:`page_backlog`) it sleeps on, so a slow page gets fewer frames
-instead of a queue of stale ones that a Pause would wait behind.
+Inside a frame the browser's loop lets the page's messages in every ``YIELD_EVERY`` seconds: the burst
+trains in slices that long, with the refresh groups in between, so a click waits for one slice or one group,
+not a whole frame; and while the page has not painted the last frame's changes yet (:func:`page_backlog`)
+it trains on without drawing, so a slow page gets fewer frames (not slower training) instead of a queue of
+stale ones that a Pause would wait behind.
 
 :class:`Schedule` is the controller's half that runs the frames; it uses the controller's ``playing``,
 ``demo()``, ``burst``, ``period``, ``max_steps``, ``refresh_groups`` and status (``update_status``).
@@ -47,12 +48,12 @@ def reduced_motion() -> bool:
 
 
 YIELD_EVERY = 0.015      # within a frame the browser loop lets messages (clicks) in after this long (s)
-MAX_BACKLOG = 1          # messages of changes the page may have still to apply before the browser loop waits
+MAX_BACKLOG = 1          # messages of changes the page may have still to paint before the browser loop waits
 MAX_BACKLOG_WAIT = 1.0   # ... for at most this long (s): a page that never answers does not stop training
 
 
 def page_backlog() -> int:
-    """Messages of changes the page has not applied yet (the worker's ``pyfadmlBacklog()``; 0 elsewhere)."""
+    """Messages of changes the page has not painted yet (the worker's ``pyfadmlBacklog()``; 0 elsewhere)."""
     if not IN_BROWSER:
         return 0
     import js
@@ -87,8 +88,8 @@ class Schedule:
             pass
 
     def _frame_pieces(self):
-        """:meth:`frame`, piece by piece: yields after the burst and between refresh groups (where the browser's
-        loop lets a click in) and ends early if the training was paused meanwhile."""
+        """:meth:`frame`, piece by piece: yields between the burst's slices, after the burst and between refresh
+        groups (where the browser's loop lets a click in) and ends early if the training was paused meanwhile."""
         if not self.playing:
             return
         t0 = time.perf_counter()
@@ -96,8 +97,17 @@ class Schedule:
         burst = min(self.burst, max(MIN_BURST, self.period - drawing - 0.01))
         d = self.demo()
         self._sync_clip(d)
+        end, limit = t0 + burst, self.max_steps() if self.max_steps else None
         try:
-            d.train_for(burst, max_steps=self.max_steps() if self.max_steps else None)
+            while True:       # the burst in slices of at most YIELD_EVERY, so a click waits for one slice
+                done = d.train_for(min(YIELD_EVERY, max(end - time.perf_counter(), 0.0)), max_steps=limit)
+                if limit is not None:
+                    limit -= done
+                if limit == 0 or time.perf_counter() >= end:
+                    break
+                yield
+                if not self.playing:
+                    return
         except DivergenceError as exc:
             self._diverged(exc)
             return
@@ -139,10 +149,10 @@ class Schedule:
 
     async def _run(self, run_id: int) -> None:
         """The browser's loop: a frame, then a sleep (always), until paused. Within a frame it yields to the
-        page's messages every ``YIELD_EVERY`` seconds (between refresh groups), so a click waits for one
-        group, not a whole frame. While the page has not yet applied the last frame's changes
-        (:func:`page_backlog`), it sleeps on: a slow page gets fewer frames instead of a queue of stale ones
-        that a click (Pause) would wait behind."""
+        page's messages every ``YIELD_EVERY`` seconds (between slices of the burst and refresh groups), so a
+        click waits for one slice or group, not a whole frame. While the page has not yet painted the last
+        frame's changes (:func:`page_backlog`), it trains on without drawing (:meth:`_train_while_waiting`): a
+        slow page gets fewer frames instead of a queue of stale ones that a click (Pause) would wait behind."""
         while self.playing and self._run_id == run_id:
             t0 = last_yield = time.perf_counter()
             for _ in self._frame_pieces():
@@ -152,7 +162,22 @@ class Schedule:
                     if not (self.playing and self._run_id == run_id):
                         return
             await asyncio.sleep(max(MIN_YIELD, self.period - (time.perf_counter() - t0)))
-            waited = 0.0
-            while page_backlog() > MAX_BACKLOG and waited < MAX_BACKLOG_WAIT and self.playing:
+            start = time.perf_counter()
+            while (page_backlog() > MAX_BACKLOG and time.perf_counter() - start < MAX_BACKLOG_WAIT
+                   and self.playing and self._run_id == run_id):
+                if not self._train_while_waiting():
+                    return
                 await asyncio.sleep(MIN_YIELD)
-                waited += MIN_YIELD
+
+    def _train_while_waiting(self) -> bool:
+        """While the page catches up with the frames: a slice of training without drawing, so a slow page
+        costs frames, not training speed; none when frames bound their steps (``max_steps``, e.g. one step
+        per frame). False when the training diverged."""
+        if self.max_steps is not None:
+            return True
+        try:
+            self.demo().train_for(YIELD_EVERY)
+        except DivergenceError as exc:
+            self._diverged(exc)
+            return False
+        return True

@@ -89,6 +89,7 @@ class TileFigure:
         self.signs = ui.sign_marks(self.fig) if symmetric else None
         self._layout = None
         self._geometry = None
+        self._drawn = None                                # (layout, labels) of the labels and frames shown
         self.checksum = 0.0
 
     def _plan(self, n: int, th: int, tw: int, labelled: bool):
@@ -142,8 +143,12 @@ class TileFigure:
             fx.append(left + tw / 2)
             fy.append(H - top - th / 2)
         self.src.data["image"] = [np.ascontiguousarray(img[::-1], dtype=np.float32)]   # Bokeh's row 0: the bottom
-        self.labels.data = dict(x=xs, y=ys, text=texts)
-        self.frames.data = dict(x=fx, y=fy, w=[tw] * n, h=[th] * n)
+        # labels and frames only change with the layout or the labels: while training, each redraw sends the
+        # page just the picture and the sign marks (fewer patches, less for the page to re-render)
+        if (layout, texts) != self._drawn:
+            self._drawn = (layout, texts)
+            self.labels.data = dict(x=xs, y=ys, text=texts)
+            self.frames.data = dict(x=fx, y=fy, w=[tw] * n, h=[th] * n)
         if self.signs is not None:
             self.signs.data = ui.sign_bars(self.fig, np.concatenate([a.ravel() for a in px]),
                                            np.concatenate([a.ravel() for a in py]),

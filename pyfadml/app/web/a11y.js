@@ -156,8 +156,9 @@
     return { state: state, text: head };
   };
   a11y.announce = function () {
-    if (!announceEl) return;
     const now = performance.now(), a = a11y.announcement();
+    a11y.training = !!a && a.state === "playing";
+    if (!announceEl) return;
     if (!a || a.text === spoken.text) return;
     if (a.state === spoken.state && now - spoken.at < ANNOUNCE_EVERY_MS) {
       setTimeout(a11y.schedule, ANNOUNCE_EVERY_MS - (now - spoken.at) + 10);   // say the latest numbers later
@@ -224,13 +225,24 @@
     };
     for (const root of Bokeh.index.roots) walk(root);
   };
-  a11y.schedule = function () {
-    if (a11y.timer) return;
+  // A pass walks every shadow root (tens of ms on a weak laptop, in the page's one thread): after a click's
+  // answer within 400 ms, but while the shown section trains (its frames' patches, no click waiting) at most
+  // every TRAINING_EVERY_MS, so it does not hold up the frames, nor a Pause's answer, 2-3 times a second.
+  const TRAINING_EVERY_MS = 1500;
+  a11y.schedule = function (every = 400) {
+    const due = a11y.last + every;
+    if (a11y.timer) {
+      if (a11y.due <= due) return;
+      clearTimeout(a11y.timer);
+    }
+    a11y.due = due;
     a11y.timer = setTimeout(() => { a11y.timer = null; a11y.fix(); a11y.labelPlots(); a11y.announce(); },
-                            Math.max(0, 400 - (performance.now() - a11y.last)));
+                            Math.max(0, due - performance.now()));
   };
   window.pyfadmlWorker.addEventListener("message", (event) => {
-    if (event.data.type === "patch" || event.data.type === "linked" || event.data.type === "idle") a11y.schedule();
+    const type = event.data.type;
+    if (type === "patch" && a11y.training && body.dataset.busy !== "1") a11y.schedule(TRAINING_EVERY_MS);
+    else if (type === "patch" || type === "linked" || type === "idle") a11y.schedule();
   });
 
   // Keyboard for the clickable pictures (pixel grids, latent planes): Tab reaches them; on a pixel grid the

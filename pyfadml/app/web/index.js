@@ -188,6 +188,29 @@
     return Bokeh.embed.embed_items(docsJson, renderItems);
   }
 
+  // The worker's backlog count (worker.js): each patch is acknowledged once the page has painted it, not
+  // when apply_json_patch returns. BokehJS paints plots in a later animation frame, and that painting (not
+  // the patching) is most of a training frame's cost in the page: acknowledged at once, the worker saw no
+  // backlog while the page still had frames to paint, and a click's answer queued behind them. The acks of
+  // one frame go as one message, after the next animation frame; a hidden page (no animation frames) acks
+  // at once.
+  let unacknowledged = 0;
+  let ackPending = false;
+  function sendAcks() {
+    ackPending = false;
+    if (!unacknowledged) return;
+    worker.postMessage({ type: "applied", count: unacknowledged });
+    unacknowledged = 0;
+  }
+  function acknowledgeAfterPaint() {
+    unacknowledged += 1;
+    if (document.hidden) return sendAcks();
+    if (ackPending) return;
+    ackPending = true;
+    requestAnimationFrame(() => requestAnimationFrame(sendAcks));
+  }
+  document.addEventListener("visibilitychange", () => { if (document.hidden) sendAcks(); });
+
   worker.onmessage = async (event) => {
     const msg = event.data;
     if (msg.type === "status") {
@@ -230,7 +253,7 @@
         const ms = performance.now() - t0;      // the longest patch the page applied (bench_site.py)
         if (!(timings.patchMaxMs >= ms)) timings.patchMaxMs = Math.round(ms);
         patching -= 1;
-        worker.postMessage({ type: "applied" });     // the worker's backlog count (worker.js)
+        acknowledgeAfterPaint();
       }
     } else if (msg.type === "error") {
       showError(msg.text, msg.fatal);

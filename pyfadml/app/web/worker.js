@@ -23,7 +23,8 @@ function fail(text, fatal) {
 }
 
 // Called by Panel (panel.io.pyodide._link_docs_worker) for every change made in Python.  The page
-// answers each message with "applied"; ``pyfadmlBacklog()`` is how many it has not applied yet
+// answers with "applied" (``count`` messages) once it has painted them; ``pyfadmlBacklog()`` is how many it
+// has not painted yet
 // (LiveTraining waits while the page is behind, so a click never queues behind a pile of old frames).
 // Sending the changes of one Python step as one message was tried: the page then failed to decode
 // some buffers ("Offset is outside the bounds of the DataView"), so each change leaves on its own.
@@ -348,8 +349,8 @@ async function handle(msg) {
 let queue = Promise.resolve();
 self.onmessage = (event) => {
   const msg = event.data;
-  if (msg.type === "applied") {         // not queued: it only counts
-    patchesInFlight = Math.max(0, patchesInFlight - 1);
+  if (msg.type === "applied") {         // not queued: it only counts (the page acks after painting)
+    patchesInFlight = Math.max(0, patchesInFlight - (msg.count || 1));
     return;
   }
   queue = queue.then(() => handle(msg)).catch((e) => fail(`${e.message || e}`, msg.type === "rendered"));
