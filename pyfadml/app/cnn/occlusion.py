@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import panel as pn
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.cnn.helpers import INK, SEQUENTIAL, TileFigure
 
 PATCH = 4
@@ -35,13 +35,13 @@ class OcclusionView(pn.viewable.Viewer):
         self.tiles = TileFigure(palette=SEQUENTIAL, symmetric=False, tile_px=112, gap_px=10, max_cols=2,
                                 max_width=250, label_px=14)
         self.input_tile = TileFigure(palette=INK, symmetric=False, tile_px=112, max_width=130, label_px=14)
-        self._caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5))
+        self._caption = ui.prose()
         self.result: dict | None = None
         self._step = -1
         self._layout = pn.Column(
-            pn.pane.HTML("<h3>Which pixels decide? (occlusion)</h3>", stylesheets=[theme.PROSE_CSS], margin=(0, 5)),
+            ui.prose("<h3>Which pixels decide? (occlusion)</h3>", sizing_mode=None),
             pn.Row(pn.pane.Bokeh(self.input_tile.fig), pn.pane.Bokeh(self.tiles.fig)), self._caption,
-            pn.pane.HTML(EXPLAIN, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5)),
+            ui.prose(EXPLAIN),
             width=420)
 
     def __panel__(self):

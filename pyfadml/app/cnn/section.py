@@ -13,7 +13,7 @@ import time
 import panel as pn
 import param
 
-from pyfadml.app import theme
+from pyfadml.app import ui
 from pyfadml.app.cnn.convolution import ConvolutionScreen
 from pyfadml.app.cnn.helpers import BUILDING_CSS, building_html
 from pyfadml.app.cnn.training import TrainingScreen
@@ -55,23 +55,19 @@ class CNNSection(pn.viewable.Viewer):
         self.training: TrainingScreen | None = None
         self.demerits = None                        # screen 3, built when first shown (build_demerits)
         self.build_ms: tuple[float, ...] = ()
-        self._slot = pn.Column(
-            pn.pane.HTML(building_html("Building the CNN: generating the images and the network…",
-                                       "cnn-building"), stylesheets=[BUILDING_CSS], sizing_mode="stretch_width"),
-            sizing_mode="stretch_width", margin=0)
-        self._slot3 = pn.Column(
-            pn.pane.HTML(building_html("Building the experiments: generating the images and the networks…",
-                                       "cnn-demerits-building"), stylesheets=[BUILDING_CSS],
-                         sizing_mode="stretch_width"), sizing_mode="stretch_width", margin=0)
+        def slot(text, testid):                     # where a screen goes once built; until then, a spinner
+            return pn.Column(ui.prose(building_html(text, testid), css=BUILDING_CSS, margin=(5, 10)),
+                             sizing_mode="stretch_width", margin=0)
+
+        self._slot = slot("Building the CNN: generating the images and the network…", "cnn-building")
+        self._slot3 = slot("Building the experiments: generating the images and the networks…", "cnn-demerits-building")
         self._screens = {1: pn.Column(self.convolution, sizing_mode="stretch_width", margin=0),
                          2: pn.Column(self._slot, sizing_mode="stretch_width", margin=0, visible=False),
                          3: pn.Column(self._slot3, sizing_mode="stretch_width", margin=0, visible=False)}
-        switch = pn.widgets.RadioButtonGroup.from_param(self.param.screen, options=SCREENS, color="primary",
-                                                        variant="outline", stylesheets=[SCREENS_CSS],
-                                                        css_classes=["cnn-screens"], margin=(0, 5, 10, 5))
-        self._layout = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5, 4, 5)),
-            switch, *self._screens.values(), sizing_mode="stretch_width")
+        switch = ui.toggle(self.param.screen, SCREENS, stylesheets=[SCREENS_CSS], css_classes=["cnn-screens"],
+                           margin=(0, 5, 10, 5))
+        self._layout = pn.Column(ui.prose(INTRO, margin=(0, 5, 4, 5)), switch, *self._screens.values(),
+                                 sizing_mode="stretch_width")
         if pn.state.curdoc is None:
             self.build_training()                   # plain Python (tests, notebooks): everything at once
         else:                                       # a live page: screen 1 goes out first
