@@ -21,7 +21,7 @@ import time
 import panel as pn
 import param
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.live import LiveTraining, Refresh
 from pyfadml.app.workio import TakeAway
 from pyfadml.app.vae.anomaly import AnomalyView
@@ -208,32 +208,26 @@ class VAESection(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        W, p = pn.widgets, self.param
-        prose = [theme.PROSE_CSS]
-        w = {
-            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
-            "seed": ui.checked(self, "seed", W.IntInput(label="Seed", start=0, end=9999),
-                               parse=ui.whole_number("Seed", 0, 9999), testid="vae-seed-note"),
-            "latent": W.Select.from_param(p.latent, label="Latent size d", options={str(v): v for v in LATENT_SIZES}),
-            "hidden": W.Select.from_param(p.hidden, label="Hidden layers", options=HIDDEN_LABELS),
-            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
-            "beta": W.Select.from_param(p.beta, label="β (KL weight)", options={f"{v:g}": v for v in BETAS}),
-            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
-                                              options={str(v): v for v in BATCH_SIZES}),
+        p = self.param
+        w = self._widgets = {
+            "dataset": ui.select(p.dataset, "Dataset", DATASET_LABELS),
+            "seed": ui.seed_input(self, "vae-seed-note"),
+            "latent": ui.select(p.latent, "Latent size d"),
+            "hidden": ui.select(p.hidden, "Hidden layers", HIDDEN_LABELS),
+            "lr": ui.select(p.lr, "Learning rate"),
+            "beta": ui.select(p.beta, "β (KL weight)"),
+            "batch_size": ui.select(p.batch_size, "Batch size"),
         }
-        for widget in w.values():
-            widget.sizing_mode = "stretch_width"
-        self._widgets = w
-
 
         def pair(a, b):                                 # two controls side by side: all fit at 1280x720
+            w[a].sizing_mode = w[b].sizing_mode = "stretch_width"
             return pn.Row(w[a], w[b], margin=0, sizing_mode="stretch_width")
 
         controls = ui.controls(
             self.live,
             ui.heading("Training"), pair("lr", "batch_size"), w["beta"],
             ui.heading("Data and models"), pair("dataset", "seed"), pair("latent", "hidden"),
-            pn.pane.HTML(NOTES, stylesheets=prose, margin=(4, 5)),
+            ui.prose(NOTES, margin=(4, 5), sizing_mode=None),
             ui.heading("Model and history"), self.takeaway)
         self._layout = pn.Row(
             controls,

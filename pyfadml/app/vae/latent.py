@@ -54,12 +54,11 @@ class LatentView:
         self.figs, self._codes, self._circles, self._prior_pts, self._click_pts = {}, {}, {}, {}, {}
         self._names: dict[str, ColumnDataSource] = {}
         self.decoded = {kind: ImageGrid(f"decoded-{kind}") for kind in MODEL_KINDS}
-        self.decoded_caption = {kind: pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5))
-                                for kind in MODEL_KINDS}
+        self.decoded_caption = {kind: ui.prose(sizing_mode=None) for kind in MODEL_KINDS}
         for kind in ("ae", "vae"):
             self._build_plane(kind)
-        self.code_stats = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), sizing_mode="stretch_width")
-        self.legend = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5), sizing_mode="stretch_width")
+        self.code_stats = ui.prose(margin=(4, 5))
+        self.legend = ui.prose()
 
     def _build_plane(self, kind: str) -> None:
         title = "Autoencoder: codes y" if kind == "ae" else "VAE: means μ (ellipses: σ)"
@@ -248,10 +247,6 @@ class LatentView:
             return pn.Column(pn.pane.Bokeh(self.figs[kind]),
                              pn.Row(pn.pane.Bokeh(self.decoded[kind].fig), self.decoded_caption[kind]))
 
-        return pn.Column(
-            pn.pane.HTML(LATENT_TEXT, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
-                         disable_math=False),
-            self.legend,
-            pn.Row(plane("ae"), plane("vae"), sizing_mode="stretch_width"),
-            self.code_stats, *below,
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+        return ui.card(ui.prose(LATENT_TEXT, math=True, margin=(5, 10)), self.legend,
+                       pn.Row(plane("ae"), plane("vae"), sizing_mode="stretch_width"), self.code_stats, *below,
+                       margin=(16, 0, 0, 0))

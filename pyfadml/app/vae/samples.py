@@ -12,7 +12,7 @@ import numpy as np
 import panel as pn
 import param
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.vae.images import ImageGrid, pixels_attr, vector_text
 from pyfadml.app.vae.latent import LatentView
 from pyfadml.app.vae.training import AE_TEXT_COLOR, VAE_COLOR
@@ -40,8 +40,8 @@ class PriorSamples:
         self.grid = ImageGrid("prior-samples")
         self.button = pn.widgets.Button(label="Sample from the prior", color="primary", width=190)
         self.button.on_click(self.sample)
-        self.caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5))
-        self.realism = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), sizing_mode="stretch_width")
+        self.caption = ui.prose(sizing_mode=None)
+        self.realism = ui.prose(margin=(4, 5))
 
     def sample(self, event=None) -> None:
         """New draws."""
@@ -95,14 +95,12 @@ class Variations(param.Parameterized):
         self.eps_seed = 0
         self.pair = ImageGrid("variation-source")
         self.grid = ImageGrid("variations")
-        self.caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5), sizing_mode="stretch_width")
+        self.caption = ui.prose()
         W = pn.widgets
         self._scale_w = W.FloatSlider.from_param(self.param.scale, label="Perturbation size s", throttled=True,
                                                  width=260)
         self._index_w = W.IntSlider.from_param(self.param.index, label="Test image", throttled=True, width=260)
-        self._source_w = W.RadioButtonGroup.from_param(self.param.source, options={"Test image": "test",
-                                                                                   "My drawing": "drawing"},
-                                                       color="primary", variant="outline")
+        self._source_w = ui.toggle(self.param.source, {"Test image": "test", "My drawing": "drawing"})
         self._eps_btn = W.Button(label="New ε", color="default", width=80)
         self._eps_btn.on_click(self.new_eps)
 
@@ -148,14 +146,11 @@ class Variations(param.Parameterized):
             '<span class="secondary">The diamond and white dots on the VAE plane are μ and the eight z.</span></p>')
 
     def panel(self) -> pn.Column:
-        prose = [theme.PROSE_CSS]
-        return pn.Column(
-            pn.pane.HTML(VARIATIONS_TEXT, stylesheets=prose, sizing_mode="stretch_width", disable_math=False),
+        return ui.card(
+            ui.prose(VARIATIONS_TEXT, math=True, margin=(5, 10)),
             pn.Row(pn.Column(self._source_w, self._index_w, self._scale_w, self._eps_btn, width=290),
-                   pn.Column(pn.pane.HTML("<p class='muted'>input · decode(μ)</p>", stylesheets=prose, margin=(0, 5)),
+                   pn.Column(ui.prose("<p class='muted'>input · decode(μ)</p>", sizing_mode=None),
                              pn.pane.Bokeh(self.pair.fig), margin=(0, 16)),
-                   pn.Column(pn.pane.HTML("<p class='muted'>decode(μ + s·σ⊙ε<sub>i</sub>), i = 1…8</p>",
-                                          stylesheets=prose, margin=(0, 5)),
+                   pn.Column(ui.prose("<p class='muted'>decode(μ + s·σ⊙ε<sub>i</sub>), i = 1…8</p>", sizing_mode=None),
                              pn.pane.Bokeh(self.grid.fig))),
-            self.caption,
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+            self.caption, margin=(16, 0, 0, 0))
