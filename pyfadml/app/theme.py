@@ -20,7 +20,6 @@ DANGER = "#b91c1c"
 
 CLASS_COLORS = ["#E69F00", "#0072B2", "#009E73", "#D55E00"]
 CLASS_MARKERS = ["circle", "square", "triangle", "diamond", "inverted_triangle", "hex", "star", "plus"]
-CLASS_SYMBOLS = ["●", "■", "▲", "◆", "▼", "⬢", "★", "+"]
 """A class is told by its marker's shape as well as its colour (colour-blind readers, greyscale prints)."""
 TRAIN_LOSS_COLOR = INK
 TEST_LOSS_COLOR = "#D55E00"

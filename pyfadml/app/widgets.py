@@ -190,7 +190,7 @@ class PixelEditor(pn.viewable.Viewer):
 
     def as_text(self) -> str:
         """The grid as text, rows separated by ``;`` (what the page exposes in ``data-values``)."""
-        return ";".join(" ".join(_fmt_exact(v) for v in row) for row in self.value)
+        return ";".join(" ".join(ui.exact(v) for v in row) for row in self.value)
 
     # ------------------------------------------------------------------------------------------
     # drawing
@@ -327,12 +327,6 @@ class PixelEditor(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
-
-
-def _fmt_exact(v: float) -> str:
-    if not np.isfinite(v):
-        return repr(float(v))               # nan, inf: round() would raise
-    return repr(float(v)) if v != round(v) else str(int(round(v)))
 
 
 TABLE_CELLS = 256
