@@ -13,6 +13,8 @@ One place for each of these, so a fix reaches every section:
 * :func:`note_html` — the short red (or grey) note a control shows beside itself for a bad value.
 * layout: :func:`prose` (text), :func:`muted` (a small label), :func:`card`, :func:`controls`, :func:`screen`
   (controls left, card right), :func:`stats_pane`; widgets: :func:`select`, :func:`toggle`, :func:`seed_input`.
+* :class:`View` — a part of the page laid out once in ``_layout``; :class:`Section` — a section whose live
+  controllers the shell pauses, only one of them training at a time.
 """
 from __future__ import annotations
 
@@ -373,3 +375,34 @@ def controls(*items, width: int = 300) -> pn.Column:
         if isinstance(item, pn.widgets.Widget):
             item.sizing_mode = "stretch_width"
     return pn.Column(*items, width=width, stylesheets=[theme.CONTROLS_CSS], margin=(0, 16, 0, 0))
+
+
+class View(pn.viewable.Viewer):
+    """A part of the page, laid out once into ``self._layout``."""
+
+    def __panel__(self):
+        return self._layout
+
+
+class Section(View):
+    """A section of the page: ``live_controllers`` (by default its ``live``) are what the shell pauses when
+    the section is left and what :meth:`pause` pauses; after :meth:`one_at_a_time`, Play on one of them pauses
+    the others."""
+
+    @property
+    def live_controllers(self) -> tuple:
+        return (self.live,)
+
+    def pause(self, event=None, *, away: bool = False) -> None:
+        for live in self.live_controllers:
+            live.pause(away=away)
+
+    def one_at_a_time(self, *lives) -> None:
+        for live in lives:
+            live.param.watch(self._one_at_a_time, "playing")
+
+    def _one_at_a_time(self, event) -> None:
+        if event.new:
+            for live in self.live_controllers:
+                if live is not event.obj and getattr(live, "playing", False):
+                    live.pause()

@@ -90,7 +90,7 @@ def _fmt(v: float) -> str:
     return f"{v:.2g}".replace("-", "\u2212")
 
 
-class PixelEditor(pn.viewable.Viewer):
+class PixelEditor(ui.View):
     """A clickable pixel grid (or a read-only heatmap) whose state is ``value``, a 2-D array.
 
     Parameters: ``value`` (2-D float array; assign a new array to redraw, shape changes allowed),
@@ -324,9 +324,6 @@ class PixelEditor(pn.viewable.Viewer):
     def _on_pan_end(self, event) -> None:
         self._on_pan(event)
         self._dragging_value = None
-
-    def __panel__(self):
-        return self._layout
 
 
 TABLE_CELLS = 256

@@ -86,7 +86,7 @@ def matrix_html(name: str, caption: str, M, *, row_label: str = "", col_label: s
     return "".join(out)
 
 
-class Inspector(pn.viewable.Viewer):
+class Inspector(ui.View):
     """The inspector card: a layer chooser, then one row per formula with that step's numbers."""
 
     layer = param.Integer(default=1, bounds=(1, None), doc="The layer l shown (1 = first hidden layer).")
@@ -123,9 +123,6 @@ class Inspector(pn.viewable.Viewer):
             ui.prose(INTRO, math=True, margin=(5, 10)),
             pn.Row(label("Show"), self._mode, self._example), pn.Row(label("Layer"), self._chooser), self.head,
             *[pn.Row(f, v, sizing_mode="stretch_width") for f, v in rows], margin=(16, 0, 0, 0))
-
-    def __panel__(self):
-        return self._layout
 
     def _chosen(self, event) -> None:
         if event.new is not None and event.new != self.layer:

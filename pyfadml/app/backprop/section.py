@@ -69,7 +69,7 @@ offers to restore the last good weights with a smaller rate or with gradient cli
 """
 
 
-class BackpropSection(WorkInOut, pn.viewable.Viewer):
+class BackpropSection(WorkInOut, ui.Section):
     """The live section: controls on the left, decision boundary, loss curves, neurons and inspector."""
 
     title = "Backprop & decision boundaries"
@@ -105,13 +105,6 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
                                           "neurons": self.neuron_fig})
         self._build_layout()
         self._on_new_demo(architecture_changed=True)
-
-    @property
-    def live_controllers(self) -> tuple[LiveTraining, ...]:
-        return (self.live,)
-
-    def pause(self, event=None) -> None:
-        self.live.pause()
 
     # ------------------------------------------------------------------------------------------
     # model state
@@ -335,6 +328,3 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
         self._layout = pn.Row(
             controls, pn.Column(main, neurons, self.inspector, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout

@@ -48,7 +48,7 @@ def cell_size(values, smallest: int = 34) -> int:
     return int(max(smallest, min(72, 8 * longest + 8)))
 
 
-class ConvolutionScreen(pn.viewable.Viewer):
+class ConvolutionScreen(ui.View):
     """Image, kernel, feature map and the step-through of one position (the lecture's example)."""
 
     image_preset = param.Selector(default="x", objects=list(IMAGES))
@@ -309,6 +309,3 @@ class ConvolutionScreen(pn.viewable.Viewer):
                       "feature map: <b>Previous</b>, <b>Next</b> or <b>Slide the kernel</b> move it.</p>",
                       margin=(8, 5, 0, 5)),
              self._step_view, self._explain], width=260)
-
-    def __panel__(self):
-        return self._layout

@@ -67,7 +67,7 @@ def cost_table_html() -> str:
             f"{body}</table>")
 
 
-class DemeritsScreen(pn.viewable.Viewer):
+class DemeritsScreen(ui.View):
     """Two live experiments (data hunger, CNN against MLP) and the cost table."""
 
     def __init__(self, **params):
@@ -208,6 +208,3 @@ class DemeritsScreen(pn.viewable.Viewer):
              pn.Row(pn.Column(ui.prose(RACE_TEXT.format(target=ui.pct(self.race.target, 0))), self._race_stats,
                               width=430), pn.pane.Bokeh(self.race_fig), sizing_mode="stretch_width"),
              ui.prose(COST_TEXT), ui.prose(cost_table_html(), css=SECTION_CSS, sizing_mode=None)])
-
-    def __panel__(self):
-        return self._layout

@@ -27,7 +27,7 @@ class are whole <b>shapes</b> (the lecture's level 3). A fourth level, associati
 with several objects and a deeper network.</p>"""
 
 
-class FeaturesView(pn.viewable.Viewer):
+class FeaturesView(ui.View):
     """Top-activating test patches of every level-2 feature and top images of every class."""
 
     def __init__(self, demo: Callable, playing: Callable[[], bool] = lambda: False, **params):
@@ -45,9 +45,6 @@ class FeaturesView(pn.viewable.Viewer):
                                  pn.pane.Bokeh(self.level3.fig), sizing_mode="stretch_width")
         self.step = -1
         self.results: dict[int, dict] = {}
-
-    def __panel__(self):
-        return self._layout
 
     def draw(self) -> None:
         d = self.demo()

@@ -44,7 +44,7 @@ the accuracy plot keeps the previous run as a grey line.</p>
 """
 
 
-class NetworkViews(pn.viewable.Viewer):
+class NetworkViews(ui.View):
     """Kernels, feature maps, drawing pad with prediction, confusion matrix of ``demo()``."""
 
     map_source = param.Selector(default="test", objects=["test", "drawing"])
@@ -241,6 +241,3 @@ class NetworkViews(pn.viewable.Viewer):
                    sizing_mode="stretch_width", styles={"flex-wrap": "wrap"}),
             sizing_mode="stretch_width")
         return pn.Column(kernels, maps, draw, sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout

@@ -26,7 +26,7 @@ a ruler or the image border instead of the tissue can score well on its test set
 next hospital. Dark blue: hiding these pixels lowers the probability most.</p>"""
 
 
-class OcclusionView(pn.viewable.Viewer):
+class OcclusionView(ui.View):
     """The input and its occlusion map, a caption with the numbers, and the text on why it matters."""
 
     def __init__(self, demo: Callable, playing: Callable[[], bool] = lambda: False, **params):
@@ -43,9 +43,6 @@ class OcclusionView(pn.viewable.Viewer):
             pn.Row(pn.pane.Bokeh(self.input_tile.fig), pn.pane.Bokeh(self.tiles.fig)), self._caption,
             ui.prose(EXPLAIN),
             width=420)
-
-    def __panel__(self):
-        return self._layout
 
     def draw(self, image, what: str) -> None:
         """The occlusion map of ``image`` (named ``what`` in the caption); while training, only a note."""

@@ -30,7 +30,7 @@ times s, so it is drawn divided by s; a kernel summing to 0 (edges) is drawn as 
 size of each pixel's difference from its neighbours (|Laplacian|), relative to the picture's.</p>"""
 
 
-class PictureView(pn.viewable.Viewer):
+class PictureView(ui.View):
     """The picture, K on it, and blur / sharpen / edges on it, with each one's detail ratio."""
 
     def __init__(self, **params):
@@ -44,9 +44,6 @@ class PictureView(pn.viewable.Viewer):
             ui.prose(INTRO, margin=(8, 5, 0, 5)),
             pn.pane.Bokeh(self.tiles.fig, margin=(0, 5)), self._numbers, sizing_mode="stretch_width")
         self.result: dict | None = None
-
-    def __panel__(self):
-        return self._layout
 
     def update(self, kernel) -> None:
         """Draw ``kernel`` on the picture beside the fixed three (a kernel that does not fit: the picture

@@ -51,7 +51,7 @@ way the lecture says features must cope with: <b>orientation, brightness, occlus
 """
 
 
-class TrainingScreen(pn.viewable.Viewer):
+class TrainingScreen(ui.View):
     """Controls on the left (Play/Pause/Step/Reset on top, sticky); curves, kernels, maps, drawing pad."""
 
     dataset = param.Selector(default="shapes", objects=["shapes", "digits"])
@@ -228,6 +228,3 @@ class TrainingScreen(pn.viewable.Viewer):
              ui.heading("Model and history"), self.takeaway],
             [ui.prose(INTRO), self._stats, self._arch,
              pn.Row(pn.pane.Bokeh(self.loss_fig), pn.pane.Bokeh(self.acc_fig)), self.views])
-
-    def __panel__(self):
-        return self._layout

@@ -40,7 +40,7 @@ textarea {
 """
 
 
-class ExercisesSection(pn.viewable.Viewer):
+class ExercisesSection(ui.View):
     """Chooser and progress on the left; the formula, the editor and the verdict on the right."""
 
     title = "Exercises"
@@ -175,6 +175,3 @@ class ExercisesSection(pn.viewable.Viewer):
             if self.code == ex.template and self.exercise in self.codes:
                 self._set_editor(self.codes[self.exercise])
             self._update_progress()
-
-    def __panel__(self):
-        return self._layout

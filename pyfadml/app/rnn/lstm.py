@@ -33,7 +33,7 @@ state is set at t = 0 (input gate open: write) and then carried unchanged to the
 keep), whatever the distractors. Move the time step and the unit to read their values in the diagram.</p>"""
 
 
-class GatesTab(pn.viewable.Viewer):
+class GatesTab(ui.View):
     """Sliders for the sequence, time step and unit; the diagram, the values, four heatmaps."""
 
     example = param.Integer(default=0, bounds=(0, EXAMPLES - 1))
@@ -133,6 +133,3 @@ class GatesTab(pn.viewable.Viewer):
             [ui.prose(INTRO, math=True), self._info, self._diagram,
              pn.Row(pn.pane.Bokeh(self.figs["i"]), pn.pane.Bokeh(self.figs["f"])),
              pn.Row(pn.pane.Bokeh(self.figs["o"]), pn.pane.Bokeh(self.figs["c"]))])
-
-    def __panel__(self):
-        return self._layout

@@ -25,7 +25,7 @@ MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: image capt
 EXAMPLES_M2O = 16             # test sentences in the many-to-one prediction plot
 
 
-class ModesTab(pn.viewable.Viewer):
+class ModesTab(ui.View):
     """Controls on the left; the task, the numbers, the unfolded network, loss and predictions."""
 
     mode = param.Selector(default="many-to-one", objects=list(MODES))
@@ -240,6 +240,3 @@ class ModesTab(pn.viewable.Viewer):
                                     "(log scale).</p>"), pn.pane.Bokeh(self.loss_fig)),
                     pn.Column(ui.prose("<h3>Predictions against targets</h3><p class='muted'>□ target, ● the "
                                     "network's prediction.</p>"), pn.pane.Bokeh(self.pred_fig)))])
-
-    def __panel__(self):
-        return self._layout

@@ -68,7 +68,7 @@ before reaching the first inputs; yellow: it grew (exploded). <i>Absolute</i> co
 latest step's first column.</p>"""
 
 
-class RaceTab(pn.viewable.Viewer):
+class RaceTab(ui.View):
     """Controls on the left; numbers, what happened, the two heatmaps, the profile and the accuracies."""
 
     seq_len = param.Integer(default=40, bounds=(5, 100))
@@ -310,6 +310,3 @@ class RaceTab(pn.viewable.Viewer):
              pn.Row(pn.pane.Bokeh(self.heat_figs["RNN"]), pn.pane.Bokeh(self.heat_figs["LSTM"])),
              pn.Row(pn.pane.Bokeh(self.profile_fig), pn.pane.Bokeh(self.acc_fig)),
              ui.prose(TRY, margin=(10, 5, 0, 5))])
-
-    def __panel__(self):
-        return self._layout

@@ -68,7 +68,7 @@ then the codes' two principal axes.</p></div>
 """
 
 
-class VAESection(pn.viewable.Viewer):
+class VAESection(ui.Section):
     """The live section: controls left; training, latent space, variations and anomalies on the right."""
 
     title = "Autoencoder & VAE"
@@ -127,16 +127,9 @@ class VAESection(pn.viewable.Viewer):
         return self.live.say(f"Loaded {name}: the {'VAE' if s['kind'] == 'vae' else 'autoencoder'} with "
                              f"d = {s['latent']} and hidden layers {s['hidden']}, shown at step 0 of a new run.")
 
-    @property
-    def live_controllers(self) -> tuple[LiveTraining, ...]:
-        return (self.live,)
-
     def scene_params(self) -> list:
         """The settings the page's address holds (:mod:`pyfadml.app.scene`)."""
         return [(name, self, name) for name in ("dataset", "latent", "hidden", "seed", "lr", "beta", "batch_size")]
-
-    def pause(self, event=None) -> None:
-        self.live.pause()
 
     # ------------------------------------------------------------------------------------------
     # model state
@@ -234,6 +227,3 @@ class VAESection(pn.viewable.Viewer):
             pn.Column(self.training.panel(INTRO), self.planes.panel(self.prior.panel()), self.variations.panel(),
                       self.anomaly.panel(), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout
