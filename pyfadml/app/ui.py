@@ -117,6 +117,11 @@ def stream_new(source, point: dict, *, key: str = "step", rollover: int | None =
     return True
 
 
+def caption(testid: str, text: str, **data) -> str:
+    """A small grey paragraph (``text`` is HTML) with the ``data-testid`` and ``data-`` attributes tests read."""
+    return f'<p class="muted" data-testid="{testid}" {attrs(**data)}>{text}</p>'
+
+
 def stats_line(text: str, *, secondary: bool = False) -> str:
     """The line of small text under the stats bar (a demo's ``describe()``), escaped."""
     return (f'<p class="muted{" secondary" if secondary else ""}" style="margin:4px 12px 0 12px">{escape(text)}'

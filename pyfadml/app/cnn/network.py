@@ -143,9 +143,9 @@ class NetworkViews(ui.View):
         self.maps2.show(list(maps["relu2"]), None)
         p = maps["probs"]
         k = int(np.argmax(p))
-        self._maps_caption.object = (
-            f"<p class='muted' data-testid='maps-caption' data-pred='{escape(d.class_names[k])}'>Input: {what}. "
-            f"The network says <b>{escape(d.class_names[k])}</b> ({ui.pct(p[k], 0)}).</p>")
+        self._maps_caption.object = ui.caption("maps-caption", f"Input: {what}. The network says <b>"
+                                               f"{escape(d.class_names[k])}</b> ({ui.pct(p[k], 0)}).",
+                                               pred=d.class_names[k])
         self.occlusion.draw(img, what)
         self._draw_prediction(d)
 

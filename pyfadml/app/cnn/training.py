@@ -130,15 +130,15 @@ class TrainingScreen(ui.View):
         shapes = d.dataset == "shapes"
         self._variations.visible = self._widgets["n_samples"].visible = shapes
         self._digits_note.visible = not shapes
-        self._digits_note.object = (f"<p class='muted' data-testid='cnn-digits-note'>The UCI handwritten digits: all {len(d.y_train) + len(d.y_test):,} "
-                                    f"images of {d.image_size}×{d.image_size} pixels.</p>")
+        self._digits_note.object = ui.caption("cnn-digits-note", f"The UCI handwritten digits: all "
+                                              f"{len(d.y_train) + len(d.y_test):,} images of {d.image_size}×{d.image_size} pixels.")
         prev = self._previous
         self._prev_src.data = (dict(step=prev["step"], test_acc=prev["test_acc"]) if prev
                                else dict(step=[], test_acc=[]))
         self.acc_fig.legend[0].items[0].visible = bool(prev)
         if prev:
             self.acc_fig.legend[0].items[0].label = bk_value(f"previous run, test ({prev['label'].lower()})")
-        self._arch.object = f"<p class='muted' data-testid='cnn-architecture'>{escape(d.describe())}</p>"
+        self._arch.object = ui.caption("cnn-architecture", escape(d.describe()))
         self.views.new_demo()
 
     # ------------------------------------------------------------------------------------------

@@ -58,23 +58,22 @@ class PriorSamples:
             s = self.demo().sample_prior(N_PRIOR, rng=rng)
         self.grid.show(np.concatenate([s["vae"], s["ae"]]))
         self.planes.show_prior(s["z"])
-        self.caption.object = (
-            f'<p class="muted" data-testid="prior-samples" data-draw="{self.draws}" '
-            f'data-vae-pixels="{pixels_attr(s["vae"])}" data-ae-pixels="{pixels_attr(s["ae"])}">'
-            f'{N_PRIOR} draws z ~ N(0, I), numbered ✕ on both planes, decoded by each model.</p>')
+        self.caption.object = ui.caption(
+            "prior-samples", f"{N_PRIOR} draws z ~ N(0, I), numbered ✕ on both planes, decoded by each model.",
+            draw=self.draws, vae_pixels=pixels_attr(s["vae"]), ae_pixels=pixels_attr(s["ae"]))
 
     def draw_realism(self) -> None:
         """Median distance of N_REALISM decoded prior draws to the nearest training image (a slow number)."""
         with np.errstate(all="ignore"):
             r = self.demo().prior_realism(N_REALISM)
-        self.realism.object = (
-            f'<p class="muted" data-testid="prior-realism" {ui.attrs(**{k: repr(v) for k, v in r.items()})}>'
+        self.realism.object = ui.caption(
+            "prior-realism",
             f'Can the prior be sampled? Median distance of {N_REALISM} decoded draws z ~ N(0, I) to their nearest '
             f'training image: <b style="color:{VAE_COLOR}">VAE {ui.num(r["vae"])}</b>, '
             f'<b style="color:{AE_TEXT_COLOR}">AE {ui.num(r["ae"])}</b>; a real test image: {ui.num(r["test"])}. '
             '<span class="secondary">With d = 2 both decoders turn the whole disc into digit-like blurs; with more '
             'latent dimensions the AE\'s draws fall where it never put a code and decode further from any '
-            'digit.</span></p>')
+            'digit.</span>', **{k: repr(v) for k, v in r.items()})
 
     def panel(self) -> pn.Column:
         return pn.Column(pn.Row(self.button, self.caption, margin=(8, 0, 0, 0)), pn.pane.Bokeh(self.grid.fig),
@@ -138,12 +137,12 @@ class Variations(param.Parameterized):
         self.planes.show_variations(v["z"], v["mu"])
         label = ("your drawing" if self.source == "drawing"
                  else f"test image {self.test_index()} (class {d.class_names[d.y_test[self.test_index()]]})")
-        self.caption.object = (
-            f'<p class="muted" data-testid="variations" data-scale="{float(self.scale)!r}" '
-            f'data-recon="{pixels_attr(v["recon"][None])}" data-images="{pixels_attr(v["images"])}">'
+        self.caption.object = ui.caption(
+            "variations",
             f'Left: {escape(label)} and its reconstruction decode(μ). Right: decode(μ + s·σ⊙ε) with '
             f's = {float(self.scale):.2f}. μ = {vector_text(v["mu"])}, σ = {vector_text(v["sigma"])}. '
-            '<span class="secondary">The diamond and white dots on the VAE plane are μ and the eight z.</span></p>')
+            '<span class="secondary">The diamond and white dots on the VAE plane are μ and the eight z.</span>',
+            scale=repr(float(self.scale)), recon=pixels_attr(v["recon"][None]), images=pixels_attr(v["images"]))
 
     def panel(self) -> pn.Column:
         return ui.card(

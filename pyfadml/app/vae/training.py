@@ -168,10 +168,9 @@ class TrainingView:
         r = self.demo().reconstructions()
         self.recon.show(np.concatenate([r["x"], r["vae"], r["ae"]]))
         vae, ae = float(np.mean(r["vae_error"])), float(np.mean(r["ae_error"]))
-        self.recon_caption.object = (
-            f'<p class="muted" data-testid="reconstructions" {ui.attrs(vae_error=repr(vae), ae_error=repr(ae))}>'
-            f'One test image of each class. Mean ½‖x−x′‖² of these: VAE {ui.loss_text(vae)}, '
-            f'AE {ui.loss_text(ae)}.</p>')
+        self.recon_caption.object = ui.caption(
+            "reconstructions", f"One test image of each class. Mean ½‖x−x′‖² of these: VAE {ui.loss_text(vae)}, "
+            f"AE {ui.loss_text(ae)}.", vae_error=repr(vae), ae_error=repr(ae))
 
     def draw_scores(self) -> None:
         """The share of VAE reconstructions a nearest-neighbour reader recognises (the costliest number)."""
