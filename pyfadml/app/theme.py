@@ -36,12 +36,7 @@ def _hex(rgb) -> str:
 
 def diverging_palette(n: int = 255) -> list[str]:
     """``n`` hex colours from orange (-1) through white (0) to blue (+1)."""
-    t = np.linspace(-1.0, 1.0, n)
-    out = []
-    for v in t:
-        end = _POS if v >= 0 else _NEG
-        out.append(_hex(_WHITE + abs(v) * (end - _WHITE)))
-    return out
+    return [_hex(_WHITE + abs(v) * ((_POS if v >= 0 else _NEG) - _WHITE)) for v in np.linspace(-1.0, 1.0, n)]
 
 
 DIVERGING = diverging_palette()

@@ -107,12 +107,12 @@ class Inspector(ui.View):
 
         self._chooser = pn.widgets.RadioButtonGroup(label="Inspect layer", options={"l = 1": 1}, value=1,
                                                     color="primary", variant="outline")
-        self._chooser.param.watch(self._chosen, "value")
+        self._chooser.param.watch(lambda event: self._chosen("layer", event.new), "value")
         self.head = ui.prose(css=TABLE_CSS, margin=(5, 10))
         self._mode = ui.toggle(self.param.mode, MODES, name="Inspect")
         self._example = pn.widgets.RadioButtonGroup(options={f"n = {k}": k for k in range(1, EXAMPLES_SHOWN + 1)},
                                                     value=1, color="primary", variant="outline")
-        self._example.param.watch(self._example_chosen, "value")
+        self._example.param.watch(lambda event: self._chosen("example", event.new), "value")
         self._f_act, self._f_delta = formula("activation"), formula("delta")
         self._f_dW, self._f_db = formula("dW"), formula("db")
         self.panes = {k: ui.prose(css=TABLE_CSS, margin=(4, 5)) for k in ("forward", "act", "delta", "dW", "db", "back")}
@@ -124,13 +124,10 @@ class Inspector(ui.View):
             pn.Row(label("Show"), self._mode, self._example), pn.Row(label("Layer"), self._chooser), self.head,
             *[pn.Row(f, v, sizing_mode="stretch_width") for f, v in rows], margin=(16, 0, 0, 0))
 
-    def _chosen(self, event) -> None:
-        if event.new is not None and event.new != self.layer:
-            self.layer = int(event.new)
-
-    def _example_chosen(self, event) -> None:
-        if event.new is not None and event.new != self.example:
-            self.example = int(event.new)
+    def _chosen(self, name: str, value) -> None:
+        """A button of the layer or example row was pressed: show that one."""
+        if value is not None and value != getattr(self, name):
+            setattr(self, name, int(value))
 
     @param.depends("layer", "mode", "example", watch=True)
     def _layer_changed(self) -> None:

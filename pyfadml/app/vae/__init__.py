@@ -92,7 +92,7 @@ class VAESection(ui.Section):
         self.anomaly = AnomalyView(demo, self.variations.test_index)
         self.anomaly.editor.param.watch(lambda event: self.variations.drawing_changed(), "value")
         self.refresh_ms: dict[str, float] = {}           # what each group took, last time (data-refresh-ms)
-        draw = {"curves": self._draw_curves, "test": self._draw_test,
+        draw = {"curves": self.training.draw_losses, "test": self._draw_test,
                 "latent-ae": lambda: self.planes.draw(("ae",)), "latent-vae": lambda: self.planes.draw(("vae",)),
                 "prior": self._draw_prior, "variations": self.variations.draw,
                 "anomaly": lambda: self.anomaly.draw(recompute=True), "recognised": self._draw_recognised,
@@ -175,9 +175,6 @@ class VAESection(ui.Section):
         self.anomaly.draw(recompute=True)
         self.prior.draw_realism()
         self._draw_recognised()
-
-    def _draw_curves(self) -> None:
-        self.training.draw_losses()
 
     def _draw_test(self) -> None:
         """The test set through both models once: the numbers, a dot on each curve, the reconstructions."""
