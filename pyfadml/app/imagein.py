@@ -53,7 +53,7 @@ async def image_to_pad(data: bytes, shape: tuple[int, int], name: str = "the fil
     return photos.image_to_pad(data, shape, name, decoded=decoded)
 
 
-class ImageUpload(pn.viewable.Viewer):
+class ImageUpload(ui.View):
     """A file input that puts a PNG or JPEG on ``editor`` (a PixelEditor of ink levels); ``key`` names its CSS
     class ``<key>-load-image`` and its note ``data-testid=<key>-image-note``."""
 
@@ -74,9 +74,6 @@ class ImageUpload(pn.viewable.Viewer):
             pn.pane.HTML("<span style='font-size:12px;color:#64748b'>Or an image (PNG, JPEG):</span>",
                          margin=(4, 5, 0, 5)),
             self.input, self._note, margin=0, sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout
 
     def _set_note(self, text: str, kind: str) -> None:
         self.last_note = text

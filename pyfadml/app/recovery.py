@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import panel as pn
 
+from pyfadml.app import ui
 from pyfadml.train import DivergenceError
 
 RECOVERY_CLIP = 1.0      # what "clip gradients" in the divergence box sets
@@ -34,7 +35,7 @@ def last_good_step(exc: DivergenceError) -> int:
     return int(exc.step - 1 if good is None else good)
 
 
-class DivergenceBox(pn.viewable.Viewer):
+class DivergenceBox(ui.View):
     """The buttons offered after a divergence. ``live`` is the controller: a click calls its
     ``recover(lr=...)``, ``recover(clip_norm=...)`` or, for a section's own button, ``run_recovery(action)``."""
 
@@ -50,9 +51,6 @@ class DivergenceBox(pn.viewable.Viewer):
         self.extra: list[tuple[Any, Callable[[DivergenceError], bool]]] = []
         self._layout = pn.Column(self.lr_button, self.clip_button, visible=False, margin=(2, 0),
                                  sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout
 
     @property
     def visible(self) -> bool:

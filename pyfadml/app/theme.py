@@ -20,7 +20,6 @@ DANGER = "#b91c1c"
 
 CLASS_COLORS = ["#E69F00", "#0072B2", "#009E73", "#D55E00"]
 CLASS_MARKERS = ["circle", "square", "triangle", "diamond", "inverted_triangle", "hex", "star", "plus"]
-CLASS_SYMBOLS = ["●", "■", "▲", "◆", "▼", "⬢", "★", "+"]
 """A class is told by its marker's shape as well as its colour (colour-blind readers, greyscale prints)."""
 TRAIN_LOSS_COLOR = INK
 TEST_LOSS_COLOR = "#D55E00"
@@ -37,12 +36,7 @@ def _hex(rgb) -> str:
 
 def diverging_palette(n: int = 255) -> list[str]:
     """``n`` hex colours from orange (-1) through white (0) to blue (+1)."""
-    t = np.linspace(-1.0, 1.0, n)
-    out = []
-    for v in t:
-        end = _POS if v >= 0 else _NEG
-        out.append(_hex(_WHITE + abs(v) * (end - _WHITE)))
-    return out
+    return [_hex(_WHITE + abs(v) * ((_POS if v >= 0 else _NEG) - _WHITE)) for v in np.linspace(-1.0, 1.0, n)]
 
 
 DIVERGING = diverging_palette()

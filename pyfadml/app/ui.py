@@ -11,6 +11,10 @@ One place for each of these, so a fix reaches every section:
   :func:`keeps_shape` — on a screen narrower than the figure (a phone) it shrinks to the width, shape kept;
   :func:`sign_marks` / :func:`sign_bars` — '+' and '−' over a diverging heat map (sign not by colour only).
 * :func:`note_html` — the short red (or grey) note a control shows beside itself for a bad value.
+* layout: :func:`prose` (text), :func:`muted` (a small label), :func:`card`, :func:`controls`, :func:`screen`
+  (controls left, card right), :func:`stats_pane`; widgets: :func:`select`, :func:`toggle`, :func:`seed_input`.
+* :class:`View` — a part of the page laid out once in ``_layout``; :class:`Section` — a section whose live
+  controllers the shell pauses, only one of them training at a time.
 """
 from __future__ import annotations
 
@@ -91,6 +95,33 @@ def stats_html(stats, *, testid: str = "stats", **data) -> str:
     return f'<div class="stats" data-testid="{testid}" {attrs(**data)}>{cells}</div>'
 
 
+def stats_pane(*css: str, margin=(4, 5, 8, 5)) -> pn.pane.HTML:
+    """The pane :func:`stats_html` goes into (``css``: more stylesheets)."""
+    return pn.pane.HTML("", stylesheets=[theme.STATS_CSS, *css], sizing_mode="stretch_width", margin=margin)
+
+
+def train_test_stats(row: dict, prefix: str = "", *, acc: bool = True) -> list:
+    """The stats of an evaluation ``row``: train and test loss (and accuracy), keys ``<prefix>train-loss`` ..."""
+    out = [(f"{prefix}{k}-loss", f"{k.capitalize()} loss", row[f"{k}_loss"], loss_text(row[f"{k}_loss"]))
+           for k in ("train", "test")]
+    return out + ([(f"{prefix}{k}-acc", f"{k.capitalize()} acc.", row[f"{k}_acc"], pct(row[f"{k}_acc"]))
+                   for k in ("train", "test")] if acc else [])
+
+
+def stream_new(source, point: dict, *, key: str = "step", rollover: int | None = None) -> bool:
+    """Append ``point`` (a dict of one-item lists) to ``source`` unless its ``key`` is already the last one."""
+    shown = source.data[key]
+    if len(shown) and shown[-1] == point[key][0]:
+        return False
+    source.stream(point, rollover=rollover)
+    return True
+
+
+def caption(testid: str, text: str, **data) -> str:
+    """A small grey paragraph (``text`` is HTML) with the ``data-testid`` and ``data-`` attributes tests read."""
+    return f'<p class="muted" data-testid="{testid}" {attrs(**data)}>{text}</p>'
+
+
 def stats_line(text: str, *, secondary: bool = False) -> str:
     """The line of small text under the stats bar (a demo's ``describe()``), escaped."""
     return (f'<p class="muted{" secondary" if secondary else ""}" style="margin:4px 12px 0 12px">{escape(text)}'
@@ -125,6 +156,16 @@ def style_axes(fig) -> None:
         ax.axis_line_color = theme.RULE
         ax.major_tick_line_color = theme.RULE
         ax.minor_tick_line_color = None
+
+
+def legend(fig, items: dict, place: str = "center", **kw):
+    """A legend of ``items`` (label -> renderer) in small type, added to ``fig`` at ``place``; returns it."""
+    from bokeh.models import Legend, LegendItem
+
+    legend = Legend(items=[LegendItem(label=k, renderers=[r]) for k, r in items.items()],
+                    label_text_font_size="11px", **kw)
+    fig.add_layout(legend, place)
+    return legend
 
 
 def style_legend(fig, location: str = "top_right") -> None:
@@ -283,6 +324,50 @@ def legend_above(fig, *, spacing: int = 14):
     return legend
 
 
+def prose(text: str = "", *, math: bool = False, css: str | list = theme.PROSE_CSS, **kw) -> pn.pane.HTML:
+    """HTML in the page's style (``css``: its stylesheet or stylesheets; ``math``: render \\( \\) and $$
+    formulas), as wide as its column unless it has a ``width`` or another ``sizing_mode``."""
+    kw.setdefault("margin", (0, 5))
+    if "width" not in kw:
+        kw.setdefault("sizing_mode", "stretch_width")
+    return pn.pane.HTML(text, stylesheets=[css] if isinstance(css, str) else list(css), disable_math=not math, **kw)
+
+
+def muted(text: str, **kw) -> pn.pane.HTML:
+    """A small grey label above a control or a figure."""
+    kw.setdefault("margin", (4, 5, 0, 5))
+    kw.setdefault("sizing_mode", None)
+    return prose(f"<p class='muted' style='margin:0'>{text}</p>", **kw)
+
+
+def card(*items, **kw) -> pn.Column:
+    """A white card (what a section draws), as wide as the page allows."""
+    return pn.Column(*items, stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", **kw)
+
+
+def screen(controls_: list, main: list, *, width: int = 300) -> pn.Row:
+    """A section's screen: the :func:`controls` column on the left, the :func:`card` of ``main`` on the right."""
+    return pn.Row(controls(*controls_, width=width), card(*main), sizing_mode="stretch_width")
+
+
+def select(p, label: str, options=None, **kw):
+    """A drop-down for the Selector ``p``; ``options`` default to its objects labelled ``f"{v:g}"``."""
+    return pn.widgets.Select.from_param(p, label=label, options=options or {f"{v:g}": v for v in p.objects}, **kw)
+
+
+def toggle(p, options=None, **kw):
+    """A row of outlined buttons, one of them chosen, for the Selector ``p``."""
+    if options is not None:
+        kw["options"] = options
+    return pn.widgets.RadioButtonGroup.from_param(p, color="primary", variant="outline", **kw)
+
+
+def seed_input(owner, testid: str) -> pn.Column:
+    """The random seed box of ``owner.seed`` (0 to 9999) with its inline note (:func:`checked`)."""
+    return checked(owner, "seed", pn.widgets.IntInput(label="Seed", start=0, end=9999),
+                   parse=whole_number("Seed", 0, 9999), testid=testid)
+
+
 def heading(text: str, top: int = 8) -> pn.pane.HTML:
     """A heading in a section's controls column or card."""
     return pn.pane.HTML(f"<h3>{text}</h3>", stylesheets=[theme.PROSE_CSS], margin=(top, 5, 0, 5))
@@ -295,3 +380,34 @@ def controls(*items, width: int = 300) -> pn.Column:
         if isinstance(item, pn.widgets.Widget):
             item.sizing_mode = "stretch_width"
     return pn.Column(*items, width=width, stylesheets=[theme.CONTROLS_CSS], margin=(0, 16, 0, 0))
+
+
+class View(pn.viewable.Viewer):
+    """A part of the page, laid out once into ``self._layout``."""
+
+    def __panel__(self):
+        return self._layout
+
+
+class Section(View):
+    """A section of the page: ``live_controllers`` (by default its ``live``) are what the shell pauses when
+    the section is left and what :meth:`pause` pauses; after :meth:`one_at_a_time`, Play on one of them pauses
+    the others."""
+
+    @property
+    def live_controllers(self) -> tuple:
+        return (self.live,)
+
+    def pause(self, event=None, *, away: bool = False) -> None:
+        for live in self.live_controllers:
+            live.pause(away=away)
+
+    def one_at_a_time(self, *lives) -> None:
+        for live in lives:
+            live.param.watch(self._one_at_a_time, "playing")
+
+    def _one_at_a_time(self, event) -> None:
+        if event.new:
+            for live in self.live_controllers:
+                if live is not event.obj and getattr(live, "playing", False):
+                    live.pause()

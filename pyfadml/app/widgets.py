@@ -90,7 +90,7 @@ def _fmt(v: float) -> str:
     return f"{v:.2g}".replace("-", "\u2212")
 
 
-class PixelEditor(pn.viewable.Viewer):
+class PixelEditor(ui.View):
     """A clickable pixel grid (or a read-only heatmap) whose state is ``value``, a 2-D array.
 
     Parameters: ``value`` (2-D float array; assign a new array to redraw, shape changes allowed),
@@ -190,7 +190,7 @@ class PixelEditor(pn.viewable.Viewer):
 
     def as_text(self) -> str:
         """The grid as text, rows separated by ``;`` (what the page exposes in ``data-values``)."""
-        return ";".join(" ".join(_fmt_exact(v) for v in row) for row in self.value)
+        return ";".join(" ".join(ui.exact(v) for v in row) for row in self.value)
 
     # ------------------------------------------------------------------------------------------
     # drawing
@@ -324,15 +324,6 @@ class PixelEditor(pn.viewable.Viewer):
     def _on_pan_end(self, event) -> None:
         self._on_pan(event)
         self._dragging_value = None
-
-    def __panel__(self):
-        return self._layout
-
-
-def _fmt_exact(v: float) -> str:
-    if not np.isfinite(v):
-        return repr(float(v))               # nan, inf: round() would raise
-    return repr(float(v)) if v != round(v) else str(int(round(v)))
 
 
 TABLE_CELLS = 256

@@ -52,7 +52,7 @@ def add_save_tool(fig, filename: str) -> None:
     fig.toolbar.logo = None
 
 
-class TakeAway(pn.viewable.Viewer):
+class TakeAway(ui.View):
     """Download model / Load model / Download history (CSV) for one live section (``key`` names it:
     ``<key>-step<k>.npz``, ``<key>-history-step<k>.csv``, CSS classes ``<key>-download-model``,
     ``<key>-load-model``, ``<key>-download-history``, note ``data-testid=<key>-model-note``); ``figures``
@@ -103,9 +103,6 @@ class TakeAway(pn.viewable.Viewer):
         self._note = pn.pane.HTML(ui.note_html(testid=f"{key}-model-note"), stylesheets=[ui.NOTE_CSS],
                                   sizing_mode="stretch_width", margin=(0, 5))
         self._layout = pn.Column(*rows, self._note, margin=(6, 0, 0, 0), sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout
 
     # downloads -----------------------------------------------------------------------------------
 

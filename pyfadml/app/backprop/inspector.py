@@ -86,7 +86,7 @@ def matrix_html(name: str, caption: str, M, *, row_label: str = "", col_label: s
     return "".join(out)
 
 
-class Inspector(pn.viewable.Viewer):
+class Inspector(ui.View):
     """The inspector card: a layer chooser, then one row per formula with that step's numbers."""
 
     layer = param.Integer(default=1, bounds=(1, None), doc="The layer l shown (1 = first hidden layer).")
@@ -98,50 +98,36 @@ class Inspector(pn.viewable.Viewer):
         super().__init__(**params)
         self.demo = demo                    # a callable: the section's current MLPDemo
         self._names = activation_names
-        prose, table = [theme.PROSE_CSS], [TABLE_CSS]
 
         def formula(key):
-            return pn.pane.HTML(FORMULAS[key], disable_math=False, width=240, stylesheets=prose,
-                                margin=(14, 10, 6, 10))
+            return ui.prose(FORMULAS[key], math=True, width=240, margin=(14, 10, 6, 10))
 
-        def values():
-            return pn.pane.HTML("", stylesheets=table, sizing_mode="stretch_width", margin=(4, 5))
+        def label(text):
+            return ui.prose(f"<b>{text}</b>", margin=(12, 5, 5, 5), sizing_mode=None)
 
         self._chooser = pn.widgets.RadioButtonGroup(label="Inspect layer", options={"l = 1": 1}, value=1,
                                                     color="primary", variant="outline")
-        self._chooser.param.watch(self._chosen, "value")
-        self.head = pn.pane.HTML("", stylesheets=table, sizing_mode="stretch_width")
-        self._mode = pn.widgets.RadioButtonGroup.from_param(self.param.mode, options=MODES, color="primary",
-                                                            variant="outline", name="Inspect")
+        self._chooser.param.watch(lambda event: self._chosen("layer", event.new), "value")
+        self.head = ui.prose(css=TABLE_CSS, margin=(5, 10))
+        self._mode = ui.toggle(self.param.mode, MODES, name="Inspect")
         self._example = pn.widgets.RadioButtonGroup(options={f"n = {k}": k for k in range(1, EXAMPLES_SHOWN + 1)},
                                                     value=1, color="primary", variant="outline")
-        self._example.param.watch(self._example_chosen, "value")
+        self._example.param.watch(lambda event: self._chosen("example", event.new), "value")
         self._f_act, self._f_delta = formula("activation"), formula("delta")
         self._f_dW, self._f_db = formula("dW"), formula("db")
-        self.panes = {k: values() for k in ("forward", "act", "delta", "dW", "db", "back")}
+        self.panes = {k: ui.prose(css=TABLE_CSS, margin=(4, 5)) for k in ("forward", "act", "delta", "dW", "db", "back")}
         p = self.panes
         rows = [(formula("forward"), p["forward"]), (self._f_act, p["act"]), (self._f_delta, p["delta"]),
                 (self._f_dW, p["dW"]), (self._f_db, p["db"]), (formula("back"), p["back"])]
-        self._layout = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", disable_math=False,
-),
-            pn.Row(pn.pane.HTML("<b>Show</b>", stylesheets=prose, margin=(12, 5, 5, 5)), self._mode,
-                   self._example),
-            pn.Row(pn.pane.HTML("<b>Layer</b>", stylesheets=prose, margin=(12, 5, 5, 5)), self._chooser),
-            self.head,
-            *[pn.Row(f, v, sizing_mode="stretch_width") for f, v in rows],
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+        self._layout = ui.card(
+            ui.prose(INTRO, math=True, margin=(5, 10)),
+            pn.Row(label("Show"), self._mode, self._example), pn.Row(label("Layer"), self._chooser), self.head,
+            *[pn.Row(f, v, sizing_mode="stretch_width") for f, v in rows], margin=(16, 0, 0, 0))
 
-    def __panel__(self):
-        return self._layout
-
-    def _chosen(self, event) -> None:
-        if event.new is not None and event.new != self.layer:
-            self.layer = int(event.new)
-
-    def _example_chosen(self, event) -> None:
-        if event.new is not None and event.new != self.example:
-            self.example = int(event.new)
+    def _chosen(self, name: str, value) -> None:
+        """A button of the layer or example row was pressed: show that one."""
+        if value is not None and value != getattr(self, name):
+            setattr(self, name, int(value))
 
     @param.depends("layer", "mode", "example", watch=True)
     def _layer_changed(self) -> None:

@@ -69,7 +69,7 @@ offers to restore the last good weights with a smaller rate or with gradient cli
 """
 
 
-class BackpropSection(WorkInOut, pn.viewable.Viewer):
+class BackpropSection(WorkInOut, ui.Section):
     """The live section: controls on the left, decision boundary, loss curves, neurons and inspector."""
 
     title = "Backprop & decision boundaries"
@@ -105,13 +105,6 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
                                           "neurons": self.neuron_fig})
         self._build_layout()
         self._on_new_demo(architecture_changed=True)
-
-    @property
-    def live_controllers(self) -> tuple[LiveTraining, ...]:
-        return (self.live,)
-
-    def pause(self, event=None) -> None:
-        self.live.pause()
 
     # ------------------------------------------------------------------------------------------
     # model state
@@ -175,12 +168,15 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
                 text_baseline="bottom", text_font_size="10px", text_color=theme.MUTED)
         self.neuron_fig = nf
 
+    def _tiles(self) -> tuple[int, int, int]:
+        """A tile's side, and the width and height of depth x breadth tiles with their gaps (image pixels)."""
+        d, t = self.demo, self.demo.grid_size // TILE_STEP
+        return t, d.breadth * t + (d.breadth - 1) * TILE_GAP, d.depth * t + (d.depth - 1) * TILE_GAP
+
     def _layout_neuron_fig(self) -> None:
         """Size the hidden-neuron figure for depth x breadth tiles (the one figure change allowed)."""
         d = self.demo
-        t = d.grid_size // TILE_STEP
-        w = d.breadth * t + (d.breadth - 1) * TILE_GAP
-        h = d.depth * t + (d.depth - 1) * TILE_GAP
+        t, w, h = self._tiles()
         scale = min(1.9, 860.0 / w)
         label_w = 64.0 / scale
         top = 16.0 / scale
@@ -200,9 +196,7 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
     def _neuron_image(self, hidden: list[np.ndarray]) -> np.ndarray:
         """All hidden neurons as one image: row of tiles per layer (layer 1 on top), NaN between tiles."""
         d = self.demo
-        t = d.grid_size // TILE_STEP
-        w = d.breadth * t + (d.breadth - 1) * TILE_GAP
-        h = d.depth * t + (d.depth - 1) * TILE_GAP
+        t, w, h = self._tiles()
         img = np.full((h, w), np.nan, dtype=np.float32)
         off = TILE_STEP // 2
         for i, a in enumerate(hidden):
@@ -231,9 +225,7 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
         for src, X, y in ((self._train_src, d.X_train, d.y_train), (self._test_src, d.X_test, d.y_test)):
             src.data = dict(x=X[:, 0], y=X[:, 1], color=list(colors[y % len(colors)]),
                             marker=list(markers[y % len(markers)]))
-        row = d.evaluate()                          # the curve starts with one point (a log axis needs data)
-        self._loss_src.data = dict(step=[0], train=[max(row["train_loss"], 1e-12)],
-                                   test=[max(row["test_loss"], 1e-12)])
+        self._loss_src.data = self._loss_point(d.evaluate())  # the curve starts with one point (a log axis needs data)
         self._last_streamed = 0
         if architecture_changed:
             self._layout_neuron_fig()
@@ -278,20 +270,19 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
     def _draw_loss(self) -> None:
         row = self._row = self.demo.evaluate()
         if row["step"] != self._last_streamed:
-            self._loss_src.stream(dict(step=[row["step"]], train=[max(row["train_loss"], 1e-12)],
-                                       test=[max(row["test_loss"], 1e-12)]), rollover=LOSS_POINTS)
+            self._loss_src.stream(self._loss_point(row), rollover=LOSS_POINTS)
             self._last_streamed = row["step"]
         self._update_stats()
+
+    @staticmethod
+    def _loss_point(row: dict) -> dict:
+        return dict(step=[row["step"]], train=[max(row["train_loss"], 1e-12)], test=[max(row["test_loss"], 1e-12)])
 
     def _update_stats(self) -> None:
         row, d = self._row, self.demo
         if row is None:
             return
-        stats = [("step", "Step", row["step"], f"{row['step']:,}"),
-                 ("train-loss", "Train loss", row["train_loss"], ui.loss_text(row["train_loss"])),
-                 ("test-loss", "Test loss", row["test_loss"], ui.loss_text(row["test_loss"])),
-                 ("train-acc", "Train acc.", row["train_acc"], ui.pct(row["train_acc"])),
-                 ("test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"]))]
+        stats = [("step", "Step", row["step"], f"{row['step']:,}"), *ui.train_test_stats(row)]
         self._stats.object = (ui.stats_html(stats, step=row["step"], boundary_checksum=self._checksum)
                               + ui.stats_line(d.describe()))
 
@@ -301,58 +292,39 @@ class BackpropSection(WorkInOut, pn.viewable.Viewer):
 
     def _build_layout(self) -> None:
         W, p = pn.widgets, self.param
-        prose = [theme.PROSE_CSS]
-        w = {
-            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
+        w = self._widgets = {
+            "dataset": ui.select(p.dataset, "Dataset", DATASET_LABELS),
             "noise": W.FloatSlider.from_param(p.noise, label="Noise", step=0.01, throttled=True),
-            "seed": ui.checked(self, "seed", W.IntInput(label="Seed", start=0, end=9999),
-                               parse=ui.whole_number("Seed", 0, 9999), testid="seed-note"),
+            "seed": ui.seed_input(self, "seed-note"),
             "depth": W.IntSlider.from_param(p.depth, label="Hidden layers", throttled=True),
             "breadth": W.IntSlider.from_param(p.breadth, label="Neurons per layer", throttled=True),
-            "activation": W.Select.from_param(p.activation, label="Activation", options=ACTIVATION_LABELS),
-            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
-            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
-                                              options={str(v): v for v in BATCH_SIZES}),
-            "steps_per_frame": W.Select.from_param(p.steps_per_frame, label="Steps per frame",
-                                                   options=STEPS_PER_FRAME_LABELS),
+            "activation": ui.select(p.activation, "Activation", ACTIVATION_LABELS),
+            "lr": ui.select(p.lr, "Learning rate"),
+            "batch_size": ui.select(p.batch_size, "Batch size"),
+            "steps_per_frame": ui.select(p.steps_per_frame, "Steps per frame", STEPS_PER_FRAME_LABELS),
         }
-        for widget in w.values():
-            widget.sizing_mode = "stretch_width"
-        self._widgets = w
-
         controls = ui.controls(
             self.live,
             ui.heading("Training"), w["lr"], w["batch_size"], w["steps_per_frame"],
-            ui.heading("Data"), w["dataset"], w["noise"], w["seed"], self._points_column(prose),
+            ui.heading("Data"), w["dataset"], w["noise"], w["seed"], self._points_column(),
             ui.heading("Network"), w["depth"], w["breadth"], w["activation"],
             ui.heading("Model and history"), self.takeaway)
-        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
-                                   margin=(4, 5, 12, 5))
+        self._stats = ui.stats_pane(margin=(4, 5, 12, 5))
         boundary = pn.Column(
-            pn.pane.HTML("<h3>Decision boundary</h3><p class='muted'>Colour: the class the network predicts, "
-                         "faded to white where it is unsure (the boundary). Points: each class its colour and shape "
-                         "(● ■ ▲ ◆), filled: train, hollow: test.</p>",
-                         stylesheets=prose, width=430, margin=(0, 5)),
+            ui.prose("<h3>Decision boundary</h3><p class='muted'>Colour: the class the network predicts, faded to "
+                     "white where it is unsure (the boundary). Points: each class its colour and shape (● ■ ▲ ◆), "
+                     "filled: train, hollow: test.</p>", width=430),
             pn.pane.Bokeh(self.boundary_fig))
         curves = pn.Column(
-            pn.pane.HTML("<h3>Loss</h3><p class='muted'>Mean cross-entropy on the whole train and test "
-                         "sets (log scale).</p>", stylesheets=prose, margin=(0, 5)),
+            ui.prose("<h3>Loss</h3><p class='muted'>Mean cross-entropy on the whole train and test sets (log "
+                     "scale).</p>", sizing_mode=None),
             pn.pane.Bokeh(self.loss_fig),
-            pn.pane.HTML(TRY, stylesheets=prose + [theme.TRY_CSS], sizing_mode="stretch_width",
-                         margin=(10, 5, 0, 5)),
+            ui.prose(TRY, css=[theme.PROSE_CSS, theme.TRY_CSS], margin=(10, 5, 0, 5)),
             sizing_mode="stretch_width")
-        main = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width"),
-            self._stats,
-            pn.Row(boundary, curves, sizing_mode="stretch_width"),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        neurons = pn.Column(
-            pn.pane.HTML(COMPOSITION, stylesheets=prose, sizing_mode="stretch_width", disable_math=False),
-            pn.pane.Bokeh(self.neuron_fig),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+        main = ui.card(ui.prose(INTRO, margin=(5, 10)), self._stats,
+                       pn.Row(boundary, curves, sizing_mode="stretch_width"))
+        neurons = ui.card(ui.prose(COMPOSITION, math=True, margin=(5, 10)), pn.pane.Bokeh(self.neuron_fig),
+                          margin=(16, 0, 0, 0))
         self._layout = pn.Row(
             controls, pn.Column(main, neurons, self.inspector, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout

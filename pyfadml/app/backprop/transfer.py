@@ -74,7 +74,7 @@ class WorkInOut:
         if name == "dataset" and value == CUSTOM:
             raise ValueError("one of the built-in datasets: your own points cannot travel in a link")
 
-    def _points_column(self, prose) -> pn.Column:
+    def _points_column(self) -> pn.Column:
         """The CSV file input and its note, for the Data group."""
         W = pn.widgets
         self._points_input = W.FileInput(accept=".csv,text/csv,text/plain", multiple=False,
@@ -83,10 +83,9 @@ class WorkInOut:
                                          description="A CSV of x, y, label rows (2 to 8 classes, at most 5,000 "
                                                      "points): choose it or drop it here.")
         self._points_input.param.watch(self._points_uploaded, ["value", "filename"])
-        self._points_note = pn.pane.HTML(ui.note_html(testid="points-note"), stylesheets=[ui.NOTE_CSS],
-                                         sizing_mode="stretch_width", margin=(0, 5))
-        return pn.Column(pn.pane.HTML("<p class='muted' style='margin:4px 0 0 0'>Your own points (CSV: x, y, "
-                                        "label), chosen or dropped here:</p>", stylesheets=prose, margin=(0, 5)),
-                           self._points_input, self._points_note, margin=0, sizing_mode="stretch_width")
+        self._points_note = ui.prose(ui.note_html(testid="points-note"), css=ui.NOTE_CSS)
+        return pn.Column(ui.prose("<p class='muted' style='margin:4px 0 0 0'>Your own points (CSV: x, y, label), "
+                                  "chosen or dropped here:</p>", sizing_mode=None),
+                         self._points_input, self._points_note, margin=0, sizing_mode="stretch_width")
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import panel as pn
 import param
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.cnn.helpers import SECTION_CSS, small_matrix
 from pyfadml.app.cnn.picture import PictureView
 from pyfadml.app.widgets import PixelEditor
@@ -48,7 +48,7 @@ def cell_size(values, smallest: int = 34) -> int:
     return int(max(smallest, min(72, 8 * longest + 8)))
 
 
-class ConvolutionScreen(pn.viewable.Viewer):
+class ConvolutionScreen(ui.View):
     """Image, kernel, feature map and the step-through of one position (the lecture's example)."""
 
     image_preset = param.Selector(default="x", objects=list(IMAGES))
@@ -269,21 +269,19 @@ class ConvolutionScreen(pn.viewable.Viewer):
                                      visible=False)
         self.image_editor.param.watch(lambda e: self._update(), "value")
         self.kernel_editor.param.watch(self._kernel_clicked, "value")
-        stretch = dict(sizing_mode="stretch_width")
-        self._image_select = W.Select.from_param(p.image_preset, label="Image", options=IMAGE_LABELS, **stretch)
-        self._kernel_select = W.Select.from_param(
-            p.kernel_preset, label="Kernel preset", options={**KERNEL_LABELS, "Custom (clicked or typed)": CUSTOM},
-            **stretch)
+        self._image_select = ui.select(p.image_preset, "Image", IMAGE_LABELS)
+        self._kernel_select = ui.select(p.kernel_preset, "Kernel preset",
+                                        {**KERNEL_LABELS, "Custom (clicked or typed)": CUSTOM})
         self._kernel_text = W.TextAreaInput(label="Kernel values (type, then click outside)",
                                             value=conv.format_kernel(conv.KERNEL_PRESETS["x"]["kernel"]),
-                                            rows=3, auto_grow=False, **stretch)
+                                            rows=3, auto_grow=False)
         self._kernel_text.param.watch(self._kernel_typed, "value")
         self._relu_box = W.Checkbox.from_param(p.apply_relu, label="Apply ReLU: max(0, val)")
         self._pool_box = W.Checkbox.from_param(p.apply_pool, label="Max pooling 2×2")
         # counted from 1 as the lecture counts rows and columns; self.position stays 0-based
-        self._pos_slider = W.IntSlider(label="Kernel position", start=1, end=49, value=self.position + 1, **stretch)
+        self._pos_slider = W.IntSlider(label="Kernel position", start=1, end=49, value=self.position + 1)
         self._pos_slider.param.watch(self._slider_moved, "value")
-        self._pos_where = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(0, 5), **stretch)
+        self._pos_where = ui.prose(css=SECTION_CSS)
         self._prev_btn = W.Button(label="◀ Previous", width=104, margin=(4, 3))
         self._next_btn = W.Button(label="Next ▶", width=104, margin=(4, 3))
         self._max_btn = W.Button(label="Go to the maximum", sizing_mode="stretch_width", margin=(4, 3))
@@ -292,32 +290,22 @@ class ConvolutionScreen(pn.viewable.Viewer):
         self._prev_btn.on_click(lambda e: self._move(-1))
         self._next_btn.on_click(lambda e: self._move(+1))
         self._max_btn.on_click(self._go_to_max)
-        self._kernel_msg = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(0, 5), **stretch)
-        self._summary = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
-        self._step_view = pn.pane.HTML("", stylesheets=[SECTION_CSS], margin=(4, 5), **stretch)
-        self._explain = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), **stretch)
+        self._kernel_msg = ui.prose(css=SECTION_CSS)
+        self._summary = ui.prose(css=SECTION_CSS, margin=(4, 5))
+        self._step_view = ui.prose(css=SECTION_CSS, margin=(4, 5))
+        self._explain = ui.prose(margin=(4, 5))
         self.picture = PictureView()
 
     def _build_layout(self):
-        prose = [theme.PROSE_CSS]
-
-        controls = ui.controls(
-            ui.heading("Image and kernel", 0), self._image_select, self._kernel_select, self._kernel_text,
-            self._kernel_msg, self._relu_box, self._pool_box,
-            ui.heading("Step through the scan"), self._pos_slider, self._pos_where,
-            pn.Row(self._prev_btn, self._next_btn, margin=(0, 2)), self._max_btn, self._slide_btn,
-            width=260)
         grids = pn.Row(self.image_editor, pn.Column(self.kernel_editor, margin=(0, 10)), self.fmap_view,
                        self.pool_view, sizing_mode="stretch_width")
-        main = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5)),
-            grids, self._summary, self.picture,
-            pn.pane.HTML("<p class='muted'>The kernel's current zone is framed on the image and its output cell on "
-                         "the feature map: <b>Previous</b>, <b>Next</b> or <b>Slide the kernel</b> move it.</p>",
-                         stylesheets=prose, sizing_mode="stretch_width", margin=(8, 5, 0, 5)),
-            self._step_view, self._explain,
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        return pn.Row(controls, main, sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout
+        return ui.screen(
+            [ui.heading("Image and kernel", 0), self._image_select, self._kernel_select, self._kernel_text,
+             self._kernel_msg, self._relu_box, self._pool_box,
+             ui.heading("Step through the scan"), self._pos_slider, self._pos_where,
+             pn.Row(self._prev_btn, self._next_btn, margin=(0, 2)), self._max_btn, self._slide_btn],
+            [ui.prose(INTRO), grids, self._summary, self.picture,
+             ui.prose("<p class='muted'>The kernel's current zone is framed on the image and its output cell on the "
+                      "feature map: <b>Previous</b>, <b>Next</b> or <b>Slide the kernel</b> move it.</p>",
+                      margin=(8, 5, 0, 5)),
+             self._step_view, self._explain], width=260)

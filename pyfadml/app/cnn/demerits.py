@@ -15,7 +15,7 @@ import math
 from html import escape
 
 import panel as pn
-from bokeh.models import ColumnDataSource, Legend, LegendItem, Range1d
+from bokeh.models import ColumnDataSource, Range1d, Span
 
 from pyfadml.app import theme, ui
 from pyfadml.app.cnn.helpers import SECTION_CSS
@@ -67,7 +67,7 @@ def cost_table_html() -> str:
             f"{body}</table>")
 
 
-class DemeritsScreen(pn.viewable.Viewer):
+class DemeritsScreen(ui.View):
     """Two live experiments (data hunger, CNN against MLP) and the cost table."""
 
     def __init__(self, **params):
@@ -83,8 +83,7 @@ class DemeritsScreen(pn.viewable.Viewer):
             "cnn-vs-mlp", demo=lambda: self.race, reset=self._reset_race, redraw=self._draw_race,
             refresh=[Refresh(self._draw_race, every=DRAW_EVERY)],
             max_steps=lambda: 0 if self.race.done else None, burst=0.06, period=0.12)
-        self._hunger_stats = pn.pane.HTML("", stylesheets=[SECTION_CSS], sizing_mode="stretch_width", margin=(0, 5))
-        self._race_stats = pn.pane.HTML("", stylesheets=[SECTION_CSS], sizing_mode="stretch_width", margin=(0, 5))
+        self._hunger_stats, self._race_stats = ui.prose(css=SECTION_CSS), ui.prose(css=SECTION_CSS)
         self._layout = self._build_layout()
         self._draw_hunger()
         self._draw_race()
@@ -112,9 +111,8 @@ class DemeritsScreen(pn.viewable.Viewer):
         train = f.line("size", "train", source=self._hunger_src, color=theme.TRAIN_LOSS_COLOR, line_width=1.5,
                        line_dash="dashed")
         f.scatter("size", "train", source=self._hunger_src, color=theme.TRAIN_LOSS_COLOR, size=5)
-        f.add_layout(Legend(items=[LegendItem(label="test (400 unseen images)", renderers=[test]),
-                                   LegendItem(label="train", renderers=[train])],
-                            location="bottom_right", label_text_font_size="11px", background_fill_alpha=0.8))
+        ui.legend(f, {"test (400 unseen images)": test, "train": train}, location="bottom_right",
+                  background_fill_alpha=0.8)
         f.xaxis.axis_label = "training images (log scale)"
         f.xaxis.ticker = [30, 60, 120, 300, 600, 1200]
         f.yaxis.axis_label = "accuracy"
@@ -123,14 +121,11 @@ class DemeritsScreen(pn.viewable.Viewer):
         g = ui.figure(width=430, height=250, x_range=Range1d(0, 5), y_range=Range1d(0, 1.02), grid=True,
                       title="Test accuracy against training seconds")
         self._race_src = {m: ColumnDataSource(dict(seconds=[], acc=[], step=[])) for m in CNNvsMLP.MODELS}
-        items = []
+        items = {}
         for m, src in self._race_src.items():
-            r = g.line("seconds", "acc", source=src, color=COLORS[m], line_width=2.2)
+            items[m] = g.line("seconds", "acc", source=src, color=COLORS[m], line_width=2.2)
             g.scatter("seconds", "acc", source=src, color=COLORS[m], size=4)
-            items.append(LegendItem(label=m, renderers=[r]))
-        g.add_layout(Legend(items=items, location="bottom_right", label_text_font_size="11px",
-                            background_fill_alpha=0.8))
-        from bokeh.models import Span
+        ui.legend(g, items, location="bottom_right", background_fill_alpha=0.8)
         self._target = Span(location=self.race.target, dimension="width", line_color=theme.MUTED,
                             line_dash="dotted", line_width=1.5)
         g.add_layout(self._target)
@@ -205,23 +200,11 @@ class DemeritsScreen(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _build_layout(self):
-        prose = [theme.PROSE_CSS]
-
-        def html(text, **kw):
-            kw.setdefault("sizing_mode", "stretch_width")
-            return pn.pane.HTML(text, stylesheets=prose, margin=kw.pop("margin", (0, 5)), **kw)
-
-        controls = ui.controls(ui.heading("Many examples", 0), self.hunger_live,
-                               ui.heading("Training time", 10), self.race_live)
-        main = pn.Column(
-            html(INTRO),
-            pn.Row(pn.Column(html(HUNGER_TEXT), self._hunger_stats, width=430), pn.pane.Bokeh(self.hunger_fig),
-                   sizing_mode="stretch_width"),
-            pn.Row(pn.Column(html(RACE_TEXT.format(target=ui.pct(self.race.target, 0))), self._race_stats,
-                             width=430), pn.pane.Bokeh(self.race_fig), sizing_mode="stretch_width"),
-            html(COST_TEXT), pn.pane.HTML(cost_table_html(), stylesheets=[SECTION_CSS], margin=(0, 5)),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        return pn.Row(controls, main, sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout
+        return ui.screen(
+            [ui.heading("Many examples", 0), self.hunger_live, ui.heading("Training time", 10), self.race_live],
+            [ui.prose(INTRO),
+             pn.Row(pn.Column(ui.prose(HUNGER_TEXT), self._hunger_stats, width=430), pn.pane.Bokeh(self.hunger_fig),
+                    sizing_mode="stretch_width"),
+             pn.Row(pn.Column(ui.prose(RACE_TEXT.format(target=ui.pct(self.race.target, 0))), self._race_stats,
+                              width=430), pn.pane.Bokeh(self.race_fig), sizing_mode="stretch_width"),
+             ui.prose(COST_TEXT), ui.prose(cost_table_html(), css=SECTION_CSS, sizing_mode=None)])

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import panel as pn
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.cnn.helpers import INK, TileFigure
 
 TOP = 4
@@ -27,7 +27,7 @@ class are whole <b>shapes</b> (the lecture's level 3). A fourth level, associati
 with several objects and a deeper network.</p>"""
 
 
-class FeaturesView(pn.viewable.Viewer):
+class FeaturesView(ui.View):
     """Top-activating test patches of every level-2 feature and top images of every class."""
 
     def __init__(self, demo: Callable, playing: Callable[[], bool] = lambda: False, **params):
@@ -37,21 +37,14 @@ class FeaturesView(pn.viewable.Viewer):
                                  label_px=13)
         self.level3 = TileFigure(palette=INK, symmetric=False, tile_px=48, gap_px=8, max_cols=10, max_width=760,
                                  label_px=13)
-        self._caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5))
-        self._text = pn.pane.HTML(TEXT.format(top=TOP), stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
-                                  margin=(0, 5))
-        label = lambda t: pn.pane.HTML(f"<p class='muted' style='margin:0'>{t}</p>",  # noqa: E731
-                                       stylesheets=[theme.PROSE_CSS], margin=(4, 5, 0, 5))
-        self._layout = pn.Column(self._text, self._caption,
-                                 label("level 2: one column per feature (#), strongest patch on top"),
+        self._caption = ui.prose()
+        self._layout = pn.Column(ui.prose(TEXT.format(top=TOP)), self._caption,
+                                 ui.muted("level 2: one column per feature (#), strongest patch on top"),
                                  pn.pane.Bokeh(self.level2.fig),
-                                 label("level 3 (the dense layer): one column per class, highest-scoring test images"),
+                                 ui.muted("level 3 (the dense layer): one column per class, highest-scoring test images"),
                                  pn.pane.Bokeh(self.level3.fig), sizing_mode="stretch_width")
         self.step = -1
         self.results: dict[int, dict] = {}
-
-    def __panel__(self):
-        return self._layout
 
     def draw(self) -> None:
         d = self.demo()

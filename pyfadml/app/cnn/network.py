@@ -44,7 +44,7 @@ the accuracy plot keeps the previous run as a grey line.</p>
 """
 
 
-class NetworkViews(pn.viewable.Viewer):
+class NetworkViews(ui.View):
     """Kernels, feature maps, drawing pad with prediction, confusion matrix of ``demo()``."""
 
     map_source = param.Selector(default="test", objects=["test", "drawing"])
@@ -59,12 +59,9 @@ class NetworkViews(pn.viewable.Viewer):
         d = demo()
         W = pn.widgets
         # large enough to read a 3x3 kernel from the back of the room (issue 13, item 5)
-        self.kernels_now = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=84, gap_px=16,
-                                      label_px=13, max_cols=8, max_width=820)
-        self.kernels_start = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=84, gap_px=16,
-                                        label_px=13, max_cols=8, max_width=820)
-        self.kernels_diff = TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=84, gap_px=16,
-                                       label_px=13, max_cols=8, max_width=820)
+        self.kernels_now, self.kernels_start, self.kernels_diff = (
+            TileFigure(palette=theme.DIVERGING, symmetric=True, tile_px=84, gap_px=16, label_px=13, max_cols=8,
+                       max_width=820) for _ in range(3))
         self.map_input = TileFigure(palette=INK, symmetric=False, tile_px=112, max_width=130)
         self.maps1 = TileFigure(palette=SEQUENTIAL, symmetric=False, tile_px=76, gap_px=8, max_cols=8, max_width=660)
         self.maps2 = TileFigure(palette=SEQUENTIAL, symmetric=False, tile_px=52, gap_px=8, max_cols=8, max_width=660)
@@ -88,17 +85,11 @@ class NetworkViews(pn.viewable.Viewer):
         pf.xaxis.axis_label = "probability"
         pf.yaxis.major_label_text_color = theme.TEXT
         self.pred_fig = pf
-        self._map_source = W.RadioButtonGroup.from_param(
-            self.param.map_source, options={"A test image": "test", "Your drawing": "drawing"}, color="primary",
-            variant="outline")
+        self._map_source = ui.toggle(self.param.map_source, {"A test image": "test", "Your drawing": "drawing"})
         self._test_index = W.IntSlider.from_param(self.param.test_index, label="Test image", width=260)
-
-        def html(css=theme.PROSE_CSS, **kw):
-            return pn.pane.HTML("", stylesheets=[css], margin=(0, 5), **kw)
-        self._maps_caption = html(sizing_mode="stretch_width")
-        self._kernels_caption = html(sizing_mode="stretch_width")
-        self._confusion = html(SECTION_CSS)
-        self._prediction = html(SECTION_CSS, width=260)
+        self._maps_caption, self._kernels_caption = ui.prose(), ui.prose()
+        self._confusion = ui.prose(css=SECTION_CSS, sizing_mode=None)
+        self._prediction = ui.prose(css=SECTION_CSS, width=260)
         self._start_labels: list[str] = []
         self._layout = self._build_layout()
 
@@ -152,9 +143,9 @@ class NetworkViews(pn.viewable.Viewer):
         self.maps2.show(list(maps["relu2"]), None)
         p = maps["probs"]
         k = int(np.argmax(p))
-        self._maps_caption.object = (
-            f"<p class='muted' data-testid='maps-caption' data-pred='{escape(d.class_names[k])}'>Input: {what}. "
-            f"The network says <b>{escape(d.class_names[k])}</b> ({ui.pct(p[k], 0)}).</p>")
+        self._maps_caption.object = ui.caption("maps-caption", f"Input: {what}. The network says <b>"
+                                               f"{escape(d.class_names[k])}</b> ({ui.pct(p[k], 0)}).",
+                                               pred=d.class_names[k])
         self.occlusion.draw(img, what)
         self._draw_prediction(d)
 
@@ -218,20 +209,20 @@ class NetworkViews(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _build_layout(self):
-        def html(text, **kw):
-            return pn.pane.HTML(text, stylesheets=[theme.PROSE_CSS], margin=kw.pop("margin", (0, 5)), **kw)
+        def title(text, **kw):
+            return ui.prose(f"<h3>{text}</h3>", sizing_mode=None, **kw)
 
         def label(text, **kw):
-            return html(f"<p class='muted' style='margin:0'>{text}</p>", **kw)
+            return ui.muted(text, margin=(0, 5), **kw)
 
         kernels = pn.Column(
-            html("<h3>Learned kernels (layer 1)</h3>"), self._kernels_caption,
+            title("Learned kernels (layer 1)"), self._kernels_caption,
             pn.Row(label("start", width=44), pn.pane.Bokeh(self.kernels_start.fig)),
             pn.Row(label("now", width=44), pn.pane.Bokeh(self.kernels_now.fig)),
             pn.Row(label("now − start", width=44), pn.pane.Bokeh(self.kernels_diff.fig)),
-            html(KERNEL_CHOICE, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            ui.prose(KERNEL_CHOICE), sizing_mode="stretch_width")
         maps = pn.Column(
-            html("<h3>Feature maps of one input</h3>"),
+            title("Feature maps of one input"),
             pn.Row(self._map_source, self._test_index), self._maps_caption,
             pn.Row(pn.Column(label("input"), pn.pane.Bokeh(self.map_input.fig)),
                    pn.Column(label("level 1: edges (ReLU of conv 1), one map per kernel"),
@@ -239,17 +230,14 @@ class NetworkViews(pn.viewable.Viewer):
                              label("level 2: boundaries (ReLU of conv 2), after pooling level 1"),
                              pn.pane.Bokeh(self.maps2.fig))),
             self.occlusion, self.features,
-            html(HIERARCHY, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            ui.prose(HIERARCHY), sizing_mode="stretch_width")
         draw = pn.Column(
-            html("<h3>Draw your own input</h3>"),
+            title("Draw your own input"),
             pn.Row(pn.Column(self.draw_editor, self._brush, pn.Row(self._clear, self._copy), self.image_upload),
                    pn.Column(self._prediction, pn.pane.Bokeh(self.pred_fig)),
-                   pn.Column(html("<h3>Confusion matrix (test set)</h3><p class='muted'>Rows: the true class; "
-                                  "columns: what the network predicts. The diagonal counts the correct "
-                                  "answers.</p>", width=300), self._confusion),
+                   pn.Column(ui.prose("<h3>Confusion matrix (test set)</h3><p class='muted'>Rows: the true class; "
+                                      "columns: what the network predicts. The diagonal counts the correct "
+                                      "answers.</p>", width=300), self._confusion),
                    sizing_mode="stretch_width", styles={"flex-wrap": "wrap"}),
             sizing_mode="stretch_width")
         return pn.Column(kernels, maps, draw, sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout

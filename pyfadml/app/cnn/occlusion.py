@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import panel as pn
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.cnn.helpers import INK, SEQUENTIAL, TileFigure
 
 PATCH = 4
@@ -26,7 +26,7 @@ a ruler or the image border instead of the tissue can score well on its test set
 next hospital. Dark blue: hiding these pixels lowers the probability most.</p>"""
 
 
-class OcclusionView(pn.viewable.Viewer):
+class OcclusionView(ui.View):
     """The input and its occlusion map, a caption with the numbers, and the text on why it matters."""
 
     def __init__(self, demo: Callable, playing: Callable[[], bool] = lambda: False, **params):
@@ -35,17 +35,14 @@ class OcclusionView(pn.viewable.Viewer):
         self.tiles = TileFigure(palette=SEQUENTIAL, symmetric=False, tile_px=112, gap_px=10, max_cols=2,
                                 max_width=250, label_px=14)
         self.input_tile = TileFigure(palette=INK, symmetric=False, tile_px=112, max_width=130, label_px=14)
-        self._caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5))
+        self._caption = ui.prose()
         self.result: dict | None = None
         self._step = -1
         self._layout = pn.Column(
-            pn.pane.HTML("<h3>Which pixels decide? (occlusion)</h3>", stylesheets=[theme.PROSE_CSS], margin=(0, 5)),
+            ui.prose("<h3>Which pixels decide? (occlusion)</h3>", sizing_mode=None),
             pn.Row(pn.pane.Bokeh(self.input_tile.fig), pn.pane.Bokeh(self.tiles.fig)), self._caption,
-            pn.pane.HTML(EXPLAIN, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5)),
+            ui.prose(EXPLAIN),
             width=420)
-
-    def __panel__(self):
-        return self._layout
 
     def draw(self, image, what: str) -> None:
         """The occlusion map of ``image`` (named ``what`` in the caption); while training, only a note."""

@@ -13,7 +13,7 @@ from html import escape
 import numpy as np
 import panel as pn
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.cnn.helpers import INK, SECTION_CSS, TileFigure
 from pyfadml.data.images import grey_picture
 from pyfadml.demos import conv
@@ -30,7 +30,7 @@ times s, so it is drawn divided by s; a kernel summing to 0 (edges) is drawn as 
 size of each pixel's difference from its neighbours (|Laplacian|), relative to the picture's.</p>"""
 
 
-class PictureView(pn.viewable.Viewer):
+class PictureView(ui.View):
     """The picture, K on it, and blur / sharpen / edges on it, with each one's detail ratio."""
 
     def __init__(self, **params):
@@ -39,14 +39,11 @@ class PictureView(pn.viewable.Viewer):
         self.fixed = {key: conv.filter_picture(self.picture, conv.preset_kernel(key)) for key in conv.PICTURE_KERNELS}
         self.tiles = TileFigure(palette=INK, symmetric=False, tile_px=TILE_PX, max_cols=5, max_width=5 * TILE_PX + 40,
                                 label_px=16)
-        self._numbers = pn.pane.HTML("", stylesheets=[SECTION_CSS], sizing_mode="stretch_width", margin=(0, 5))
+        self._numbers = ui.prose(css=SECTION_CSS)
         self._layout = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(8, 5, 0, 5)),
+            ui.prose(INTRO, margin=(8, 5, 0, 5)),
             pn.pane.Bokeh(self.tiles.fig, margin=(0, 5)), self._numbers, sizing_mode="stretch_width")
         self.result: dict | None = None
-
-    def __panel__(self):
-        return self._layout
 
     def update(self, kernel) -> None:
         """Draw ``kernel`` on the picture beside the fixed three (a kernel that does not fit: the picture

@@ -13,7 +13,7 @@ import time
 import panel as pn
 import param
 
-from pyfadml.app import theme
+from pyfadml.app import ui
 from pyfadml.app.cnn.convolution import ConvolutionScreen
 from pyfadml.app.cnn.helpers import BUILDING_CSS, building_html
 from pyfadml.app.cnn.training import TrainingScreen
@@ -36,7 +36,7 @@ TRAINING_SCENE = ("dataset", "variations", "n_samples", "filters1", "filters2", 
                   "batch_size", "seed")
 
 
-class CNNSection(pn.viewable.Viewer):
+class CNNSection(ui.Section):
     """The two screens, one shown at a time (``screen``); ``training`` is None until screen 2 is built (see
     :meth:`build_training`).
 
@@ -55,23 +55,19 @@ class CNNSection(pn.viewable.Viewer):
         self.training: TrainingScreen | None = None
         self.demerits = None                        # screen 3, built when first shown (build_demerits)
         self.build_ms: tuple[float, ...] = ()
-        self._slot = pn.Column(
-            pn.pane.HTML(building_html("Building the CNN: generating the images and the network…",
-                                       "cnn-building"), stylesheets=[BUILDING_CSS], sizing_mode="stretch_width"),
-            sizing_mode="stretch_width", margin=0)
-        self._slot3 = pn.Column(
-            pn.pane.HTML(building_html("Building the experiments: generating the images and the networks…",
-                                       "cnn-demerits-building"), stylesheets=[BUILDING_CSS],
-                         sizing_mode="stretch_width"), sizing_mode="stretch_width", margin=0)
+        def slot(text, testid):                     # where a screen goes once built; until then, a spinner
+            return pn.Column(ui.prose(building_html(text, testid), css=BUILDING_CSS, margin=(5, 10)),
+                             sizing_mode="stretch_width", margin=0)
+
+        self._slot = slot("Building the CNN: generating the images and the network…", "cnn-building")
+        self._slot3 = slot("Building the experiments: generating the images and the networks…", "cnn-demerits-building")
         self._screens = {1: pn.Column(self.convolution, sizing_mode="stretch_width", margin=0),
                          2: pn.Column(self._slot, sizing_mode="stretch_width", margin=0, visible=False),
                          3: pn.Column(self._slot3, sizing_mode="stretch_width", margin=0, visible=False)}
-        switch = pn.widgets.RadioButtonGroup.from_param(self.param.screen, options=SCREENS, color="primary",
-                                                        variant="outline", stylesheets=[SCREENS_CSS],
-                                                        css_classes=["cnn-screens"], margin=(0, 5, 10, 5))
-        self._layout = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width", margin=(0, 5, 4, 5)),
-            switch, *self._screens.values(), sizing_mode="stretch_width")
+        switch = ui.toggle(self.param.screen, SCREENS, stylesheets=[SCREENS_CSS], css_classes=["cnn-screens"],
+                           margin=(0, 5, 10, 5))
+        self._layout = pn.Column(ui.prose(INTRO, margin=(0, 5, 4, 5)), switch, *self._screens.values(),
+                                 sizing_mode="stretch_width")
         if pn.state.curdoc is None:
             self.build_training()                   # plain Python (tests, notebooks): everything at once
         else:                                       # a live page: screen 1 goes out first
@@ -103,7 +99,7 @@ class CNNSection(pn.viewable.Viewer):
             self.build_ms = (self.build_ms[0], 1000 * (time.perf_counter() - t1))
             if callable(getattr(self, "scene_refresh", None)):
                 self.scene_refresh()                # the address's settings for screen 2 apply now
-            self._one_at_a_time_for(self.training.live)
+            self.one_at_a_time(self.training.live)
         return self.training
 
     scene_deferred = TRAINING_SCENE                 # settings of screen 2, which is built after screen 1
@@ -124,33 +120,18 @@ class CNNSection(pn.viewable.Viewer):
             from pyfadml.app.cnn.demerits import DemeritsScreen
             self.demerits = DemeritsScreen()
             self._slot3.objects = [self.demerits]
-            for live in self.demerits.live_controllers:
-                self._one_at_a_time_for(live)
+            self.one_at_a_time(*self.demerits.live_controllers)
         return self.demerits
 
     async def _build_demerits_later(self) -> None:
         await asyncio.sleep(0.05)
         self.build_demerits()
 
-    def _one_at_a_time_for(self, live) -> None:
-        live.param.watch(self._one_at_a_time, "playing")
-
-    def _one_at_a_time(self, event) -> None:
-        """Only one training of the section runs at a time: Play on one pauses the others."""
-        if event.new:
-            for live in self.live_controllers[1:]:
-                if live is not event.obj and live.playing:
-                    live.pause()
-
     @property
     def live_controllers(self) -> tuple:
         """What the shell pauses when the section is left: the training, and screen 1's sliding kernel."""
         return ((self.convolution,) + ((self.training.live,) if self.training is not None else ())
                 + (self.demerits.live_controllers if self.demerits is not None else ()))
-
-    def pause(self, event=None, *, away: bool = False) -> None:
-        for live in self.live_controllers:
-            live.pause(away=away)
 
     @param.depends("screen", watch=True)
     def _screen_changed(self) -> None:
@@ -166,6 +147,3 @@ class CNNSection(pn.viewable.Viewer):
                 pn.state.execute(self._build_demerits_later)
         for key, column in self._screens.items():
             column.visible = key == self.screen
-
-    def __panel__(self):
-        return self._layout

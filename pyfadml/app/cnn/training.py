@@ -16,7 +16,7 @@ import param
 from bokeh.core.properties import value as bk_value
 from bokeh.models import ColumnDataSource, DataRange1d, Range1d
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.cnn.network import NetworkViews
 from pyfadml.app.live import LiveTraining, Refresh
 from pyfadml.app.workio import TakeAway
@@ -51,7 +51,7 @@ way the lecture says features must cope with: <b>orientation, brightness, occlus
 """
 
 
-class TrainingScreen(pn.viewable.Viewer):
+class TrainingScreen(ui.View):
     """Controls on the left (Play/Pause/Step/Reset on top, sticky); curves, kernels, maps, drawing pad."""
 
     dataset = param.Selector(default="shapes", objects=["shapes", "digits"])
@@ -130,15 +130,15 @@ class TrainingScreen(pn.viewable.Viewer):
         shapes = d.dataset == "shapes"
         self._variations.visible = self._widgets["n_samples"].visible = shapes
         self._digits_note.visible = not shapes
-        self._digits_note.object = (f"<p class='muted' data-testid='cnn-digits-note'>The UCI handwritten digits: all {len(d.y_train) + len(d.y_test):,} "
-                                    f"images of {d.image_size}×{d.image_size} pixels.</p>")
+        self._digits_note.object = ui.caption("cnn-digits-note", f"The UCI handwritten digits: all "
+                                              f"{len(d.y_train) + len(d.y_test):,} images of {d.image_size}×{d.image_size} pixels.")
         prev = self._previous
         self._prev_src.data = (dict(step=prev["step"], test_acc=prev["test_acc"]) if prev
                                else dict(step=[], test_acc=[]))
         self.acc_fig.legend[0].items[0].visible = bool(prev)
         if prev:
             self.acc_fig.legend[0].items[0].label = bk_value(f"previous run, test ({prev['label'].lower()})")
-        self._arch.object = f"<p class='muted' data-testid='cnn-architecture'>{escape(d.describe())}</p>"
+        self._arch.object = ui.caption("cnn-architecture", escape(d.describe()))
         self.views.new_demo()
 
     # ------------------------------------------------------------------------------------------
@@ -173,11 +173,7 @@ class TrainingScreen(pn.viewable.Viewer):
         if row is None:
             return
         stats = [("cnn-step", "Step", row["step"], f"{row['step']:,}"),
-                 ("cnn-epoch", "Epoch", d.epoch, f"{d.epoch:.1f}"),
-                 ("cnn-train-loss", "Train loss", row["train_loss"], ui.loss_text(row["train_loss"])),
-                 ("cnn-test-loss", "Test loss", row["test_loss"], ui.loss_text(row["test_loss"])),
-                 ("cnn-train-acc", "Train acc.", row["train_acc"], ui.pct(row["train_acc"])),
-                 ("cnn-test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"]))]
+                 ("cnn-epoch", "Epoch", d.epoch, f"{d.epoch:.1f}"), *ui.train_test_stats(row, "cnn-")]
         self._stats.object = ui.stats_html(stats, testid="cnn-stats", step=row["step"],
                                            test_acc=ui.exact(row["test_acc"])) + ui.stats_line(
             f"{len(d.y_train):,} training and {len(d.y_test):,} test images; {d.batch_size} per step, learning "
@@ -205,51 +201,30 @@ class TrainingScreen(pn.viewable.Viewer):
 
     def _build_layout(self):
         W, p = pn.widgets, self.param
-        prose = [theme.PROSE_CSS]
-        w = {
-            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
-            "variations": W.CheckBoxGroup.from_param(p.variations, options=VARIATION_LABELS, inline=False),
-            "n_samples": W.Select.from_param(p.n_samples, label="Images (train + test)",
-                                             options={f"{n:,}": n for n in SAMPLE_SIZES}),
+        w = self._widgets = {
+            "dataset": ui.select(p.dataset, "Dataset", DATASET_LABELS),
+            "variations": W.CheckBoxGroup.from_param(p.variations, options=VARIATION_LABELS, inline=False,
+                                                     sizing_mode="stretch_width"),
+            "n_samples": ui.select(p.n_samples, "Images (train + test)", {f"{n:,}": n for n in SAMPLE_SIZES}),
             "filters1": W.IntSlider.from_param(p.filters1, label="Filters, layer 1"),
             "filters2": W.IntSlider.from_param(p.filters2, label="Filters, layer 2"),
-            "kernel_size": W.RadioButtonGroup.from_param(p.kernel_size, options={"3×3": 3, "5×5": 5},
-                                                         color="primary", variant="outline"),
-            "first_layer": W.Select.from_param(p.first_layer, label="First-layer kernels",
-                                               options=FIRST_LAYER_LABELS),
-            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
-            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
-                                              options={str(v): v for v in BATCH_SIZES}),
-            "seed": ui.checked(self, "seed", W.IntInput(label="Seed", start=0, end=9999),
-                               parse=ui.whole_number("Seed", 0, 9999), testid="cnn-seed-note"),
+            "kernel_size": ui.toggle(p.kernel_size, {"3×3": 3, "5×5": 5}),
+            "first_layer": ui.select(p.first_layer, "First-layer kernels", FIRST_LAYER_LABELS),
+            "lr": ui.select(p.lr, "Learning rate"),
+            "batch_size": ui.select(p.batch_size, "Batch size"),
+            "seed": ui.seed_input(self, "cnn-seed-note"),
         }
-        for widget in w.values():
-            widget.sizing_mode = "stretch_width"
-        self._widgets = w
-        self._digits_note = pn.pane.HTML("", stylesheets=prose, margin=(0, 5), visible=False)
-
-
-        def label(text):
-            return pn.pane.HTML(f"<p class='muted' style='margin:0'>{text}</p>", stylesheets=prose, margin=(4, 5, 0, 5))
-
-        self._variations = pn.Column(label("Variations of the shapes"), w["variations"], margin=0,
+        self._digits_note = ui.prose(sizing_mode=None, visible=False)
+        self._variations = pn.Column(ui.muted("Variations of the shapes"), w["variations"], margin=0,
                                      sizing_mode="stretch_width")
-        controls = ui.controls(
-            self.live,
-            ui.heading("Training"), w["lr"], w["batch_size"],
-            ui.heading("Data"), w["dataset"], self._digits_note, w["n_samples"], self._variations, w["seed"],
-            ui.heading("Network"), w["filters1"], w["filters2"], label("Kernel size"), w["kernel_size"],
-            w["first_layer"],
-            ui.heading("Model and history"), self.takeaway)
-        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width", margin=(4, 5, 8, 5))
-        self._arch = pn.pane.HTML("", stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5))
-        main = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5)),
-            self._stats, self._arch,
-            pn.Row(pn.pane.Bokeh(self.loss_fig), pn.pane.Bokeh(self.acc_fig)),
-            self.views,
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        return pn.Row(controls, main, sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout
+        self._stats = ui.stats_pane()
+        self._arch = ui.prose()
+        return ui.screen(
+            [self.live,
+             ui.heading("Training"), w["lr"], w["batch_size"],
+             ui.heading("Data"), w["dataset"], self._digits_note, w["n_samples"], self._variations, w["seed"],
+             ui.heading("Network"), w["filters1"], w["filters2"], ui.muted("Kernel size"), w["kernel_size"],
+             w["first_layer"],
+             ui.heading("Model and history"), self.takeaway],
+            [ui.prose(INTRO), self._stats, self._arch,
+             pn.Row(pn.pane.Bokeh(self.loss_fig), pn.pane.Bokeh(self.acc_fig)), self.views])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from pyfadml.app import theme
+from pyfadml.app import ui
 from pyfadml.app.exercises.view import PROGRESS_CSS, RESULT_CSS, progress_html, result_html
 from pyfadml.exercises import EXERCISES, TIME_LIMIT, CheckResult, check, get, progress
 
@@ -39,12 +39,8 @@ textarea {
 }
 """
 
-SIDE_CSS = theme.CARD_CSS + """
-:host { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
-"""
 
-
-class ExercisesSection(pn.viewable.Viewer):
+class ExercisesSection(ui.View):
     """Chooser and progress on the left; the formula, the editor and the verdict on the right."""
 
     title = "Exercises"
@@ -58,16 +54,14 @@ class ExercisesSection(pn.viewable.Viewer):
         self.results: dict[str, CheckResult] = {}
         self.checks = 0
         self._writing = False
-        prose = [theme.PROSE_CSS]
         W = pn.widgets
         self._chooser = W.Select(label="Exercise", options=LABELS, value=self.exercise,
                                  sizing_mode="stretch_width", margin=(4, 5, 8, 5))
         self._chooser.param.watch(lambda e: setattr(self, "exercise", e.new), "value")
-        self._progress = pn.pane.HTML("", stylesheets=[PROGRESS_CSS], sizing_mode="stretch_width", margin=(0, 5))
+        self._progress = ui.prose(css=PROGRESS_CSS)
         self._store = W.TextInput(value="", visible=False, css_classes=[STORE_CLASS])
         self._store.param.watch(self._on_store, "value")
-        self._header = pn.pane.HTML("", stylesheets=prose, disable_math=False, sizing_mode="stretch_width",
-                                    margin=(0, 5))
+        self._header = ui.prose(math=True)
         self._editor = W.TextAreaInput(value="", rows=24, sizing_mode="stretch_width", stylesheets=[EDITOR_CSS],
                                        css_classes=["pyfadml-code"], margin=(4, 5))
         self._editor.param.watch(self._on_edit, "value")
@@ -82,24 +76,17 @@ class ExercisesSection(pn.viewable.Viewer):
         self._solution_btn.on_click(lambda e: self.show_solution())
         self._reset_btn.on_click(lambda e: self.reset_to_template())
         self._back_btn.on_click(lambda e: self.back_to_my_code())
-        self._result = pn.pane.HTML("", stylesheets=[RESULT_CSS], sizing_mode="stretch_width", margin=(4, 5))
-        side = pn.Column(
-            self._chooser,
-            pn.pane.HTML("<h3>Your progress</h3>", stylesheets=prose, margin=(8, 5, 0, 5)), self._progress,
-            pn.pane.HTML(f"<p class='muted'>The check stops code that runs longer than {TIME_LIMIT:g} s. "
-                         f"Tab indents in the editor. Numpy is available as <code>np</code>.</p>",
-                         stylesheets=prose, margin=(10, 5, 0, 5)),
-            self._store,
-            width=230, stylesheets=[SIDE_CSS], margin=(0, 16, 0, 0))
+        self._result = ui.prose(css=RESULT_CSS, margin=(4, 5))
         editor = pn.Column(
             pn.Row(self._check_btn, self._solution_btn, self._reset_btn, self._back_btn),
             self._editor, sizing_mode="stretch_width", min_width=480)
-        main = pn.Column(
-            pn.pane.HTML(INTRO, stylesheets=prose, sizing_mode="stretch_width", margin=(0, 5)),
-            self._header,
-            pn.Row(editor, pn.Column(self._result, width=330), sizing_mode="stretch_width"),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
-        self._layout = pn.Row(side, main, sizing_mode="stretch_width")
+        self._layout = ui.screen(
+            [self._chooser, ui.prose("<h3>Your progress</h3>", margin=(8, 5, 0, 5), sizing_mode=None), self._progress,
+             ui.prose(f"<p class='muted'>The check stops code that runs longer than {TIME_LIMIT:g} s. Tab indents in "
+                      "the editor. Numpy is available as <code>np</code>.</p>", margin=(10, 5, 0, 5), sizing_mode=None),
+             self._store],
+            [ui.prose(INTRO), self._header,
+             pn.Row(editor, pn.Column(self._result, width=330), sizing_mode="stretch_width")], width=230)
         self._show_exercise()
 
     # ------------------------------------------------------------------ actions
@@ -188,6 +175,3 @@ class ExercisesSection(pn.viewable.Viewer):
             if self.code == ex.template and self.exercise in self.codes:
                 self._set_editor(self.codes[self.exercise])
             self._update_progress()
-
-    def __panel__(self):
-        return self._layout

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from pyfadml.app import theme
+from pyfadml.app import ui
 from pyfadml.app.live import LiveTraining
 from pyfadml.app.rnn.diagram import lstm_diagram_svg
 from pyfadml.app.rnn.lstm import GatesTab
@@ -52,7 +52,7 @@ ROW_VECTORS = ('<p class="muted secondary" data-testid="rnn-row-vectors">Here a 
 TABS = ("Three modes", "Vanishing & exploding gradients", "Inside the LSTM")
 
 
-class RNNSection(pn.viewable.Viewer):
+class RNNSection(ui.Section):
     """Three tabs: the three modes, the gradient race (RNN vs LSTM), the LSTM's gates."""
 
     title = "RNN & LSTM"
@@ -63,12 +63,9 @@ class RNNSection(pn.viewable.Viewer):
         self.gates = None
         self.race = RaceTab(on_redraw=self._race_redrawn)
         self.gates = GatesTab(lambda: self.race.demo)
-        for live in self.live_controllers:
-            live.param.watch(self._one_at_a_time, "playing")
-        self._intro = pn.pane.HTML(INTRO, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
-                                   margin=(0, 5, 0, 5))
-        self._formula = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
-                                     disable_math=False, margin=(0, 5, 4, 5))
+        self.one_at_a_time(*self.live_controllers)
+        self._intro = ui.prose(INTRO)
+        self._formula = ui.prose(math=True, margin=(0, 5, 4, 5))
         self.modes.param.watch(lambda event: self._show_formula(), "cell")
         self._show_formula()
         self._tabs = pn.Tabs(*zip(TABS, (self.modes, self.race, self.gates)), dynamic=True,
@@ -86,16 +83,6 @@ class RNNSection(pn.viewable.Viewer):
         return ([("tab", self._tabs, "active")]
                 + [(name, self.modes, name) for name in ("mode", "cell", "hidden", "lr")]
                 + [("race_" + name, self.race, name) for name in ("seq_len", "optimizer", "recurrent_scale", "lr")])
-
-    def pause(self, event=None) -> None:
-        for live in self.live_controllers:
-            live.pause()
-
-    def _one_at_a_time(self, event) -> None:
-        if event.new:
-            for live in self.live_controllers:
-                if live is not event.obj and live.playing:
-                    live.pause()
 
     def _show_formula(self) -> None:
         """The header shows the formula of the cell chosen in the modes tab (the race always runs both)."""
@@ -115,6 +102,3 @@ class RNNSection(pn.viewable.Viewer):
 
     def clip_and_continue(self, event=None) -> None:
         self.race.clip_and_continue()
-
-    def __panel__(self):
-        return self._layout

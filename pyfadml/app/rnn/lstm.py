@@ -15,7 +15,6 @@ from bokeh.palettes import Viridis256
 
 from pyfadml.app import theme, ui
 from pyfadml.app.rnn.diagram import lstm_diagram_svg, signed
-from pyfadml.app.rnn.parts import heading, prose, screen
 from pyfadml.demos.gradients import GradientRace
 
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c"}
@@ -34,7 +33,7 @@ state is set at t = 0 (input gate open: write) and then carried unchanged to the
 keep), whatever the distractors. Move the time step and the unit to read their values in the diagram.</p>"""
 
 
-class GatesTab(pn.viewable.Viewer):
+class GatesTab(ui.View):
     """Sliders for the sequence, time step and unit; the diagram, the values, four heatmaps."""
 
     example = param.Integer(default=0, bounds=(0, EXAMPLES - 1))
@@ -128,12 +127,9 @@ class GatesTab(pn.viewable.Viewer):
             "unit": W.IntSlider.from_param(p.unit, name="Unit", throttled=True),
         }
         self._diagram = pn.pane.HTML("", margin=(0, 5), width=640)
-        self._info = prose("")
-        self._layout = screen(
-            [heading("Show", 0), *self._widgets.values(), prose(HINT, margin=(10, 5, 0, 5))],
-            [prose(INTRO, math=True), self._info, self._diagram,
+        self._info = ui.prose()
+        self._layout = ui.screen(
+            [ui.heading("Show", 0), *self._widgets.values(), ui.prose(HINT, margin=(10, 5, 0, 5))],
+            [ui.prose(INTRO, math=True), self._info, self._diagram,
              pn.Row(pn.pane.Bokeh(self.figs["i"]), pn.pane.Bokeh(self.figs["f"])),
              pn.Row(pn.pane.Bokeh(self.figs["o"]), pn.pane.Bokeh(self.figs["c"]))])
-
-    def __panel__(self):
-        return self._layout

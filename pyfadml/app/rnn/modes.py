@@ -11,10 +11,10 @@ from html import escape
 
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, FixedTicker, Legend, LegendItem, Range1d, Span
+from bokeh.models import ColumnDataSource, FixedTicker, Range1d, Span
 
 from pyfadml.app import theme, ui
-from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
+from pyfadml.app.rnn.parts import CLIP, live_training
 from pyfadml.app.rnn.unfold import UnfoldedView
 from pyfadml.app.workio import TakeAway
 from pyfadml.demos.sequence import MODE_INFO, MODES, SequenceDemo
@@ -25,7 +25,7 @@ MODE_LABELS = {"Many-to-one: sentiment": "many-to-one", "One-to-many: image capt
 EXAMPLES_M2O = 16             # test sentences in the many-to-one prediction plot
 
 
-class ModesTab(pn.viewable.Viewer):
+class ModesTab(ui.View):
     """Controls on the left; the task, the numbers, the unfolded network, loss and predictions."""
 
     mode = param.Selector(default="many-to-one", objects=list(MODES))
@@ -95,10 +95,8 @@ class ModesTab(pn.viewable.Viewer):
         p_marks = pred.scatter("x", "pred", source=self._pred_src, size=7, color=theme.ACCENT)
         self._half = Span(location=0.5, dimension="width", line_color=theme.MUTED, line_dash="dashed", line_width=1)
         pred.add_layout(self._half)
-        pred.add_layout(Legend(items=[LegendItem(label="target", renderers=[t_marks]),
-                                      LegendItem(label="prediction", renderers=[p_marks])],
-                               orientation="horizontal", label_text_font_size="11px", padding=2, margin=2,
-                               border_line_color=None), "above")
+        ui.legend(pred, {"target": t_marks, "prediction": p_marks}, "above", orientation="horizontal", padding=2,
+                  margin=2, border_line_color=None)
         self.pred_fig = pred
 
     def _set_y_axis(self, ticks: list[float], labels: list[str], label: str) -> None:
@@ -137,8 +135,7 @@ class ModesTab(pn.viewable.Viewer):
         d = self.demo
         row = self._first = self._row = d.evaluate()
         # the curve starts with this point: a log axis with no data makes Bokeh log a warning at every change
-        self._loss_src.data = dict(step=[row["step"]], train=[max(row["train_loss"], 1e-6)],
-                                   test=[max(row["test_loss"], 1e-6)])
+        self._loss_src.data = self._loss_point(row)
         if self.example >= min(EXAMPLES_M2O, d.n_test):
             self.example = 0
         self._layout_pred_fig()
@@ -157,11 +154,12 @@ class ModesTab(pn.viewable.Viewer):
         row = self._row = self.demo.evaluate()
         if self._first is None:
             self._first = row
-        data = self._loss_src.data
-        if not data["step"] or data["step"][-1] != row["step"]:
-            self._loss_src.stream(dict(step=[row["step"]], train=[max(row["train_loss"], 1e-6)],
-                                       test=[max(row["test_loss"], 1e-6)]))
+        ui.stream_new(self._loss_src, self._loss_point(row))
         self._update_stats()
+
+    @staticmethod
+    def _loss_point(row: dict) -> dict:
+        return dict(step=[row["step"]], train=[max(row["train_loss"], 1e-6)], test=[max(row["test_loss"], 1e-6)])
 
     def _draw_views(self) -> None:
         u = self.demo.unfold(int(self.example))
@@ -201,9 +199,7 @@ class ModesTab(pn.viewable.Viewer):
         if row is None:
             return
         first = self._first or row
-        stats = [("seq-step", "Step", d.step_count, f"{d.step_count:,}"),
-                 ("seq-train-loss", "Train loss", row["train_loss"], ui.loss_text(row["train_loss"])),
-                 ("seq-test-loss", "Test loss", row["test_loss"], ui.loss_text(row["test_loss"]))]
+        stats = [("seq-step", "Step", d.step_count, f"{d.step_count:,}"), *ui.train_test_stats(row, "seq-", acc=False)]
         if d.is_classification:
             stats.append(("seq-test-acc", "Test acc.", row["test_acc"], ui.pct(row["test_acc"])))
         self._stats.object = ui.stats_html(
@@ -221,31 +217,26 @@ class ModesTab(pn.viewable.Viewer):
         W, p = pn.widgets, self.param
         w = self._widgets = {
             "mode": W.Select.from_param(p.mode, name="Mode", options=MODE_LABELS),
-            "cell": W.RadioButtonGroup.from_param(p.cell, name="Cell", color="primary", variant="outline"),
+            "cell": ui.toggle(p.cell, name="Cell"),
             "hidden": W.IntSlider.from_param(p.hidden, name="Hidden units", throttled=True),
-            "lr": W.Select.from_param(p.lr, name="Learning rate (Adam)",
-                                      options={f"{v:g}": v for v in LEARNING_RATES}),
+            "lr": ui.select(p.lr, "Learning rate (Adam)"),
             "example": W.IntSlider.from_param(p.example, name="Test sequence shown", throttled=True),
         }
-        self._task = prose("")
-        self._image = prose("", visible=False)
-        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS], sizing_mode="stretch_width",
-                                   margin=(4, 5, 8, 5))
-        self._layout = screen(
-            [self.live, heading("Task"), w["mode"], prose("<span class='muted'>Cell</span>", margin=(6, 5, 0, 5)),
-             w["cell"], heading("Training"), w["hidden"], w["lr"], heading("View"), w["example"],
-             heading("Model and history"), self.takeaway],
+        self._task = ui.prose()
+        self._image = ui.prose(visible=False)
+        self._stats = ui.stats_pane()
+        self._layout = ui.screen(
+            [self.live, ui.heading("Task"), w["mode"], ui.prose("<span class='muted'>Cell</span>", margin=(6, 5, 0, 5)),
+             w["cell"], ui.heading("Training"), w["hidden"], w["lr"], ui.heading("View"), w["example"],
+             ui.heading("Model and history"), self.takeaway],
             [self._task, self._image, self._stats,
-             prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
+             ui.prose("<h3>Unfolded over time</h3><p class='muted secondary'>The same cell at every time step, for "
                    "one test sequence. Middle: the hidden state h<sub>t</sub> (one square per unit; blue "
                    "and + positive, orange and − negative; point at one to read its value), passed to the next step. "
                    "Bottom: the inputs x<sub>t</sub>. Top: the outputs y<sub>t</sub> (green right, red wrong) "
                    "and, above them, the targets.</p>"),
              pn.pane.Bokeh(self.unfolded.fig),
-             pn.Row(pn.Column(prose("<h3>Loss</h3><p class='muted'>Mean loss on the whole train and test sets "
+             pn.Row(pn.Column(ui.prose("<h3>Loss</h3><p class='muted'>Mean loss on the whole train and test sets "
                                     "(log scale).</p>"), pn.pane.Bokeh(self.loss_fig)),
-                    pn.Column(prose("<h3>Predictions against targets</h3><p class='muted'>□ target, ● the "
+                    pn.Column(ui.prose("<h3>Predictions against targets</h3><p class='muted'>□ target, ● the "
                                     "network's prediction.</p>"), pn.pane.Bokeh(self.pred_fig)))])
-
-    def __panel__(self):
-        return self._layout

@@ -15,12 +15,12 @@ from typing import Callable
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColorBar, ColumnDataSource, FixedTicker, Legend, LegendItem, LinearColorMapper, Range1d, Span
+from bokeh.models import ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, Range1d, Span
 from bokeh.palettes import Viridis256
 
 from pyfadml.app import theme, ui
 from pyfadml.app.recovery import RECOVERY_CLIP
-from pyfadml.app.rnn.parts import CLIP, heading, live_training, prose, screen
+from pyfadml.app.rnn.parts import CLIP, live_training
 from pyfadml.app.workio import TakeAway
 from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace, relative_norms
 
@@ -68,7 +68,7 @@ before reaching the first inputs; yellow: it grew (exploded). <i>Absolute</i> co
 latest step's first column.</p>"""
 
 
-class RaceTab(pn.viewable.Viewer):
+class RaceTab(ui.View):
     """Controls on the left; numbers, what happened, the two heatmaps, the profile and the accuracies."""
 
     seq_len = param.Integer(default=40, bounds=(5, 100))
@@ -171,28 +171,30 @@ class RaceTab(pn.viewable.Viewer):
                          y_range=Range1d(1e-3, 10.0),
                          title="Latest step: ||dL/dh_t|| against t")
         self._profile_src = ColumnDataSource(dict(t=[], RNN=[], LSTM=[]))
-        items = []
-        for name in MODELS:
-            r = prof.line("t", name, source=self._profile_src, color=COLORS[name], line_width=2.2)
-            prof.scatter("t", name, source=self._profile_src, color=COLORS[name], size=4)
-            items.append(LegendItem(label=name, renderers=[r]))
-        prof.add_layout(Legend(items=items, label_text_font_size="11px", border_line_color=None, padding=2), "right")
+        ui.legend(prof, self._model_lines(prof, "t", self._profile_src, dots=True), "right", border_line_color=None,
+                  padding=2)
         prof.xaxis.axis_label = "time step t = 1 … T"
         self.profile_fig = prof
 
         acc = ui.figure(width=430, height=260, y_range=Range1d(0, 1.04), grid=True,
                         title="Test accuracy (dotted: chance)")
         self._acc_src = ColumnDataSource(dict(step=[], RNN=[], LSTM=[]))
-        items = []
-        for name in MODELS:
-            r = acc.line("step", name, source=self._acc_src, color=COLORS[name], line_width=2.2)
-            items.append(LegendItem(label=name, renderers=[r]))
-        acc.add_layout(Legend(items=items, label_text_font_size="11px", border_line_color=None, padding=2), "right")
+        ui.legend(acc, self._model_lines(acc, "step", self._acc_src), "right", border_line_color=None, padding=2)
         self._chance = Span(location=0.5, dimension="width", line_color=theme.MUTED, line_dash="dotted",
                             line_width=1.5)
         acc.add_layout(self._chance)
         acc.xaxis.axis_label = "training step"
         self.acc_fig = acc
+
+    @staticmethod
+    def _model_lines(fig, x: str, source, dots: bool = False) -> dict:
+        """A line per model (and its points, with ``dots``); returns the lines by name, for the legend."""
+        lines = {}
+        for name in MODELS:
+            lines[name] = fig.line(x, name, source=source, color=COLORS[name], line_width=2.2)
+            if dots:
+                fig.scatter(x, name, source=source, color=COLORS[name], size=4)
+        return lines
 
     # ------------------------------------------------------------------------------------------
     # drawing
@@ -217,9 +219,7 @@ class RaceTab(pn.viewable.Viewer):
 
     def _evaluate(self) -> None:
         row = self._row = self.demo.evaluate()
-        data = self._acc_src.data
-        if not data["step"] or data["step"][-1] != row["step"]:
-            self._acc_src.stream(dict(step=[row["step"]], RNN=[row["RNN_acc"]], LSTM=[row["LSTM_acc"]]))
+        ui.stream_new(self._acc_src, dict(step=[row["step"]], RNN=[row["RNN_acc"]], LSTM=[row["LSTM_acc"]]))
         self._update_stats()
 
     def _draw_views(self) -> None:
@@ -295,24 +295,18 @@ class RaceTab(pn.viewable.Viewer):
             "seq_len": W.IntSlider.from_param(p.seq_len, name="Sequence length T", step=5, throttled=True),
             "recurrent_scale": W.FloatSlider.from_param(p.recurrent_scale, name="Recurrent scale (RNN)",
                                                         step=0.25, format="0.00", throttled=True),
-            "optimizer": W.RadioButtonGroup.from_param(p.optimizer, name="Optimizer", options=OPTIMIZERS,
-                                                       color="primary", variant="outline"),
-            "lr": W.Select.from_param(p.lr, name="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
-            "colour": W.RadioButtonGroup.from_param(p.colour, name="Heatmap colour", options=COLOURS,
-                                                    color="primary", variant="outline"),
+            "optimizer": ui.toggle(p.optimizer, OPTIMIZERS, name="Optimizer"),
+            "lr": ui.select(p.lr, "Learning rate"),
+            "colour": ui.toggle(p.colour, COLOURS, name="Heatmap colour"),
         }
-        self._stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS, REACH_CSS], sizing_mode="stretch_width",
-                                   margin=(4, 5, 4, 5))
-        self._message = pn.pane.HTML("", stylesheets=[ui.NOTE_CSS], sizing_mode="stretch_width", margin=(0, 5))
-        self._layout = screen(
-            [self.live, heading("The task"), w["seq_len"], heading("The RNN"), w["recurrent_scale"],
-             heading("Training (both)"), w["optimizer"], w["lr"], heading("Heatmap colour"), w["colour"],
-             heading("Models and history"), self.takeaway],
-            [prose(INTRO, math=True), self._stats, self._message,
-             prose(HEAT_TEXT),
+        self._stats = ui.stats_pane(REACH_CSS, margin=(4, 5, 4, 5))
+        self._message = ui.prose(css=ui.NOTE_CSS)
+        self._layout = ui.screen(
+            [self.live, ui.heading("The task"), w["seq_len"], ui.heading("The RNN"), w["recurrent_scale"],
+             ui.heading("Training (both)"), w["optimizer"], w["lr"], ui.heading("Heatmap colour"), w["colour"],
+             ui.heading("Models and history"), self.takeaway],
+            [ui.prose(INTRO, math=True), self._stats, self._message,
+             ui.prose(HEAT_TEXT),
              pn.Row(pn.pane.Bokeh(self.heat_figs["RNN"]), pn.pane.Bokeh(self.heat_figs["LSTM"])),
              pn.Row(pn.pane.Bokeh(self.profile_fig), pn.pane.Bokeh(self.acc_fig)),
-             prose(TRY, margin=(10, 5, 0, 5))])
-
-    def __panel__(self):
-        return self._layout
+             ui.prose(TRY, margin=(10, 5, 0, 5))])

@@ -21,7 +21,7 @@ import time
 import panel as pn
 import param
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.live import LiveTraining, Refresh
 from pyfadml.app.workio import TakeAway
 from pyfadml.app.vae.anomaly import AnomalyView
@@ -68,7 +68,7 @@ then the codes' two principal axes.</p></div>
 """
 
 
-class VAESection(pn.viewable.Viewer):
+class VAESection(ui.Section):
     """The live section: controls left; training, latent space, variations and anomalies on the right."""
 
     title = "Autoencoder & VAE"
@@ -92,7 +92,7 @@ class VAESection(pn.viewable.Viewer):
         self.anomaly = AnomalyView(demo, self.variations.test_index)
         self.anomaly.editor.param.watch(lambda event: self.variations.drawing_changed(), "value")
         self.refresh_ms: dict[str, float] = {}           # what each group took, last time (data-refresh-ms)
-        draw = {"curves": self._draw_curves, "test": self._draw_test,
+        draw = {"curves": self.training.draw_losses, "test": self._draw_test,
                 "latent-ae": lambda: self.planes.draw(("ae",)), "latent-vae": lambda: self.planes.draw(("vae",)),
                 "prior": self._draw_prior, "variations": self.variations.draw,
                 "anomaly": lambda: self.anomaly.draw(recompute=True), "recognised": self._draw_recognised,
@@ -127,16 +127,9 @@ class VAESection(pn.viewable.Viewer):
         return self.live.say(f"Loaded {name}: the {'VAE' if s['kind'] == 'vae' else 'autoencoder'} with "
                              f"d = {s['latent']} and hidden layers {s['hidden']}, shown at step 0 of a new run.")
 
-    @property
-    def live_controllers(self) -> tuple[LiveTraining, ...]:
-        return (self.live,)
-
     def scene_params(self) -> list:
         """The settings the page's address holds (:mod:`pyfadml.app.scene`)."""
         return [(name, self, name) for name in ("dataset", "latent", "hidden", "seed", "lr", "beta", "batch_size")]
-
-    def pause(self, event=None) -> None:
-        self.live.pause()
 
     # ------------------------------------------------------------------------------------------
     # model state
@@ -183,9 +176,6 @@ class VAESection(pn.viewable.Viewer):
         self.prior.draw_realism()
         self._draw_recognised()
 
-    def _draw_curves(self) -> None:
-        self.training.draw_losses()
-
     def _draw_test(self) -> None:
         """The test set through both models once: the numbers, a dot on each curve, the reconstructions."""
         self.training.draw_test()
@@ -208,38 +198,29 @@ class VAESection(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        W, p = pn.widgets, self.param
-        prose = [theme.PROSE_CSS]
-        w = {
-            "dataset": W.Select.from_param(p.dataset, label="Dataset", options=DATASET_LABELS),
-            "seed": ui.checked(self, "seed", W.IntInput(label="Seed", start=0, end=9999),
-                               parse=ui.whole_number("Seed", 0, 9999), testid="vae-seed-note"),
-            "latent": W.Select.from_param(p.latent, label="Latent size d", options={str(v): v for v in LATENT_SIZES}),
-            "hidden": W.Select.from_param(p.hidden, label="Hidden layers", options=HIDDEN_LABELS),
-            "lr": W.Select.from_param(p.lr, label="Learning rate", options={f"{v:g}": v for v in LEARNING_RATES}),
-            "beta": W.Select.from_param(p.beta, label="β (KL weight)", options={f"{v:g}": v for v in BETAS}),
-            "batch_size": W.Select.from_param(p.batch_size, label="Batch size",
-                                              options={str(v): v for v in BATCH_SIZES}),
+        p = self.param
+        w = self._widgets = {
+            "dataset": ui.select(p.dataset, "Dataset", DATASET_LABELS),
+            "seed": ui.seed_input(self, "vae-seed-note"),
+            "latent": ui.select(p.latent, "Latent size d"),
+            "hidden": ui.select(p.hidden, "Hidden layers", HIDDEN_LABELS),
+            "lr": ui.select(p.lr, "Learning rate"),
+            "beta": ui.select(p.beta, "β (KL weight)"),
+            "batch_size": ui.select(p.batch_size, "Batch size"),
         }
-        for widget in w.values():
-            widget.sizing_mode = "stretch_width"
-        self._widgets = w
-
 
         def pair(a, b):                                 # two controls side by side: all fit at 1280x720
+            w[a].sizing_mode = w[b].sizing_mode = "stretch_width"
             return pn.Row(w[a], w[b], margin=0, sizing_mode="stretch_width")
 
         controls = ui.controls(
             self.live,
             ui.heading("Training"), pair("lr", "batch_size"), w["beta"],
             ui.heading("Data and models"), pair("dataset", "seed"), pair("latent", "hidden"),
-            pn.pane.HTML(NOTES, stylesheets=prose, margin=(4, 5)),
+            ui.prose(NOTES, margin=(4, 5), sizing_mode=None),
             ui.heading("Model and history"), self.takeaway)
         self._layout = pn.Row(
             controls,
             pn.Column(self.training.panel(INTRO), self.planes.panel(self.prior.panel()), self.variations.panel(),
                       self.anomaly.panel(), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return self._layout

@@ -46,7 +46,7 @@ class AnomalyView(param.Parameterized):
         self.editor.param.watch(lambda event: self.draw(), "value")
         self.recon = ImageGrid("anomaly-reconstruction")
         self._build_histogram()
-        self.caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5), sizing_mode="stretch_width")
+        self.caption = ui.prose()
         W = pn.widgets
         self._brush_w = W.RadioButtonGroup(options=list(BRUSHES), value="Ink", color="primary", variant="outline")
         self._brush_w.param.watch(lambda event: setattr(self.editor, "brush", BRUSHES[event.new]), "value")
@@ -55,8 +55,7 @@ class AnomalyView(param.Parameterized):
         self._copy_btn = W.Button(label="Copy the test image", color="default", width=160)
         self._copy_btn.on_click(self.copy_test_image)
         self.image_upload = ImageUpload("vae", self.editor)          # a PNG or JPEG on the pad
-        self._model_w = W.RadioButtonGroup.from_param(self.param.model, options={"VAE": "vae", "AE": "ae"},
-                                                      color="primary", variant="outline")
+        self._model_w = ui.toggle(self.param.model, {"VAE": "vae", "AE": "ae"})
 
     def _build_histogram(self) -> None:
         hist = ui.figure(width=370, height=230, x_range=Range1d(0, 1), grid=True)
@@ -152,14 +151,12 @@ class AnomalyView(param.Parameterized):
     # ------------------------------------------------------------------------------------------
 
     def panel(self) -> pn.Column:
-        prose = [theme.PROSE_CSS]
-        return pn.Column(
-            pn.pane.HTML(ANOMALY_TEXT, stylesheets=prose, sizing_mode="stretch_width", disable_math=False),
+        return ui.card(
+            ui.prose(ANOMALY_TEXT, math=True, margin=(5, 10)),
             pn.Row(
                 pn.Column(self.editor, self._brush_w, pn.Row(self._clear_btn, self._copy_btn), self.image_upload),
-                pn.Column(pn.pane.HTML("<p class='muted'>its reconstruction</p>", stylesheets=prose, margin=(0, 5)),
+                pn.Column(ui.prose("<p class='muted'>its reconstruction</p>", sizing_mode=None),
                           pn.pane.Bokeh(self.recon.fig), margin=(0, 16)),
-                pn.Column(pn.Row(pn.pane.HTML("<b>Model</b>", stylesheets=prose, margin=(8, 5)), self._model_w),
+                pn.Column(pn.Row(ui.prose("<b>Model</b>", margin=(8, 5), sizing_mode=None), self._model_w),
                           pn.pane.Bokeh(self.hist_fig))),
-            self.caption,
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+            self.caption, margin=(16, 0, 0, 0))

@@ -54,12 +54,11 @@ class LatentView:
         self.figs, self._codes, self._circles, self._prior_pts, self._click_pts = {}, {}, {}, {}, {}
         self._names: dict[str, ColumnDataSource] = {}
         self.decoded = {kind: ImageGrid(f"decoded-{kind}") for kind in MODEL_KINDS}
-        self.decoded_caption = {kind: pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5))
-                                for kind in MODEL_KINDS}
+        self.decoded_caption = {kind: ui.prose(sizing_mode=None) for kind in MODEL_KINDS}
         for kind in ("ae", "vae"):
             self._build_plane(kind)
-        self.code_stats = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), sizing_mode="stretch_width")
-        self.legend = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5), sizing_mode="stretch_width")
+        self.code_stats = ui.prose(margin=(4, 5))
+        self.legend = ui.prose()
 
     def _build_plane(self, kind: str) -> None:
         title = "Autoencoder: codes y" if kind == "ae" else "VAE: means μ (ellipses: σ)"
@@ -201,14 +200,13 @@ class LatentView:
         def csv(v):
             return ",".join(f"{x:.4f}" for x in v)
 
-        self.code_stats.object = (
-            '<p class="muted" data-testid="code-stats" '
-            + ui.attrs(**{f"{kind}_{k}": csv(stats[kind][k]) for kind in ("vae", "ae") for k in ("mean", "std")})
-            + '>'
+        self.code_stats.object = ui.caption(
+            "code-stats",
             f'Per latent dimension, the prior has mean 0 and std 1. Test codes now: '
             f'<b style="color:{VAE_COLOR}">VAE</b> mean {vector_text(stats["vae"]["mean"])}, '
             f'std {vector_text(stats["vae"]["std"])}; <b style="color:{AE_TEXT_COLOR}">AE</b> mean '
-            f'{vector_text(stats["ae"]["mean"])}, std {vector_text(stats["ae"]["std"])}.</p>')
+            f'{vector_text(stats["ae"]["mean"])}, std {vector_text(stats["ae"]["std"])}.',
+            **{f"{kind}_{k}": csv(stats[kind][k]) for kind in ("vae", "ae") for k in ("mean", "std")})
 
     def _on_tap(self, event) -> None:
         if event.x is None or event.y is None:
@@ -222,9 +220,8 @@ class LatentView:
         if self.click is None:
             for kind in MODEL_KINDS:
                 self.decoded[kind].show(None)
-                self.decoded_caption[kind].object = (
-                    f'<p class="muted" data-testid="decoded-{kind}" data-pixels="">Click the plane above: '
-                    f'the {NAMES[kind]} decodes that point.</p>')
+                self.decoded_caption[kind].object = ui.caption(
+                    f"decoded-{kind}", f"Click the plane above: the {NAMES[kind]} decodes that point.", pixels="")
             return
         u, v = self.click
         for kind in MODEL_KINDS:
@@ -233,9 +230,8 @@ class LatentView:
                 z = d.lift(kind, np.array([[u, v]]))[0]
             self.decoded[kind].show(img[None])
             self._click_pts[kind].data = dict(x=[u], y=[v])
-            self.decoded_caption[kind].object = (
-                f'<p class="muted" data-testid="decoded-{kind}" {ui.attrs(u=repr(u), v=repr(v))} '
-                f'data-pixels="{pixels_attr(img[None])}">decoder(z), z = {vector_text(z)}</p>')
+            self.decoded_caption[kind].object = ui.caption(f"decoded-{kind}", f"decoder(z), z = {vector_text(z)}",
+                                                           u=repr(u), v=repr(v), pixels=pixels_attr(img[None]))
 
     # ------------------------------------------------------------------------------------------
     # layout
@@ -248,10 +244,6 @@ class LatentView:
             return pn.Column(pn.pane.Bokeh(self.figs[kind]),
                              pn.Row(pn.pane.Bokeh(self.decoded[kind].fig), self.decoded_caption[kind]))
 
-        return pn.Column(
-            pn.pane.HTML(LATENT_TEXT, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
-                         disable_math=False),
-            self.legend,
-            pn.Row(plane("ae"), plane("vae"), sizing_mode="stretch_width"),
-            self.code_stats, *below,
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+        return ui.card(ui.prose(LATENT_TEXT, math=True, margin=(5, 10)), self.legend,
+                       pn.Row(plane("ae"), plane("vae"), sizing_mode="stretch_width"), self.code_stats, *below,
+                       margin=(16, 0, 0, 0))

@@ -12,7 +12,7 @@ import numpy as np
 import panel as pn
 import param
 
-from pyfadml.app import theme, ui
+from pyfadml.app import ui
 from pyfadml.app.vae.images import ImageGrid, pixels_attr, vector_text
 from pyfadml.app.vae.latent import LatentView
 from pyfadml.app.vae.training import AE_TEXT_COLOR, VAE_COLOR
@@ -40,8 +40,8 @@ class PriorSamples:
         self.grid = ImageGrid("prior-samples")
         self.button = pn.widgets.Button(label="Sample from the prior", color="primary", width=190)
         self.button.on_click(self.sample)
-        self.caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5))
-        self.realism = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(4, 5), sizing_mode="stretch_width")
+        self.caption = ui.prose(sizing_mode=None)
+        self.realism = ui.prose(margin=(4, 5))
 
     def sample(self, event=None) -> None:
         """New draws."""
@@ -58,23 +58,22 @@ class PriorSamples:
             s = self.demo().sample_prior(N_PRIOR, rng=rng)
         self.grid.show(np.concatenate([s["vae"], s["ae"]]))
         self.planes.show_prior(s["z"])
-        self.caption.object = (
-            f'<p class="muted" data-testid="prior-samples" data-draw="{self.draws}" '
-            f'data-vae-pixels="{pixels_attr(s["vae"])}" data-ae-pixels="{pixels_attr(s["ae"])}">'
-            f'{N_PRIOR} draws z ~ N(0, I), numbered ✕ on both planes, decoded by each model.</p>')
+        self.caption.object = ui.caption(
+            "prior-samples", f"{N_PRIOR} draws z ~ N(0, I), numbered ✕ on both planes, decoded by each model.",
+            draw=self.draws, vae_pixels=pixels_attr(s["vae"]), ae_pixels=pixels_attr(s["ae"]))
 
     def draw_realism(self) -> None:
         """Median distance of N_REALISM decoded prior draws to the nearest training image (a slow number)."""
         with np.errstate(all="ignore"):
             r = self.demo().prior_realism(N_REALISM)
-        self.realism.object = (
-            f'<p class="muted" data-testid="prior-realism" {ui.attrs(**{k: repr(v) for k, v in r.items()})}>'
+        self.realism.object = ui.caption(
+            "prior-realism",
             f'Can the prior be sampled? Median distance of {N_REALISM} decoded draws z ~ N(0, I) to their nearest '
             f'training image: <b style="color:{VAE_COLOR}">VAE {ui.num(r["vae"])}</b>, '
             f'<b style="color:{AE_TEXT_COLOR}">AE {ui.num(r["ae"])}</b>; a real test image: {ui.num(r["test"])}. '
             '<span class="secondary">With d = 2 both decoders turn the whole disc into digit-like blurs; with more '
             'latent dimensions the AE\'s draws fall where it never put a code and decode further from any '
-            'digit.</span></p>')
+            'digit.</span>', **{k: repr(v) for k, v in r.items()})
 
     def panel(self) -> pn.Column:
         return pn.Column(pn.Row(self.button, self.caption, margin=(8, 0, 0, 0)), pn.pane.Bokeh(self.grid.fig),
@@ -95,14 +94,12 @@ class Variations(param.Parameterized):
         self.eps_seed = 0
         self.pair = ImageGrid("variation-source")
         self.grid = ImageGrid("variations")
-        self.caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5), sizing_mode="stretch_width")
+        self.caption = ui.prose()
         W = pn.widgets
         self._scale_w = W.FloatSlider.from_param(self.param.scale, label="Perturbation size s", throttled=True,
                                                  width=260)
         self._index_w = W.IntSlider.from_param(self.param.index, label="Test image", throttled=True, width=260)
-        self._source_w = W.RadioButtonGroup.from_param(self.param.source, options={"Test image": "test",
-                                                                                   "My drawing": "drawing"},
-                                                       color="primary", variant="outline")
+        self._source_w = ui.toggle(self.param.source, {"Test image": "test", "My drawing": "drawing"})
         self._eps_btn = W.Button(label="New ε", color="default", width=80)
         self._eps_btn.on_click(self.new_eps)
 
@@ -140,22 +137,19 @@ class Variations(param.Parameterized):
         self.planes.show_variations(v["z"], v["mu"])
         label = ("your drawing" if self.source == "drawing"
                  else f"test image {self.test_index()} (class {d.class_names[d.y_test[self.test_index()]]})")
-        self.caption.object = (
-            f'<p class="muted" data-testid="variations" data-scale="{float(self.scale)!r}" '
-            f'data-recon="{pixels_attr(v["recon"][None])}" data-images="{pixels_attr(v["images"])}">'
+        self.caption.object = ui.caption(
+            "variations",
             f'Left: {escape(label)} and its reconstruction decode(μ). Right: decode(μ + s·σ⊙ε) with '
             f's = {float(self.scale):.2f}. μ = {vector_text(v["mu"])}, σ = {vector_text(v["sigma"])}. '
-            '<span class="secondary">The diamond and white dots on the VAE plane are μ and the eight z.</span></p>')
+            '<span class="secondary">The diamond and white dots on the VAE plane are μ and the eight z.</span>',
+            scale=repr(float(self.scale)), recon=pixels_attr(v["recon"][None]), images=pixels_attr(v["images"]))
 
     def panel(self) -> pn.Column:
-        prose = [theme.PROSE_CSS]
-        return pn.Column(
-            pn.pane.HTML(VARIATIONS_TEXT, stylesheets=prose, sizing_mode="stretch_width", disable_math=False),
+        return ui.card(
+            ui.prose(VARIATIONS_TEXT, math=True, margin=(5, 10)),
             pn.Row(pn.Column(self._source_w, self._index_w, self._scale_w, self._eps_btn, width=290),
-                   pn.Column(pn.pane.HTML("<p class='muted'>input · decode(μ)</p>", stylesheets=prose, margin=(0, 5)),
+                   pn.Column(ui.prose("<p class='muted'>input · decode(μ)</p>", sizing_mode=None),
                              pn.pane.Bokeh(self.pair.fig), margin=(0, 16)),
-                   pn.Column(pn.pane.HTML("<p class='muted'>decode(μ + s·σ⊙ε<sub>i</sub>), i = 1…8</p>",
-                                          stylesheets=prose, margin=(0, 5)),
+                   pn.Column(ui.prose("<p class='muted'>decode(μ + s·σ⊙ε<sub>i</sub>), i = 1…8</p>", sizing_mode=None),
                              pn.pane.Bokeh(self.grid.fig))),
-            self.caption,
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width", margin=(16, 0, 0, 0))
+            self.caption, margin=(16, 0, 0, 0))

@@ -87,9 +87,8 @@ class TrainingView:
         self._ticks: list[float] = []
         self._build_loss()
         self.recon = ImageGrid("reconstructions")
-        self.stats = pn.pane.HTML("", stylesheets=[theme.STATS_CSS, theme.PROSE_CSS], sizing_mode="stretch_width",
-                                  margin=(4, 5, 12, 5))
-        self.recon_caption = pn.pane.HTML("", stylesheets=[theme.PROSE_CSS], margin=(0, 5))
+        self.stats = ui.stats_pane(theme.PROSE_CSS, margin=(4, 5, 12, 5))
+        self.recon_caption = ui.prose(sizing_mode=None)
 
     def _build_loss(self) -> None:
         fig = ui.figure(width=430, height=270, y_axis_type="log", grid=True, y_range=Range1d(0.5, 5.0))
@@ -161,20 +160,17 @@ class TrainingView:
     def draw_test(self) -> None:
         """Evaluate both models on the test set: a dot on each curve and the numbers."""
         self.row = row = self.demo().evaluate()
-        steps = self._eval_src.data["step"]
-        if not len(steps) or steps[-1] != row["step"]:
-            point = dict(step=[row["step"]], vae_recon=[row["vae_recon"]], ae_recon=[row["ae_recon"]])
-            self._eval_src.stream(point, rollover=LOSS_POINTS)
+        point = dict(step=[row["step"]], vae_recon=[row["vae_recon"]], ae_recon=[row["ae_recon"]])
+        if ui.stream_new(self._eval_src, point, rollover=LOSS_POINTS):
             self._extend_axis(point)
 
     def draw_reconstructions(self) -> None:
         r = self.demo().reconstructions()
         self.recon.show(np.concatenate([r["x"], r["vae"], r["ae"]]))
         vae, ae = float(np.mean(r["vae_error"])), float(np.mean(r["ae_error"]))
-        self.recon_caption.object = (
-            f'<p class="muted" data-testid="reconstructions" {ui.attrs(vae_error=repr(vae), ae_error=repr(ae))}>'
-            f'One test image of each class. Mean ½‖x−x′‖² of these: VAE {ui.loss_text(vae)}, '
-            f'AE {ui.loss_text(ae)}.</p>')
+        self.recon_caption.object = ui.caption(
+            "reconstructions", f"One test image of each class. Mean ½‖x−x′‖² of these: VAE {ui.loss_text(vae)}, "
+            f"AE {ui.loss_text(ae)}.", vae_error=repr(vae), ae_error=repr(ae))
 
     def draw_scores(self) -> None:
         """The share of VAE reconstructions a nearest-neighbour reader recognises (the costliest number)."""
@@ -223,18 +219,11 @@ class TrainingView:
     # ------------------------------------------------------------------------------------------
 
     def panel(self, intro: str) -> pn.Column:
-        prose = [theme.PROSE_CSS]
-        return pn.Column(
-            pn.pane.HTML(intro, stylesheets=prose, sizing_mode="stretch_width", disable_math=False),
-            self.stats,
-            pn.Row(
-                pn.Column(pn.pane.HTML("<h3>Loss</h3><p class='muted'>Lines: the mini-batches (the mean of the "
-                                       "steps between two points); dots: the whole test set, with z = μ. Click "
-                                       "a legend entry to hide its curve.</p>", stylesheets=prose,
-                                       margin=(0, 5), width=430),
-                          pn.pane.Bokeh(self.loss_fig)),
-                pn.Column(pn.pane.HTML("<h3>Test images and their reconstructions</h3>", stylesheets=prose,
-                                       margin=(0, 5)),
-                          pn.pane.Bokeh(self.recon.fig), self.recon_caption),
-                sizing_mode="stretch_width"),
-            stylesheets=[theme.CARD_CSS], sizing_mode="stretch_width")
+        return ui.card(
+            ui.prose(intro, math=True, margin=(5, 10)), self.stats,
+            pn.Row(pn.Column(ui.prose("<h3>Loss</h3><p class='muted'>Lines: the mini-batches (the mean of the steps "
+                                      "between two points); dots: the whole test set, with z = μ. Click a legend "
+                                      "entry to hide its curve.</p>", width=430), pn.pane.Bokeh(self.loss_fig)),
+                   pn.Column(ui.prose("<h3>Test images and their reconstructions</h3>", sizing_mode=None),
+                             pn.pane.Bokeh(self.recon.fig), self.recon_caption),
+                   sizing_mode="stretch_width"))
