@@ -23,7 +23,8 @@ from html import escape
 
 import panel as pn
 import param
-from panel.io.document import hold
+from bokeh.models import Pane as BkPane
+from panel.io.document import freeze_doc, hold
 from panel.io.state import set_curdoc
 
 from pyfadml.app import theme
@@ -100,6 +101,52 @@ class BrokenSection(pn.viewable.Viewer):
         return self._pane
 
 
+class SectionSlot(pn.layout.ListPanel):
+    """Where one section sits in the page: a Bokeh ``Pane`` (a plain element, not a layout) around it.
+
+    Why not a ``pn.Column``: BokehJS lays a page out from its layout root down through every nested layout
+    (``LayoutDOMView.invalidate_layout`` climbs to the root, then ``update_layout``/``compute_layout`` and
+    ``after_layout`` visit every layout below it, hidden ones included), and it does so for every change
+    of a layout property anywhere (a navigation button's ``css_classes``, a section shown). With every
+    built section in the page (see :meth:`AppShell._show`), opening the fifth section re-laid out the four
+    hidden ones several times per click: seconds on the main thread (tests/bench/bench_site.py). A layout
+    whose parent is not a layout is a layout root of its own (``is_layout_root``), so behind a ``Pane`` a
+    section is laid out only when something in it changes, and the page's layout stops at the slot.
+    The section arrives in the slot (``objects``) the first time it is shown; no Panel link (jslink) lives in
+    the sections, so the slot skips Panel's preprocessing of the whole page (``_preprocess_params``).
+    """
+
+    _bokeh_model = BkPane
+    _preprocess_params: list = []
+    _rename = {"objects": "elements"}
+
+    def _process_param_change(self, params):
+        props = super()._process_param_change(params)
+        return {k: v for k, v in props.items() if k in BkPane.properties()}
+
+    def _compute_sizing_mode(self, children, props):
+        return {}
+
+    def _update_model(self, events, msg, root, model, doc, comm):
+        msg = {k: v for k, v in msg.items() if k in BkPane.properties()}
+        changed = "elements" in msg
+        if changed:
+            msg["elements"], _ = self._get_objects(model, events["objects"].old, doc, root, comm)
+        with hold(doc), freeze_doc(doc, model, msg, force=changed):
+            pn.reactive.Reactive._update_model(self, events, msg, root, model, doc, comm)
+
+
+class SlotColumn(pn.Column):
+    """A column of :class:`SectionSlot`: Panel's sizing inference reads its children's ``sizing_mode``,
+    which a ``Pane`` does not have (the column's own sizing is explicit). A slot added skips Panel's
+    preprocessing of the whole page too (see :class:`SectionSlot`)."""
+
+    _preprocess_params: list = []
+
+    def _compute_sizing_mode(self, children, props):
+        return super()._compute_sizing_mode([c for c in children if not isinstance(c, BkPane)], props)
+
+
 class AppShell(pn.viewable.Viewer):
     """Header + navigation + the current section."""
 
@@ -135,7 +182,7 @@ class AppShell(pn.viewable.Viewer):
             stylesheets=[HEADER_CSS], sizing_mode="stretch_width", margin=(0, 0, 16, 0),
         )
         self._scene = Scene(self, scene)          # the address holds the scene (pyfadml.app.scene)
-        self._content = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._content = SlotColumn(sizing_mode="stretch_width", margin=0)
         footer = pn.pane.HTML(FOOTER, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
                               margin=(16, 5, 24, 5))
         # accessibility (issue 15): the page's preferences (index.js writes JSON here, e.g. reduced motion)
@@ -200,7 +247,7 @@ class AppShell(pn.viewable.Viewer):
             for key, slot in self._slots.items():   # hide before adding, so two never show at once
                 slot.visible = key == self.section
             if self.section not in self._slots:
-                self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
+                self._slots[self.section] = SectionSlot(view)
                 self._content.append(self._slots[self.section])
         self._scene.shown(self.section, view)
         for key, b in self._buttons.items():
