@@ -7,7 +7,8 @@ When it navigates away, the shell pauses the section's ``live_controllers`` (no 
 of a hidden section; the section says "paused while you were away" when it is shown again).
 
 Every section built stays in the page: navigation only shows one and hides the others (see
-:meth:`AppShell._show` for why a section must never be taken out of the page and put back).
+:meth:`AppShell._show` for why a section must never be taken out of the page and put back). While the page
+is idle the sections not opened yet are built and put into the page, hidden (:meth:`AppShell.prebuild_when_idle`).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from html import escape
 
 import panel as pn
 import param
-from panel.io.document import hold
+from bokeh.models import Pane as BkPane
+from panel.io.document import freeze_doc, hold
 from panel.io.state import set_curdoc
 
 from pyfadml.app import theme
@@ -100,6 +102,52 @@ class BrokenSection(pn.viewable.Viewer):
         return self._pane
 
 
+class SectionSlot(pn.layout.ListPanel):
+    """Where one section sits in the page: a Bokeh ``Pane`` (a plain element, not a layout) around it.
+
+    Why not a ``pn.Column``: BokehJS lays a page out from its layout root down through every nested layout
+    (``LayoutDOMView.invalidate_layout`` climbs to the root, then ``update_layout``/``compute_layout`` and
+    ``after_layout`` visit every layout below it, hidden ones included), and it does so for every change
+    of a layout property anywhere (a navigation button's ``css_classes``, a section shown). With every
+    built section in the page (see :meth:`AppShell._show`), opening the fifth section re-laid out the four
+    hidden ones several times per click: seconds on the main thread (tests/bench/bench_site.py). A layout
+    whose parent is not a layout is a layout root of its own (``is_layout_root``), so behind a ``Pane`` a
+    section is laid out only when something in it changes, and the page's layout stops at the slot.
+    The section arrives in the slot (``objects``) the first time it is shown; no Panel link (jslink) lives in
+    the sections, so the slot skips Panel's preprocessing of the whole page (``_preprocess_params``).
+    """
+
+    _bokeh_model = BkPane
+    _preprocess_params: list = []
+    _rename = {"objects": "elements"}
+
+    def _process_param_change(self, params):
+        props = super()._process_param_change(params)
+        return {k: v for k, v in props.items() if k in BkPane.properties()}
+
+    def _compute_sizing_mode(self, children, props):
+        return {}
+
+    def _update_model(self, events, msg, root, model, doc, comm):
+        msg = {k: v for k, v in msg.items() if k in BkPane.properties()}
+        changed = "elements" in msg
+        if changed:
+            msg["elements"], _ = self._get_objects(model, events["objects"].old, doc, root, comm)
+        with hold(doc), freeze_doc(doc, model, msg, force=changed):
+            pn.reactive.Reactive._update_model(self, events, msg, root, model, doc, comm)
+
+
+class SlotColumn(pn.Column):
+    """A column of :class:`SectionSlot`: Panel's sizing inference reads its children's ``sizing_mode``,
+    which a ``Pane`` does not have (the column's own sizing is explicit). A slot added skips Panel's
+    preprocessing of the whole page too (see :class:`SectionSlot`)."""
+
+    _preprocess_params: list = []
+
+    def _compute_sizing_mode(self, children, props):
+        return super()._compute_sizing_mode([c for c in children if not isinstance(c, BkPane)], props)
+
+
 class AppShell(pn.viewable.Viewer):
     """Header + navigation + the current section."""
 
@@ -135,7 +183,7 @@ class AppShell(pn.viewable.Viewer):
             stylesheets=[HEADER_CSS], sizing_mode="stretch_width", margin=(0, 0, 16, 0),
         )
         self._scene = Scene(self, scene)          # the address holds the scene (pyfadml.app.scene)
-        self._content = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._content = SlotColumn(sizing_mode="stretch_width", margin=0)
         footer = pn.pane.HTML(FOOTER, stylesheets=[theme.PROSE_CSS], sizing_mode="stretch_width",
                               margin=(16, 5, 24, 5))
         # accessibility (issue 15): the page's preferences (index.js writes JSON here, e.g. reduced motion)
@@ -184,9 +232,8 @@ class AppShell(pn.viewable.Viewer):
         the figure finds no callback: the click vanishes with no error (holoviz/panel#8365,
         bokeh/bokeh#14773). Keeping every section in the layout and switching ``visible`` means no
         section is ever cleaned up, and showing it again sends one property instead of the section.
-        The price: BokehJS lays out the whole page, hidden sections included, whenever a layout property
-        changes anywhere (``LayoutDOMView.invalidate_layout``), so such a change costs more once several
-        sections have been visited.
+        Each section sits in a :class:`SectionSlot`, so that BokehJS never lays out the hidden ones along
+        with the page (``LayoutDOMView.invalidate_layout`` stops at a layout root).
         """
         for key, view in self._views.items():
             if key != self.section:
@@ -200,7 +247,7 @@ class AppShell(pn.viewable.Viewer):
             for key, slot in self._slots.items():   # hide before adding, so two never show at once
                 slot.visible = key == self.section
             if self.section not in self._slots:
-                self._slots[self.section] = pn.Column(view, sizing_mode="stretch_width", margin=0)
+                self._slots[self.section] = SectionSlot(view)
                 self._content.append(self._slots[self.section])
         self._scene.shown(self.section, view)
         for key, b in self._buttons.items():
@@ -231,26 +278,34 @@ class AppShell(pn.viewable.Viewer):
 
     async def prebuild_when_idle(self) -> None:
         """Build every section not built yet, one at a time, in the navigation's order, whenever the page is
-        idle (:meth:`_idle`), so that opening one later only has to send it to the page (its Python objects,
-        demos and first drawings are ready). Only in the browser (``panel serve`` would pay it per session).
+        idle (:meth:`_idle`), and put it into the page, hidden: opening one later only shows it (one property
+        sent; BokehJS already has its views). Only in the browser (``panel serve`` would pay it per session).
 
-        Measured and rejected: also putting each prebuilt section into the page, hidden. The page then lays
-        out every hidden section whenever anything changes, and showing one still renders it: opening took
-        longer, not shorter (tests/bench/bench_site.py). Each build blocks Python for its duration (up to a
-        second or two on a slow laptop), which is why it waits for a quiet moment."""
+        Each section takes two slices, each waiting for a quiet moment: build the Viewer (Python objects,
+        demos, first drawings), then make its Bokeh models and send them (the page builds their views while
+        the student reads). A hidden section costs the page nothing later because it sits in a
+        :class:`SectionSlot`, a layout root of its own; inside a plain column it was re-laid out with the
+        page at every change, and this was measured slower than not placing it (tests/bench/bench_site.py).
+        A slice blocks Python for its duration (a second or two on a slow laptop): a click that arrives then
+        waits for it."""
         await asyncio.sleep(PREBUILD_DELAY)
         for key, spec in self.sections.items():
-            if spec.factory is None or key in self._views:
+            if spec.factory is None or key in self._slots:
                 continue
-            while not self._idle():
-                await asyncio.sleep(PREBUILD_POLL)
-            if key in self._views:                  # opened meanwhile
-                continue
-            t0 = time.perf_counter()
-            with set_curdoc(self._doc):
-                self.view(key)
-            self.prebuilt[key] = 1000 * (time.perf_counter() - t0)
-            await asyncio.sleep(PREBUILD_GAP)       # let clicks in between two builds
+            for step in ("build", "place"):         # two slices: clicks are handled in between
+                while not self._idle():
+                    await asyncio.sleep(PREBUILD_POLL)
+                if key in self._slots:              # opened meanwhile
+                    break
+                t0 = time.perf_counter()
+                with set_curdoc(self._doc):
+                    view = self.view(key)
+                    if step == "place":
+                        with hold(self._doc):
+                            self._slots[key] = SectionSlot(view, visible=False)
+                            self._content.append(self._slots[key])
+                self.prebuilt[key] = self.prebuilt.get(key, 0.0) + 1000 * (time.perf_counter() - t0)
+                await asyncio.sleep(PREBUILD_GAP)
 
     def __panel__(self):
         return self._layout
