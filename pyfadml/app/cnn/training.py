@@ -23,8 +23,8 @@ from pyfadml.app.workio import TakeAway
 from pyfadml.data.images import SHAPE_VARIATIONS
 from pyfadml.demos.cnn import FIRST_LAYER_MODES, LECTURE_VARIATIONS, MAX_FILTERS, CNNDemo
 
-BURST_SECONDS = 0.045         # training per frame (a few mini-batches in the browser), then the due views:
-FRAME_SECONDS = 0.09          # ... half of each frame trains, and the plots update more than 10 times a second
+BURST_SECONDS = 0.04          # training per frame (a few mini-batches in the browser), then the due views:
+FRAME_SECONDS = 0.08          # ... half of each frame trains, and the plots update more than 10 times a second
 CURVES_EVERY = 1.0            # the evaluation on the train and test sets (the slowest view) at most once a second,
 EVAL_SHARE = 0.2              # ... and at most this share of the time: a Pause waits for a frame to end
 MAPS_EVERY = 1.0             # the feature maps of one input and the drawing's prediction
