@@ -209,7 +209,7 @@ def test_every_figure_of_every_section_keeps_its_shape_when_it_shrinks():
             shell.section = key
             plots |= {m for m in doc.models if isinstance(m, Plot)}
     finally:
-        doc.clear()                    # models shared between documents (module-level ones) are free again
+        doc.clear()
     assert len(plots) >= 30, len(plots)          # 37 when written
     wrong = [(p.name or p.title.text if p.title else "", p.width, p.height, p.aspect_ratio) for p in plots
              if p.aspect_ratio is None or abs(p.aspect_ratio - p.width / p.height) > 1e-12

@@ -360,3 +360,27 @@ def test_idle_prebuild_builds_the_other_sections_and_puts_them_in_the_page_hidde
     shell.section = "other"
     assert len(built) == 1 and shell.view() is built[0] and shell._content.objects[1].objects[0].object == "other"
     assert [slot.visible for slot in shell._content.objects] == [False, True]
+
+
+def test_two_sessions_show_every_section_side_by_side():
+    """Under ``panel serve`` every visitor gets a document of their own: a Bokeh model shared at module level (the
+    VAE's image colour mapper was) belongs to the first one, and the second visitor's section failed to build."""
+    from bokeh.document import Document
+
+    from pyfadml.app.shell import SECTIONS, AppShell
+
+    keys = [s.key for s in SECTIONS if s.factory]
+    docs, shells = [], []
+    for _ in range(2):
+        doc, shell = Document(), AppShell(prebuild=False)
+        doc.add_root(shell.__panel__().get_root(doc))
+        docs.append(doc)
+        shells.append(shell)
+    for key in keys:
+        for shell in shells:
+            shell.section = key
+    for shell in shells:
+        assert set(shell._views) == set(keys)
+        assert not any(type(view).__name__ == "BrokenSection" for view in shell._views.values())
+    first, second = ({id(m) for m in doc.models} for doc in docs)
+    assert not first & second

@@ -15,7 +15,12 @@ IMAGE_PX = 38                # screen pixels per image side in the grids
 INK_PALETTE = ["#%02x%02x%02x" % tuple(int(round(255.0 + t * (c - 255.0))) for c in (17, 24, 39))
                for t in np.linspace(0.0, 1.0, 256)]
 """0 = white paper, 1 = near-black ink (the PixelEditor's "ink" map), for every image the section draws."""
-INK = LinearColorMapper(palette=INK_PALETTE, low=0.0, high=1.0, nan_color=(0, 0, 0, 0))
+
+
+def ink_mapper() -> LinearColorMapper:
+    """A new colour mapper of :data:`INK_PALETTE` for one figure: a Bokeh model belongs to one document, so a
+    mapper shared at module level broke the second session under ``panel serve``."""
+    return LinearColorMapper(palette=INK_PALETTE, low=0.0, high=1.0, nan_color=(0, 0, 0, 0))
 
 
 def pixels_attr(images: np.ndarray) -> str:
@@ -43,7 +48,7 @@ class ImageGrid:
                         border_fill_color=None, name=name)
         self.source = ColumnDataSource(dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0], y=[0],
                                             dw=[1], dh=[1]))
-        fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=INK)
+        fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=ink_mapper())
         self.labels = ColumnDataSource(dict(x=[], y=[], text=[]))
         fig.text("x", "y", text="text", source=self.labels, text_align="right", text_baseline="middle",
                  text_font_size="12px", text_color=theme.MUTED)
