@@ -188,7 +188,7 @@ def test_divergence_pauses_says_what_to_do_and_a_smaller_rate_trains_again(backp
     ui.click("Play")
     ui.wait_attr(LIVE, "data-step", lambda v: int(v) > k + 20, timeout_s=60, what="training after recovery")
     ui.click("Pause")
-    assert ui.live_state("backprop") == "paused"
+    ui.wait_attr(LIVE, "data-state", lambda v: v == "paused", what="paused")
 
 
 def test_a_restless_student_breaks_nothing(backprop):
