@@ -388,14 +388,6 @@ def measure_site(pw, url: str, counter: Counter, pause_clicks: int, only: str | 
     return out
 
 
-MODULES_JS = """(names) => new Promise((resolve) => {
-  const w = window.pyfadmlWorker;
-  const on = (e) => {
-    if (e.data.type === "modules" || e.data.type === "error") { w.removeEventListener("message", on); resolve(e.data); }
-  };
-  w.addEventListener("message", on);
-  w.postMessage({ type: "modules", importing: names });
-})"""
 STDLIB_CORE_HEAD = """# Standard-library modules the page imports (issue 10), one per line: measured in Chromium by
 # tests/bench/bench_site.py --write-stdlib-core (start, every section opened, each live section played and
 # paused, an exercise checked and its solution shown), from the worker's {type: "modules"} answer.
@@ -439,7 +431,7 @@ def session_modules(pw, url: str) -> tuple[set[str], set[str]]:
         page = context.new_page()
         page.goto(url)
         wait_ready(page)
-        answer = page.evaluate(MODULES_JS, [])
+        answer = helpers.worker_modules(page)
         files, missed = set(answer["files"]), set(answer.get("missed", []))
         for key, title, shown_sel, settled_sel in SECTIONS:
             open_section(page, title, shown_sel, settled_sel)
@@ -455,7 +447,7 @@ def session_modules(pw, url: str) -> tuple[set[str], set[str]]:
             page.locator("button.bk-btn:visible").filter(
                 has_text=re.compile(r"^\s*" + re.escape(label) + r"\s*$")).first.click()
             wait_idle(page, 500)
-        answer = page.evaluate(MODULES_JS, [])
+        answer = helpers.worker_modules(page)
         files |= set(answer["files"])
         missed |= set(answer.get("missed", []))
         context.close()
