@@ -134,7 +134,9 @@ def test_nginx_conf_sends_the_sites_headers(nginx_root, site_dir):
         assert status == 404 and b"Index of" not in body, folder
 
 
-def test_app_is_interactive_from_nginx(page, nginx_root, problems):
+def test_app_is_interactive_from_nginx(nginx_root, page, problems):
+    # nginx first: fixtures end in reverse order, so the page closes before nginx stops (a service
+    # worker still fetching its script from a stopped server logs a console error)
     page.goto(nginx_root)
     wait_until_ready(page)
     assert problems.blocked == [] and problems.request_count >= 10
@@ -142,7 +144,7 @@ def test_app_is_interactive_from_nginx(page, nginx_root, problems):
     assert urls and all(u.startswith(nginx_root) for u in urls)
 
 
-def test_app_works_under_a_sub_path(page, nginx_sub_path, problems):
+def test_app_works_under_a_sub_path(nginx_sub_path, page, problems):
     page.goto(nginx_sub_path)
     wait_until_ready(page)
     urls = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
