@@ -199,7 +199,7 @@ _HEADER = """() => {
 @pytest.mark.parametrize("options", NARROW + [
     pytest.param({}, id="320px", marks=pytest.mark.browser_context(viewport={"width": 320, "height": 640}))])
 def test_the_header_buttons_never_cover_the_name_or_tagline(ui, options):
-    """The fixed buttons at the top right (Presenter, Copy link where there is room, Share) sit clear of the
+    """The buttons at the top right (Presenter, Copy link where there is room, Share) sit clear of the
     header's name and tagline, and inside the window, on phones and at 200% zoom, presenter mode on or off."""
     page = ui.page
     for presenter in (False, True):
