@@ -5,7 +5,9 @@ A :class:`History` is a dict of columns, ``name -> list``, every column as long 
 """
 from __future__ import annotations
 
+import bisect
 import math
+import warnings
 
 import numpy as np
 
@@ -60,6 +62,18 @@ class History(dict):
             keep -= 1
         for column in self.values():
             del column[keep:]
+
+    def mean_after(self, step: float) -> dict | None:
+        """The rows after ``step`` as one row: ``"step"`` the last one's, every other column its mean over
+        those rows (NaN ignored; NaN if all are). None when no row comes after ``step``; rows in step order."""
+        steps = self["step"]
+        start = bisect.bisect_right(steps, step)
+        if start >= len(steps):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)             # a column of NaN only: its mean is NaN
+            return {name: steps[-1] if name == "step" else float(np.nanmean(np.asarray(column[start:], dtype=float)))
+                    for name, column in self.items()}
 
     def last(self) -> dict | None:
         """The last row as a dict (``None`` if there is none)."""

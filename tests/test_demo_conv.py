@@ -244,3 +244,11 @@ def test_explain_says_why_the_maximum_marks_the_centre_of_x():
     assert "edge-like" in conv.explain(lecture_x(), np.array([[0, 2.0, 0], [2, -8, 2], [0, 2, 0]]))[-1][1]
     tail = [t for t, _ in conv.explain(lecture_x(), X_KERNEL, apply_relu=True, pool=True)][-2:]
     assert tail == ["ReLU", "Max pooling"]
+
+
+def test_window_products_names_the_library_value_and_whether_the_hand_sum_agrees():
+    img = np.random.default_rng(3).normal(size=(6, 7))
+    k = np.random.default_rng(4).normal(size=(3, 3))
+    w = conv.window_products(img, k, 2, 4)
+    assert w["library"] == float(correlate2d(img, k)[2, 4]) and w["agrees"] is True
+    assert w["total"] == pytest.approx(w["library"], rel=1e-12)

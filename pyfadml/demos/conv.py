@@ -242,8 +242,9 @@ def argmax_cells(fmap) -> list[tuple[int, int]]:
 def window_products(image, kernel, row: int, col: int) -> dict:
     """The step-through at one position: the zone, the nine products and their sum.
 
-    Returns ``dict(zone=(k, k), products=(k, k), total=float, row=row, col=col)``; ``total`` equals
-    ``feature_map(image, kernel)[row, col]`` (the tests check it against the library).
+    Returns ``dict(zone=(k, k), products=(k, k), total=float, row=row, col=col, library=float,
+    agrees=bool)``: ``total`` the sum written out here, ``library`` the cell of the library's
+    ``feature_map(image, kernel)``, ``agrees`` whether they are equal up to rounding (1e-9 relative).
     """
     img = _check_image(image)
     k = _check_kernel(kernel, img.shape)
@@ -255,7 +256,9 @@ def window_products(image, kernel, row: int, col: int) -> dict:
         raise ValueError(f"position ({row}, {col}) is outside the feature map of shape ({out_h}, {out_w})")
     zone = img[row:row + n, col:col + n]
     products = zone * k
-    return dict(zone=zone.copy(), products=products, total=float(products.sum()), row=row, col=col)
+    total, library = float(products.sum()), float(feature_map(img, k)[row, col])
+    return dict(zone=zone.copy(), products=products, total=total, row=row, col=col, library=library,
+                agrees=abs(total - library) <= 1e-9 * max(1.0, abs(library)))
 
 
 def positions(image_shape, kernel_size: int) -> list[tuple[int, int]]:

@@ -43,6 +43,7 @@ import numpy as np
 from pyfadml._checks import check_bool, check_choice, check_float, check_int
 from pyfadml.data.sequences import make_memory_task, memory_task_chance
 from pyfadml.demos._live import TrainerDemo
+from pyfadml.demos.race_inside import MODELS, RaceInside, relative_norms
 from pyfadml.history import History
 from pyfadml.layers import LSTM, RNN, Dense
 from pyfadml.models import Sequential
@@ -52,19 +53,9 @@ from pyfadml.train import DivergenceError, Trainer, run_for
 __all__ = ["GradientRace", "ExplodingGradientError", "MODELS", "explain_divergence", "DivergenceError",
            "relative_norms"]
 
-MODELS = ("RNN", "LSTM")
 DEFAULT_LR = {"adam": 1e-2, "sgd": 0.1, "momentum": 0.03}
 """Learning rate used when none is given (Adam's: see :class:`GradientRace` for why 1e-2)."""
 MIN_T, MAX_T = 5, 100
-
-
-def relative_norms(norms: np.ndarray) -> np.ndarray:
-    """``norms (R, T)`` with each row divided by its last entry (NaN where that is 0 or not finite)."""
-    norms = np.asarray(norms, dtype=np.float64)
-    last = norms[:, -1:]
-    ok = np.isfinite(last) & (last > 0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.where(ok, norms / np.where(ok, last, 1.0), np.nan)
 
 
 class ExplodingGradientError(DivergenceError):
@@ -111,7 +102,7 @@ def explain_divergence(err: DivergenceError, *, model: str, clip_norm: float | N
     return text
 
 
-class GradientRace(TrainerDemo):
+class GradientRace(RaceInside, TrainerDemo):
     """A vanilla RNN and an LSTM trained side by side on the long-range memory task.
 
     Settings (keyword-only): ``T`` sequence length (5-100), ``recurrent_scale`` of the RNN's ``Wh``
@@ -320,32 +311,6 @@ class GradientRace(TrainerDemo):
     # what the page draws
     # ------------------------------------------------------------------------------------------
 
-    def grad_heatmap(self, name: str, *, max_rows: int | None = None, relative: bool = False,
-                     spread: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """``(steps (R,), norms (R, T))``: ``norms[r, t] = ||dL/dh_t||`` (batch mean) at training step
-        ``steps[r]`` for model ``name``; with ``max_rows``, only the last ``max_rows`` rows (``spread``:
-        ``max_rows`` rows evenly spread over the whole run, the first and the last included).
-
-        ``relative=True``: each row divided by its last entry, ``||dL/dh_t|| / ||dL/dh_T||`` (the fraction
-        of the gradient at the loss that reaches time step t). This is the honest picture over a whole run:
-        once a model has learned the task its loss, and so every gradient, is small, and an absolute colour
-        scale would paint it dark although its gradient still reaches the first steps undiminished."""
-        check_choice(name, "model", MODELS)
-        relative = check_bool(relative, "GradientRace.grad_heatmap: relative")
-        rows, steps = self.grad_rows[name], self.grad_steps[name]
-        if max_rows is not None:
-            max_rows = check_int(max_rows, "GradientRace.grad_heatmap: max_rows")
-            if spread and len(rows) > max_rows:             # evenly spread rows, picked before stacking them
-                idx = np.linspace(0, len(rows) - 1, max_rows).round().astype(np.intp)
-                rows, steps = [rows[i] for i in idx], [steps[i] for i in idx]
-            rows, steps = rows[-max_rows:], steps[-max_rows:]
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, self.T))
-        norms = np.stack(rows)
-        if relative:
-            norms = relative_norms(norms)
-        return np.array(steps, dtype=np.int64), norms
-
     def grad_norms(self, err: DivergenceError | None = None) -> dict:
         """Per model: ``(step, gradient norm)`` of its latest step, ``(0, nan)`` before the first, or, for
         the model an :class:`ExplodingGradientError` ``err`` names, the step the guard refused and its norm
@@ -356,16 +321,6 @@ class GradientRace(TrainerDemo):
             out[err.model] = (err.step, float(err.grad_norm))
         return out
 
-    def reach(self, name: str) -> float:
-        """``||dL/dh_1|| / ||dL/dh_T||`` of the latest training step (time steps counted from 1, the loss at
-        ``T``): how much of the gradient at the loss reaches the first hidden state. Far below 1: it
-        vanished; far above: it exploded. NaN before the first step (or for a zero gradient at ``T``)."""
-        check_choice(name, "model", MODELS)
-        rows = self.grad_rows[name]
-        if not rows:
-            return math.nan
-        return float(relative_norms(rows[-1][None])[0, 0])
-
     def explain(self, err: DivergenceError | None = None) -> str:
         """:func:`explain_divergence` for ``err`` (default: the last failed step) with this race's settings."""
         err = err if err is not None else self.last_error
@@ -373,22 +328,3 @@ class GradientRace(TrainerDemo):
             return ""
         return explain_divergence(err, model=getattr(err, "model", None) or "model", clip_norm=self.clip_norm,
                                   recurrent_scale=self.recurrent_scale, T=self.T, lr=self.lr)
-
-    def gates(self, index: int = 0) -> dict:
-        """The LSTM's inside on test sequence ``index``, with the current weights (one eval forward pass).
-
-        Returns ``{"step", "index", "x" (T, D), "label" (the class to recall), "gates": {"i","f","o","g"} each
-        (T, H), "c" (T, H) cell states, "h" (T, H) hidden states, "probs" (K,) the LSTM's prediction}`` -
-        the arrays are the library layer's ``gates``, ``cells`` and ``hiddens`` after that forward.
-        """
-        index = check_int(index, "GradientRace.gates: index", minimum=0)
-        if index >= self.n_test:
-            raise ValueError(f"GradientRace.gates: index must be < n_test ({self.n_test}), got {index}")
-        from pyfadml.losses import softmax
-        model = self.models["LSTM"]
-        x = self.X_test[index]
-        logits = model.predict(x[None])
-        layer = self.layers["LSTM"]
-        return {"step": self.step_count, "index": index, "x": x.copy(), "label": int(self.y_test[index]),
-                "gates": {k: v[0].copy() for k, v in layer.gates.items()}, "c": layer.cells[0].copy(),
-                "h": layer.hiddens[0].copy(), "probs": softmax(logits)[0]}

@@ -85,7 +85,9 @@ class LatentSpace:
         finite codes (where its name goes on a plot), and for the VAE
         ``"ellipses"``: a dict of equal-length lists ``index``, ``u``, ``v``, ``width``, ``height``, ``angle``
         (radians) for the one-sigma ellipses of ``n_ellipses_per_class`` test images per class: the shape of
-        the projected covariance  A diag(sigma^2) A^T  (A = the plane's axes).
+        the projected covariance  A diag(sigma^2) A^T  (A = the plane's axes). ``"reach"``: the largest
+        ``|u|`` or ``|v|`` of a finite code (how far the plane must extend), ``"mean"`` and ``"std"`` (d,):
+        :meth:`code_stats` of these codes.
         """
         codes, sigma = self.codes(kind)
         centre, axes = self._fit_projection(kind, codes)
@@ -102,8 +104,11 @@ class LatentSpace:
                 medians["class"].append(k)
                 medians["u"].append(float(np.median(uv[keep, 0])))
                 medians["v"].append(float(np.median(uv[keep, 1])))
+        finite = np.isfinite(uv).all(axis=1)
         out = {"u": uv[:, 0], "v": uv[:, 1], "label": self.y_test, "codes": codes, "sigma": sigma,
-               "axis_labels": names, "ellipses": None, "origin": -(centre @ axes.T), "medians": medians}
+               "axis_labels": names, "ellipses": None, "origin": -(centre @ axes.T), "medians": medians,
+               "reach": float(np.max(np.abs(uv[finite]))) if finite.any() else 0.0,
+               "mean": codes.mean(axis=0), "std": codes.std(axis=0)}
         if sigma is not None:
             k = check_int(n_ellipses_per_class, "latent_plane: n_ellipses_per_class", minimum=0)
             chosen = [int(i) for c in range(len(self.class_names)) for i in np.flatnonzero(self.y_test == c)[:k]]
@@ -191,6 +196,20 @@ class LatentSpace:
     def error_distribution(self, kind: str = "vae") -> np.ndarray:
         """Reconstruction errors 1/2 ||x - x'||^2 of every test image (M,): what "regular" looks like."""
         return self.test_pass(kind)["errors"].copy()
+
+    def error_histogram(self, errors, *, bins: int = 30, top_percentile: float = 99.5) -> dict | None:
+        """A histogram of test errors (:meth:`error_distribution`) on ``[0, top]``, ``top`` 1.15 times their
+        ``top_percentile``-th percentile (1 if that is not positive), a larger error counted in the last bin.
+        Returns ``{"left", "right", "counts"}`` (bins,) and ``"top"``; None without a finite error."""
+        errors = np.asarray(errors, dtype=np.float64)
+        errors = errors[np.isfinite(errors)]
+        bins = check_int(bins, "GenerativeDemo.error_histogram: bins")
+        if not errors.size:
+            return None
+        top = float(np.percentile(errors, check_float(top_percentile, "top_percentile", minimum=0.0))) * 1.15
+        top = top if top > 0 else 1.0
+        counts, edges = np.histogram(np.clip(errors, 0, top), bins=bins, range=(0.0, top))
+        return {"left": edges[:-1], "right": edges[1:], "counts": counts, "top": top}
 
     def anomaly_score(self, image, kind: str = "vae", *, errors=None) -> dict:
         """Is ``image`` ((H, W) or (D,), pixels in [0, 1]) like the training images, for model ``kind``?

@@ -8,7 +8,10 @@ and answers the questions the page asks:
 * :meth:`MLPDemo.evaluate`   loss and accuracy on the whole train and test sets (appended to ``history``);
 * :meth:`MLPDemo.grid`       class probabilities over a grid of the plane (the decision boundary) and every
   hidden neuron's activation over the same grid (how stacked layers compose boundaries);
-* :meth:`MLPDemo.inspect`    the lecture's backprop quantities of one layer for the last mini-batch.
+* :meth:`MLPDemo.inspect`    the lecture's backprop quantities of one layer for the last mini-batch;
+* :meth:`MLPDemo.neuron_image`  every hidden neuron's activation over the plane as one picture.
+
+The looking-inside half (grid, neurons, inspector) is the mixin :class:`pyfadml.demos.mlp_inside.MLPInside`.
 
 Notation (the lecture's, one example = one column vector)::
 
@@ -39,8 +42,8 @@ import numpy as np
 from pyfadml._checks import check_choice, check_float, check_int
 from pyfadml.data.toy2d import TOY_DATASETS, make_toy, train_test_split
 from pyfadml.demos._live import TrainerDemo
+from pyfadml.demos.mlp_inside import MLPInside
 from pyfadml.layers import Dense, get_activation
-from pyfadml.losses import softmax, softmax_cross_entropy
 from pyfadml.models import Sequential
 from pyfadml.history import History
 from pyfadml.io import check_same, layer_specs
@@ -101,7 +104,7 @@ class _CapturingMLP(Sequential):
         return delta
 
 
-class MLPDemo(TrainerDemo):
+class MLPDemo(MLPInside, TrainerDemo):
     """A live MLP classifier on a 2-D toy dataset.
 
     Settings (all keyword-only): ``dataset`` (one of :data:`DATASETS`), ``n_samples`` points (default 256:
@@ -259,162 +262,3 @@ class MLPDemo(TrainerDemo):
         te = self.trainer.evaluate(self.X_test, self.y_test)
         return self.history.put({"step": self.step_count, "train_loss": tr["loss"], "test_loss": te["loss"],
                                  "train_acc": tr["accuracy"], "test_acc": te["accuracy"]})
-
-    # ------------------------------------------------------------------------------------------
-    # what the plane looks like to the network
-    # ------------------------------------------------------------------------------------------
-
-    @property
-    def grid_axis(self) -> np.ndarray:
-        """Centres of the grid cells along x (and y): ``grid_size`` values in ``[-extent, extent]``."""
-        g, e = self.grid_size, self.extent
-        return -e + (np.arange(g) + 0.5) * (2.0 * e / g)
-
-    def grid(self) -> dict:
-        """Evaluate the network on every cell centre of a ``grid_size x grid_size`` grid over the plane.
-
-        Returns ``{"step", "x", "y", "probs", "hidden"}``: ``x``/``y`` the cell centres (G,), ``probs`` (G, G, K)
-        the softmax class probabilities with ``probs[i, j]`` at the point ``(x[j], y[i])`` (row i = height y[i],
-        the layout of an image), and ``hidden`` a list with one (G, G, breadth) array per hidden layer: each
-        neuron's activation ``a^l_j`` over the plane. Cached until the next training step.
-        """
-        if self._grid_cache is not None and self._grid_cache[0] == self.step_count:
-            return self._grid_cache[1]
-        axis = self.grid_axis
-        g = axis.size
-        xx, yy = np.meshgrid(axis, axis)                     # xx[i, j] = x[j], yy[i, j] = y[i]
-        a = np.stack([xx.ravel(), yy.ravel()], axis=1)
-        hidden = []
-        model = self.model
-        was_training = model.training
-        model.eval()
-        try:
-            for i, layer in enumerate(model.layers):
-                a = layer.forward(a)
-                if i % 2 == 1:                           # after each hidden activation
-                    hidden.append(a.reshape(g, g, -1))
-            probs = softmax(a).reshape(g, g, -1)
-        finally:
-            if was_training:
-                model.train()
-        out = {"step": self.step_count, "x": axis, "y": axis, "probs": probs, "hidden": hidden}
-        self._grid_cache = (self.step_count, out)
-        return out
-
-    # ------------------------------------------------------------------------------------------
-    # the backprop inspector
-    # ------------------------------------------------------------------------------------------
-
-    def inspect(self, layer: int) -> dict | None:
-        """The lecture's backprop quantities of Dense layer ``layer`` (1..L) for step ``k``'s mini-batch.
-
-        ``k = step_count``: the values are those the Trainer computed in its last step (forward with the
-        weights before that step's update, then backward), taken from the real layers' outputs, the
-        gradients they passed down and their ``grads``. Returns ``None`` before the first step.
-
-        Keys (N = batch size, rows = examples; the lecture's column vectors are these rows transposed):
-
-        ``step``, ``layer``, ``n_layers``, ``is_output``, ``activation`` (name of sigma; "softmax" for the
-        output layer), ``x`` (N, 2) the batch, ``y`` (N,) its labels, ``index`` (N,) its rows in ``X_train``,
-        ``a_prev`` (N, n_{l-1}) = a^{l-1} (x for l = 1), ``W`` (n_l, n_{l-1}) and ``b`` (n_l,) before the update,
-        ``z`` (N, n_l), ``a`` (N, n_l) = sigma(z) (softmax for the output layer), ``delta`` (N, n_l) = dL/dz^l,
-        ``dW`` (n_l, n_{l-1}) and ``db`` (n_l,) the layer's grads,
-        ``delta_prev`` (N, n_{l-1}) = dL/dz^{l-1} as backprop computed it, ``z_prev`` (N, n_{l-1}) and
-        ``sigma_prime_prev`` = sigma'(z^{l-1}) and ``delta_prev_formula`` = (W^l)^T delta^l * sigma'(z^{l-1})
-        evaluated directly from those arrays (these four are ``None`` for l = 1: x has no activation),
-        ``loss`` the batch loss.
-        """
-        L = self.n_layers
-        layer = check_int(layer, "MLPDemo.inspect: layer")
-        if layer > L:
-            raise ValueError(f"MLPDemo.inspect: layer must be between 1 and L={L}, got {layer}")
-        cap = self.model.capture
-        if cap is None or self.step_count == 0:
-            return None
-        outs, gout, params, grads = cap["outputs"], cap["grads_out"], cap["params"], cap["grads"]
-        d = 2 * (layer - 1)                        # index of Dense layer l in model.layers
-        x = outs[0]
-        z_L = outs[-1]
-        is_output = layer == L
-        z = outs[d + 1]
-        if is_output:
-            a = softmax(z)
-            sigma = "softmax"
-        else:
-            a = outs[d + 2]
-            sigma = self.activation
-        delta = gout[d]                            # dL/d(output of Dense l) = dL/dz^l
-        index = self.trainer.last_batch
-        y = self.y_train[index]
-        loss, _ = softmax_cross_entropy(z_L, y)
-        out = {
-            "step": self.step_count, "layer": layer, "n_layers": L, "is_output": is_output,
-            "activation": sigma, "x": x, "y": y, "index": index, "loss": loss,
-            "a_prev": outs[d], "W": params[d]["W"], "b": params[d]["b"],
-            "z": z, "a": a, "delta": delta,
-            "dW": grads[d]["W"], "db": grads[d]["b"],
-            "delta_prev": None, "z_prev": None, "sigma_prime_prev": None, "delta_prev_formula": None,
-        }
-        if layer > 1:
-            act = self.model.layers[d - 1]          # the activation of layer l-1
-            z_prev = outs[d - 1]
-            out["z_prev"] = z_prev
-            out["sigma_prime_prev"] = act.derivative(z_prev)
-            out["delta_prev"] = gout[d - 2]         # dL/d(output of Dense l-1) = dL/dz^{l-1}
-            # the lecture's formula evaluated directly, beside what backprop passed down
-            out["delta_prev_formula"] = (delta @ params[d]["W"]) * out["sigma_prime_prev"]
-        return out
-
-    def inspect_example(self, layer: int, n: int = 1) -> dict | None:
-        """The lecture's per-example backprop (N = 1) for example ``n`` (1-based) of step ``k``'s mini-batch.
-
-        The lecture writes one example as a column vector and its own loss ``L_n`` (no mean over a batch):
-        ``delta^L = a^L - y`` (y one-hot), ``dL/dW^l = delta^l (a^{l-1})^T``, ``dL/db^l = delta^l``. These are
-        computed here by a real forward and backward pass of the library's layers on that one example, with
-        the weights step ``k`` started from (copies of the model's layers holding the captured parameters),
-        so nothing of the live model is touched.
-
-        Returns the keys of :meth:`inspect` (arrays with N = 1; ``loss`` is ``L_n``) plus ``n``,
-        ``batch_size`` (N of the step), ``dW_batch`` and ``db_batch`` (the step's mean-loss gradients, which
-        equal the mean over the batch of the per-example ones). ``None`` before the first step.
-        """
-        import copy
-
-        batch = self.inspect(layer)
-        if batch is None:
-            return None
-        N = int(batch["x"].shape[0])
-        n = check_int(n, "MLPDemo.inspect_example: n")
-        if n > N:
-            raise ValueError(f"MLPDemo.inspect_example: n must be between 1 and the batch size {N}, got {n}")
-        cap = self.model.capture
-        layers = copy.deepcopy(self.model.layers)
-        for lay, saved in zip(layers, cap["params"]):
-            for k, v in saved.items():
-                lay.params[k] = v.copy()
-        x = batch["x"][n - 1:n]
-        y = batch["y"][n - 1:n]
-        outs = [x]
-        for lay in layers:
-            outs.append(lay.forward(outs[-1]))
-        loss, dz = softmax_cross_entropy(outs[-1], y)              # N = 1: dz = softmax(z^L) - onehot(y)
-        gout = [None] * len(layers)
-        g = dz
-        for i in range(len(layers) - 1, -1, -1):
-            gout[i] = g
-            g = layers[i].backward(g)
-        d = 2 * (layer - 1)
-        out = dict(batch)
-        out.update({
-            "n": n, "batch_size": N, "x": x, "y": y, "index": batch["index"][n - 1:n], "loss": loss,
-            "a_prev": outs[d], "z": outs[d + 1], "a": softmax(outs[d + 1]) if batch["is_output"] else outs[d + 2],
-            "delta": gout[d], "dW": layers[d].grads["W"].copy(), "db": layers[d].grads["b"].copy(),
-            "dW_batch": batch["dW"], "db_batch": batch["db"],
-        })
-        if layer > 1:
-            act = layers[d - 1]
-            out["z_prev"] = outs[d - 1]
-            out["sigma_prime_prev"] = act.derivative(outs[d - 1])
-            out["delta_prev"] = gout[d - 2]
-            out["delta_prev_formula"] = (gout[d] @ layers[d].params["W"]) * out["sigma_prime_prev"]
-        return out

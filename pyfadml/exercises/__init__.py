@@ -4,7 +4,7 @@ Eight exercises follow the lecture: :data:`EXERCISES` (Sigmoid, Tanh, ReLU, Dens
 a one-channel Conv2D, an RNN step, the VAE's reparameterisation). Each has the lecture's formula, a template
 whose ``backward`` is left to write, hints and a solution. No Panel here: the page's Exercises section
 (:mod:`pyfadml.app.exercises`) only shows what this package computes; :mod:`.progress` keeps what a student
-has solved as one JSON text.
+has solved as one JSON text, :mod:`.workbook` the rules of a visit (checks, drafts set aside, saved progress).
 
 >>> from pyfadml.exercises import get, check
 >>> result = check("sigmoid", get("sigmoid").solution)

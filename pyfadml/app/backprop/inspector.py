@@ -228,8 +228,7 @@ class Inspector(ui.View):
         note = (f'<span class="note">softmax and cross-entropy together give {_sup("δ", l)} = {_sup("a", l)} − y '
                 f'(y one-hot): the error of each class probability.</span>') if out else ""
         p["delta"].object = _op(matrix_html("delta", _sup("δ", l), col(r["delta"]), **kw), note)
-        rel = float(np.max(np.abs(np.mean([d.inspect_example(l, k)["dW"] for k in range(1, N + 1)], axis=0)
-                                  - r["dW_batch"])))
+        rel = d.example_mean_diff(l)
         p["dW"].object = _op(
             matrix_html("dW", f"∂L<sub>{n}</sub>/∂{_sup('W', l)} = {_sup('δ', l)} ({prev})<sup>T</sup>", r["dW"],
                         row_label="j", col_label="k"),
@@ -245,9 +244,7 @@ class Inspector(ui.View):
         d, p = self.demo(), self.panes
         kw = {**kw, "row_label": "k"}
         if l > 1:
-            diff = float(np.max(np.abs(r["delta_prev"] - r["delta_prev_formula"])))
-            scale = float(np.max(np.abs(r["delta_prev"]))) or 1.0
-            ok = diff <= 1e-12 * scale + 1e-300
+            diff, ok = r["delta_prev_diff"], r["delta_prev_agrees"]
             act = self._names.get(d.activation, d.activation)
             p["back"].object = _op(
                 matrix_html("sigma_prime_prev", f"σ′({_sup('z', l - 1)}), σ = {act}", col(r["sigma_prime_prev"]),

@@ -23,8 +23,6 @@ from pyfadml.app.backprop.transfer import ACTIVATION_LABELS, DATASET_LABELS, Wor
 from pyfadml.demos.mlp import ACTIVATIONS, CUSTOM, DATASETS, MAX_BREADTH, MAX_DEPTH, MLPDemo
 
 LOSS_POINTS = 5000           # the loss curve keeps its last 5000 points
-TILE_STEP = 2                # hidden-neuron tiles use every 2nd grid point (60 -> 30 pixels a side)
-TILE_GAP = 4                 # transparent pixels between tiles
 BURST_SECONDS = 0.035        # training per frame (then the due plots are redrawn)
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
@@ -168,15 +166,10 @@ class BackpropSection(WorkInOut, ui.Section):
                 text_baseline="bottom", text_font_size="10px", text_color=theme.MUTED)
         self.neuron_fig = nf
 
-    def _tiles(self) -> tuple[int, int, int]:
-        """A tile's side, and the width and height of depth x breadth tiles with their gaps (image pixels)."""
-        d, t = self.demo, self.demo.grid_size // TILE_STEP
-        return t, d.breadth * t + (d.breadth - 1) * TILE_GAP, d.depth * t + (d.depth - 1) * TILE_GAP
-
     def _layout_neuron_fig(self) -> None:
         """Size the hidden-neuron figure for depth x breadth tiles (the one figure change allowed)."""
-        d = self.demo
-        t, w, h = self._tiles()
+        d, lay = self.demo, self.demo.neuron_layout()
+        w, h = lay["width"], lay["height"]
         scale = min(1.9, 860.0 / w)
         label_w = 64.0 / scale
         top = 16.0 / scale
@@ -186,33 +179,10 @@ class BackpropSection(WorkInOut, ui.Section):
         nf.width = int(round((w + label_w) * scale)) + 8
         nf.height = int(round((h + top) * scale)) + 8
         self._neuron_src.data.update(x=[0], y=[0], dw=[w], dh=[h])
-        rows = [h - (i * (t + TILE_GAP) + t / 2) for i in range(d.depth)]
-        self._neuron_labels.data = dict(x=[-6.0 / scale] * d.depth, y=rows,
+        self._neuron_labels.data = dict(x=[-6.0 / scale] * d.depth, y=lay["rows"],
                                         text=[f"layer {i + 1}" for i in range(d.depth)])
-        cols = [j * (t + TILE_GAP) + t / 2 for j in range(d.breadth)]
-        self._neuron_cols.data = dict(x=cols, y=[h + 2.0 / scale] * d.breadth,
+        self._neuron_cols.data = dict(x=lay["cols"], y=[h + 2.0 / scale] * d.breadth,
                                       text=[f"j={j + 1}" for j in range(d.breadth)])
-
-    def _neuron_image(self, hidden: list[np.ndarray]) -> np.ndarray:
-        """All hidden neurons as one image: row of tiles per layer (layer 1 on top), NaN between tiles."""
-        d = self.demo
-        t, w, h = self._tiles()
-        img = np.full((h, w), np.nan, dtype=np.float32)
-        off = TILE_STEP // 2
-        for i, a in enumerate(hidden):
-            a = a[off::TILE_STEP, off::TILE_STEP, :]
-            if d.activation == "sigmoid":
-                v = 2.0 * a - 1.0
-            elif d.activation == "tanh":
-                v = a
-            else:                                    # (leaky) ReLU: unbounded, scale by the layer's largest
-                m = float(np.max(np.abs(a))) if a.size else 0.0
-                v = a / m if m > 0 and np.isfinite(m) else np.zeros_like(a)
-            y0 = h - (i + 1) * t - i * TILE_GAP      # image row 0 is the bottom
-            for j in range(d.breadth):
-                x0 = j * (t + TILE_GAP)
-                img[y0:y0 + t, x0:x0 + t] = v[:, :, j]
-        return img
 
     def _on_new_demo(self, *, architecture_changed: bool, redraw: bool = True) -> None:
         d = self.demo
@@ -245,27 +215,16 @@ class BackpropSection(WorkInOut, ui.Section):
         self.inspector.update()
 
     def _draw_boundary(self) -> None:
-        self._grid = self.demo.grid()
-        rgba = theme.probabilities_to_rgba(self._grid["probs"])
+        rgba = theme.probabilities_to_rgba(self.demo.grid()["probs"])
         self._checksum = zlib.crc32(rgba.tobytes())
         self._boundary_src.data["image"] = [rgba]
 
     def _draw_neurons(self) -> None:
-        grid = self._grid if getattr(self, "_grid", None) is not None else self.demo.grid()
-        img = self._neuron_image(grid["hidden"])
-        self._neuron_src.data["image"] = [img]
-        self._neuron_signs.data = self._neuron_sign_bars(img)
-
-    def _neuron_sign_bars(self, img: np.ndarray) -> dict:
-        """'+' / '−' at 3 x 3 points of every tile, from the image's own values (one data unit a pixel)."""
-        d = self.demo
-        t = d.grid_size // TILE_STEP
-        at = np.arange(3) * t // 3 + t // 6                        # 5, 15, 25 in a 30-pixel tile
-        cols = np.concatenate([j * (t + TILE_GAP) + at for j in range(d.breadth)])
-        rows = np.concatenate([img.shape[0] - (i + 1) * t - i * TILE_GAP + at for i in range(d.depth)])
-        r, c = np.meshgrid(rows, cols, indexing="ij")
-        return ui.sign_bars(self.neuron_fig, c + 0.5, r + 0.5, img[r, c], size=(9, 9), stroke=2.2,
-                            cell=(t / 3, t / 3))
+        n = self.demo.neuron_image()
+        t = self.demo.neuron_layout()["tile"]
+        self._neuron_src.data["image"] = [n["image"]]
+        self._neuron_signs.data = ui.sign_bars(self.neuron_fig, n["sign_x"], n["sign_y"], n["sign_v"],
+                                               size=(9, 9), stroke=2.2, cell=(t / 3, t / 3))
 
     def _draw_loss(self) -> None:
         row = self._row = self.demo.evaluate()

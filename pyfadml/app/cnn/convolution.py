@@ -149,9 +149,7 @@ class ConvolutionScreen(ui.View):
         self.position = r * out["output"].shape[1] + c
 
     def _n_positions(self) -> int:
-        h, w = self.image.shape
-        k = self.kernel.shape[0]
-        return (h - k + 1) * (w - k + 1)
+        return len(conv.positions(self.image.shape, self.kernel.shape[0]))
 
     @param.depends("sliding", watch=True)
     def _sliding_changed(self):
@@ -176,7 +174,7 @@ class ConvolutionScreen(ui.View):
         """Recompute the pipeline from the library and push it into the views."""
         img, k, X = self.image, self.kernel, self.symbol
         out = conv.pipeline(img, k, apply_relu=self.apply_relu, pool=2 if self.apply_pool else None)
-        fm, shown = out["feature_map"], out["output"]
+        shown = out["output"]
         oh, ow = shown.shape
         n = oh * ow
         if self.param.position.bounds[1] != n - 1:
@@ -204,17 +202,16 @@ class ConvolutionScreen(ui.View):
             self.pool_view.value = out["pooled"]
             self.pool_view.highlight = conv.argmax_cells(out["pooled"])
         self.pool_view.visible = out["pooled"] is not None
-        self._step_view.object = self._step_html(img, k, fm, r, c)
+        self._step_view.object = self._step_html(img, k, r, c)
         self._summary.object = self._summary_html(out, shown)
         self._kernel_msg.object = (ui.note_html(escape(self.kernel_error), testid="kernel-error")
                                    if self.kernel_error else "")
         self._explain.object = self._explanation(img, k)
         self.picture.update(k)
 
-    def _step_html(self, img, k, fm, r: int, c: int) -> str:
+    def _step_html(self, img, k, r: int, c: int) -> str:
         w = conv.window_products(img, k, r, c)
-        lib_value = float(fm[r, c])
-        ok = abs(w["total"] - lib_value) <= 1e-9 * max(1.0, abs(lib_value))
+        lib_value, ok = w["library"], w["agrees"]
         relu_note = ""
         if self.apply_relu:
             relu_note = (f'<span class="sym">→</span><span class="note">ReLU: max(0, {ui.num(w["total"])}) = '

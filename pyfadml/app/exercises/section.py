@@ -18,7 +18,8 @@ import param
 
 from pyfadml.app import ui
 from pyfadml.app.exercises.view import PROGRESS_CSS, RESULT_CSS, progress_html, result_html
-from pyfadml.exercises import EXERCISES, TIME_LIMIT, CheckResult, check, get, progress
+from pyfadml.exercises import EXERCISES, TIME_LIMIT, CheckResult, get
+from pyfadml.exercises.workbook import Workbook
 
 STORE_CLASS = "pyfadml-exercise-store"
 LABELS = {e.title: e.key for e in EXERCISES}
@@ -48,11 +49,7 @@ class ExercisesSection(ui.View):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.status: dict[str, str] = {}          # key -> "pass" | "fail"
-        self.codes: dict[str, str] = {}           # key -> the student's code (absent: the template)
-        self.drafts: dict[str, str] = {}          # key -> the student's code before Show solution / Reset
-        self.results: dict[str, CheckResult] = {}
-        self.checks = 0
+        self.book = Workbook()                    # what the student did: checks, drafts, progress
         self._writing = False
         W = pn.widgets
         self._chooser = W.Select(label="Exercise", options=LABELS, value=self.exercise,
@@ -95,15 +92,17 @@ class ExercisesSection(ui.View):
     def code(self) -> str:
         return self._editor.value
 
+    @property
+    def status(self) -> dict[str, str]:
+        """Exercise -> "pass" (solved) or "fail" (tried, not solved yet)."""
+        return self.book.status
+
     def run_check(self) -> CheckResult:
         """Grade the editor's code; the verdict panel says "Checking…" while it runs."""
-        key = self.exercise
-        self.checks += 1
-        self._result.object = result_html(None, key, self.checks, checking=True)
-        result = check(key, self.code)
-        self.results[key] = result
-        progress.record(self.status, self.codes, key, result, self.code)
-        self._result.object = result_html(result, key, self.checks)
+        key, book = self.exercise, self.book
+        self._result.object = result_html(None, key, book.checks + 1, checking=True)
+        result = book.check(key, self.code)
+        self._result.object = result_html(result, key, book.checks)
         self._update_progress()
         return result
 
@@ -114,30 +113,20 @@ class ExercisesSection(ui.View):
         self._replace_code(get(self.exercise).template)
 
     def back_to_my_code(self) -> None:
-        key = self.exercise
-        if key in self.drafts:
-            self._set_editor(self.drafts.pop(key))
+        mine = self.book.back(self.exercise)
+        if mine is not None:
+            self._editor.value = mine
         self._back_btn.visible = False
 
     def _replace_code(self, code: str) -> None:
-        key, ex = self.exercise, get(self.exercise)
-        mine = self.code
-        if mine not in (ex.template, ex.solution, code):   # the student's own code: keep it one click away
-            self.drafts[key] = mine
-        self._set_editor(code)
-        self._back_btn.visible = key in self.drafts
-
-    def _set_editor(self, code: str) -> None:
+        self.book.replace(self.exercise, self.code, code)
         self._editor.value = code       # _on_edit records it and saves
+        self._back_btn.visible = self.exercise in self.book.drafts
 
     # ------------------------------------------------------------------ state
 
     def _on_edit(self, event) -> None:
-        ex = get(self.exercise)
-        if event.new == ex.template:
-            self.codes.pop(self.exercise, None)
-        else:
-            self.codes[self.exercise] = event.new
+        self.book.edited(self.exercise, event.new)
         self._update_progress()
 
     @param.depends("exercise", watch=True)
@@ -147,16 +136,16 @@ class ExercisesSection(ui.View):
         self._header.object = (f"<h3>{ex.title}: complete <code>{ex.class_name}.backward</code></h3>"
                                f"<p>{ex.text}</p>$${ex.formula}$$")
         self._editor.rows = max(16, ex.template.count("\n") + 3)
-        self._set_editor(self.codes.get(ex.key, ex.template))
-        self._back_btn.visible = ex.key in self.drafts
-        self._result.object = result_html(self.results.get(ex.key), ex.key, self.checks)
+        self._editor.value = self.book.code(ex.key)
+        self._back_btn.visible = ex.key in self.book.drafts
+        self._result.object = result_html(self.book.results.get(ex.key), ex.key, self.book.checks)
         self._update_progress()
 
     def _update_progress(self) -> None:
-        self._progress.object = progress_html(self.status, self.exercise)
+        self._progress.object = progress_html(self.book.status, self.exercise)
         self._writing = True
         try:
-            self._store.value = progress.dump(self.status, self.codes, self.exercise)
+            self._store.value = self.book.dump(self.exercise)
         finally:
             self._writing = False
 
@@ -165,13 +154,10 @@ class ExercisesSection(ui.View):
         visit win over saved ones) and show it."""
         if self._writing:
             return
-        status, codes, current = progress.load(event.new)
-        untouched = not self.codes and not self.results
-        progress.merge(self.status, self.codes, status, codes)
-        if untouched and current and current != self.exercise:
+        current = self.book.merge_saved(event.new)
+        if current and current != self.exercise:
             self.exercise = current                    # shows it (and saves)
         else:
-            ex = get(self.exercise)
-            if self.code == ex.template and self.exercise in self.codes:
-                self._set_editor(self.codes[self.exercise])
+            if self.code == get(self.exercise).template and self.exercise in self.book.codes:
+                self._editor.value = self.book.codes[self.exercise]
             self._update_progress()

@@ -93,10 +93,7 @@ class GatesTab(ui.View):
                                              cell=(1, 1))
         t, j = int(self.t), int(self.unit)
         self._marker.data = dict(x=[t], y=[j])
-        v = {k: float(g["gates"][k][t, j]) for k in "ifog"}
-        v["c"], v["h"] = float(g["c"][t, j]), float(g["h"][t, j])
-        v["c_prev"] = float(g["c"][t - 1, j]) if t > 0 else 0.0
-        v["h_prev"] = float(g["h"][t - 1, j]) if t > 0 else 0.0
+        v = r.gate_values(g, t, j)
         self._diagram.object = lstm_diagram_svg(v, t=t, unit=j)
         pred = int(np.argmax(g["probs"]))
         self._info.object = (

@@ -22,7 +22,8 @@ from pyfadml.app import theme, ui
 from pyfadml.app.recovery import RECOVERY_CLIP
 from pyfadml.app.rnn.parts import CLIP, live_training
 from pyfadml.app.workio import TakeAway
-from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace, relative_norms
+from pyfadml.demos.gradients import DEFAULT_LR, MODELS, ExplodingGradientError, GradientRace
+from pyfadml.demos.race_inside import log_decades
 
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 OPTIMIZERS = {"Adam": "adam", "SGD": "sgd"}
@@ -226,35 +227,20 @@ class RaceTab(ui.View):
         r = self.demo
         profile = {"t": list(range(1, r.T + 1))}
         for name in MODELS:
-            steps, norms = r.grad_heatmap(name, max_rows=HEATMAP_ROWS, spread=True)
-            src, f = self._heat_src[name], self.heat_figs[name]
-            if not len(steps):
-                src.data = dict(image=[np.full((1, r.T), np.nan)], x=[0.5], y=[0], dw=[r.T], dh=[1])
-                f.y_range.start, f.y_range.end = 0, 1
-                profile[name] = [math.nan] * r.T
-                self._heat_info[name] = (0, 0)
-                continue
-            shown = relative_norms(norms) if self.colour == "relative" else norms
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                logn = np.log10(shown)
-            logn = np.where(np.isneginf(logn), SCALES[self.colour][0], logn)
-            lo, hi = float(steps[0]) - 0.5, float(steps[-1]) + 0.5
-            src.data = dict(image=[logn.astype(np.float32)], x=[0.5], y=[lo], dw=[r.T], dh=[hi - lo])
-            f.y_range.start, f.y_range.end = lo, hi
-            profile[name] = [float(v) if v > 0 and math.isfinite(v) else math.nan for v in norms[-1]]
-            self._heat_info[name] = (len(steps), int(np.sum(np.all(np.isfinite(norms), axis=0))))
+            hm = r.log_heatmap(name, relative=self.colour == "relative", max_rows=HEATMAP_ROWS,
+                               floor=SCALES[self.colour][0])
+            image = hm["image"] if hm["rows"] else np.full((1, r.T), np.nan)
+            self._heat_src[name].data = dict(image=[image.astype(np.float32)], x=[0.5], y=[hm["low"]], dw=[r.T],
+                                             dh=[hm["high"] - hm["low"]])
+            y = self.heat_figs[name].y_range
+            y.start, y.end = hm["low"], hm["high"]
+            profile[name] = hm["profile"]
+            self._heat_info[name] = (hm["rows"], hm["finite_cols"])
         self._profile_src.data = profile
-        self._fit_profile_range([v for m in MODELS for v in profile[m]])
+        decades = log_decades([v for m in MODELS for v in profile[m]])     # the profile's log axis
+        if decades is not None:
+            self.profile_fig.y_range.start, self.profile_fig.y_range.end = decades
         self._update_stats()
-
-    def _fit_profile_range(self, values: list[float]) -> None:
-        """The profile's log axis: whole decades around its finite positive values."""
-        seen = [v for v in values if v > 0 and math.isfinite(v)]
-        if not seen:
-            return
-        lo, hi = math.floor(math.log10(min(seen))), math.ceil(math.log10(max(seen)))
-        y = self.profile_fig.y_range
-        y.start, y.end = 10.0 ** lo, 10.0 ** max(hi, lo + 1)
 
     def _update_stats(self) -> None:
         r, row = self.demo, self._row

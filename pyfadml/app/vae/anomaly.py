@@ -137,14 +137,10 @@ class AnomalyView(param.Parameterized):
         with np.errstate(all="ignore"):
             self._errors = d.error_distribution(self.model)
         self._errors_of = (self.model, d.step_count, id(d))
-        errs = self._errors[np.isfinite(self._errors)]
-        if errs.size:
-            top = float(np.percentile(errs, 99.5)) * 1.15
-            if not top > 0:
-                top = 1.0
-            counts, edges = np.histogram(np.clip(errs, 0, top), bins=30, range=(0.0, top))
-            self._hist_src.data = dict(left=edges[:-1], right=edges[1:], top=counts)
-            self._hist_top = top
+        h = d.error_histogram(self._errors)
+        if h is not None:
+            self._hist_src.data = dict(left=h["left"], right=h["right"], top=h["counts"])
+            self._hist_top = h["top"]
 
     # ------------------------------------------------------------------------------------------
     # layout

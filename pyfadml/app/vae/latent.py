@@ -177,11 +177,8 @@ class LatentView:
                     e = lp["ellipses"]
                     self._ellipses.data = dict(x=e["u"], y=e["v"], w=e["width"], h=e["height"], angle=e["angle"],
                                                cls=d.y_test[e["index"]].astype(np.int32))
-                finite = np.isfinite(lp["u"]) & np.isfinite(lp["v"])
-                if finite.any():
-                    m = float(np.max(np.abs(np.concatenate([lp["u"][finite], lp["v"][finite]]))))
-                    extent = max(extent, m * 1.08)
-                self._stats[kind] = {"mean": lp["codes"].mean(axis=0), "std": lp["codes"].std(axis=0)}
+                extent = max(extent, lp["reach"] * 1.08)
+                self._stats[kind] = {"mean": lp["mean"], "std": lp["std"]}
                 f = self.figs[kind]
                 f.xaxis.axis_label, f.yaxis.axis_label = lp["axis_labels"]
         if np.isfinite(extent) and extent > self.extent:   # grow only, in half units: clicks stay put

@@ -8,7 +8,6 @@ and, as dots, the whole test set. Their axis is logarithmic; its range and ticks
 """
 from __future__ import annotations
 
-import bisect
 import math
 from typing import Callable
 
@@ -135,18 +134,14 @@ class TrainingView:
         """Append the mean of the rows trained since the last point as one point of each curve (after a
         recovery went back to an earlier step, the curves first drop what came after it)."""
         h = self.demo().history
-        steps = h["step"]
         if self._streamed > self.demo().step_count:
             self._cut(self.demo().step_count)
-        start = bisect.bisect_right(steps, self._streamed)
-        if start >= len(steps):
+        m = h.mean_after(self._streamed)
+        if m is None:
             return
-        self._streamed = steps[-1]
-        with np.errstate(all="ignore"):
-            point = dict(step=[steps[-1]],
-                         vae_recon=[float(np.mean(h["vae_recon"][start:]))],
-                         vae_kl=[max(float(np.mean(h["vae_kl"][start:])), 1e-6)],
-                         ae_recon=[float(np.nanmean(h["ae_recon"][start:]))])
+        self._streamed = m["step"]
+        point = dict(step=[m["step"]], vae_recon=[m["vae_recon"]], vae_kl=[max(m["vae_kl"], 1e-6)],
+                     ae_recon=[m["ae_recon"]])
         self._loss_src.stream(point, rollover=LOSS_POINTS)
         self._extend_axis(point)
 
