@@ -16,10 +16,9 @@
   const body = document.body;
   if (!window.pyfadmlWorker) return;        // index.js did not start (it shows why)
 
-  // Walks (shadow roots, and labelPlots' views) skip the sections the idle prebuild put into the page hidden
-  // (pyfadml/app/shell.py, each in a .pyfadml-slot): about 1400 of the page's views once all are there, which
-  // made a pass 5x longer (3 -> 16 ms).
-  // A section shown is walked from its first pass on (its visibility is a patch, which schedules one).
+  // Passes skip the sections the idle prebuild put into the page hidden (pyfadml/app/shell.py, each in a
+  // .pyfadml-slot): about 1400 of the page's views once all are there, which made a pass 5x longer (3 -> 16 ms).
+  // A section shown is named from its first pass on (its visibility is a patch, which schedules one).
   function hiddenSlot(el) {
     return !!el.classList && el.classList.contains("pyfadml-slot") && !el.checkVisibility();
   }
@@ -33,9 +32,11 @@
     return out;
   }
 
-  function allRoots(root, out) {
-    out.push(root);
-    for (const el of root.querySelectorAll("*")) if (walked(el)) allRoots(el.shadowRoot, out);
+  // Every shadow root, as [root, inside a hidden section?]: the reflow sheet goes into all of them (a section
+  // shown lays out with it from its first frame), the names and roles only into those shown.
+  function allRoots(root, out, hidden = false) {
+    out.push([root, hidden]);
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) allRoots(el.shadowRoot, out, hidden || hiddenSlot(el));
     return out;
   }
 
@@ -87,11 +88,12 @@
   a11y.fix = function () {
     a11y.runs += 1;
     a11y.last = performance.now();
-    for (const root of allRoots(document, [])) {
+    for (const [root, hidden] of allRoots(document, [])) {
       if (reflowSheet && root !== document && !adopted.has(root)) {
         root.adoptedStyleSheets = [...root.adoptedStyleSheets, reflowSheet];
         adopted.add(root);
       }
+      if (hidden) continue;
       for (const handle of root.querySelectorAll(".noUi-handle:not([aria-label])")) {
         const name = titleIn(root);
         if (name) handle.setAttribute("aria-label", name);
