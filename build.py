@@ -27,9 +27,9 @@ missing and how to install it):
                         stripped, modules precompiled to .pyc by a CPython 3.12 when one exists.
  8. site_lock           site/pyodide/pyodide-lock.json listing exactly the shipped wheels, so the
                         worker names them in loadPyodide({packages}) and Pyodide checks every sha256.
- 9. pages               index.html, index.js, a11y.js, worker.js, sw.js, manifest.webmanifest, site.css from
-                        pyfadml/app/web/, the app's layout pre-rendered into index.html (when Panel
-                        is importable), and _headers / nginx.conf for static hosts.
+ 9. pages               index.html, stylesheets.js, index.js, a11y.js, worker.js, sw.js, site.css,
+                        manifest.webmanifest from pyfadml/app/web/, the app's layout pre-rendered into
+                        index.html (when Panel is importable), and _headers / nginx.conf for static hosts.
 10. compress            a .gz beside every large text/wasm file (served when the browser accepts it).
 11. checksums           SHA256SUMS of every site file.  The service worker (sw.js) is versioned by
                         its sha256 and checks every file it saves for offline use against it.
@@ -1067,7 +1067,7 @@ def pages(site: Path, assets: dict, lock: dict, prerendered: str | None, app: st
     html = render_template((WEB / "index.html").read_text(), values, "index.html")
     (site / "index.html").write_text(html)
     (site / "config.json").write_text(json.dumps(config, indent=1))
-    for name in ("index.js", "a11y.js", "worker.js", "site.css", "favicon.svg", "sw.js",
+    for name in ("stylesheets.js", "index.js", "a11y.js", "worker.js", "site.css", "favicon.svg", "sw.js",
                  "manifest.webmanifest"):
         shutil.copy2(WEB / name, site / name)
 

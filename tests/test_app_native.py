@@ -314,9 +314,9 @@ def test_an_empty_seed_box_answers_inline_and_keeps_the_seed(section):
     assert section.seed == 7 and section.demo.seed == 7 and note.object == ""
 
 
-def test_idle_prebuild_builds_the_other_sections_without_putting_them_in_the_page(monkeypatch):
+def test_idle_prebuild_builds_the_other_sections_and_puts_them_in_the_page_hidden(monkeypatch):
     """The browser builds the sections a student has not opened yet while nothing trains (issue 10): their
-    Viewers exist, the page still holds only the section shown, and opening one uses the prebuilt Viewer."""
+    Viewers exist and sit in the page, hidden, and opening one shows the prebuilt Viewer."""
     import asyncio
     import sys
     import types
@@ -353,9 +353,13 @@ def test_idle_prebuild_builds_the_other_sections_without_putting_them_in_the_pag
 
     assert asyncio.run(scenario())
     assert len(built) == 1 and set(shell.prebuilt) == {"other"}
-    assert [slot.objects for slot in shell._content.objects] == [[backprop.__panel__()]]   # not in the page
+    # in the page, hidden: opening it only shows it
+    assert shell._content.objects[0].objects == [backprop.__panel__()]
+    assert shell._content.objects[1].objects[0].object == "other"
+    assert [slot.visible for slot in shell._content.objects] == [True, False]
     shell.section = "other"
     assert len(built) == 1 and shell.view() is built[0] and shell._content.objects[1].objects[0].object == "other"
+    assert [slot.visible for slot in shell._content.objects] == [False, True]
 
 
 def test_two_sessions_show_every_section_side_by_side():

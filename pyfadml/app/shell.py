@@ -7,7 +7,8 @@ When it navigates away, the shell pauses the section's ``live_controllers`` (no 
 of a hidden section; the section says "paused while you were away" when it is shown again).
 
 Every section built stays in the page: navigation only shows one and hides the others (see
-:meth:`AppShell._show` for why a section must never be taken out of the page and put back).
+:meth:`AppShell._show` for why a section must never be taken out of the page and put back). While the page
+is idle the sections not opened yet are built and put into the page, hidden (:meth:`AppShell.prebuild_when_idle`).
 """
 from __future__ import annotations
 
@@ -231,9 +232,8 @@ class AppShell(pn.viewable.Viewer):
         the figure finds no callback: the click vanishes with no error (holoviz/panel#8365,
         bokeh/bokeh#14773). Keeping every section in the layout and switching ``visible`` means no
         section is ever cleaned up, and showing it again sends one property instead of the section.
-        The price: BokehJS lays out the whole page, hidden sections included, whenever a layout property
-        changes anywhere (``LayoutDOMView.invalidate_layout``), so such a change costs more once several
-        sections have been visited.
+        Each section sits in a :class:`SectionSlot`, so that BokehJS never lays out the hidden ones along
+        with the page (``LayoutDOMView.invalidate_layout`` stops at a layout root).
         """
         for key, view in self._views.items():
             if key != self.section:
@@ -247,14 +247,19 @@ class AppShell(pn.viewable.Viewer):
             for key, slot in self._slots.items():   # hide before adding, so two never show at once
                 slot.visible = key == self.section
             if self.section not in self._slots:
-                self._slots[self.section] = SectionSlot(view)
-                self._content.append(self._slots[self.section])
+                self._place(self.section, view, visible=True)
         self._scene.shown(self.section, view)
         for key, b in self._buttons.items():
             classes = ["coming"] if self.sections[key].factory is None else []
             if key == self.section:
                 classes.append("current")
             b.css_classes = classes
+
+    def _place(self, key: str, view: pn.viewable.Viewer, visible: bool) -> None:
+        """Put the section into the page in its :class:`SectionSlot` (class ``pyfadml-slot``, which the browser
+        tests count to know the idle prebuild has placed every section)."""
+        self._slots[key] = SectionSlot(view, visible=visible, css_classes=["pyfadml-slot", f"pyfadml-slot-{key}"])
+        self._content.append(self._slots[key])
 
     def _prefs_changed(self, event) -> None:
         """``{"reducedMotion": true}`` from the page (its prefers-reduced-motion): live views redraw less often."""
@@ -278,26 +283,36 @@ class AppShell(pn.viewable.Viewer):
 
     async def prebuild_when_idle(self) -> None:
         """Build every section not built yet, one at a time, in the navigation's order, whenever the page is
-        idle (:meth:`_idle`), so that opening one later only has to send it to the page (its Python objects,
-        demos and first drawings are ready). Only in the browser (``panel serve`` would pay it per session).
+        idle (:meth:`_idle`), and put it into the page, hidden: opening one later only shows it (one property
+        sent; BokehJS already has its views). Only in the browser (``panel serve`` would pay it per session).
 
-        Measured and rejected: also putting each prebuilt section into the page, hidden. The page then lays
-        out every hidden section whenever anything changes, and showing one still renders it: opening took
-        longer, not shorter (tests/bench/bench_site.py). Each build blocks Python for its duration (up to a
-        second or two on a slow laptop), which is why it waits for a quiet moment."""
+        Each section takes two slices, each waiting for a quiet moment: build the Viewer (Python objects,
+        demos, first drawings), then make its Bokeh models and send them (the page builds their views while
+        the student reads). A hidden section costs the page nothing later because it sits in a
+        :class:`SectionSlot`, a layout root of its own; inside a plain column it was re-laid out with the
+        page at every change, and this was measured slower than not placing it (tests/bench/bench_site.py).
+        Every section in the page means about 1400 Panel views, each with Panel's CSS files: as one <link>
+        per view and file, Chromium refused some of those requests (net::ERR_INSUFFICIENT_RESOURCES), which
+        is why the page gives views those files as <style> text fetched once (pyfadml/app/web/stylesheets.js).
+        A slice blocks Python for its duration (a second or two on a slow laptop): a click that arrives then
+        waits for it."""
         await asyncio.sleep(PREBUILD_DELAY)
         for key, spec in self.sections.items():
-            if spec.factory is None or key in self._views:
+            if spec.factory is None or key in self._slots:
                 continue
-            while not self._idle():
-                await asyncio.sleep(PREBUILD_POLL)
-            if key in self._views:                  # opened meanwhile
-                continue
-            t0 = time.perf_counter()
-            with set_curdoc(self._doc):
-                self.view(key)
-            self.prebuilt[key] = 1000 * (time.perf_counter() - t0)
-            await asyncio.sleep(PREBUILD_GAP)       # let clicks in between two builds
+            for step in ("build", "place"):         # two slices: clicks are handled in between
+                while not self._idle():
+                    await asyncio.sleep(PREBUILD_POLL)
+                if key in self._slots:              # opened meanwhile
+                    break
+                t0 = time.perf_counter()
+                with set_curdoc(self._doc):
+                    view = self.view(key)
+                    if step == "place":
+                        with hold(self._doc):
+                            self._place(key, view, visible=False)
+                self.prebuilt[key] = self.prebuilt.get(key, 0.0) + 1000 * (time.perf_counter() - t0)
+                await asyncio.sleep(PREBUILD_GAP)
 
     def __panel__(self):
         return self._layout

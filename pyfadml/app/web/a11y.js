@@ -16,15 +16,27 @@
   const body = document.body;
   if (!window.pyfadmlWorker) return;        // index.js did not start (it shows why)
 
+  // Passes skip the sections the idle prebuild put into the page hidden (pyfadml/app/shell.py, each in a
+  // .pyfadml-slot): about 1400 of the page's views once all are there, which made a pass 5x longer (3 -> 16 ms).
+  // A section shown is named from its first pass on (its visibility is a patch, which schedules one).
+  function hiddenSlot(el) {
+    return !!el.classList && el.classList.contains("pyfadml-slot") && !el.checkVisibility();
+  }
+  function walked(el) {
+    return el.shadowRoot && !hiddenSlot(el);
+  }
+
   function deepQueryAll(selector, root, out) {
     root.querySelectorAll(selector).forEach((el) => out.push(el));
-    root.querySelectorAll("*").forEach((el) => { if (el.shadowRoot) deepQueryAll(selector, el.shadowRoot, out); });
+    root.querySelectorAll("*").forEach((el) => { if (walked(el)) deepQueryAll(selector, el.shadowRoot, out); });
     return out;
   }
 
-  function allRoots(root, out) {
-    out.push(root);
-    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) allRoots(el.shadowRoot, out);
+  // Every shadow root, as [root, inside a hidden section?]: the reflow sheet goes into all of them (a section
+  // shown lays out with it from its first frame), the names and roles only into those shown.
+  function allRoots(root, out, hidden = false) {
+    out.push([root, hidden]);
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) allRoots(el.shadowRoot, out, hidden || hiddenSlot(el));
     return out;
   }
 
@@ -76,11 +88,12 @@
   a11y.fix = function () {
     a11y.runs += 1;
     a11y.last = performance.now();
-    for (const root of allRoots(document, [])) {
+    for (const [root, hidden] of allRoots(document, [])) {
       if (reflowSheet && root !== document && !adopted.has(root)) {
         root.adoptedStyleSheets = [...root.adoptedStyleSheets, reflowSheet];
         adopted.add(root);
       }
+      if (hidden) continue;
       for (const handle of root.querySelectorAll(".noUi-handle:not([aria-label])")) {
         const name = titleIn(root);
         if (name) handle.setAttribute("aria-label", name);
@@ -214,7 +227,7 @@
     if (!window.Bokeh || !Bokeh.index) return;
     const seen = new Set();
     const walk = (v) => {
-      if (!v || seen.has(v)) return;
+      if (!v || seen.has(v) || (v.el && hiddenSlot(v.el))) return;
       seen.add(v);
       if (v.model && v.model.type === "Figure" && v.el && !v.el.matches(KEY_TARGETS) && v.el.checkVisibility()) {
         const label = plotLabel(v);

@@ -161,16 +161,24 @@
   function renderPrerendered() {
     const script = document.getElementById("pyfadml-prerender");
     if (!script || !window.Bokeh) return;
+    const warn = (e) => console.warn("pyfadml: pre-rendered layout not shown:", e);
     try {
       const data = JSON.parse(script.textContent);
-      renderInto(data.docs_json, data.render_items, data.render_items[0].root_ids);
-      timings.prerendered = Math.round(performance.now());
+      renderInto(data.docs_json, data.render_items, data.render_items[0].root_ids).then((views) => {
+        if (views) timings.prerendered = Math.round(performance.now());
+      }, warn);
     } catch (e) {
-      console.warn("pyfadml: pre-rendered layout not shown:", e);
+      warn(e);
     }
   }
 
-  function renderInto(docsJson, renderItems, rootIds) {
+  // The latest render wins: each waits for its stylesheets first (stylesheets.js), and a pre-rendered layout
+  // whose wait ends after the app's render has started is dropped (null).
+  let renders = 0;
+  async function renderInto(docsJson, renderItems, rootIds) {
+    const ticket = ++renders;
+    await window.pyfadmlStyleSheets.prefetch(docsJson);
+    if (ticket !== renders) return null;
     if (window.Bokeh && Bokeh.index) {
       for (const view of [...Bokeh.index.roots]) view.remove();
     }
