@@ -258,7 +258,7 @@ class AppShell(pn.viewable.Viewer):
     def _place(self, key: str, view: pn.viewable.Viewer, visible: bool) -> None:
         """Put the section into the page in its :class:`SectionSlot` (class ``pyfadml-slot``, which the browser
         tests count to know the idle prebuild has placed every section)."""
-        self._slots[key] = SectionSlot(view, visible=visible, css_classes=["pyfadml-slot", f"pyfadml-slot-{key}"])
+        self._slots[key] = SectionSlot(view, visible=visible, css_classes=["pyfadml-slot"])
         self._content.append(self._slots[key])
 
     def _prefs_changed(self, event) -> None:
